@@ -1,0 +1,77 @@
+"""The build: validate inputs, load the model, compute the bundle, render the site — in that order,
+so bad input stops the build before the model is loaded or anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from reportgen import __version__
+from reportgen.config import BuildConfig, source_date_epoch
+from reportgen.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+VERSIONED = ("torch", "transformers", "tokenizers", "captum", "bokeh", "numpy", "scikit-learn", "jinja2")
+
+
+def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
+    from reportgen.compute.methods import METHODS
+    from reportgen.inputs import load_examples
+    from reportgen.narrative import load_narrative
+    from reportgen.render.templates import theme_dirs
+
+    started = time.perf_counter()
+    examples = load_examples(cfg.examples)
+    narrative = load_narrative(cfg.narrative)
+    for name in cfg.compute.methods:
+        METHODS.get(name)  # unknown names fail here, before the model loads
+    theme_dirs(cfg.theme)
+    build_epoch = source_date_epoch()
+    log.info("%d examples from %s", len(examples), cfg.examples)
+
+    from reportgen.compute.pipeline import compute_bundle
+    from reportgen.models import load_adapter
+    from reportgen.render.site import render_site
+
+    adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
+    provenance = {"versions": versions(), "command": list(command_line)}
+    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar)
+    manifest = {
+        "reportgen": __version__,
+        "versions": provenance["versions"],
+        "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
+        "inputs": _input_hashes(cfg.examples, cfg.narrative),
+        "config": cfg.as_dict(),
+        "command": list(command_line),
+        "built": build_epoch,
+    }
+    render_site(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar)
+    return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(cfg.out),
+            "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"])}
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "reportgen": __version__}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _input_hashes(examples: Path, narrative: Optional[Path]) -> dict[str, Any]:
+    hashes = {"examples": {"file": examples.name, "sha256": _sha256(examples)}}
+    if narrative is not None:
+        hashes["narrative"] = {p.name: _sha256(p) for p in sorted(narrative.glob("*.md"))}
+    return hashes
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

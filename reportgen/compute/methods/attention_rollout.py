@@ -1,0 +1,34 @@
+"""Attention rollout read out at the token(s) the classifier looks at, from the shared attention pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.compute.attention import attention_rollout
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+
+
+@METHODS.register("attention_rollout")
+class AttentionRollout(AttributionMethod):
+    name = "attention_rollout"
+    title = "Attention rollout"
+    family = "attention"
+    signed = False
+    summary = "Attention propagated through all layers with the residual stream (Abnar & Zuidema 2020)."
+    description = """\
+Attention rollout (Abnar & Zuidema, 2020) multiplies the layers' attention matrices, each averaged
+over heads and mixed half-and-half with the identity to account for the residual connection. The row
+of the token the classifier reads is the score: the `[CLS]` row for a model with its own
+classification head, the mean over all rows for a probe on mean-pooled states. The scores are
+non-negative and **do not depend on the target class**: rollout says where information flowed, not
+whether it argued for or against the prediction. Attention is not explanation (Jain & Wallace, 2019;
+Wiegreffe & Pinter, 2019): use it as a view of the model's routing, not as evidence by itself.
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        outputs = []
+        for attn in ctx.attentions:
+            rollout = attention_rollout(attn)
+            row = rollout[0] if ctx.adapter.head_kind == "classifier" else rollout.mean(axis=0)
+            outputs.append(MethodOutput(row.astype(np.float32)))
+        return outputs

@@ -1,0 +1,64 @@
+"""The method interface: a method declares what it is, then scores every token of every example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Optional, Sequence
+
+import numpy as np
+import torch
+
+from reportgen.compute.encode import EncodedExample
+from reportgen.config import ComputeConfig
+from reportgen.models import ModelAdapter
+from reportgen.registry import Registry
+
+
+@dataclass
+class MethodOutput:
+    token_scores: np.ndarray  # float32[seq], aligned with EncodedExample.tokens
+    info: dict[str, Any] = field(default_factory=dict)  # per-example diagnostics (e.g. IG delta)
+
+
+@dataclass
+class MethodContext:
+    adapter: ModelAdapter
+    encoded: Sequence[EncodedExample]
+    targets: Sequence[int]  # class index explained for each example
+    target_logits: Sequence[float]  # f(x) for that class, from the shared forward pass
+    attentions: Sequence[np.ndarray]  # float16[layers, heads, seq, seq] per example
+    config: ComputeConfig
+    progress: Callable[[str, int], Any]  # progress(description, total) -> object with update(n) and close()
+
+
+class AttributionMethod:
+    name: ClassVar[str]
+    title: ClassVar[str]
+    family: ClassVar[str]  # "gradient", "attention", "perturbation", "reference"
+    signed: ClassVar[bool]  # True: scores can push for (+) or against (-) the target class
+    summary: ClassVar[str]  # one line, for `reportgen methods`
+    description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        raise NotImplementedError
+
+
+METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
+
+
+def padded_batch(
+    encoded: Sequence[EncodedExample], indices: Sequence[int], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """input_ids, attention_mask, token_type_ids for a right-padded batch of the given examples."""
+    width = max(encoded[i].length for i in indices)
+    ids = torch.zeros((len(indices), width), dtype=torch.long)
+    mask = torch.zeros((len(indices), width), dtype=torch.long)
+    has_types = encoded[indices[0]].token_type_ids is not None
+    types = torch.zeros((len(indices), width), dtype=torch.long) if has_types else None
+    for row, i in enumerate(indices):
+        ex = encoded[i]
+        ids[row, : ex.length] = torch.tensor(ex.input_ids)
+        mask[row, : ex.length] = 1
+        if types is not None:
+            types[row, : ex.length] = torch.tensor(ex.token_type_ids)
+    return ids.to(device), mask.to(device), None if types is None else types.to(device)

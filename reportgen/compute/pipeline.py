@@ -1,0 +1,221 @@
+"""compute_bundle(): one shared forward pass, the probe if needed, then every method, batched."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from reportgen.compute.attention import special_token_mass
+from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
+from reportgen.compute.encode import EncodedExample, encode_examples, token_batches
+from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
+from reportgen.compute.methods.base import padded_batch
+from reportgen.compute.summary import summarise
+from reportgen.config import BuildConfig, ComputeConfig
+from reportgen.errors import ConfigError, InputError, ModelLoadError
+from reportgen.inputs import check_labels
+from reportgen.models import ModelAdapter
+from reportgen.models.probe import fit_probe
+from reportgen.slugs import unique_slugs
+from reportgen.types import Example, NarrativeSection
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], Any]
+
+
+def compute_bundle(
+    cfg: BuildConfig,
+    examples: Sequence[Example],
+    adapter: ModelAdapter,
+    narrative: Sequence[NarrativeSection],
+    provenance: dict[str, Any],
+    progress: Progress,
+) -> ReportBundle:
+    ccfg = cfg.compute
+    methods = [METHODS.get(name)() for name in ccfg.methods]
+    torch.manual_seed(ccfg.seed)
+    max_length = min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
+    encoded = encode_examples(adapter.tokenizer, examples, max_length)
+    labels = _resolve_labels(cfg, examples, adapter)
+
+    pooled, logits, attentions = _shared_forward(adapter, encoded, ccfg, progress)
+    if adapter.head_kind == "probe":
+        _fit_probe(adapter, examples, pooled, labels, ccfg.seed)
+        with torch.no_grad():
+            logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()
+    probabilities = _softmax(logits)
+    predicted = probabilities.argmax(axis=1)
+    targets, target_sources = _targets(ccfg, examples, labels, predicted)
+    target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
+
+    ctx = MethodContext(adapter, encoded, targets, target_logits, attentions, ccfg, progress)
+    per_method: dict[str, list[MethodOutput]] = {}
+    for method in methods:
+        log.info("running %s", method.name)
+        per_method[method.name] = method.attribute(ctx)
+
+    slugs = unique_slugs(ex.id for ex in examples)
+    results = [
+        _example_result(
+            ex, enc, slug, labels, probabilities[i], int(predicted[i]), targets[i], target_sources[i],
+            {name: outs[i] for name, outs in per_method.items()}, attentions[i], ccfg,
+        )
+        for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
+    ]
+    method_meta = [
+        {"name": m.name, "title": m.title, "family": m.family, "signed": m.signed,
+         "summary": m.summary, "description": m.description}
+        for m in methods
+    ]
+    return ReportBundle(
+        schema_version=SCHEMA_VERSION,
+        title=cfg.title or f"What {adapter.name.split('/')[-1]} looks at",
+        labels=labels,
+        model=_model_summary(adapter),
+        data=_data_summary(cfg, examples),
+        config=cfg.as_dict(),
+        methods=method_meta,
+        examples=results,
+        summary=summarise(results, labels, method_meta, adapter.probe_report is not None),
+        narrative=[vars(section) for section in narrative],
+        provenance=provenance,
+        attention={slug: attn for slug, attn in zip(slugs, attentions)},
+    )
+
+
+def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter) -> list[str]:
+    if adapter.head_kind == "classifier":
+        check_labels(cfg.examples, examples, adapter.labels, f"the model {adapter.name!r} (config.id2label)")
+        return list(adapter.labels)
+    if cfg.labels:
+        check_labels(cfg.examples, examples, cfg.labels, "--labels")
+        return list(cfg.labels)
+    seen = sorted({ex.label for ex in examples if ex.label is not None})
+    if len(seen) < 2:
+        raise InputError(
+            f"{cfg.examples}: the model {adapter.name!r} has no classification head, so reportgen fits a "
+            f"linear probe on it, which needs gold labels of at least 2 classes (found {len(seen)}); "
+            "add 'label' to the examples or pass a --model with a sequence-classification head"
+        )
+    return seen
+
+
+def _shared_forward(
+    adapter: ModelAdapter, encoded: Sequence[EncodedExample], cfg: ComputeConfig, progress: Progress
+) -> tuple[np.ndarray, Optional[np.ndarray], list[np.ndarray]]:
+    """One eager pass per example for prediction, pooled features and all attention maps."""
+    n = len(encoded)
+    pooled = np.zeros((n, adapter.details["hidden_size"]), dtype=np.float32)
+    logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head_kind == "classifier" else None
+    attentions: list[np.ndarray] = [np.empty(0)] * n
+    bar = progress("Forward pass and attention", n)
+    lengths = [ex.length for ex in encoded]
+    for batch in token_batches(lengths, cfg.batch_tokens):
+        ids, mask, types = padded_batch(encoded, batch, adapter.device)
+        out = adapter.forward(ids, mask, types, attentions=True)
+        pooled[batch] = out.pooled.float().cpu().numpy()
+        if logits is not None:
+            logits[batch] = out.logits.float().cpu().numpy()
+        stacked = torch.stack(out.attentions, dim=1).to(torch.float16).cpu().numpy()  # [b, L, H, T, T]
+        for row, i in enumerate(batch):
+            attentions[i] = np.ascontiguousarray(stacked[row, :, :, : lengths[i], : lengths[i]])
+        bar.update(len(batch))
+    bar.close()
+    return pooled, logits, attentions
+
+
+def _fit_probe(adapter, examples, pooled, labels, seed) -> None:
+    labelled = [i for i, ex in enumerate(examples) if ex.label is not None]
+    counts = Counter(examples[i].label for i in labelled)
+    if len(counts) < 2:
+        raise ModelLoadError("a probe needs labelled examples of at least 2 classes")
+    missing = [lab for lab in labels if lab not in counts]
+    if missing:
+        raise ConfigError(f"--labels names {missing[0]!r} but no example has that label; the probe cannot learn it")
+    probe, report = fit_probe(pooled[labelled], [examples[i].label for i in labelled], labels, seed)
+    log.info("probe fitted: train accuracy %.3f, cv accuracy %s", report.train_accuracy, report.cv_accuracy)
+    adapter.set_probe(probe, report, labels)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:
+    targets, sources = [], []
+    for ex, pred in zip(examples, predicted):
+        if cfg.target == "gold" and ex.label is not None:
+            targets.append(labels.index(ex.label))
+            sources.append("gold")
+        else:
+            targets.append(int(pred))
+            sources.append("predicted" if cfg.target == "predicted" else "predicted (no gold label)")
+    return targets, sources
+
+
+def _example_result(
+    ex: Example, enc: EncodedExample, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
+    target: int, target_source: str, outputs: dict[str, MethodOutput], attention: np.ndarray,
+    cfg: ComputeConfig,
+) -> ExampleResult:
+    methods = {}
+    for name, out in outputs.items():
+        methods[name] = {
+            "tokens": [float(v) for v in out.token_scores],
+            "words": words_from_tokens(out.token_scores, enc.word_index, len(enc.words)),
+            "info": out.info,
+        }
+    special = np.array(enc.special_mask)
+    return ExampleResult(
+        id=ex.id, slug=slug, line=ex.line, text=ex.text, text_pair=ex.text_pair, label=ex.label, note=ex.note,
+        rationale=[list(s) for s in ex.rationale], rationale_pair=[list(s) for s in ex.rationale_pair],
+        tokens=enc.tokens, offsets=[list(o) for o in enc.offsets], segments=enc.segments,
+        word_index=enc.word_index,
+        words=[{"text": w.text, "start": w.start, "end": w.end, "segment": w.segment} for w in enc.words],
+        unk_fraction=enc.unk_fraction, unreadable=enc.unk_fraction >= cfg.unk_threshold,
+        truncated=enc.truncated, probabilities=[float(p) for p in probs], predicted=labels[predicted],
+        target=labels[target], target_source=target_source, methods=methods,
+        attention={"file": f"data/attention/{slug}.npy", "shape": list(attention.shape),
+                   "special_mass": special_token_mass(attention, special)},
+    )
+
+
+def words_from_tokens(token_scores: np.ndarray, word_index: Sequence[int], n_words: int) -> list[float]:
+    """A word's score is the sum of its word pieces' scores."""
+    totals = np.zeros(n_words, dtype=np.float64)
+    for score, w in zip(token_scores, word_index):
+        if w >= 0:
+            totals[w] += float(score)
+    return [float(v) for v in totals]
+
+
+def _model_summary(adapter: ModelAdapter) -> dict[str, Any]:
+    probe = adapter.probe_report
+    return {
+        "name": adapter.name,
+        "loaded_from": adapter.loaded_from,
+        "head_kind": adapter.head_kind,
+        "device": str(adapter.device),
+        **{k: v for k, v in adapter.details.items()},
+        "probe": None if probe is None else vars(probe),
+    }
+
+
+def _data_summary(cfg: BuildConfig, examples: Sequence[Example]) -> dict[str, Any]:
+    counts = Counter(ex.label for ex in examples if ex.label is not None)
+    return {
+        "file": Path(cfg.examples).name,
+        "n_examples": len(examples),
+        "n_labelled": sum(counts.values()),
+        "label_counts": dict(sorted(counts.items())),
+        "n_pairs": sum(1 for ex in examples if ex.text_pair is not None),
+        "n_with_rationale": sum(1 for ex in examples if ex.rationale or ex.rationale_pair),
+        "n_with_note": sum(1 for ex in examples if ex.note),
+    }

@@ -1,0 +1,81 @@
+"""Data-set level numbers the index and the auto-written findings are drawn from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+
+from reportgen.compute.bundle import ExampleResult
+
+IG_RELATIVE_DELTA_WARN = 0.05  # |delta| above 5% of |f(x) - f(baseline)|: the integral is not resolved
+TOP_WORDS = 15
+
+
+def summarise(
+    results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict], has_probe: bool
+) -> dict[str, Any]:
+    labelled = [r for r in results if r.label is not None]
+    correct = [r for r in labelled if r.correct]
+    confusion = {gold: {pred: 0 for pred in labels} for gold in labels}
+    for r in labelled:
+        confusion[r.label][r.predicted] += 1
+    readable = [r for r in results if not r.unreadable]
+    summary: dict[str, Any] = {
+        "n_examples": len(results),
+        "n_labelled": len(labelled),
+        "accuracy": len(correct) / len(labelled) if labelled else None,
+        "accuracy_is_in_sample": has_probe,
+        "confusion": confusion,
+        "predicted_counts": {lab: sum(1 for r in results if r.predicted == lab) for lab in labels},
+        "mean_confidence": float(np.mean([r.confidence for r in results])),
+        "unreadable": [r.slug for r in results if r.unreadable],
+        "truncated": [r.slug for r in results if r.truncated],
+        "special_mass_by_layer": _mean_rows([r.attention["special_mass"] for r in results]),
+        "top_words": {m["name"]: top_words(readable, m["name"], m["signed"]) for m in methods},
+    }
+    if any(m["name"] == "integrated_gradients" for m in methods):
+        summary["integrated_gradients"] = _ig_summary(results)
+    return summary
+
+
+def top_words(results: Sequence[ExampleResult], method: str, signed: bool) -> list[dict[str, Any]]:
+    """Words with the most attribution toward the explained class, summed over examples after
+    normalising each example to unit total |attribution| (so long texts do not dominate)."""
+    totals: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        scores = np.asarray(r.methods[method]["words"], dtype=np.float64)
+        norm = np.abs(scores).sum()
+        if norm == 0:
+            continue
+        seen = set()
+        for word, score in zip(r.words, scores / norm):
+            key = word["text"].lower()
+            contribution = score if signed else abs(score)
+            if contribution <= 0 or not any(ch.isalnum() for ch in key):
+                continue
+            totals[key] += float(contribution)
+            if key not in seen:
+                counts[key] += 1
+                seen.add(key)
+    ranked = sorted(totals, key=lambda k: (-totals[k], k))[:TOP_WORDS]
+    return [{"word": k, "score": totals[k], "examples": counts[k]} for k in ranked]
+
+
+def _ig_summary(results: Sequence[ExampleResult]) -> dict[str, Any]:
+    rel = [r.methods["integrated_gradients"]["info"]["relative_delta"] for r in results]
+    flagged = [r.slug for r, v in zip(results, rel) if v > IG_RELATIVE_DELTA_WARN]
+    finite = [v for v in rel if np.isfinite(v)]
+    return {
+        "threshold": IG_RELATIVE_DELTA_WARN,
+        "median_relative_delta": float(np.median(finite)) if finite else None,
+        "max_relative_delta": float(np.max(finite)) if finite else None,
+        "max_abs_delta": float(max(abs(r.methods["integrated_gradients"]["info"]["delta"]) for r in results)),
+        "flagged": flagged,
+    }
+
+
+def _mean_rows(rows: Sequence[Sequence[float]]) -> list[float]:
+    return [float(v) for v in np.mean(np.asarray(rows, dtype=np.float64), axis=0)] if rows else []

@@ -1,0 +1,146 @@
+"""Build configuration: defaults, then the TOML file, then command-line options (only those given)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from reportgen.errors import ConfigError
+
+DEFAULT_METHODS = ("integrated_gradients", "gradient_x_input", "attention_rollout")
+DEFAULT_PROJECT = Path("inputs")
+CONFIG_NAME = "reportgen.toml"
+PATH_FIELDS = ("examples", "narrative", "out")
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """Everything that changes the numbers (and so belongs in a cache key and the manifest)."""
+
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    target: str = "predicted"  # or "gold"
+    ig_steps: int = 50
+    max_length: Optional[int] = None  # None: the model's own limit
+    batch_tokens: int = 16384  # tokens per forward/backward batch; bounds memory
+    unk_threshold: float = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    examples: Path = DEFAULT_PROJECT / "examples.jsonl"
+    narrative: Optional[Path] = None
+    out: Path = Path("site")
+    model: Optional[str] = None  # None: the packaged all-MiniLM-L6-v2
+    theme: str = "default"
+    title: Optional[str] = None
+    labels: Optional[tuple[str, ...]] = None
+    trust_remote_code: bool = False
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        def plain(value: Any) -> Any:
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, tuple):
+                return list(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return plain(dataclasses.asdict(self))
+
+
+def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path]:
+    """The demo project's config is used only when the user names no examples of their own."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        return explicit
+    if examples_given:
+        return None
+    for candidate in (Path(CONFIG_NAME), DEFAULT_PROJECT / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(config_file: Optional[Path], overrides: Mapping[str, Any]) -> BuildConfig:
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(_read_toml(config_file))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if config_file is None and "narrative" not in values and "examples" not in values:
+        default_narrative = DEFAULT_PROJECT / "narrative"
+        if default_narrative.is_dir():
+            values["narrative"] = default_narrative
+    return _build(values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    build = data.get("build", {})
+    unknown = set(data) - {"build"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown table {sorted(unknown)[0]!r}; put options under [build]")
+    base = path.parent
+    for key in PATH_FIELDS:
+        if key in build:
+            build[key] = base / build[key]
+    return build
+
+
+def _build(values: dict[str, Any]) -> BuildConfig:
+    top = {f.name for f in fields(BuildConfig)} - {"compute"}
+    inner = {f.name for f in fields(ComputeConfig)}
+    unknown = sorted(set(values) - top - inner)
+    if unknown:
+        raise ConfigError(f"Unknown option {unknown[0]!r}. Available: {', '.join(sorted(top | inner))}")
+    compute_values = {k: v for k, v in values.items() if k in inner}
+    if "methods" in compute_values:
+        compute_values["methods"] = _as_tuple(compute_values["methods"])
+    compute = ComputeConfig(**compute_values)
+    _validate(compute)
+    top_values = {k: v for k, v in values.items() if k in top}
+    for key in PATH_FIELDS:
+        if top_values.get(key) is not None:
+            top_values[key] = Path(top_values[key])
+    if top_values.get("labels") is not None:
+        top_values["labels"] = _as_tuple(top_values["labels"])
+    return BuildConfig(compute=compute, **top_values)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _validate(cfg: ComputeConfig) -> None:
+    if cfg.target not in ("predicted", "gold"):
+        raise ConfigError(f"target must be 'predicted' or 'gold', got {cfg.target!r}")
+    if not 2 <= cfg.ig_steps <= 1000:
+        raise ConfigError(f"ig_steps must be between 2 and 1000, got {cfg.ig_steps}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    if not cfg.methods:
+        raise ConfigError("methods must name at least one attribution method")
+
+
+def source_date_epoch() -> Optional[int]:
+    """The only build time a site may carry (reproducible builds)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be an integer, got {value!r}") from None

@@ -1,0 +1,23 @@
+"""User-facing errors: each prints one clean line naming the fix, with exit status 2, and no traceback."""
+
+import click
+
+
+class ReportgenError(click.ClickException):
+    exit_code = 2
+
+
+class InputError(ReportgenError):
+    """The examples file, narrative or config is wrong; the message names file:line and the field."""
+
+
+class ModelLoadError(ReportgenError):
+    """The model could not be loaded or does not fit the examples (labels, architecture)."""
+
+
+class ConfigError(ReportgenError):
+    """An option or config value is invalid."""
+
+
+class ThemeError(ReportgenError):
+    """The theme could not be found or is missing a template."""

@@ -1,0 +1,158 @@
+"""Load and validate the examples file (JSONL or CSV) up front; every problem names file:line and the field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+from reportgen.errors import InputError
+from reportgen.types import Example, Span
+
+FIELDS = ("id", "text", "text_pair", "label", "rationale", "rationale_pair", "note")
+# Carried by the shared data sets; accepted and not used.
+IGNORED_FIELDS = ("source", "meta")
+
+
+def load_examples(path: Path | str) -> list[Example]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: examples file not found")
+    text = _decode(path)
+    if path.suffix.lower() == ".csv":
+        records = _csv_records(path, text)
+    else:
+        records = _jsonl_records(path, text)
+    examples = [_to_example(path, line, rec) for line, rec in records]
+    if not examples:
+        raise InputError(f"{path}: no examples found (the file is empty); add one JSON object per line")
+    _check_unique_ids(path, examples)
+    return examples
+
+
+def check_labels(path: Path | str, examples: Sequence[Example], allowed: Iterable[str], what: str) -> None:
+    """Stop at the first example whose gold label is not one the model (or --labels) knows."""
+    allowed = list(allowed)
+    for ex in examples:
+        if ex.label is not None and ex.label not in allowed:
+            raise InputError(
+                f"{path}:{ex.line}: field 'label': unknown label {ex.label!r}; {what} knows {', '.join(allowed)}"
+            )
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); save the file as UTF-8") from None
+
+
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path}:{line_no}: not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}:{line_no}: expected a JSON object with a 'text' field")
+        yield line_no, rec
+
+
+def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        return
+    for row in reader:
+        rec: dict = {}
+        for key, value in row.items():
+            if key is None:
+                raise InputError(f"{path}:{reader.line_num}: more cells than header columns")
+            if value is None or value == "":
+                continue
+            if key in ("rationale", "rationale_pair"):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    raise InputError(
+                        f"{path}:{reader.line_num}: field '{key}': expected JSON like [[0, 4]], got {value!r}"
+                    ) from None
+            rec[key] = value
+        yield reader.line_num, rec
+
+
+def _to_example(path: Path, line: int, rec: dict) -> Example:
+    where = f"{path}:{line}"
+    unknown = sorted(set(rec) - set(FIELDS) - set(IGNORED_FIELDS))
+    if unknown:
+        raise InputError(f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(FIELDS)}")
+    text = rec.get("text")
+    if text is None:
+        raise InputError(f"{where}: field 'text' is missing")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{where}: field 'text' must be a non-empty string")
+    text_pair = _optional_str(where, rec, "text_pair", allow_empty=False)
+    label = _optional_str(where, rec, "label", allow_empty=False)
+    note = _optional_str(where, rec, "note", allow_empty=True)
+    ex_id = rec.get("id", f"line-{line}")
+    if isinstance(ex_id, int) and not isinstance(ex_id, bool):
+        ex_id = str(ex_id)
+    if not isinstance(ex_id, str) or not ex_id.strip():
+        raise InputError(f"{where}: field 'id' must be a non-empty string")
+    rationale = _spans(where, rec.get("rationale"), text, "rationale")
+    if rec.get("rationale_pair") and text_pair is None:
+        raise InputError(f"{where}: field 'rationale_pair' given but 'text_pair' is missing")
+    rationale_pair = _spans(where, rec.get("rationale_pair"), text_pair or "", "rationale_pair")
+    return Example(
+        id=ex_id, text=text, text_pair=text_pair, label=label, rationale=rationale,
+        rationale_pair=rationale_pair, note=note, line=line,
+    )
+
+
+def _optional_str(where: str, rec: dict, key: str, allow_empty: bool) -> Optional[str]:
+    value = rec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{where}: field '{key}' must be a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise InputError(f"{where}: field '{key}' must not be empty (leave it out or use null)")
+    return value
+
+
+def _spans(where: str, value: object, text: str, key: str) -> tuple[Span, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"{where}: field '{key}' must be a list of [start, end] pairs")
+    spans = []
+    for item in value:
+        ok = (
+            isinstance(item, (list, tuple)) and len(item) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+        )
+        if not ok:
+            raise InputError(f"{where}: field '{key}': {item!r} is not a [start, end] pair of integers")
+        start, end = item
+        if not 0 <= start < end <= len(text):
+            raise InputError(
+                f"{where}: field '{key}': span [{start}, {end}] lies outside the text "
+                f"(length {len(text)}) or is empty"
+            )
+        spans.append((start, end))
+    return tuple(sorted(spans))
+
+
+def _check_unique_ids(path: Path, examples: Sequence[Example]) -> None:
+    seen: dict[str, int] = {}
+    for ex in examples:
+        if ex.id in seen:
+            raise InputError(
+                f"{path}:{ex.line}: field 'id': duplicate id {ex.id!r} (first used on line {seen[ex.id]})"
+            )
+        seen[ex.id] = ex.line

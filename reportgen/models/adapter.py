@@ -1,0 +1,102 @@
+"""ModelAdapter: the one object compute/ knows — tokenize, embed, logits from embeddings, attentions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from reportgen.models.probe import LinearProbe, ProbeReport
+
+
+@dataclass
+class ForwardOutput:
+    logits: Optional[torch.Tensor]  # float[batch, classes]; None for a bare encoder without a probe yet
+    pooled: torch.Tensor  # float[batch, hidden], masked mean of the last layer
+    attentions: Optional[tuple[torch.Tensor, ...]]  # layers x float[batch, heads, seq, seq]
+
+
+@dataclass
+class ModelAdapter:
+    name: str  # what the user asked for, or the default model's hub id
+    loaded_from: str  # human sentence: where the weights came from
+    model: nn.Module  # a transformers model, eval mode, parameters frozen
+    tokenizer: Any  # a fast tokenizer (offsets are required)
+    head_kind: str  # "classifier" (the model's own head) or "probe" (fitted here)
+    labels: list[str]
+    device: torch.device
+    details: dict[str, Any] = field(default_factory=dict)  # architecture, layers, heads, revision, ...
+    probe: Optional[LinearProbe] = None
+    probe_report: Optional[ProbeReport] = None
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.model.config.num_attention_heads)
+
+    def set_probe(self, probe: LinearProbe, report: ProbeReport, labels: list[str]) -> None:
+        self.probe = probe.to(self.device)
+        self.probe_report = report
+        self.labels = labels
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Word-piece embeddings: the layer Integrated Gradients interpolates on."""
+        return self.model.get_input_embeddings()(input_ids)
+
+    def logits_from_embeddings(
+        self,
+        embeddings: torch.Tensor,  # float[batch, seq, hidden]
+        attention_mask: torch.Tensor,  # long[batch, seq]
+        token_type_ids: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """Differentiable logits; runs with the model's fused attention (never eager) for speed."""
+        outputs = self.model(
+            inputs_embeds=embeddings, attention_mask=attention_mask, **_types(token_type_ids)
+        )
+        if self.head_kind == "classifier":
+            return outputs.logits
+        return self._probe_logits(outputs.last_hidden_state, attention_mask)
+
+    @torch.no_grad()
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: Optional[torch.Tensor],
+        attentions: bool,
+    ) -> ForwardOutput:
+        """One pass for prediction, pooled features and (optionally) every layer's attention."""
+        if attentions:
+            # Attention weights exist only in the eager kernel; switch for this pass only.
+            self.model.set_attn_implementation("eager")
+        try:
+            outputs = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, output_attentions=attentions,
+                output_hidden_states=True, **_types(token_type_ids),
+            )
+        finally:
+            if attentions:
+                self.model.set_attn_implementation(self.details.get("attn_implementation", "sdpa"))
+        last = outputs.hidden_states[-1]
+        pooled = _masked_mean(last, attention_mask)
+        if self.head_kind == "classifier":
+            logits = outputs.logits
+        else:
+            logits = self.probe(pooled) if self.probe is not None else None
+        return ForwardOutput(logits=logits, pooled=pooled, attentions=outputs.attentions if attentions else None)
+
+    def _probe_logits(self, last_hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.probe is None:
+            raise RuntimeError("the probe must be fitted before logits are asked for")
+        return self.probe(_masked_mean(last_hidden, attention_mask))
+
+
+def _masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def _types(token_type_ids: Optional[torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {} if token_type_ids is None else {"token_type_ids": token_type_ids}

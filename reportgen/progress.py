@@ -1,0 +1,29 @@
+"""Progress bars on long loops: a live bar on a terminal, one log line per stage otherwise."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+log = logging.getLogger("reportgen")
+
+
+class _LogProgress:
+    def __init__(self, description: str, total: int) -> None:
+        self.description, self.total, self.done = description, total, 0
+        log.info("%s: %d examples", description, total)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(description: str, total: int) -> Any:
+    if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=description, unit="ex", leave=False, file=sys.stderr)
+    return _LogProgress(description, total)

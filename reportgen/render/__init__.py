@@ -1,0 +1,1 @@
+"""render_site(): turn a ReportBundle into static pages; never touches the model."""

@@ -1,0 +1,61 @@
+"""render_site(): bundle -> pages -> a complete site folder, swapped in only when everything is written."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import bokeh
+
+from reportgen.compute.bundle import ReportBundle, save_bundle
+from reportgen.render import structure
+from reportgen.render.templates import make_environment, static_files, theme_dirs
+from reportgen.render.writer import SiteWriter
+
+log = logging.getLogger(__name__)
+
+BOKEH_FILES = ("bokeh.min.js", "bokeh-widgets.min.js")
+
+
+def bokeh_scripts() -> list[str]:
+    """Site-relative paths of BokehJS, written once per site (never a CDN, never inlined per page)."""
+    return [f"static/bokeh/{name.replace('.min.js', '')}-{bokeh.__version__}.min.js" for name in BOKEH_FILES]
+
+
+def render_site(
+    bundle: ReportBundle,
+    out: Path,
+    theme: str,
+    manifest: dict[str, Any],
+    build_epoch: Optional[int],
+    progress: Callable[[str, int], Any],
+) -> None:
+    dirs = theme_dirs(theme)
+    env = make_environment(dirs)
+    common = {"site": structure.site_view(bundle, build_epoch), "bokeh_scripts": bokeh_scripts()}
+    writer = SiteWriter(out)
+    try:
+        def page(template: str, relative: str, **context: Any) -> None:
+            root = "../" * relative.count("/")
+            html = env.get_template(template).render(root=root, page=relative, **common, **context)
+            writer.write_text(relative, html)
+
+        page("index.html", "index.html", view=structure.index_view(bundle))
+        page("methods.html", "methods.html", view=structure.methods_view(bundle))
+        bar = progress("Writing pages", len(bundle.examples))
+        for i, ex in enumerate(bundle.examples):
+            page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, i))
+            bar.update(1)
+        bar.close()
+        for relative, source in static_files(dirs).items():
+            writer.copy(source, f"static/{relative}")
+        bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
+        for name, target in zip(BOKEH_FILES, bokeh_scripts()):
+            writer.copy(bokeh_js / name, target)
+        save_bundle(bundle, writer.path("data"))
+        writer.finish(manifest)
+    except BaseException:
+        writer.abort()
+        raise
+    log.info("wrote %d pages to %s", len(bundle.examples) + 2, out)

@@ -1,0 +1,100 @@
+"""Auto-written findings: short sentences drawn only from the bundle's numbers, never hard-coded."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from reportgen.compute.bundle import ReportBundle
+
+
+def findings(bundle: ReportBundle) -> list[str]:
+    s = bundle.summary
+    out: list[str] = []
+    accuracy = _accuracy(bundle)
+    if accuracy:
+        out.append(accuracy)
+    confusion = _main_confusion(s["confusion"])
+    if confusion:
+        out.append(confusion)
+    words = _top_words(bundle)
+    if words:
+        out.append(words)
+    ig = s.get("integrated_gradients")
+    if ig:
+        n = s["n_examples"]
+        flagged = len(ig["flagged"])
+        out.append(
+            f"Integrated Gradients converged on {n - flagged} of {n} examples "
+            f"(|convergence delta| at most {ig['threshold']:.0%} of |f(input) − f(baseline)|; "
+            f"median {_pct(ig['median_relative_delta'], 3)})."
+            + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
+               "their pages: read their highlights with care." if flagged else "")
+        )
+    if s["unreadable"]:
+        k = len(s["unreadable"])
+        out.append(
+            f"{k} example{'s are' if k != 1 else ' is'} mostly unknown word pieces ([UNK]) to this model's "
+            "tokenizer, so the model effectively did not read "
+            f"{'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} explanations are meaningless "
+            "and are excluded from the data-set word rankings."
+        )
+    if s["truncated"]:
+        out.append(f"{len(s['truncated'])} examples were longer than the model's limit; the unseen tail is marked.")
+    mass = s.get("special_mass_by_layer") or []
+    if mass:
+        top = max(range(len(mass)), key=lambda i: mass[i])
+        out.append(
+            f"On average {mass[top]:.0%} of the attention in layer {top + 1} lands on [CLS]/[SEP] "
+            f"(last layer: {mass[-1]:.0%}). Such attention often acts as a no-op sink, which is one reason "
+            "attention maps alone are not explanations."
+        )
+    return out
+
+
+def _accuracy(bundle: ReportBundle) -> Optional[str]:
+    s = bundle.summary
+    if not s["n_labelled"]:
+        return None
+    who = "The fitted probe" if bundle.model["probe"] else "The model"
+    text = (
+        f"{who} labels {round(s['accuracy'] * s['n_labelled'])} of {s['n_labelled']} labelled examples "
+        f"correctly ({s['accuracy']:.0%})."
+    )
+    probe = bundle.model["probe"]
+    if probe:
+        if probe["cv_accuracy"] is None:
+            text += " That figure is in-sample (the probe was fitted on these examples) and no label has enough examples for cross-validation, so it says little about new text."
+        else:
+            text += (
+                f" That figure is in-sample: the probe was fitted on these same examples. Its "
+                f"{probe['cv_folds']}-fold cross-validated accuracy, {probe['cv_accuracy']:.0%}, is the better "
+                "estimate for new text."
+            )
+            if probe["train_accuracy"] - probe["cv_accuracy"] > 0.15:
+                text += " The gap between the two says the probe over-fits this small set."
+    return text
+
+
+def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
+    pairs = [(n, gold, pred) for gold, row in confusion.items() for pred, n in row.items() if gold != pred and n]
+    if not pairs:
+        return None
+    n, gold, pred = max(pairs, key=lambda t: (t[0], t[1], t[2]))
+    return f"The most frequent error is “{gold}” predicted as “{pred}” ({n} example{'s' if n != 1 else ''})."
+
+
+def _top_words(bundle: ReportBundle) -> Optional[str]:
+    signed = [m for m in bundle.methods if m["signed"]]
+    method = (signed or bundle.methods)[0]
+    words = bundle.summary["top_words"].get(method["name"], [])[:5]
+    if not words:
+        return None
+    listed = ", ".join(f"“{w['word']}” ({w['examples']} example{'s' if w['examples'] != 1 else ''})" for w in words)
+    return (
+        f"Across the readable examples, the words carrying the most {method['title']} attribution toward "
+        f"the explained class are {listed}."
+    )
+
+
+def _pct(value: Any, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"

@@ -1,0 +1,219 @@
+"""Page view-models: everything a template shows, precomputed (templates only loop and branch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from markupsafe import Markup
+
+from reportgen.compute.bundle import ExampleResult, ReportBundle
+from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN
+from reportgen.render import plots
+from reportgen.render.highlight import MAX_ALPHA, highlight, rationale_pieces
+from reportgen.render.markdown import render_markdown
+from reportgen.render.story import findings
+
+
+def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
+    built = None
+    if build_epoch is not None:
+        built = dt.datetime.fromtimestamp(build_epoch, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {
+        "title": bundle.title,
+        "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
+        "built": built,
+        "model_name": bundle.model["name"],
+    }
+
+
+def index_view(bundle: ReportBundle) -> dict[str, Any]:
+    m, d, s = bundle.model, bundle.data, bundle.summary
+    charts = []
+    for meta in bundle.methods:
+        words = s["top_words"].get(meta["name"]) or []
+        if words:
+            charts.append({
+                "title": meta["title"],
+                "plot": plots.top_words_chart(words, f"Top words, {meta['title']}", f"top-{meta['name']}"),
+                "alt": ", ".join(f"{w['word']} ({w['score']:.2f})" for w in words),
+            })
+    return {
+        "model_rows": _model_rows(bundle),
+        "probe": m["probe"],
+        "data_rows": [
+            ("Examples file", d["file"]),
+            ("Examples", str(d["n_examples"])),
+            ("Labelled", f"{d['n_labelled']} ({', '.join(f'{k}: {v}' for k, v in d['label_counts'].items())})"),
+            ("Sentence pairs", str(d["n_pairs"])),
+            ("With human rationales", str(d["n_with_rationale"])),
+            ("With notes", str(d["n_with_note"])),
+        ],
+        "findings": findings(bundle),
+        "charts": charts,
+        "rows": [_table_row(bundle, ex) for ex in bundle.examples],
+        "narrative": [
+            {"slug": sec["slug"], "title": sec["title"], "html": render_markdown(sec["markdown"])}
+            for sec in bundle.narrative
+        ],
+        "accuracy": s["accuracy"],
+    }
+
+
+def methods_view(bundle: ReportBundle) -> dict[str, Any]:
+    cfg = bundle.config
+    return {
+        "methods": [
+            {"name": m["name"], "title": m["title"], "family": m["family"], "signed": m["signed"],
+             "html": render_markdown(m["description"])}
+            for m in bundle.methods
+        ],
+        "ig_steps": cfg["compute"]["ig_steps"],
+        "ig_threshold": IG_RELATIVE_DELTA_WARN,
+        "target": cfg["compute"]["target"],
+        "unk_threshold": cfg["compute"]["unk_threshold"],
+        "probe": bundle.model["probe"],
+        "head_kind": bundle.model["head_kind"],
+        "model_name": bundle.model["name"],
+    }
+
+
+def example_view(bundle: ReportBundle, index: int) -> dict[str, Any]:
+    ex = bundle.examples[index]
+    prev_ex = bundle.examples[index - 1] if index > 0 else None
+    next_ex = bundle.examples[index + 1] if index + 1 < len(bundle.examples) else None
+    texts = [(0, ex.text, ex.rationale)] + ([(1, ex.text_pair, ex.rationale_pair)] if ex.text_pair else [])
+    rows = []
+    for meta in bundle.methods:
+        result = ex.methods[meta["name"]]
+        scores = result["words"]
+        scale = max((abs(v) for v in scores), default=0.0)
+        rows.append({
+            "title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": scale,
+            "segments": [
+                {"label": _segment_label(ex, seg), "pieces": highlight(
+                    text, [w for w in ex.words if w["segment"] == seg],
+                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta["title"])}
+                for seg, text, spans in texts
+            ],
+            "info": _method_info(result["info"]),
+            "warn": result["info"].get("relative_delta", 0.0) > IG_RELATIVE_DELTA_WARN,
+        })
+    rationale = None
+    if ex.rationale or ex.rationale_pair:
+        rationale = [{"label": _segment_label(ex, seg), "pieces": rationale_pieces(text, spans)}
+                     for seg, text, spans in texts]
+    word_table = [
+        {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
+         "scores": [ex.methods[m["name"]]["words"][k] for m in bundle.methods]}
+        for k, w in enumerate(ex.words)
+    ]
+    return {
+        "ex": ex,
+        "correct": ex.correct,
+        "note_html": render_markdown(ex.note) if ex.note else None,
+        "probabilities": sorted(
+            ({"label": lab, "p": p, "bar": round(100 * p, 1)} for lab, p in zip(bundle.labels, ex.probabilities)),
+            key=lambda r: -r["p"],
+        ),
+        "warnings": _warnings(bundle, ex),
+        "rows": rows,
+        "rationale": rationale,
+        "has_pair": ex.text_pair is not None,
+        "method_titles": [m["title"] for m in bundle.methods],
+        "word_table": word_table,
+        "heatmap": plots.attention_heatmap(bundle.attention[ex.slug], ex.tokens, "attention-plot"),
+        "heatmap_alt": _attention_alt(bundle, ex),
+        "prev": prev_ex.slug if prev_ex else None,
+        "next": next_ex.slug if next_ex else None,
+        "position": index + 1,
+        "count": len(bundle.examples),
+        "max_alpha": MAX_ALPHA,
+    }
+
+
+def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
+    m = bundle.model
+    rows = [
+        ("Model", m["name"]),
+        ("Loaded from", m["loaded_from"]),
+        ("Architecture", f"{m['architecture']} ({m['model_type']}), {m['layers']} layers × {m['heads']} heads, "
+                         f"hidden size {m['hidden_size']}"),
+        ("Labels", ", ".join(bundle.labels)),
+        ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
+         else "a linear probe fitted here on mean-pooled last-layer states (the model has no classification head)"),
+    ]
+    if m.get("revision"):
+        rows.append(("Revision", m["revision"]))
+    if m.get("weights_sha256"):
+        rows.append(("Weights sha256", m["weights_sha256"]))
+    return rows
+
+
+def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
+    flags = []
+    if ex.unreadable:
+        flags.append("mostly [UNK]")
+    if ex.truncated:
+        flags.append("truncated")
+    ig = ex.methods.get("integrated_gradients")
+    if ig and ig["info"]["relative_delta"] > IG_RELATIVE_DELTA_WARN:
+        flags.append("IG not converged")
+    preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
+    if ex.text_pair:
+        preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
+    return {
+        "slug": ex.slug, "id": ex.id, "preview": preview, "gold": ex.label, "predicted": ex.predicted,
+        "confidence": ex.confidence, "correct": ex.correct, "flags": flags,
+    }
+
+
+def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
+    out = []
+    if ex.unreadable:
+        out.append(
+            f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
+            f"{bundle.model['name']}: the model did not read most of it, so the prediction and every "
+            "highlight below are meaningless. Use a model whose vocabulary covers this language."
+        )
+    if ex.truncated:
+        out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
+    ig = ex.methods.get("integrated_gradients")
+    if ig and ig["info"]["relative_delta"] > IG_RELATIVE_DELTA_WARN:
+        out.append(
+            f"Integrated Gradients did not converge: its scores miss f(input) − f(baseline) by "
+            f"{ig['info']['relative_delta']:.1%} (threshold {IG_RELATIVE_DELTA_WARN:.0%}). Its highlights are unreliable."
+        )
+    if ex.target_source != "predicted" and ex.target != ex.predicted:
+        out.append(f"Attributions explain the gold class “{ex.target}”, not the predicted “{ex.predicted}”.")
+    return out
+
+
+def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
+    if "delta" not in info:
+        return []
+    return [
+        ("convergence delta", f"{info['delta']:+.2e}"),
+        ("relative to f(x) − f(baseline)", f"{info['relative_delta']:.2%}"),
+        ("f(x)", f"{info['f_input']:.4f}"),
+        ("f(baseline)", f"{info['f_baseline']:.4f}"),
+        ("steps", str(info["steps"])),
+    ]
+
+
+def _segment_label(ex: ExampleResult, segment: int) -> str:
+    if ex.text_pair is None:
+        return "text"
+    return "premise / text" if segment == 0 else "hypothesis / text pair"
+
+
+def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:
+    rollout = ex.methods.get("attention_rollout")
+    if not rollout:
+        return ""
+    ranked = sorted(zip(ex.words, rollout["words"]), key=lambda p: -p[1])[:5]
+    return "Words receiving the most attention (rollout): " + ", ".join(
+        f"{w['text']} ({v:.2f})" for w, v in ranked
+    )
+
+

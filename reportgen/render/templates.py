@@ -1,0 +1,61 @@
+"""Themes: a theme folder overrides any template or static file; the rest falls back to the default."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from reportgen.errors import ThemeError
+
+DEFAULT_THEME = "default"
+
+
+def themes_root() -> Path:
+    return Path(str(resources.files("reportgen.themes")))
+
+
+def available_themes() -> list[str]:
+    return sorted(p.name for p in themes_root().iterdir() if (p / "templates").is_dir())
+
+
+def theme_dirs(theme: str) -> list[Path]:
+    """The chosen theme first, then the default theme (the fallback for whatever it leaves out)."""
+    default = themes_root() / DEFAULT_THEME
+    if theme == DEFAULT_THEME:
+        return [default]
+    candidate = themes_root() / theme
+    if not candidate.is_dir():
+        candidate = Path(theme)
+    if not candidate.is_dir():
+        raise ThemeError(
+            f"Unknown theme {theme!r}. Available: {', '.join(available_themes())}, or a folder with templates/"
+        )
+    return [candidate, default]
+
+
+def make_environment(dirs: list[Path]) -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d / "templates")) for d in dirs]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda v, digits=0: "n/a" if v is None else f"{v:.{digits}%}"
+    env.filters["num"] = lambda v, digits=3: "n/a" if v is None else f"{v:.{digits}f}"
+    return env
+
+
+def static_files(dirs: list[Path]) -> dict[str, Path]:
+    """Relative path -> source file, the chosen theme's files winning over the default's."""
+    files: dict[str, Path] = {}
+    for directory in reversed(dirs):
+        static = directory / "static"
+        if static.is_dir():
+            for path in sorted(static.rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(static).as_posix()] = path
+    return files
