@@ -43,7 +43,7 @@ def cli() -> None:
 @click.option("--title", help="Site title.")
 @click.option("--labels", help="Comma-separated label set, in order (for a probe on a bare encoder).")
 @click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
-@click.option("--batch-tokens", type=int, help="Tokens per forward/backward batch; lower it if memory runs out. [default: 16384]")
+@click.option("--batch-tokens", type=int, help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Allow a hub model to run its own Python code.")

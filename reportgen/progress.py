@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 log = logging.getLogger("reportgen")
@@ -12,13 +13,13 @@ log = logging.getLogger("reportgen")
 class _LogProgress:
     def __init__(self, description: str, total: int) -> None:
         self.description, self.total, self.done = description, total, 0
-        log.info("%s: %d examples", description, total)
+        self.started = time.perf_counter()
 
     def update(self, n: int = 1) -> None:
         self.done += n
 
     def close(self) -> None:
-        pass
+        log.info("%s: %d examples in %.1f s", self.description, self.total, time.perf_counter() - self.started)
 
 
 def progress_bar(description: str, total: int) -> Any:

@@ -204,7 +204,12 @@ def _model_summary(adapter: ModelAdapter) -> dict[str, Any]:
         "head_kind": adapter.head_kind,
         "device": str(adapter.device),
         **{k: v for k, v in adapter.details.items()},
-        "probe": None if probe is None else vars(probe),
+        # The probe's weights make encoder + probe re-derivable from the site's data alone.
+        "probe": None if probe is None else {
+            **vars(probe),
+            "weight": adapter.probe.linear.weight.tolist(),  # float[classes, hidden], scaling folded in
+            "bias": adapter.probe.linear.bias.tolist(),  # float[classes]
+        },
     }
 
 

@@ -44,8 +44,9 @@ def render_site(
         page("index.html", "index.html", view=structure.index_view(bundle))
         page("methods.html", "methods.html", view=structure.methods_view(bundle))
         bar = progress("Writing pages", len(bundle.examples))
+        heatmap = structure.attention_plot(bundle)
         for i, ex in enumerate(bundle.examples):
-            page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, i))
+            page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, i, heatmap))
             bar.update(1)
         bar.close()
         for relative, source in static_files(dirs).items():

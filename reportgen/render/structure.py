@@ -60,6 +60,10 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
     }
 
 
+def attention_plot(bundle: ReportBundle) -> Markup:
+    return plots.attention_heatmap(bundle.model["layers"], bundle.model["heads"], "attention-plot")
+
+
 def methods_view(bundle: ReportBundle) -> dict[str, Any]:
     cfg = bundle.config
     return {
@@ -78,7 +82,8 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
     }
 
 
-def example_view(bundle: ReportBundle, index: int) -> dict[str, Any]:
+def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str, Any]:
+    """heatmap: the shared attention plot (one Bokeh document per site, filled per page by JS)."""
     ex = bundle.examples[index]
     prev_ex = bundle.examples[index - 1] if index > 0 else None
     next_ex = bundle.examples[index + 1] if index + 1 < len(bundle.examples) else None
@@ -122,7 +127,8 @@ def example_view(bundle: ReportBundle, index: int) -> dict[str, Any]:
         "has_pair": ex.text_pair is not None,
         "method_titles": [m["title"] for m in bundle.methods],
         "word_table": word_table,
-        "heatmap": plots.attention_heatmap(bundle.attention[ex.slug], ex.tokens, "attention-plot"),
+        "attention_data": plots.attention_data(bundle.attention[ex.slug], ex.tokens),
+        "heatmap": heatmap,
         "heatmap_alt": _attention_alt(bundle, ex),
         "prev": prev_ex.slug if prev_ex else None,
         "next": next_ex.slug if next_ex else None,

@@ -18,7 +18,7 @@ GENERATOR = "reportgen"
 class SiteWriter:
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
-        _check_replaceable(self.out)
+        check_replaceable(self.out)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.out.parent / f".{self.out.name}.building-{os.getpid()}"
         if self.tmp.exists():
@@ -65,7 +65,7 @@ class SiteWriter:
                     shutil.copyfile(p, self.tmp / p.name)
 
 
-def _check_replaceable(out: Path) -> None:
+def check_replaceable(out: Path) -> None:
     """Only an empty folder or an earlier reportgen site may be replaced: never someone's other files."""
     if not out.exists():
         return

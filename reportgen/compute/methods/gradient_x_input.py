@@ -6,7 +6,13 @@ import numpy as np
 import torch
 
 from reportgen.compute.encode import token_batches
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, padded_batch
+from reportgen.compute.methods.base import (
+    METHODS,
+    AttributionMethod,
+    MethodContext,
+    MethodOutput,
+    padded_batch,
+)
 
 
 @METHODS.register("gradient_x_input")

@@ -1,9 +1,79 @@
-// Draw every Bokeh item on the page from its JSON block (no network: BokehJS is in static/bokeh/).
-(function () {
+// Draws every Bokeh item on the page from its JSON block (BokehJS is in static/bokeh/: no network),
+// and fills the shared attention heatmap from the page's own data block.
+window.reportgen = (function () {
   "use strict";
-  var items = document.querySelectorAll("script.bokeh-item");
-  for (var i = 0; i < items.length; i++) {
-    var el = items[i];
-    Bokeh.embed.embed_item(JSON.parse(el.textContent), el.getAttribute("data-target"));
+  var data = null;
+  var maps = null;
+
+  function loadAttention() {
+    var el = document.querySelector("script.attention-data");
+    if (!el) { return; }
+    data = JSON.parse(el.textContent);
+    var bytes = atob(data.maps);
+    maps = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) { maps[i] = bytes.charCodeAt(i); }
   }
+
+  function tokenLabel(value) {
+    return data ? data.tokens[value] : String(value);
+  }
+
+  function model(doc, name) { return doc.get_model_by_name(name); }
+
+  // Layout of data.maps: per layer [mean over heads, head 1..H], then the rollout; each n x n, row-major.
+  function showAttention(doc) {
+    if (!data) { return; }
+    var n = data.tokens.length, layers = data.layers, heads = data.heads;
+    var layer = model(doc, "attn-layer"), head = model(doc, "attn-head");
+    var li = layer.value === "rollout" ? -1 : parseInt(layer.value, 10) - 1;
+    var hi = head.value === "mean" ? 0 : parseInt(head.value, 10);
+    var index = li < 0 ? layers * (heads + 1) : li * (heads + 1) + hi;
+    var size = n * n, scale = data.scales[index] / 255, offset = index * size;
+    var x = new Int32Array(size), y = new Int32Array(size), w = new Float32Array(size);
+    for (var q = 0; q < n; q++) {
+      for (var k = 0; k < n; k++) {
+        var at = q * n + k;
+        x[at] = k; y[at] = q; w[at] = maps[offset + at] * scale;
+      }
+    }
+    model(doc, "attn-source").data = {x: x, y: y, w: w};
+    model(doc, "attn-mapper").high = Math.max(data.scales[index], 1e-6);
+    head.disabled = li < 0;
+  }
+
+  function setupAttention(doc) {
+    var n = data.tokens.length;
+    var ticks = [], labels = new Map();
+    for (var i = 0; i < n; i++) { ticks.push(i); labels.set(i, data.short[i]); }
+    var xr = model(doc, "attn-x"), yr = model(doc, "attn-y");
+    xr.start = -0.5; xr.end = n - 0.5;
+    yr.start = n - 0.5; yr.end = -0.5;
+    model(doc, "attn-xticks").ticks = ticks;
+    model(doc, "attn-yticks").ticks = ticks;
+    model(doc, "attn-xaxis").major_label_overrides = labels;
+    model(doc, "attn-yaxis").major_label_overrides = labels;
+    var side = Math.round(Math.min(820, Math.max(320, 150 + 18 * n)));
+    var fig = model(doc, "attn-figure");
+    fig.width = side + 80; fig.height = side;
+    showAttention(doc);
+  }
+
+  function drawAll() {
+    loadAttention();
+    var items = document.querySelectorAll("script.bokeh-item");
+    Array.prototype.forEach.call(items, function (el) {
+      var done = Bokeh.embed.embed_item(JSON.parse(el.textContent), el.getAttribute("data-target"));
+      Promise.resolve(done).then(function () {
+        Bokeh.documents.forEach(function (doc) {
+          if (data && doc.get_model_by_name("attn-layer") && !doc._reportgenReady) {
+            doc._reportgenReady = true;
+            setupAttention(doc);
+          }
+        });
+      });
+    });
+  }
+
+  drawAll();
+  return {tokenLabel: tokenLabel, showAttention: showAttention};
 })();

@@ -1,0 +1,115 @@
+"""Benchmark: a whole `reportgen build --methods integrated_gradients` on N SST-2 sentences against a plain
+Captum LayerIntegratedGradients loop over one sentence at a time, measured in the same run.
+
+Both explain the same function (the default encoder + the probe reportgen fitted, read back from the
+build's results so both use identical weights) for the same target class, with 50 Gauss-Legendre steps
+and the same [PAD] baseline. Prints both times, their ratio and the largest attribution difference.
+
+    python benchmarks/ig_vs_captum.py [--n 100] [--data ../shared/data/sst2/sample.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
+    parser.add_argument("--steps", type=int, default=50)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="reportgen-bench-"))
+    examples = work / "examples.jsonl"
+    lines = args.data.read_text(encoding="utf-8").splitlines()[: args.n]
+    examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # 1. The whole build, as a user runs it: a fresh process, model load, compute, pages.
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "reportgen", "build", "--examples", str(examples), "--out", str(work / "site"),
+         "--methods", "integrated_gradients", "--ig-steps", str(args.steps), "-q"],
+        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
+    )
+    build_seconds = time.perf_counter() - started
+    results = json.loads((work / "site" / "data" / "results.json").read_text(encoding="utf-8"))
+
+    # 2. The baseline: Captum, one sentence at a time, on the same encoder + probe.
+    captum_seconds, captum_scores, captum_deltas = captum_loop(results, args.steps)
+
+    ours = [np.array(ex["methods"]["integrated_gradients"]["tokens"]) for ex in results["examples"]]
+    max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ours, captum_scores))
+    our_deltas = [abs(ex["methods"]["integrated_gradients"]["info"]["delta"]) for ex in results["examples"]]
+    print(f"sentences: {len(ours)}, steps: {args.steps}, torch threads: {torch_threads()}")
+    print(f"captum LayerIntegratedGradients loop (compute only): {captum_seconds:.1f} s")
+    print(f"reportgen build, whole (process start, model, compute, pages): {build_seconds:.1f} s")
+    print(f"ratio captum_loop / reportgen_build: {captum_seconds / build_seconds:.2f}x")
+    print(f"largest |attribution difference|: {max_diff:.2e}")
+    print(f"max |delta|: reportgen {max(our_deltas):.2e}, captum {max(captum_deltas):.2e}")
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def captum_loop(results: dict, steps: int) -> tuple[float, list[np.ndarray], list[float]]:
+    import torch
+    from captum.attr import LayerIntegratedGradients
+    from transformers import AutoModel, AutoTokenizer
+
+    from reportgen.models.loader import default_model_dir
+
+    path = default_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    encoder = AutoModel.from_pretrained(path).eval()
+    probe = load_probe(results)
+
+    def forward(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return probe((hidden * weights).sum(1) / weights.sum(1))
+
+    lig = LayerIntegratedGradients(forward, encoder.embeddings.word_embeddings)
+    labels = results["labels"]
+    scores, deltas = [], []
+    started = time.perf_counter()
+    for ex in results["examples"]:
+        enc = tokenizer(ex["text"], ex["text_pair"], return_tensors="pt")
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        baseline = ids.clone()
+        baseline[0, 1:-1] = tokenizer.pad_token_id
+        attributions, delta = lig.attribute(
+            ids, baselines=baseline, additional_forward_args=(mask,), target=labels.index(ex["target"]),
+            n_steps=steps, return_convergence_delta=True,
+        )
+        scores.append(attributions.sum(-1)[0].detach().numpy())
+        deltas.append(abs(float(delta)))
+    return time.perf_counter() - started, scores, deltas
+
+
+def load_probe(results: dict):
+    """The probe the build fitted, from its saved weights, so both sides explain the same function."""
+    import numpy as np
+
+    from reportgen.models.probe import LinearProbe
+
+    probe = results["model"]["probe"]
+    return LinearProbe(np.array(probe["weight"]), np.array(probe["bias"]))
+
+
+if __name__ == "__main__":
+    main()
