@@ -1,0 +1,155 @@
+"""End-to-end builds on a tiny random BERT: safety, determinism, themes, re-render, atomic swap."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import cli
+from tests.conftest import TINY_ROWS, run_cli, write_jsonl
+
+XSS = "<script>window.__xss = 1</script>"
+
+
+def build(*args: str) -> object:
+    result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+    return result
+
+
+@pytest.fixture()
+def hostile_project(tmp_path) -> tuple[Path, Path]:
+    rows = [dict(r) for r in TINY_ROWS]
+    rows[0]["text"] = f"the film {XSS} was good"
+    rows[0]["rationale"] = []
+    rows[1]["note"] = f"A note with {XSS} and <b>raw</b> HTML."
+    rows[2]["id"] = "../../evil"
+    examples = write_jsonl(tmp_path / "examples.jsonl", rows)
+    narrative = tmp_path / "narrative"
+    narrative.mkdir()
+    (narrative / "intro.md").write_text(f"---\ntitle: Intro <i>x</i>\norder: 1\n---\nHello {XSS}\n\n**bold**\n")
+    return examples, narrative
+
+
+def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, hostile_project):
+    examples, narrative = hostile_project
+    out = tmp_path / "site"
+    result = build("--examples", str(examples), "--narrative", str(narrative), "--model", str(tiny_encoder),
+                   "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    pages = sorted(p.name for p in (out / "examples").iterdir())
+    assert len(pages) == len(TINY_ROWS)
+    assert all(".." not in p and "/" not in p for p in pages)
+    for html_file in out.rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        assert "<script>window" not in html
+        assert "<b>raw</b>" not in html and "<i>x</i>" not in html
+        assert 'src="http' not in html and 'href="http' not in html.replace('href="https://', "")
+    first = (out / "examples" / "a1.html").read_text(encoding="utf-8")
+    # Highlighted words are wrapped in <span>s; the text between them must be the escaped sentence.
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in re.sub(r"</?span[^>]*>", "", first)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Hello &lt;script&gt;" in index and "<strong>bold</strong>" in index
+    assert "linear probe" in index and "cross-validated" in index
+    chinese = (out / "examples" / "z1.html").read_text(encoding="utf-8")
+    assert "unknown ([UNK])" in chinese and "meaningless" in chinese
+    pair = re.sub(r"</?span[^>]*>", "", (out / "examples" / "p1.html").read_text(encoding="utf-8"))
+    assert "premise / text" in pair and "hypothesis / text pair" in pair and "a man is playing" in pair
+
+    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    ex = results["examples"][0]
+    for key in ("tokens", "offsets", "words", "probabilities", "predicted", "target", "attention"):
+        assert key in ex
+    ig = ex["methods"]["integrated_gradients"]
+    assert len(ig["tokens"]) == len(ex["tokens"]) and len(ig["words"]) == len(ex["words"])
+    assert set(ig["info"]) >= {"delta", "relative_delta", "f_input", "f_baseline", "steps"}
+    assert results["model"]["probe"]["weight"] and "z1" in results["summary"]["unreadable"]
+    assert (out / "data" / "attention" / "a1.npy").is_file()
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"python", "torch", "transformers", "captum", "bokeh", "reportgen"} <= set(manifest["versions"])
+    assert manifest["model"]["weights_sha256"] and manifest["inputs"]["examples"]["sha256"]
+    assert manifest["config"]["compute"]["ig_steps"] == 50 and manifest["command"][0] == "reportgen"
+    listed = set(manifest["files"])
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert listed == on_disk
+    assert sum(1 for f in listed if f.startswith("static/bokeh/")) == 2  # BokehJS once, not per page
+
+
+def test_two_builds_are_byte_identical(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    args = ("build", "--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out), "-q")
+    assert run_cli(*args).returncode == 0
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert run_cli(*args).returncode == 0
+    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    changed = [str(k) for k in first if first[k] != second[k]]
+    assert changed == []
+
+
+def test_classifier_head_is_explained_as_is(tmp_path, tiny_classifier, tiny_examples):
+    out = tmp_path / "site"
+    result = build("--examples", str(tiny_examples), "--model", str(tiny_classifier), "--out", str(out),
+                   "--target", "gold", "--methods", "integrated_gradients,attention_rollout", "-q")
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    assert results["labels"] == ["negative", "positive"] and results["model"]["probe"] is None
+    assert [m["name"] for m in results["methods"]] == ["integrated_gradients", "attention_rollout"]
+    assert all(ex["target"] == ex["label"] for ex in results["examples"])
+    assert "own sequence-classification head" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_failed_build_leaves_the_previous_site(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out), "-q").exit_code == 0
+    before = (out / "index.html").read_bytes()
+    broken_theme = tmp_path / "broken"
+    (broken_theme / "templates").mkdir(parents=True)
+    (broken_theme / "templates" / "methods.html").write_text("{{ no_such_variable.field }}")
+    result = CliRunner().invoke(cli, ["build", "--examples", str(tiny_examples), "--model", str(tiny_encoder),
+                                      "--out", str(out), "--theme", str(broken_theme), "-q"])
+    assert result.exit_code != 0
+    assert (out / "index.html").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_unknown_method_lists_the_available_ones(tmp_path, tiny_examples):
+    result = run_cli("build", "--examples", str(tiny_examples), "--methods", "ig2", "--out", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert "Unknown attribution method 'ig2'. Available: attention_rollout, gradient_x_input" in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_custom_theme_overrides_one_template_and_rerenders_without_the_model(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out), "-q").exit_code == 0
+    theme = tmp_path / "mytheme"
+    (theme / "templates" / "partials").mkdir(parents=True)
+    (theme / "templates" / "partials" / "_legend.html").write_text('<p class="legend">CUSTOM LEGEND</p>\n')
+    (theme / "static").mkdir()
+    (theme / "static" / "style.css").write_text("body { color: red; }\n")
+    rerendered = tmp_path / "rerendered"
+    result = CliRunner().invoke(cli, ["render", "--bundle", str(out), "--out", str(rerendered), "--theme", str(theme)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    page = (rerendered / "examples" / "a1.html").read_text(encoding="utf-8")
+    assert "CUSTOM LEGEND" in page and "Integrated Gradients" in page  # override + fallback
+    assert (rerendered / "static" / "style.css").read_text() == "body { color: red; }\n"
+    assert (rerendered / "static" / "reportgen.js").is_file()
+    same = tmp_path / "same"
+    assert CliRunner().invoke(cli, ["render", "--bundle", str(out), "--out", str(same)]).exit_code == 0
+    assert (same / "examples" / "a1.html").read_bytes() == (out / "examples" / "a1.html").read_bytes()
+    assert (same / "data" / "results.json").read_bytes() == (out / "data" / "results.json").read_bytes()
+
+
+def test_cli_help_and_methods():
+    help_result = run_cli("build", "--help")
+    assert help_result.returncode == 0 and "--examples" in help_result.stdout and "Examples:" in help_result.stdout
+    methods = run_cli("methods")
+    assert methods.returncode == 0
+    assert [line.split()[0] for line in methods.stdout.splitlines()] == [
+        "attention_rollout", "gradient_x_input", "integrated_gradients"]

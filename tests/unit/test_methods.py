@@ -1,0 +1,146 @@
+"""Table-driven invariants: a new method joins every test here by adding one row."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from reportgen.compute.encode import encode_examples
+from reportgen.compute.methods import METHODS, MethodContext
+from reportgen.compute.methods.integrated_gradients import gauss_legendre
+from reportgen.compute.pipeline import _shared_forward
+from reportgen.config import ComputeConfig
+from reportgen.models import load_adapter
+from reportgen.models.probe import fit_probe
+from reportgen.types import Example
+
+
+class _Quiet:
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+TEXTS = [("the film was very good", None), ("boring plot and bad acting", None), ("a great movie", None),
+         ("hated this film", None), ("a man plays in the park", "a man is playing"), ("the kid", None)]
+
+# name -> properties every method must declare and keep
+METHOD_TABLE = {
+    "integrated_gradients": {"signed": True, "completeness": True},
+    "gradient_x_input": {"signed": True, "completeness": False},
+    "attention_rollout": {"signed": False, "completeness": False},
+}
+
+
+def test_every_registered_method_is_in_the_table():
+    assert set(METHODS.names()) == set(METHOD_TABLE)
+
+
+def _context(model_dir, config=None):
+    adapter = load_adapter(str(model_dir), False, "cpu")
+    examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
+    encoded = encode_examples(adapter.tokenizer, examples, 64)
+    cfg = config or ComputeConfig()
+    pooled, logits, attentions = _shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
+    if adapter.head_kind == "probe":
+        labels = ["neg", "pos"]
+        probe, report = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
+        adapter.set_probe(probe, report, labels)
+        logits = adapter.probe(torch.from_numpy(pooled)).numpy()
+    targets = [int(v) for v in logits.argmax(1)]
+    return MethodContext(adapter, encoded, targets, [float(logits[i, t]) for i, t in enumerate(targets)],
+                         attentions, cfg, lambda d, n: _Quiet())
+
+
+@pytest.fixture(scope="module", params=["tiny_encoder", "tiny_classifier"])
+def ctx(request):
+    return _context(request.getfixturevalue(request.param))
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_TABLE))
+def test_scores_align_with_tokens_and_are_finite(ctx, name):
+    outputs = METHODS.get(name)().attribute(ctx)
+    assert len(outputs) == len(ctx.encoded)
+    for out, enc in zip(outputs, ctx.encoded):
+        assert out.token_scores.shape == (enc.length,)
+        assert np.isfinite(out.token_scores).all()
+        assert np.abs(out.token_scores).sum() > 0
+        if not METHOD_TABLE[name]["signed"]:
+            assert (out.token_scores >= 0).all()
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_TABLE))
+def test_deterministic(ctx, name):
+    first = METHODS.get(name)().attribute(ctx)
+    second = METHODS.get(name)().attribute(ctx)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.token_scores, b.token_scores)
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_TABLE))
+def test_declares_what_pages_need(name):
+    method = METHODS.get(name)
+    assert method.name == name and method.title and method.summary and method.description
+    assert method.family in {"gradient", "attention", "perturbation", "reference"}
+    assert method.signed == METHOD_TABLE[name]["signed"]
+
+
+@pytest.mark.parametrize("name", [n for n, row in METHOD_TABLE.items() if row["completeness"]])
+def test_completeness_within_threshold(ctx, name):
+    for out in METHODS.get(name)().attribute(ctx):
+        info = out.info
+        assert abs(out.token_scores.sum() - (info["f_input"] - info["f_baseline"]) - info["delta"]) < 1e-5
+        assert info["relative_delta"] < 0.05
+
+
+def test_batch_size_does_not_change_integrated_gradients(ctx):
+    small = replace(ctx, config=replace(ctx.config, batch_tokens=40))  # forces step slices and single rows
+    method = METHODS.get("integrated_gradients")()
+    for a, b in zip(method.attribute(ctx), method.attribute(small)):
+        np.testing.assert_allclose(a.token_scores, b.token_scores, atol=1e-5)
+
+
+def test_integrated_gradients_match_captum(ctx):
+    from captum.attr import LayerIntegratedGradients
+
+    adapter = ctx.adapter
+
+    def forward(ids, types):
+        embeddings = adapter.embed(ids)
+        mask = torch.ones_like(ids)
+        return adapter.logits_from_embeddings(embeddings, mask, types)
+
+    lig = LayerIntegratedGradients(forward, adapter.model.get_input_embeddings())
+    ours = METHODS.get("integrated_gradients")().attribute(ctx)
+    for enc, target, out in zip(ctx.encoded, ctx.targets, ours):
+        ids = torch.tensor([enc.input_ids])
+        types = torch.tensor([enc.token_type_ids])
+        special = torch.tensor([enc.special_mask])
+        baseline = torch.where(special, ids, torch.zeros_like(ids))
+        attr, delta = lig.attribute(ids, baselines=baseline, additional_forward_args=(types,), target=target,
+                                    n_steps=50, return_convergence_delta=True)
+        np.testing.assert_allclose(out.token_scores, attr.sum(-1)[0].detach().numpy(), atol=1e-5)
+        assert abs(out.info["delta"] - float(delta)) < 1e-4
+
+
+def test_gauss_legendre_is_captums_rule():
+    from captum.attr._utils.approximation_methods import approximation_parameters
+
+    step_sizes, alphas = approximation_parameters("gausslegendre")
+    nodes, weights = gauss_legendre(50)
+    np.testing.assert_allclose(nodes, alphas(50), atol=1e-12)
+    np.testing.assert_allclose(weights, step_sizes(50), atol=1e-12)
+    assert abs(sum(weights) - 1) < 1e-12
+
+
+def test_gradient_x_input_is_gradient_times_embedding(ctx):
+    adapter = ctx.adapter
+    out = METHODS.get("gradient_x_input")().attribute(ctx)
+    enc, target = ctx.encoded[0], ctx.targets[0]
+    ids = torch.tensor([enc.input_ids])
+    x = adapter.embed(ids).detach().requires_grad_(True)
+    logit = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))[0, target]
+    (grad,) = torch.autograd.grad(logit, x)
+    np.testing.assert_allclose(out[0].token_scores, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-6)

@@ -1,0 +1,131 @@
+"""Highlighting, Markdown sanitising, slugs, stable Bokeh ids, rollout and the atomic writer."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from reportgen.compute.attention import attention_rollout, special_token_mass
+from reportgen.errors import ConfigError
+from reportgen.render.highlight import colour, highlight, rationale_pieces
+from reportgen.render.markdown import render_markdown
+from reportgen.render.plots import attention_heatmap, top_words_chart
+from reportgen.render.writer import SiteWriter
+from reportgen.slugs import unique_slugs
+
+
+def test_highlight_pieces_rebuild_the_text_exactly():
+    text = "Not  funny, really."
+    words = [{"text": "Not", "start": 0, "end": 3, "segment": 0}, {"text": "funny", "start": 5, "end": 10, "segment": 0},
+             {"text": ",", "start": 10, "end": 11, "segment": 0}]
+    pieces = highlight(text, words, [0.5, -1.0, 0.0], 1.0, rationale=[[5, 10]])
+    assert "".join(p.text for p in pieces) == text
+    scored = [p for p in pieces if p.score is not None]
+    assert [p.text for p in scored] == ["Not", "funny", ","]
+    assert scored[1].in_rationale and not scored[0].in_rationale
+    assert "94, 60, 153" in scored[1].style  # negative: purple
+    assert "230, 97, 1" in scored[0].style  # positive: orange
+    assert scored[2].style == ""
+
+
+def test_colour_saturates_at_scale():
+    assert colour(2.0, 1.0) == colour(1.0, 1.0)
+    assert colour(0.1, 0.0) == ""
+
+
+def test_rationale_pieces_mark_spans():
+    pieces = rationale_pieces("a bad film", [[2, 5]])
+    assert [(p.text, p.in_rationale) for p in pieces] == [("a ", False), ("bad", True), (" film", False)]
+
+
+@pytest.mark.parametrize("source", [
+    "<script>alert(1)</script>",
+    "hello <img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    '<a href="http://x" onclick="alert(1)">x</a>',
+])
+def test_markdown_neutralises_html(source):
+    html = str(render_markdown(source))
+    assert "<script" not in html and "<img" not in html
+    assert not re.search(r"<[^>]*\bon\w+=", html)  # no real tag carries an event handler
+    assert 'href="javascript' not in html
+
+
+def test_markdown_keeps_formatting():
+    html = str(render_markdown("# Title\n\nSome **bold** and a [link](https://example.org)."))
+    assert "<h3>Title</h3>" in html and "<strong>bold</strong>" in html
+    assert 'href="https://example.org"' in html
+
+
+def test_slugs_are_safe_unique_and_stable():
+    ids = ["../../etc/passwd", "a/b", "A B", "a-b", "", "中文", "x" * 200]
+    slugs = unique_slugs(ids)
+    assert len(set(slugs)) == len(slugs)
+    for slug in slugs:
+        assert "/" not in slug and ".." not in slug and slug and len(slug) <= 64
+    assert unique_slugs(ids) == slugs
+
+
+def test_bokeh_items_have_stable_ids():
+    first = str(attention_heatmap(2, 2, "attention-plot"))
+    top_words_chart([{"word": "w", "score": 1.0, "examples": 1}], "t", "other")  # advances Bokeh's id counter
+    second = str(attention_heatmap(2, 2, "attention-plot"))
+    assert first == second
+    payload = json.loads(re.search(r'<script type="application/json"[^>]*>(.*)</script>', first).group(1))
+    assert payload["root_id"].startswith("attention-plot-")
+
+
+def test_json_in_script_cannot_close_the_block():
+    html = str(top_words_chart([{"word": "</script><script>alert(1)</script>", "score": 1.0, "examples": 1}],
+                               "t", "w"))
+    assert html.count("</script>") == 1
+    assert "\\u003c/script\\u003e" in html
+
+
+def test_rollout_rows_are_distributions():
+    rng = np.random.default_rng(0)
+    att = rng.random((3, 2, 5, 5)).astype(np.float32)
+    att /= att.sum(-1, keepdims=True)
+    rollout = attention_rollout(att)
+    np.testing.assert_allclose(rollout.sum(-1), 1.0, atol=1e-5)
+    assert (rollout >= 0).all()
+    uniform = np.full((1, 1, 4, 4), 0.25, dtype=np.float32)
+    np.testing.assert_allclose(attention_rollout(uniform), 0.5 * np.eye(4) + 0.125, atol=1e-6)
+
+
+def test_special_token_mass():
+    att = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    att[..., 0] = 0.5
+    att[..., 1] = 0.5
+    assert special_token_mass(att, np.array([True, False, False])) == [0.5]
+
+
+def test_writer_swaps_in_only_when_complete(tmp_path):
+    out = tmp_path / "site"
+    writer = SiteWriter(out)
+    writer.write_text("index.html", "v1")
+    writer.finish({})
+    (out / ".nojekyll").write_text("")
+    assert (out / "index.html").read_text() == "v1"
+    failing = SiteWriter(out)
+    failing.write_text("index.html", "half-written")
+    failing.abort()
+    assert (out / "index.html").read_text() == "v1"
+    writer = SiteWriter(out)
+    writer.write_text("index.html", "v2")
+    writer.finish({})
+    assert (out / "index.html").read_text() == "v2" and (out / ".nojekyll").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["generator"] == "reportgen" and set(manifest["files"]) == {"index.html"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]
+
+
+def test_writer_refuses_folders_it_did_not_write(tmp_path):
+    (tmp_path / "notes.txt").write_text("precious")
+    with pytest.raises(ConfigError, match="did not write"):
+        SiteWriter(tmp_path)
+    with pytest.raises(ValueError, match="outside"):
+        SiteWriter(tmp_path / "new").path("../escape.html")
