@@ -40,7 +40,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.render.site import render_site
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
-    provenance = {"versions": versions(), "command": list(command_line)}
+    provenance = {"versions": versions()}
     bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar)
     manifest = {
         "reportgen": __version__,

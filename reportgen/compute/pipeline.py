@@ -78,7 +78,8 @@ def compute_bundle(
         labels=labels,
         model=_model_summary(adapter),
         data=_data_summary(cfg, examples),
-        config=cfg.as_dict(),
+        # Where the site is written is not part of the results: the same inputs give the same bytes anywhere.
+        config={k: v for k, v in cfg.as_dict().items() if k != "out"},
         methods=method_meta,
         examples=results,
         summary=summarise(results, labels, method_meta, adapter.probe_report is not None),

@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Everything they need is installed here.
+# torch is pinned in the same pip command as reportgen: on this project's machines torch==2.13.0 resolves to
+# a CPU wheel, and pinning it stops pip from resolving reportgen's open `torch>=2.1` to a multi-GB CUDA build.
+VENV ?= .venv
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+PIP = $(VENV)/bin/python -m pip
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: demo test install install-test browser benchmark
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(VENV)/bin/python
+	$(PIP) install $(PIP_FLAGS) "$(TORCH)" -e .
+
+install-test: $(VENV)/bin/python
+	$(PIP) install $(PIP_FLAGS) "$(TORCH)" -e ".[test]"
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(VENV)/bin/reportgen build
+
+test: browser install-test
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+benchmark: install-test
+	$(VENV)/bin/python benchmarks/ig_vs_captum.py
