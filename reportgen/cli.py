@@ -122,6 +122,8 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("reportgen").setLevel(level)
+    # The hub client logs every retry; the one-line error at the end says what went wrong.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     # transformers' own progress bars and notices are noise in a build log.
     import os
 

@@ -56,9 +56,10 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
             ) from None
         raise ModelLoadError(f"could not load model {name!r}: {_first_line(err)}") from None
     except (OSError, EnvironmentError) as err:
+        where = "" if Path(location).is_dir() else " (not a local folder, so it was looked up as a hub id)"
         raise ModelLoadError(
-            f"could not load model {name!r}: {_first_line(err)} "
-            "(give a local directory with config.json and weights, or a hub id with network access)"
+            f"could not load model {name!r}{where}: {_first_line(err)} "
+            "Give a local directory with config.json and weights, or a hub id with network access."
         ) from None
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"model {name!r} has no fast tokenizer; word offsets need one (tokenizer.json)")

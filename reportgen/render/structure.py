@@ -96,7 +96,7 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         rows.append({
             "title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": scale,
             "segments": [
-                {"label": _segment_label(ex, seg), "pieces": highlight(
+                {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
                     text, [w for w in ex.words if w["segment"] == seg],
                     [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta["title"])}
                 for seg, text, spans in texts
@@ -106,7 +106,8 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
-        rationale = [{"label": _segment_label(ex, seg), "pieces": rationale_pieces(text, spans)}
+        rationale = [{"label": _segment_label(ex, seg), "lang": text_language(text),
+                      "pieces": rationale_pieces(text, spans)}
                      for seg, text, spans in texts]
     word_table = [
         {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
@@ -169,7 +170,7 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
     return {
-        "slug": ex.slug, "id": ex.id, "preview": preview, "gold": ex.label, "predicted": ex.predicted,
+        "slug": ex.slug, "id": ex.id, "preview": preview, "lang": text_language(ex.text), "gold": ex.label, "predicted": ex.predicted,
         "confidence": ex.confidence, "correct": ex.correct, "flags": flags,
     }
 
@@ -205,6 +206,13 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def text_language(text: str) -> str:
+    """"zh" for mostly-CJK text, so browsers pick Chinese fonts; "" leaves the page's own language."""
+    letters = [ch for ch in text if ch.isalpha()]
+    cjk = sum(1 for ch in letters if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    return "zh" if letters and cjk / len(letters) >= 0.3 else ""
 
 
 def _segment_label(ex: ExampleResult, segment: int) -> str:
