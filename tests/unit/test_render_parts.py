@@ -19,7 +19,8 @@ from reportgen.slugs import unique_slugs
 
 def test_highlight_pieces_rebuild_the_text_exactly():
     text = "Not  funny, really."
-    words = [{"text": "Not", "start": 0, "end": 3, "segment": 0}, {"text": "funny", "start": 5, "end": 10, "segment": 0},
+    words = [{"text": "Not", "start": 0, "end": 3, "segment": 0},
+             {"text": "funny", "start": 5, "end": 10, "segment": 0},
              {"text": ",", "start": 10, "end": 11, "segment": 0}]
     pieces = highlight(text, words, [0.5, -1.0, 0.0], 1.0, rationale=[[5, 10]])
     assert "".join(p.text for p in pieces) == text
@@ -129,3 +130,18 @@ def test_writer_refuses_folders_it_did_not_write(tmp_path):
         SiteWriter(tmp_path)
     with pytest.raises(ValueError, match="outside"):
         SiteWriter(tmp_path / "new").path("../escape.html")
+
+
+def test_long_texts_show_the_leading_block_of_the_heatmap():
+    from reportgen.render.plots import MAX_HEATMAP_TOKENS, attention_data
+
+    n = MAX_HEATMAP_TOKENS + 40
+    att = np.full((2, 3, n, n), 1.0 / n, dtype=np.float16)
+    html = str(attention_data(att, [f"t{i}" for i in range(n)]))
+    payload = json.loads(re.search(r">(.*)</script>", html).group(1))
+    assert len(payload["tokens"]) == MAX_HEATMAP_TOKENS
+    views = 2 * (3 + 1) + 1  # per layer: mean + heads; then rollout
+    assert len(payload["scales"]) == views
+    import base64
+
+    assert len(base64.b64decode(payload["maps"])) == views * MAX_HEATMAP_TOKENS**2
