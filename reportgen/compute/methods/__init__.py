@@ -1,7 +1,14 @@
 """Attribution methods, one per module, registered by name in METHODS."""
 
 # Importing a module registers its method.
-from reportgen.compute.methods import attention_rollout, gradient_x_input, integrated_gradients  # noqa: F401,E402
+from reportgen.compute.methods import (  # noqa: F401,E402
+    attention_rollout,
+    gradient_x_input,
+    integrated_gradients,
+    occlusion,
+    random_baseline,
+    saliency,
+)
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 __all__ = ["METHODS", "AttributionMethod", "MethodContext", "MethodOutput"]

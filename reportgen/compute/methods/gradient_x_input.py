@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from reportgen.compute.encode import token_batches
-from reportgen.compute.methods.base import (
-    METHODS,
-    AttributionMethod,
-    MethodContext,
-    MethodOutput,
-    padded_batch,
-)
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.gradients import input_gradients
 
 
 @METHODS.register("gradient_x_input")
@@ -30,19 +23,7 @@ on deep networks. Compare it with Integrated Gradients, which integrates the sam
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        adapter = ctx.adapter
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        bar = ctx.progress("Gradient x Input", len(ctx.encoded))
-        lengths = [ex.length for ex in ctx.encoded]
-        for batch in token_batches(lengths, ctx.config.batch_tokens):
-            ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
-            x = adapter.embed(ids).detach().requires_grad_(True)
-            logits = adapter.logits_from_embeddings(x, mask, types)
-            target = torch.tensor([ctx.targets[i] for i in batch], device=adapter.device)
-            (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), x)
-            scores = (grads * x).sum(-1).detach().cpu().numpy()
-            for row, i in enumerate(batch):
-                outputs[i] = MethodOutput(scores[row, : lengths[i]].astype(np.float32))
-            bar.update(len(batch))
-        bar.close()
+        for i, grad, x in input_gradients(ctx, "Gradient x Input"):
+            outputs[i] = MethodOutput((grad * x).sum(-1).astype(np.float32))
         return outputs  # type: ignore[return-value]

@@ -1,0 +1,29 @@
+"""Saliency: the L2 norm of the target logit's gradient at each word piece (unsigned)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.gradients import input_gradients
+
+
+@METHODS.register("saliency")
+class Saliency(AttributionMethod):
+    name = "saliency"
+    title = "Saliency (gradient norm)"
+    family = "gradient"
+    signed = False
+    summary = "L2 norm of the gradient of the target logit at each word piece (Simonyan et al. 2014)."
+    description = """\
+Saliency is the size (L2 norm over embedding dimensions) of the gradient of the target class logit
+with respect to each word-piece embedding: how sensitive the score is to small changes of that piece.
+It is **unsigned** (it cannot say whether a word argues for or against the class) and it measures
+sensitivity, not contribution: a word the model ignores can still sit where the gradient is steep.
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        for i, grad, _ in input_gradients(ctx, "Saliency"):
+            outputs[i] = MethodOutput(np.linalg.norm(grad, axis=-1).astype(np.float32))
+        return outputs  # type: ignore[return-value]
