@@ -45,7 +45,7 @@ def main() -> None:
         check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"}, capture_output=True, text=True,
     )
     build_seconds = time.perf_counter() - started
-    ig_pass = re.search(r"Integrated Gradients: \d+ examples in ([0-9.]+) s", build.stderr)
+    ig_pass = re.search(r"Integrated Gradients: \d+ in ([0-9.]+) s", build.stderr)
     results = json.loads((work / "site" / "data" / "results.json").read_text(encoding="utf-8"))
 
     # 2. The baseline: Captum, one sentence at a time, on the same encoder + probe.

@@ -3,6 +3,7 @@ so bad input stops the build before the model is loaded or anything is written."
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import platform
@@ -29,8 +30,12 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     examples = load_examples(cfg.examples)
     narrative = load_narrative(cfg.narrative)
-    for name in cfg.compute.methods:
-        METHODS.get(name)  # unknown names fail here, before the model loads
+    from reportgen.compute.metrics import METRICS
+
+    # Unknown names fail here, before the model loads; "all" expands to every registered name.
+    cfg = dataclasses.replace(cfg, compute=dataclasses.replace(
+        cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
+        metrics=expand_names(cfg.compute.metrics, METRICS)))
     theme_dirs(cfg.theme)
     build_epoch = source_date_epoch()
     log.info("%d examples from %s", len(examples), cfg.examples)
@@ -54,6 +59,15 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     render_site(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar)
     return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(cfg.out),
             "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"])}
+
+
+def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:
+    if "all" in names:
+        # The random reference goes last so tables read from real methods down to the floor.
+        return tuple(sorted(registry.names(), key=lambda n: (n == "random", n)))
+    for name in names:
+        registry.get(name)
+    return tuple(names)
 
 
 def versions() -> dict[str, str]:

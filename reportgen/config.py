@@ -13,6 +13,9 @@ import tomllib
 from reportgen.errors import ConfigError
 
 DEFAULT_METHODS = ("integrated_gradients", "gradient_x_input", "attention_rollout")
+# Plausibility needs no extra forward passes; comprehensiveness and sufficiency need 20 per example and
+# method, so they are asked for by name (or with "all").
+DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out")
@@ -23,6 +26,7 @@ class ComputeConfig:
     """Everything that changes the numbers (and so belongs in a cache key and the manifest)."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
+    metrics: tuple[str, ...] = DEFAULT_METRICS
     target: str = "predicted"  # or "gold"
     ig_steps: int = 50
     max_length: Optional[int] = None  # None: the model's own limit
@@ -106,8 +110,9 @@ def _build(values: dict[str, Any]) -> BuildConfig:
     if unknown:
         raise ConfigError(f"Unknown option {unknown[0]!r}. Available: {', '.join(sorted(top | inner))}")
     compute_values = {k: v for k, v in values.items() if k in inner}
-    if "methods" in compute_values:
-        compute_values["methods"] = _as_tuple(compute_values["methods"])
+    for key in ("methods", "metrics"):
+        if key in compute_values:
+            compute_values[key] = _as_tuple(compute_values[key])
     compute = ComputeConfig(**compute_values)
     _validate(compute)
     top_values = {k: v for k, v in values.items() if k in top}
@@ -121,6 +126,8 @@ def _build(values: dict[str, Any]) -> BuildConfig:
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
+        if value.strip() == "none":
+            return ()
         value = value.split(",")
     return tuple(v.strip() for v in value if v.strip())
 
@@ -134,6 +141,8 @@ def _validate(cfg: ComputeConfig) -> None:
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if not cfg.methods:
         raise ConfigError("methods must name at least one attribution method")
+    if len(set(cfg.methods)) != len(cfg.methods):
+        raise ConfigError(f"methods lists a method twice: {', '.join(cfg.methods)}")
 
 
 def source_date_epoch() -> Optional[int]:

@@ -19,12 +19,12 @@ class _LogProgress:
         self.done += n
 
     def close(self) -> None:
-        log.info("%s: %d examples in %.1f s", self.description, self.total, time.perf_counter() - self.started)
+        log.info("%s: %d in %.1f s", self.description, self.total, time.perf_counter() - self.started)
 
 
 def progress_bar(description: str, total: int) -> Any:
     if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=description, unit="ex", leave=False, file=sys.stderr)
+        return tqdm(total=total, desc=description, leave=False, file=sys.stderr)
     return _LogProgress(description, total)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULTS_FILE = "results.json"
 ATTENTION_DIR = "attention"
 
@@ -39,6 +39,7 @@ class ExampleResult:
     target_source: str  # "predicted" or "gold"
     methods: dict[str, dict[str, Any]]  # name -> {"tokens": [seq], "words": [n_words], "info": {...}}
     attention: dict[str, Any]  # {"file", "shape", "special_mass"}
+    metrics: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)  # method -> metric -> value
 
     @property
     def correct(self) -> Optional[bool]:
@@ -58,6 +59,7 @@ class ReportBundle:
     data: dict[str, Any]
     config: dict[str, Any]
     methods: list[dict[str, Any]]  # declared properties of each method that ran, in run order
+    metrics: list[dict[str, Any]]  # declared properties of each metric: family, range, direction
     examples: list[ExampleResult]
     summary: dict[str, Any]
     narrative: list[dict[str, Any]]

@@ -15,7 +15,10 @@ from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.compute.encode import EncodedExample, encode_examples, token_batches
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.methods.base import padded_batch
+from reportgen.compute.metrics import METRICS, MetricContext
+from reportgen.compute.metrics.agreement import agreement_matrix
 from reportgen.compute.summary import summarise
+from reportgen.compute.words import word_scores, words_from_tokens
 from reportgen.config import BuildConfig, ComputeConfig
 from reportgen.errors import ConfigError, InputError, ModelLoadError
 from reportgen.inputs import check_labels
@@ -38,6 +41,7 @@ def compute_bundle(
 ) -> ReportBundle:
     ccfg = cfg.compute
     methods = [METHODS.get(name)() for name in ccfg.methods]
+    metrics = [METRICS.get(name)() for name in ccfg.metrics]
     torch.manual_seed(ccfg.seed)
     max_length = min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
     encoded = encode_examples(adapter.tokenizer, examples, max_length)
@@ -59,11 +63,22 @@ def compute_bundle(
         log.info("running %s", method.name)
         per_method[method.name] = method.attribute(ctx)
 
+    token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
+    metric_ctx = MetricContext(adapter, examples, encoded, targets, probabilities, token_scores, ccfg, progress)
+    metric_values = {}  # metric -> method -> one value per example
+    for metric in metrics:
+        log.info("computing %s", metric.name)
+        metric_values[metric.name] = metric.compute(metric_ctx)
+    agreement = agreement_matrix({name: [word_scores(s, enc) for s, enc in zip(scores, encoded)]
+                                  for name, scores in token_scores.items()})
+
     slugs = unique_slugs(ex.id for ex in examples)
     results = [
         _example_result(
             ex, enc, slug, labels, probabilities[i], int(predicted[i]), targets[i], target_sources[i],
             {name: outs[i] for name, outs in per_method.items()}, attentions[i], ccfg,
+            {method: {metric: values[method][i] for metric, values in metric_values.items()}
+             for method in per_method},
         )
         for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
     ]
@@ -82,7 +97,9 @@ def compute_bundle(
         config={k: v for k, v in cfg.as_dict().items() if k != "out"},
         methods=method_meta,
         examples=results,
-        summary=summarise(results, labels, method_meta, adapter.probe_report is not None),
+        metrics=[m.declaration() for m in metrics],
+        summary={**summarise(results, labels, method_meta, adapter.probe_report is not None),
+                 "agreement": agreement},
         narrative=[vars(section) for section in narrative],
         provenance=provenance,
         attention={slug: attn for slug, attn in zip(slugs, attentions)},
@@ -164,7 +181,7 @@ def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:
 def _example_result(
     ex: Example, enc: EncodedExample, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
     target: int, target_source: str, outputs: dict[str, MethodOutput], attention: np.ndarray,
-    cfg: ComputeConfig,
+    cfg: ComputeConfig, quality: dict[str, dict[str, Any]],
 ) -> ExampleResult:
     methods = {}
     for name, out in outputs.items():
@@ -185,16 +202,8 @@ def _example_result(
         target=labels[target], target_source=target_source, methods=methods,
         attention={"file": f"data/attention/{slug}.npy", "shape": list(attention.shape),
                    "special_mass": special_token_mass(attention, special)},
+        metrics=quality,
     )
-
-
-def words_from_tokens(token_scores: np.ndarray, word_index: Sequence[int], n_words: int) -> list[float]:
-    """A word's score is the sum of its word pieces' scores."""
-    totals = np.zeros(n_words, dtype=np.float64)
-    for score, w in zip(token_scores, word_index):
-        if w >= 0:
-            totals[w] += float(score)
-    return [float(v) for v in totals]
 
 
 def _model_summary(adapter: ModelAdapter) -> dict[str, Any]:

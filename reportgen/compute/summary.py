@@ -35,6 +35,7 @@ def summarise(
         "special_mass_by_layer": _mean_rows([r.attention["special_mass"] for r in results]),
         "top_words": {m["name"]: top_words(readable, m["name"], m["signed"]) for m in methods},
     }
+    summary["metrics"] = metric_means(results)
     if any(m["name"] == "integrated_gradients" for m in methods):
         summary["integrated_gradients"] = _ig_summary(results)
     return summary
@@ -62,6 +63,20 @@ def top_words(results: Sequence[ExampleResult], method: str, signed: bool) -> li
                 seen.add(key)
     ranked = sorted(totals, key=lambda k: (-totals[k], k))[:TOP_WORDS]
     return [{"word": k, "score": totals[k], "examples": counts[k]} for k in ranked]
+
+
+def metric_means(results: Sequence[ExampleResult]) -> dict[str, dict[str, dict[str, Any]]]:
+    """metric -> method -> {"mean", "n"}, over the examples where the metric applies."""
+    collected: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        for method, values in r.metrics.items():
+            for metric, value in values.items():
+                if value is not None:
+                    collected[metric][method].append(value)
+    return {
+        metric: {method: {"mean": float(np.mean(v)), "n": len(v)} for method, v in sorted(per.items())}
+        for metric, per in sorted(collected.items())
+    }
 
 
 def _ig_summary(results: Sequence[ExampleResult]) -> dict[str, Any]:

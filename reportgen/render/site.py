@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import bokeh
+from jinja2 import TemplateError
 
 from reportgen.compute.bundle import ReportBundle, save_bundle
+from reportgen.errors import ThemeError
 from reportgen.render import structure
 from reportgen.render.templates import make_environment, static_files, theme_dirs
 from reportgen.render.writer import SiteWriter
@@ -38,7 +40,11 @@ def render_site(
     try:
         def page(template: str, relative: str, **context: Any) -> None:
             root = "../" * relative.count("/")
-            html = env.get_template(template).render(root=root, page=relative, **common, **context)
+            try:
+                html = env.get_template(template).render(root=root, page=relative, **common, **context)
+            except TemplateError as err:  # a custom theme's mistake: say where, not a traceback
+                where = f"{err.filename}:{err.lineno}" if getattr(err, "lineno", None) else template
+                raise ThemeError(f"theme {theme!r}: {where}: {err.message or type(err).__name__}") from None
             writer.write_text(relative, html)
 
         page("index.html", "index.html", view=structure.index_view(bundle))

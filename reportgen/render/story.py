@@ -19,6 +19,7 @@ def findings(bundle: ReportBundle) -> list[str]:
     words = _top_words(bundle)
     if words:
         out.append(words)
+    out.extend(_quality(bundle))
     ig = s.get("integrated_gradients")
     if ig:
         n = s["n_examples"]
@@ -101,3 +102,29 @@ def _top_words(bundle: ReportBundle) -> Optional[str]:
 
 def _pct(value: Any, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}%}"
+
+
+def _quality(bundle: ReportBundle) -> list[str]:
+    """The best method per metric, and every method that does no better than the random reference."""
+    means = bundle.summary.get("metrics", {})
+    titles = {m["name"]: m["title"] for m in bundle.methods}
+    sentences = []
+    for metric in bundle.metrics:
+        per_method = {k: v for k, v in means.get(metric["name"], {}).items() if k != "random"}
+        if not per_method:
+            continue
+        pick = max if metric["higher_is_better"] else min
+        best = pick(per_method, key=lambda k: (per_method[k]["mean"], k))
+        n = per_method[best]["n"]
+        text = (f"On {metric['title'].lower()} ({metric['family']}, {n} examples), {titles[best]} does best "
+                f"({per_method[best]['mean']:.3f}).")
+        reference = means.get(metric["name"], {}).get("random")
+        if reference is not None:
+            worse = sorted(
+                titles[k] for k, v in per_method.items()
+                if (v["mean"] <= reference["mean"]) == metric["higher_is_better"]
+            )
+            text += f" Random scores reach {reference['mean']:.3f}"
+            text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")
+        sentences.append(text)
+    return sentences

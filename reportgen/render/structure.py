@@ -66,7 +66,22 @@ def attention_plot(bundle: ReportBundle) -> Markup:
 
 def methods_view(bundle: ReportBundle) -> dict[str, Any]:
     cfg = bundle.config
+    means = bundle.summary.get("metrics", {})
+    titles = {m["name"]: m["title"] for m in bundle.methods}
+    agreement = bundle.summary.get("agreement", {})
     return {
+        "metrics": [
+            {**_metric_header(m), "html": render_markdown(m["description"])} for m in bundle.metrics
+        ],
+        "quality_rows": [
+            {"title": meta["title"], "reference": meta["family"] == "reference",
+             "cells": [_mean_cell(means.get(m["name"], {}).get(meta["name"])) for m in bundle.metrics]}
+            for meta in bundle.methods
+        ],
+        "agreement_names": [titles[n] for n in agreement],
+        "agreement_rows": [
+            {"title": titles[a], "cells": [_fmt(agreement[a][b], 2) for b in agreement]} for a in agreement
+        ],
         "methods": [
             {"name": m["name"], "title": m["title"], "family": m["family"], "signed": m["signed"],
              "html": render_markdown(m["description"])}
@@ -109,6 +124,16 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         rationale = [{"label": _segment_label(ex, seg), "lang": text_language(text),
                       "pieces": rationale_pieces(text, spans)}
                      for seg, text, spans in texts]
+    quality = None
+    if bundle.metrics:
+        quality = {
+            "metrics": [_metric_header(m) for m in bundle.metrics],
+            "rows": [
+                {"title": meta["title"], "reference": meta["family"] == "reference",
+                 "cells": [_fmt(ex.metrics.get(meta["name"], {}).get(m["name"])) for m in bundle.metrics]}
+                for meta in bundle.methods
+            ],
+        }
     word_table = [
         {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
          "scores": [ex.methods[m["name"]]["words"][k] for m in bundle.methods]}
@@ -124,6 +149,7 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         ),
         "warnings": _warnings(bundle, ex),
         "rows": rows,
+        "quality": quality,
         "rationale": rationale,
         "has_pair": ex.text_pair is not None,
         "method_titles": [m["title"] for m in bundle.methods],
@@ -210,6 +236,21 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def _metric_header(m: dict[str, Any]) -> dict[str, Any]:
+    arrow = "↑" if m["higher_is_better"] else "↓"
+    return {"name": m["name"], "title": m["title"], "family": m["family"], "arrow": arrow,
+            "hint": f"{m['family']}, range {m['range'][0]:g} to {m['range'][1]:g}, "
+                    f"{'higher' if m['higher_is_better'] else 'lower'} is better"}
+
+
+def _fmt(value: Optional[float], digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _mean_cell(entry: Optional[dict[str, Any]]) -> str:
+    return "—" if not entry else f"{entry['mean']:.3f} (n={entry['n']})"
 
 
 def text_language(text: str) -> str:

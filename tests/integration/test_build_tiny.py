@@ -152,4 +152,32 @@ def test_cli_help_and_methods():
     methods = run_cli("methods")
     assert methods.returncode == 0
     assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "attention_rollout", "gradient_x_input", "integrated_gradients"]
+        "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random", "saliency"]
+
+
+def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
+                   "--methods", "all", "--metrics", "all", "-q")
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    names = [m["name"] for m in results["methods"]]
+    assert names[-1] == "random" and set(names) == {
+        "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random", "saliency"}
+    assert {m["name"] for m in results["metrics"]} == {
+        "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou"}
+    for ex in results["examples"]:
+        assert set(ex["metrics"]) == set(names)
+        for values in ex["metrics"].values():
+            assert values["comprehensiveness"] is not None
+            assert (values["auprc"] is None) == (not ex["rationale"] and not ex["rationale_pair"])
+    means = results["summary"]["metrics"]
+    assert means["auprc"]["random"]["n"] == 3  # the three examples with rationales
+    assert set(results["summary"]["agreement"]) == set(names)
+    methods_page = (out / "methods.html").read_text(encoding="utf-8")
+    assert 'class="reference"' in methods_page and "Agreement between methods" in methods_page
+    assert "Random scores reach" in (out / "index.html").read_text(encoding="utf-8")
+    no_metrics = tmp_path / "plain"
+    assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
+                 "--metrics", "none", "-q").exit_code == 0
+    assert json.loads((no_metrics / "data" / "results.json").read_text())["metrics"] == []

@@ -31,6 +31,9 @@ METHOD_TABLE = {
     "integrated_gradients": {"signed": True, "completeness": True},
     "gradient_x_input": {"signed": True, "completeness": False},
     "attention_rollout": {"signed": False, "completeness": False},
+    "saliency": {"signed": False, "completeness": False},
+    "occlusion": {"signed": True, "completeness": False},
+    "random": {"signed": True, "completeness": False},
 }
 
 
@@ -144,3 +147,39 @@ def test_gradient_x_input_is_gradient_times_embedding(ctx):
     logit = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))[0, target]
     (grad,) = torch.autograd.grad(logit, x)
     np.testing.assert_allclose(out[0].token_scores, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-6)
+
+
+def test_saliency_is_the_gradient_norm(ctx):
+    adapter = ctx.adapter
+    out = METHODS.get("saliency")().attribute(ctx)
+    enc, target = ctx.encoded[1], ctx.targets[1]
+    ids = torch.tensor([enc.input_ids])
+    x = adapter.embed(ids).detach().requires_grad_(True)
+    logit = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))[0, target]
+    (grad,) = torch.autograd.grad(logit, x)
+    np.testing.assert_allclose(out[1].token_scores, grad[0].norm(dim=-1).numpy(), atol=1e-6)
+
+
+def test_occlusion_word_scores_are_exact_drops(ctx):
+    adapter = ctx.adapter
+    out = METHODS.get("occlusion")().attribute(ctx)
+    enc, target = ctx.encoded[0], ctx.targets[0]
+    word = 1
+    ids = torch.tensor([enc.input_ids])
+    masked = ids.clone()
+    masked[0, torch.tensor(enc.word_index) == word] = adapter.tokenizer.mask_token_id
+    with torch.no_grad():
+        full = adapter.logits_from_embeddings(adapter.embed(ids), torch.ones_like(ids),
+                                              torch.tensor([enc.token_type_ids]))[0, target]
+        drop = full - adapter.logits_from_embeddings(adapter.embed(masked), torch.ones_like(ids),
+                                                     torch.tensor([enc.token_type_ids]))[0, target]
+    word_score = sum(s for s, w in zip(out[0].token_scores, enc.word_index) if w == word)
+    assert abs(word_score - float(drop)) < 1e-4
+
+
+def test_random_reference_ignores_special_tokens_and_is_seeded(ctx):
+    out = METHODS.get("random")().attribute(ctx)
+    for o, enc in zip(out, ctx.encoded):
+        assert (o.token_scores[np.array(enc.special_mask)] == 0).all()
+    other = METHODS.get("random")().attribute(replace(ctx, config=replace(ctx.config, seed=1)))
+    assert not np.array_equal(out[0].token_scores, other[0].token_scores)

@@ -1,0 +1,48 @@
+"""The metric interface: what a metric is (so pages can colour, sort and explain it) and what it sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Optional, Sequence
+
+import numpy as np
+
+from reportgen.compute.encode import EncodedExample
+from reportgen.config import ComputeConfig
+from reportgen.models import ModelAdapter
+from reportgen.registry import Registry
+from reportgen.types import Example
+
+
+@dataclass
+class MetricContext:
+    adapter: ModelAdapter
+    examples: Sequence[Example]
+    encoded: Sequence[EncodedExample]
+    targets: Sequence[int]
+    probabilities: np.ndarray  # float[n, classes], of the unperturbed inputs
+    token_scores: dict[str, Sequence[np.ndarray]]  # method -> per example float32[seq]
+    config: ComputeConfig
+    progress: Callable[[str, int], Any]
+
+
+class Metric:
+    name: ClassVar[str]
+    title: ClassVar[str]
+    family: ClassVar[str]  # "faithfulness" or "plausibility"
+    low: ClassVar[float]  # range of the value
+    high: ClassVar[float]
+    higher_is_better: ClassVar[bool]
+    description: ClassVar[str]  # Markdown for the methods page
+
+    def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
+        """method name -> one value per example (None where the metric does not apply)."""
+        raise NotImplementedError
+
+    @classmethod
+    def declaration(cls) -> dict[str, Any]:
+        return {"name": cls.name, "title": cls.title, "family": cls.family, "range": [cls.low, cls.high],
+                "higher_is_better": cls.higher_is_better, "description": cls.description}
+
+
+METRICS: Registry[type[Metric]] = Registry("metric")

@@ -1,0 +1,118 @@
+"""Comprehensiveness and sufficiency (ERASER, DeYoung et al. 2020) as AOPC over removal thresholds.
+
+Defaults follow ferret: thresholds 10%, 20%, ... 100% of the word pieces, only pieces with a positive
+score are ever removed or kept, and [CLS]/[SEP] are never removed. Removing a piece deletes it from the
+sequence. Both are differences of the explained class's probability."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from reportgen.compute.encode import token_batches
+from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
+
+THRESHOLDS = tuple(round(0.1 * k, 1) for k in range(1, 11))
+
+
+def top_positive(scores: np.ndarray, special: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices of the highest-scoring non-special pieces: ceil-free int(fraction * n) of them as ferret
+    does (at least one), but only those with a positive score. Ties break by position."""
+    candidates = np.flatnonzero(~special)
+    k = max(1, int(fraction * len(candidates)))
+    order = candidates[np.lexsort((candidates, -scores[candidates]))]
+    chosen = order[:k]
+    return np.sort(chosen[scores[chosen] > 0])
+
+
+def aopc(original: float, perturbed: Sequence[float]) -> float:
+    """Area over the perturbation curve: mean drop of the probability over the thresholds."""
+    return float(np.mean([original - p for p in perturbed]))
+
+
+class _RemovalMetric(Metric):
+    family = "faithfulness"
+    low, high = -1.0, 1.0
+    keep_selected: bool  # False: remove the top pieces (comprehensiveness); True: keep only them
+
+    def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
+        results: dict[str, list[Optional[float]]] = {}
+        for method, per_example in sorted(ctx.token_scores.items()):
+            variants: list[list[int]] = []
+            owners: list[int] = []
+            for i, (enc, scores) in enumerate(zip(ctx.encoded, per_example)):
+                special = np.array(enc.special_mask)
+                for fraction in THRESHOLDS:
+                    chosen = set(top_positive(np.asarray(scores), special, fraction).tolist())
+                    keep = [t for t in range(enc.length)
+                            if special[t] or ((t in chosen) == self.keep_selected)]
+                    variants.append(keep)
+                    owners.append(i)
+            probs = _probabilities(
+                ctx, variants, owners, f"{self.title} of {method} ({len(THRESHOLDS)} variants per example)")
+            values: list[Optional[float]] = []
+            for i in range(len(ctx.encoded)):
+                mine = probs[i * len(THRESHOLDS) : (i + 1) * len(THRESHOLDS)]
+                values.append(aopc(float(ctx.probabilities[i, ctx.targets[i]]), mine))
+            results[method] = values
+        return results
+
+
+def _probabilities(ctx: MetricContext, variants: list[list[int]], owners: list[int], label: str) -> list[float]:
+    """Probability of each owner's target class on each variant (a subset of its token positions)."""
+    adapter = ctx.adapter
+    out = [0.0] * len(variants)
+    lengths = [len(v) for v in variants]
+    bar = ctx.progress(label, len(variants))
+    with torch.no_grad():
+        for batch in token_batches(lengths, ctx.config.batch_tokens):
+            width = max(lengths[j] for j in batch)
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            types = torch.zeros_like(ids)
+            for row, j in enumerate(batch):
+                enc = ctx.encoded[owners[j]]
+                keep = variants[j]
+                ids[row, : len(keep)] = torch.tensor([enc.input_ids[t] for t in keep])
+                mask[row, : len(keep)] = 1
+                if enc.token_type_ids is not None:
+                    types[row, : len(keep)] = torch.tensor([enc.token_type_ids[t] for t in keep])
+            has_types = ctx.encoded[owners[batch[0]]].token_type_ids is not None
+            ids, mask = ids.to(adapter.device), mask.to(adapter.device)
+            logits = adapter.logits_from_embeddings(
+                adapter.embed(ids), mask, types.to(adapter.device) if has_types else None)
+            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            for row, j in enumerate(batch):
+                out[j] = float(probs[row, ctx.targets[owners[j]]])
+            bar.update(len(batch))
+    bar.close()
+    return out
+
+
+@METRICS.register("comprehensiveness")
+class Comprehensiveness(_RemovalMetric):
+    name = "comprehensiveness"
+    title = "Comprehensiveness"
+    higher_is_better = True
+    keep_selected = False
+    description = """\
+**Comprehensiveness** removes the word pieces a method ranks highest (10%, 20%, ... 100% of them, only
+positively scored ones) and measures how much the probability of the explained class falls, averaged
+over the thresholds (AOPC). High values mean the highlighted words really carry the prediction.
+"""
+
+
+@METRICS.register("sufficiency")
+class Sufficiency(_RemovalMetric):
+    name = "sufficiency"
+    title = "Sufficiency"
+    higher_is_better = False
+    keep_selected = True
+    description = """\
+**Sufficiency** keeps *only* the top-ranked word pieces (same thresholds) and measures how much the
+probability of the explained class falls, averaged (AOPC). Low values mean the highlighted words alone
+are enough for the prediction. Negative values mean the highlighted words alone make the model even
+more confident.
+"""

@@ -1,0 +1,109 @@
+"""Quality metrics on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen.compute.encode import EncodedExample, Word
+from reportgen.compute.metrics import METRICS
+from reportgen.compute.metrics.agreement import agreement_matrix, spearman
+from reportgen.compute.metrics.faithfulness import THRESHOLDS, aopc, top_positive
+from reportgen.compute.metrics.plausibility import average_precision, f1_iou, top_k_words
+from reportgen.compute.words import rationale_words
+from reportgen.types import Example
+
+
+def test_top_positive_takes_a_fraction_of_non_special_pieces():
+    scores = np.array([9.0, 0.5, -1.0, 2.0, 0.1, 9.0])  # [CLS] w w w w [SEP]
+    special = np.array([True, False, False, False, False, True])
+    assert top_positive(scores, special, 0.5).tolist() == [1, 3]  # 2 of 4 pieces: 2.0 then 0.5
+    assert top_positive(scores, special, 0.1).tolist() == [3]  # at least one piece
+    assert top_positive(scores, special, 1.0).tolist() == [1, 3, 4]  # the negative piece is never taken
+    assert top_positive(-np.abs(scores), special, 1.0).tolist() == []
+
+
+def test_aopc_is_the_mean_drop():
+    assert aopc(0.9, [0.5, 0.7, 0.9]) == pytest.approx((0.4 + 0.2 + 0.0) / 3)
+    assert len(THRESHOLDS) == 10 and THRESHOLDS[0] == 0.1 and THRESHOLDS[-1] == 1.0
+
+
+def test_f1_and_iou_by_hand():
+    f1, iou = f1_iou({0, 1, 2}, {1, 2, 3, 4})
+    precision, recall = 2 / 3, 2 / 4
+    assert f1 == pytest.approx(2 * precision * recall / (precision + recall))
+    assert iou == pytest.approx(2 / 5)
+    assert f1_iou(set(), {1}) == (0.0, 0.0)
+
+
+def test_top_k_breaks_ties_by_position():
+    assert top_k_words(np.array([0.1, 0.5, 0.5, 0.2]), 2) == {1, 2}
+    assert top_k_words(np.array([1.0, 1.0, 1.0]), 1) == {0}
+
+
+def test_average_precision_by_hand():
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    gold = np.array([1, 0, 1, 0])
+    assert average_precision(scores, gold) == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert average_precision(np.array([0.1, 0.9]), np.array([0, 1])) == 1.0
+
+
+def test_spearman_by_hand():
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])) == pytest.approx(1.0)
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
+    assert spearman(np.array([1.0, 1.0]), np.array([1.0, 2.0])) is None
+    # ties get average ranks: [1, 2.5, 2.5] against [1, 2, 3] -> 0.866...
+    assert spearman(np.array([0.0, 5.0, 5.0]), np.array([1.0, 2.0, 3.0])) == pytest.approx(np.sqrt(3) / 2)
+    matrix = agreement_matrix({"a": [np.array([1.0, 2.0, 3.0])], "b": [np.array([3.0, 2.0, 1.0])]})
+    assert matrix["a"]["a"] == pytest.approx(1.0) and matrix["a"]["b"] == pytest.approx(-1.0)
+
+
+def test_rationale_words_follow_each_segment():
+    ex = Example(id="x", text="a bad film", text_pair="so dull", rationale=((2, 5),), rationale_pair=((3, 7),))
+    words = [Word("a", 0, 1, 0), Word("bad", 2, 5, 0), Word("film", 6, 10, 0), Word("so", 0, 2, 1),
+             Word("dull", 3, 7, 1)]
+    enc = EncodedExample([], None, [], [], [], [], words, 0.0, False)
+    assert rationale_words(ex, enc).tolist() == [False, True, False, False, True]
+
+
+@pytest.mark.parametrize("name", ["comprehensiveness", "sufficiency", "token_f1", "token_iou", "auprc"])
+def test_metrics_declare_what_pages_need(name):
+    metric = METRICS.get(name)
+    decl = metric.declaration()
+    assert decl["family"] in {"faithfulness", "plausibility"}
+    assert decl["range"][0] < decl["range"][1] and isinstance(decl["higher_is_better"], bool)
+    assert decl["description"].strip()
+
+
+def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
+    import torch
+
+    from reportgen.compute.metrics import MetricContext
+    from tests.unit.test_methods import _context
+
+    ctx = _context(tiny_encoder)
+    adapter = ctx.adapter
+    scores = np.array([0.0, 0.3, -0.2, 0.9, 0.1, 0.4, 0.0], dtype=np.float32)  # [CLS] the film was very good [SEP]
+    enc = ctx.encoded[0]
+    assert enc.length == len(scores)
+    with torch.no_grad():
+        def prob(keep):
+            ids = torch.tensor([[enc.input_ids[t] for t in keep]])
+            types = torch.tensor([[enc.token_type_ids[t] for t in keep]])
+            logits = adapter.logits_from_embeddings(adapter.embed(ids), torch.ones_like(ids), types)
+            return float(torch.softmax(logits, -1)[0, ctx.targets[0]])
+
+        full = prob(range(enc.length))
+        special = np.array(enc.special_mask)
+        comp, suff = [], []
+        for fraction in THRESHOLDS:
+            chosen = set(top_positive(scores, special, fraction).tolist())
+            comp.append(full - prob([t for t in range(enc.length) if special[t] or t not in chosen]))
+            suff.append(full - prob([t for t in range(enc.length) if special[t] or t in chosen]))
+    probabilities = np.zeros((1, 2))
+    probabilities[0, ctx.targets[0]] = full
+    mctx = MetricContext(adapter, [Example(id="x", text="the film was very good")], [enc], [ctx.targets[0]],
+                         probabilities, {"m": [scores]}, ctx.config, ctx.progress)
+    assert METRICS.get("comprehensiveness")().compute(mctx)["m"][0] == pytest.approx(np.mean(comp), abs=1e-5)
+    assert METRICS.get("sufficiency")().compute(mctx)["m"][0] == pytest.approx(np.mean(suff), abs=1e-5)
+    assert METRICS.get("auprc")().compute(mctx)["m"] == [None]  # no rationale: not applicable
