@@ -88,8 +88,10 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
 
 
 def _top_words(bundle: ReportBundle) -> Optional[str]:
-    signed = [m for m in bundle.methods if m["signed"]]
-    method = (signed or bundle.methods)[0]
+    # Integrated Gradients when it ran (the method with a completeness check), else the first signed one.
+    ranked = sorted(bundle.methods, key=lambda m: (m["name"] != "integrated_gradients", not m["signed"],
+                                                    m["family"] == "reference"))
+    method = ranked[0]
     words = bundle.summary["top_words"].get(method["name"], [])[:5]
     if not words:
         return None
@@ -116,7 +118,7 @@ def _quality(bundle: ReportBundle) -> list[str]:
         pick = max if metric["higher_is_better"] else min
         best = pick(per_method, key=lambda k: (per_method[k]["mean"], k))
         n = per_method[best]["n"]
-        text = (f"On {metric['title'].lower()} ({metric['family']}, {n} examples), {titles[best]} does best "
+        text = (f"On {metric['title']} ({metric['family']}, {n} examples), {titles[best]} does best "
                 f"({per_method[best]['mean']:.3f}).")
         reference = means.get(metric["name"], {}).get("random")
         if reference is not None:

@@ -120,7 +120,7 @@ def test_failed_build_leaves_the_previous_site(tmp_path, tiny_encoder, tiny_exam
 def test_unknown_method_lists_the_available_ones(tmp_path, tiny_examples):
     result = run_cli("build", "--examples", str(tiny_examples), "--methods", "ig2", "--out", str(tmp_path / "s"))
     assert result.returncode == 2
-    assert "Unknown attribution method 'ig2'. Available: attention_rollout, gradient_x_input" in result.stderr
+    assert "Unknown attribution method 'ig2'. Available: attention_raw, attention_rollout, gradient_x_input" in result.stderr
     assert not (tmp_path / "s").exists()
 
 
@@ -152,7 +152,8 @@ def test_cli_help_and_methods():
     methods = run_cli("methods")
     assert methods.returncode == 0
     assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random", "saliency"]
+        "attention_raw", "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random",
+        "saliency"]
 
 
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
@@ -163,7 +164,8 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
     names = [m["name"] for m in results["methods"]]
     assert names[-1] == "random" and set(names) == {
-        "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random", "saliency"}
+        "attention_raw", "attention_rollout", "gradient_x_input", "integrated_gradients", "occlusion", "random",
+        "saliency"}
     assert {m["name"] for m in results["metrics"]} == {
         "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou"}
     for ex in results["examples"]:

@@ -31,6 +31,7 @@ METHOD_TABLE = {
     "integrated_gradients": {"signed": True, "completeness": True},
     "gradient_x_input": {"signed": True, "completeness": False},
     "attention_rollout": {"signed": False, "completeness": False},
+    "attention_raw": {"signed": False, "completeness": False},
     "saliency": {"signed": False, "completeness": False},
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
@@ -183,3 +184,11 @@ def test_random_reference_ignores_special_tokens_and_is_seeded(ctx):
         assert (o.token_scores[np.array(enc.special_mask)] == 0).all()
     other = METHODS.get("random")().attribute(replace(ctx, config=replace(ctx.config, seed=1)))
     assert not np.array_equal(out[0].token_scores, other[0].token_scores)
+
+
+def test_raw_attention_reads_the_last_layer(ctx):
+    out = METHODS.get("attention_raw")().attribute(ctx)
+    last = ctx.attentions[0][-1].astype(np.float32).mean(axis=0)
+    expected = last[0] if ctx.adapter.head_kind == "classifier" else last.mean(axis=0)
+    np.testing.assert_allclose(out[0].token_scores, expected, atol=1e-6)
+    assert abs(out[0].token_scores.sum() - 1.0) < 1e-3  # a distribution over keys

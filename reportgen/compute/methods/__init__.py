@@ -2,6 +2,7 @@
 
 # Importing a module registers its method.
 from reportgen.compute.methods import (  # noqa: F401,E402
+    attention_raw,
     attention_rollout,
     gradient_x_input,
     integrated_gradients,

@@ -1,0 +1,31 @@
+"""Raw attention of the last layer, averaged over heads, read at the token(s) the classifier uses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+
+
+@METHODS.register("attention_raw")
+class RawAttention(AttributionMethod):
+    name = "attention_raw"
+    title = "Raw attention (last layer)"
+    family = "attention"
+    signed = False
+    summary = "Last-layer attention averaged over heads, from [CLS] (or all tokens for a mean-pooled probe)."
+    description = """\
+The attention weights of the last layer, averaged over heads, read from the `[CLS]` row for a model
+with its own classification head, or averaged over all rows for a probe on mean-pooled states. It is
+the quantity most attention visualisations show. It ignores every earlier layer and the value vectors,
+is **not** class-specific, and is known to disagree with gradient-based importance (Jain & Wallace,
+2019): treat it as a description of routing, not as evidence for a prediction.
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        outputs = []
+        for attn in ctx.attentions:
+            last = attn[-1].astype(np.float32).mean(axis=0)  # [seq, seq]
+            row = last[0] if ctx.adapter.head_kind == "classifier" else last.mean(axis=0)
+            outputs.append(MethodOutput(row.astype(np.float32)))
+        return outputs
