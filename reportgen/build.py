@@ -40,6 +40,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     build_epoch = source_date_epoch()
     log.info("%d examples from %s", len(examples), cfg.examples)
 
+    from reportgen.compute.findings import at_or_above
     from reportgen.compute.pipeline import compute_bundle
     from reportgen.models import load_adapter
     from reportgen.render.site import render_site
@@ -57,8 +58,10 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
         "built": build_epoch,
     }
     render_site(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar)
+    failing = at_or_above(bundle.summary["findings"], cfg.fail_on) if cfg.fail_on else []
     return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(cfg.out),
-            "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"])}
+            "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
+            "failing": failing}
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

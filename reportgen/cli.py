@@ -11,6 +11,7 @@ from typing import Any, Optional
 import click
 
 from reportgen import __version__
+from reportgen.errors import FindingsError
 
 EPILOG = """\b
 Examples:
@@ -52,6 +53,8 @@ def cli() -> None:
               help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
+              help="Exit with status 3 (after writing the site) when findings of this severity or worse occur.")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Allow a hub model to run its own Python code.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
               help="TOML file with a [build] table; command-line options override it. "
@@ -72,6 +75,10 @@ def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: An
             f"Wrote {result['examples']} examples to {result['out']}/index.html in {result['seconds']:.1f} s"
             + (f" ({result['unreadable']} mostly [UNK]: see the site)" if result["unreadable"] else "")
         )
+    if cfg.fail_on and result["failing"]:
+        codes = ", ".join(f"{f['severity']}: {f['code']}" for f in result["failing"])
+        raise FindingsError(f"{len(result['failing'])} findings at {cfg.fail_on} or above ({codes}); "
+                            f"see {result['out']}/index.html#alerts")
 
 
 @cli.command()

@@ -46,6 +46,7 @@ class BuildConfig:
     title: Optional[str] = None
     labels: Optional[tuple[str, ...]] = None
     trust_remote_code: bool = False
+    fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,6 +120,7 @@ def _build(values: dict[str, Any]) -> BuildConfig:
     for key in PATH_FIELDS:
         if top_values.get(key) is not None:
             top_values[key] = Path(top_values[key])
+    _validate_top(top_values)
     if top_values.get("labels") is not None:
         top_values["labels"] = _as_tuple(top_values["labels"])
     return BuildConfig(compute=compute, **top_values)
@@ -130,6 +132,11 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
             return ()
         value = value.split(",")
     return tuple(v.strip() for v in value if v.strip())
+
+
+def _validate_top(values: dict[str, Any]) -> None:
+    if values.get("fail_on") not in (None, "info", "warning", "error"):
+        raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
 
 
 def _validate(cfg: ComputeConfig) -> None:

@@ -21,3 +21,9 @@ class ConfigError(ReportgenError):
 
 class ThemeError(ReportgenError):
     """The theme could not be found or is missing a template."""
+
+
+class FindingsError(ReportgenError):
+    """--fail-on: the site was written, but it reports findings at or above the asked severity."""
+
+    exit_code = 3

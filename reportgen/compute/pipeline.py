@@ -13,6 +13,7 @@ import torch
 from reportgen.compute.attention import special_token_mass
 from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.compute.encode import EncodedExample, encode_examples, token_batches
+from reportgen.compute.findings import detect_findings
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.metrics import METRICS, MetricContext
@@ -82,28 +83,32 @@ def compute_bundle(
         )
         for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
     ]
-    method_meta = [
-        {"name": m.name, "title": m.title, "family": m.family, "signed": m.signed,
-         "summary": m.summary, "description": m.description}
-        for m in methods
-    ]
+    method_meta = [_declare(m) for m in methods]
+    summary = summarise(results, labels, method_meta, adapter.probe_report is not None)
+    summary["agreement"] = agreement
+    model_summary = _model_summary(adapter)
+    summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(
         schema_version=SCHEMA_VERSION,
         title=cfg.title or f"What {adapter.name.split('/')[-1]} looks at",
         labels=labels,
-        model=_model_summary(adapter),
+        model=model_summary,
         data=_data_summary(cfg, examples),
         # Where the site is written is not part of the results: the same inputs give the same bytes anywhere.
         config={k: v for k, v in cfg.as_dict().items() if k != "out"},
         methods=method_meta,
         examples=results,
         metrics=[m.declaration() for m in metrics],
-        summary={**summarise(results, labels, method_meta, adapter.probe_report is not None),
-                 "agreement": agreement},
+        summary=summary,
         narrative=[vars(section) for section in narrative],
         provenance=provenance,
         attention={slug: attn for slug, attn in zip(slugs, attentions)},
     )
+
+
+def _declare(method: Any) -> dict[str, Any]:
+    return {"name": method.name, "title": method.title, "family": method.family, "signed": method.signed,
+            "summary": method.summary, "description": method.description}
 
 
 def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter) -> list[str]:

@@ -50,6 +50,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             ("With notes", str(d["n_with_note"])),
         ],
         "findings": findings(bundle),
+        "alerts": [_alert(bundle, f) for f in bundle.summary.get("findings", [])],
         "charts": charts,
         "rows": [_table_row(bundle, ex) for ex in bundle.examples],
         "narrative": [
@@ -205,7 +206,10 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
 
 
 def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
-    out = []
+    out = [
+        f["message"] for f in bundle.summary.get("findings", [])
+        if ex.slug in f["examples"] and f["code"] not in _EXPLAINED_ON_PAGE
+    ]
     if ex.unreadable:
         out.append(
             f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
@@ -236,6 +240,19 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
+    ids = {ex.slug: ex.id for ex in bundle.examples}
+    return {
+        "severity": f["severity"], "code": f["code"], "message": f["message"],
+        "examples": [{"slug": slug, "id": ids.get(slug, slug)} for slug in f["examples"][:shown]],
+        "more": max(0, len(f["examples"]) - shown),
+    }
+
+
+# Alerts that the example page already explains in its own words.
+_EXPLAINED_ON_PAGE = {"unreadable", "ig_not_converged", "truncated"}
 
 
 def _metric_header(m: dict[str, Any]) -> dict[str, Any]:

@@ -120,7 +120,8 @@ def test_failed_build_leaves_the_previous_site(tmp_path, tiny_encoder, tiny_exam
 def test_unknown_method_lists_the_available_ones(tmp_path, tiny_examples):
     result = run_cli("build", "--examples", str(tiny_examples), "--methods", "ig2", "--out", str(tmp_path / "s"))
     assert result.returncode == 2
-    assert "Unknown attribution method 'ig2'. Available: attention_raw, attention_rollout, gradient_x_input" in result.stderr
+    expected = "Unknown attribution method 'ig2'. Available: attention_raw, attention_rollout, gradient_x_input"
+    assert expected in result.stderr
     assert not (tmp_path / "s").exists()
 
 
@@ -183,3 +184,19 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
                  "--metrics", "none", "-q").exit_code == 0
     assert json.loads((no_metrics / "data" / "results.json").read_text())["metrics"] == []
+
+
+def test_fail_on_exits_3_after_writing_the_site(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    result = run_cli("build", "--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
+                     "--fail-on", "error")
+    assert result.returncode == 3, result.stderr
+    assert "error: unreadable" in result.stderr and (out / "index.html").is_file()
+    findings = json.loads((out / "data" / "results.json").read_text())["summary"]["findings"]
+    unreadable = next(f for f in findings if f["code"] == "unreadable")
+    assert unreadable["severity"] == "error" and "z1" in unreadable["examples"]
+    assert 'id="alerts"' in (out / "index.html").read_text(encoding="utf-8")
+    english = write_jsonl(tmp_path / "en.jsonl", [r for r in TINY_ROWS if r["id"] != "z1"])
+    clean = run_cli("build", "--examples", str(english), "--model", str(tiny_encoder), "--out", str(tmp_path / "en"),
+                    "--fail-on", "error")
+    assert clean.returncode == 0, clean.stderr

@@ -107,3 +107,32 @@ def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
     assert METRICS.get("comprehensiveness")().compute(mctx)["m"][0] == pytest.approx(np.mean(comp), abs=1e-5)
     assert METRICS.get("sufficiency")().compute(mctx)["m"][0] == pytest.approx(np.mean(suff), abs=1e-5)
     assert METRICS.get("auprc")().compute(mctx)["m"] == [None]  # no rationale: not applicable
+
+
+def _result(slug, words, word_scores, token_scores, segments, word_index):
+    from reportgen.compute.bundle import ExampleResult
+
+    return ExampleResult(
+        id=slug, slug=slug, line=1, text="", text_pair=None, label=None, note=None, rationale=[], rationale_pair=[],
+        tokens=[""] * len(segments), offsets=[], segments=segments, word_index=word_index,
+        words=[{"text": w, "start": 0, "end": 0, "segment": 0} for w in words], unk_fraction=0.0, unreadable=False,
+        truncated=False, probabilities=[1.0], predicted="a", target="a", target_source="predicted",
+        methods={"integrated_gradients": {"tokens": token_scores, "words": word_scores, "info": {}}},
+        attention={"special_mass": []},
+    )
+
+
+def test_findings_special_share_and_spurious_cue():
+    from reportgen.compute.findings import _special_share, _spurious_cues, at_or_above, finding
+
+    # [CLS] good . [SEP]: |scores| 1 + 1 + 6 + 2 -> specials and punctuation hold 9 of 10
+    r = _result("x", ["good", "."], [1.0, 6.0], [1.0, 1.0, 6.0, 2.0], [-1, 0, 0, -1], [-1, 0, 1, -1])
+    assert _special_share(r, "integrated_gradients") == pytest.approx(0.9)
+    many = [_result(f"e{i}", ["cue", "other"], [2.0, 1.0], [0, 2.0, 1.0, 0], [-1, 0, 0, -1], [-1, 0, 1, -1])
+            for i in range(5)]
+    methods = [{"name": "integrated_gradients", "title": "Integrated Gradients", "signed": True, "family": "gradient"}]
+    cues = _spurious_cues(many, methods)
+    assert len(cues) == 1 and "“cue”" in cues[0]["message"] and len(cues[0]["examples"]) == 5
+    assert _spurious_cues(many[:4], methods) == []  # fewer than 5 examples: not reported
+    found = [finding("a", "info", ""), finding("b", "warning", ""), finding("c", "error", "")]
+    assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]

@@ -1,0 +1,121 @@
+"""Automatic alerts: what a reader should distrust, each with a severity, drawn from the numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from reportgen.compute.bundle import ExampleResult
+from reportgen.compute.metrics.agreement import spearman
+
+SEVERITIES = ("info", "warning", "error")
+SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
+CUE_SHARE = 0.2  # one word is the top word of at least this share of examples...
+CUE_MIN_EXAMPLES = 5  # ...and of at least this many
+OVERFIT_GAP = 0.15
+
+
+def finding(code: str, severity: str, message: str, examples: Sequence[str] = ()) -> dict[str, Any]:
+    return {"code": code, "severity": severity, "message": message, "examples": list(examples)}
+
+
+def detect_findings(
+    results: Sequence[ExampleResult], summary: dict[str, Any], methods: Sequence[dict], probe: Optional[dict]
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    n = len(results)
+    if summary["unreadable"]:
+        out.append(finding("unreadable", "error", f"{len(summary['unreadable'])} of {n} examples are mostly [UNK] "
+                           "to the tokenizer; their predictions and explanations are meaningless.",
+                           summary["unreadable"]))
+    ig = summary.get("integrated_gradients")
+    if ig and ig["flagged"]:
+        out.append(finding("ig_not_converged", "warning", f"Integrated Gradients did not converge on "
+                           f"{len(ig['flagged'])} of {n} examples (|delta| above {ig['threshold']:.0%} of "
+                           "f(input) − f(baseline)); raise --ig-steps.", ig["flagged"]))
+    if summary["truncated"]:
+        out.append(finding("truncated", "info", f"{len(summary['truncated'])} examples were truncated to the "
+                           "model's length limit.", summary["truncated"]))
+    real = [m for m in methods if m["family"] != "reference"]
+    for m in real:
+        heavy = [r.slug for r in results if not r.unreadable and _special_share(r, m["name"]) > SPECIAL_SHARE]
+        if heavy:
+            out.append(finding("special_tokens", "warning", f"{m['title']} puts more than {SPECIAL_SHARE:.0%} of "
+                               f"its attribution on [CLS]/[SEP]/punctuation in {len(heavy)} examples.", heavy))
+    signed = [m["name"] for m in real if m["signed"]]
+    if len(signed) >= 2:
+        a, b = signed[0], signed[1]
+        titles = {m["name"]: m["title"] for m in methods}
+        disagree = []
+        for r in results:
+            rho = spearman(np.asarray(r.methods[a]["words"]), np.asarray(r.methods[b]["words"]))
+            if rho is not None and rho < 0 and not r.unreadable:
+                disagree.append(r.slug)
+        if disagree:
+            out.append(finding("methods_disagree", "warning", f"{titles[a]} and {titles[b]} rank the words in "
+                               f"opposite orders (negative rank correlation) on {len(disagree)} examples.",
+                               disagree))
+    out.extend(_worse_than_random(summary, methods))
+    out.extend(_spurious_cues(results, real))
+    if probe and probe.get("cv_accuracy") is not None and probe["train_accuracy"] - probe["cv_accuracy"] > OVERFIT_GAP:
+        out.append(finding("probe_overfits", "warning", f"The probe's in-sample accuracy "
+                           f"({probe['train_accuracy']:.0%}) is far above its cross-validated accuracy "
+                           f"({probe['cv_accuracy']:.0%}): the explained function fits these examples, "
+                           "not the task."))
+    return out
+
+
+def at_or_above(findings: Sequence[dict[str, Any]], severity: str) -> list[dict[str, Any]]:
+    level = SEVERITIES.index(severity)
+    return [f for f in findings if SEVERITIES.index(f["severity"]) >= level]
+
+
+def _special_share(r: ExampleResult, method: str) -> float:
+    scores = np.abs(np.asarray(r.methods[method]["tokens"], dtype=np.float64))
+    total = scores.sum()
+    if total == 0:
+        return 0.0
+    punct_words = {k for k, w in enumerate(r.words) if not any(ch.isalnum() for ch in w["text"])}
+    special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
+    return float(scores[np.array(special)].sum() / total)
+
+
+def _worse_than_random(summary: dict[str, Any], methods: Sequence[dict]) -> list[dict[str, Any]]:
+    suff = summary.get("metrics", {}).get("sufficiency", {})
+    comp = summary.get("metrics", {}).get("comprehensiveness", {})
+    out = []
+    titles = {m["name"]: m["title"] for m in methods}
+    for name, per, worse in (("sufficiency", suff, lambda v, r: v >= r), ("comprehensiveness", comp,
+                                                                          lambda v, r: v <= r)):
+        reference = per.get("random")
+        if not reference:
+            continue
+        bad = sorted(titles[k] for k, v in per.items() if k != "random" and worse(v["mean"], reference["mean"]))
+        if bad:
+            out.append(finding(f"{name}_vs_random", "warning", f"{', '.join(bad)}: {name} no better than random "
+                               f"scores ({reference['mean']:.3f}); their highlights are not faithful here."))
+    return out
+
+
+def _spurious_cues(results: Sequence[ExampleResult], methods: Sequence[dict]) -> list[dict[str, Any]]:
+    method = next((m for m in methods if m["name"] == "integrated_gradients"), None) or next(
+        (m for m in methods if m["signed"]), None)
+    if method is None:
+        return []
+    readable = [r for r in results if not r.unreadable and r.words]
+    top: dict[str, list[str]] = {}
+    counts: Counter[str] = Counter()
+    for r in readable:
+        scores = np.asarray(r.methods[method["name"]]["words"])
+        word = r.words[int(np.argmax(scores))]["text"].lower()
+        counts[word] += 1
+        top.setdefault(word, []).append(r.slug)
+    out = []
+    for word, k in counts.most_common():
+        if k >= CUE_MIN_EXAMPLES and k >= CUE_SHARE * len(readable):
+            out.append(finding("spurious_cue", "warning", f"“{word}” is the top {method['title']} word of {k} of "
+                               f"{len(readable)} examples: a candidate spurious cue; check that the model does not "
+                               "predict from it alone.", top[word]))
+    return out
