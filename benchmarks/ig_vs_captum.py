@@ -1,5 +1,6 @@
 """Benchmark: a whole `reportgen build --methods integrated_gradients` on N SST-2 sentences against a plain
-Captum LayerIntegratedGradients loop over one sentence at a time, measured in the same run.
+Captum LayerIntegratedGradients loop over one sentence at a time, measured in the same run; then the same
+build with adaptive IG (`--ig-steps auto`), whose IG pass is compared with the same Captum loop.
 
 Both explain the same function (the default encoder + the probe reportgen fitted, read back from the
 build's results so both use identical weights) for the same target class, with 50 Gauss-Legendre steps
@@ -38,15 +39,7 @@ def main() -> None:
     examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # 1. The whole build, as a user runs it: a fresh process, model load, compute, pages.
-    started = time.perf_counter()
-    build = subprocess.run(
-        [sys.executable, "-m", "reportgen", "build", "--examples", str(examples), "--out", str(work / "site"),
-         "--methods", "integrated_gradients", "--ig-steps", str(args.steps)],
-        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"}, capture_output=True, text=True,
-    )
-    build_seconds = time.perf_counter() - started
-    ig_pass = re.search(r"Integrated Gradients: \d+ in ([0-9.]+) s", build.stderr)
-    results = json.loads((work / "site" / "data" / "results.json").read_text(encoding="utf-8"))
+    build_seconds, ig_pass, results = run_build(examples, work / "site", str(args.steps))
 
     # 2. The baseline: Captum, one sentence at a time, on the same encoder + probe.
     captum_seconds, captum_scores, captum_deltas = captum_loop(results, args.steps)
@@ -58,12 +51,39 @@ def main() -> None:
     print(f"captum LayerIntegratedGradients loop (compute only): {captum_seconds:.1f} s")
     print(f"reportgen build, whole (process start, model, compute, pages): {build_seconds:.1f} s")
     print(f"ratio captum_loop / reportgen_build: {captum_seconds / build_seconds:.2f}x")
-    if ig_pass:
-        seconds = float(ig_pass.group(1))
-        print(f"reportgen IG pass alone (from the build log): {seconds:.1f} s, "
-              f"ratio captum_loop / ig_pass: {captum_seconds / seconds:.2f}x")
+    print(f"reportgen IG pass alone (from the build log): {ig_pass:.1f} s, "
+          f"ratio captum_loop / ig_pass: {captum_seconds / ig_pass:.2f}x")
     print(f"largest |attribution difference|: {max_diff:.2e}")
     print(f"max |delta|: reportgen {max(our_deltas):.2e}, captum {max(captum_deltas):.2e}")
+
+    # 3. Adaptive IG: steps per example until |delta| <= 1% of |f(x) - f(baseline)|.
+    auto_seconds, auto_pass, auto = run_build(examples, work / "auto", "auto")
+    gaps = [abs(ex["methods"]["integrated_gradients"]["info"]["f_input"]
+                - ex["methods"]["integrated_gradients"]["info"]["f_baseline"]) for ex in results["examples"]]
+    captum_rel = [d / g if g else 0.0 for d, g in zip(captum_deltas, gaps)]
+    auto_rel = [ex["methods"]["integrated_gradients"]["info"]["relative_delta"] for ex in auto["examples"]]
+    summary = auto["summary"]["integrated_gradients"]
+    print(f"adaptive IG pass: {auto_pass:.1f} s (whole build {auto_seconds:.1f} s), mean steps "
+          f"{summary['mean_steps']:.1f}, steps used {summary['steps_histogram']}")
+    print(f"ratio captum_loop / adaptive_ig_pass: {captum_seconds / auto_pass:.2f}x")
+    print(f"share with |delta| <= 1% of |f(x) - f(baseline)|: adaptive {np.mean(np.array(auto_rel) <= 0.01):.0%}, "
+          f"captum 50 steps {np.mean(np.array(captum_rel) <= 0.01):.0%}")
+    print("relative |delta| per sentence (adaptive vs captum 50 steps), first 10:")
+    for a, c in list(zip(auto_rel, captum_rel))[:10]:
+        print(f"  {a:.2e}  {c:.2e}")
+
+
+def run_build(examples: Path, out: Path, steps: str) -> tuple[float, float, dict]:
+    started = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-m", "reportgen", "build", "--examples", str(examples), "--out", str(out),
+         "--methods", "integrated_gradients", "--metrics", "none", "--ig-steps", steps],
+        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"}, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - started
+    ig_pass = re.search(r"Integrated Gradients(?: \(adaptive\))?: \d+ in ([0-9.]+) s", build.stderr)
+    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    return seconds, float(ig_pass.group(1)), results
 
 
 def torch_threads() -> int:

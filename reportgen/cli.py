@@ -13,6 +13,19 @@ import click
 from reportgen import __version__
 from reportgen.errors import FindingsError
 
+
+class IgSteps(click.ParamType):
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither an integer nor 'auto'", param, ctx)
+
+
 EPILOG = """\b
 Examples:
   reportgen build                                  # the demo project in inputs/ -> site/
@@ -42,7 +55,10 @@ def cli() -> None:
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
               "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
-@click.option("--ig-steps", type=int, help="Integrated Gradients steps (Gauss-Legendre). [default: 50]")
+@click.option("--ig-steps", type=IgSteps(), help="Integrated Gradients steps (Gauss-Legendre), or 'auto' to add "
+              "steps per example until the convergence delta is within --ig-tolerance. [default: 50]")
+@click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
+              "[default: 0.01]")
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")

@@ -28,7 +28,8 @@ class ComputeConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
     metrics: tuple[str, ...] = DEFAULT_METRICS
     target: str = "predicted"  # or "gold"
-    ig_steps: int = 50
+    ig_steps: int | str = 50  # or "auto": nested Clenshaw-Curtis rules until the delta is within ig_tolerance
+    ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     max_length: Optional[int] = None  # None: the model's own limit
     batch_tokens: int = 4096  # tokens per forward/backward batch: bounds memory; ~4k is fastest on CPU
     unk_threshold: float = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
@@ -142,8 +143,10 @@ def _validate_top(values: dict[str, Any]) -> None:
 def _validate(cfg: ComputeConfig) -> None:
     if cfg.target not in ("predicted", "gold"):
         raise ConfigError(f"target must be 'predicted' or 'gold', got {cfg.target!r}")
-    if not 2 <= cfg.ig_steps <= 1000:
-        raise ConfigError(f"ig_steps must be between 2 and 1000, got {cfg.ig_steps}")
+    if cfg.ig_steps != "auto" and not (isinstance(cfg.ig_steps, int) and 2 <= cfg.ig_steps <= 1000):
+        raise ConfigError(f"ig_steps must be 'auto' or an integer between 2 and 1000, got {cfg.ig_steps!r}")
+    if not 0 < cfg.ig_tolerance < 1:
+        raise ConfigError(f"ig_tolerance must be between 0 and 1, got {cfg.ig_tolerance}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if not cfg.methods:

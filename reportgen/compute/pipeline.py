@@ -18,7 +18,7 @@ from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
-from reportgen.compute.summary import summarise
+from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN, summarise
 from reportgen.compute.words import word_scores, words_from_tokens
 from reportgen.config import BuildConfig, ComputeConfig
 from reportgen.errors import ConfigError, InputError, ModelLoadError
@@ -84,7 +84,8 @@ def compute_bundle(
         for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
     ]
     method_meta = [_declare(m) for m in methods]
-    summary = summarise(results, labels, method_meta, adapter.probe_report is not None)
+    ig_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
+    summary = summarise(results, labels, method_meta, adapter.probe_report is not None, ig_threshold)
     summary["agreement"] = agreement
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])

@@ -14,7 +14,8 @@ TOP_WORDS = 15
 
 
 def summarise(
-    results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict], has_probe: bool
+    results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict], has_probe: bool,
+    ig_threshold: float = IG_RELATIVE_DELTA_WARN,
 ) -> dict[str, Any]:
     labelled = [r for r in results if r.label is not None]
     correct = [r for r in labelled if r.correct]
@@ -37,7 +38,7 @@ def summarise(
     }
     summary["metrics"] = metric_means(results)
     if any(m["name"] == "integrated_gradients" for m in methods):
-        summary["integrated_gradients"] = _ig_summary(results)
+        summary["integrated_gradients"] = _ig_summary(results, ig_threshold)
     return summary
 
 
@@ -79,12 +80,17 @@ def metric_means(results: Sequence[ExampleResult]) -> dict[str, dict[str, dict[s
     }
 
 
-def _ig_summary(results: Sequence[ExampleResult]) -> dict[str, Any]:
-    rel = [r.methods["integrated_gradients"]["info"]["relative_delta"] for r in results]
-    flagged = [r.slug for r, v in zip(results, rel) if v > IG_RELATIVE_DELTA_WARN]
+def _ig_summary(results: Sequence[ExampleResult], threshold: float) -> dict[str, Any]:
+    infos = [r.methods["integrated_gradients"]["info"] for r in results]
+    rel = [info["relative_delta"] for info in infos]
+    flagged = [r.slug for r, v in zip(results, rel) if v > threshold]
+    steps = [info["steps"] for info in infos]
     finite = [v for v in rel if np.isfinite(v)]
     return {
-        "threshold": IG_RELATIVE_DELTA_WARN,
+        "threshold": threshold,
+        "rule": infos[0].get("rule", "gauss-legendre") if infos else None,
+        "mean_steps": float(np.mean(steps)) if steps else None,
+        "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
         "median_relative_delta": float(np.median(finite)) if finite else None,
         "max_relative_delta": float(np.max(finite)) if finite else None,
         "max_abs_delta": float(max(abs(r.methods["integrated_gradients"]["info"]["delta"]) for r in results)),

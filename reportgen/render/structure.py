@@ -89,7 +89,9 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
             for m in bundle.methods
         ],
         "ig_steps": cfg["compute"]["ig_steps"],
-        "ig_threshold": IG_RELATIVE_DELTA_WARN,
+        "ig_threshold": _ig_threshold(bundle),
+        "ig_adaptive": cfg["compute"]["ig_steps"] == "auto",
+        "ig_mean_steps": (bundle.summary.get("integrated_gradients") or {}).get("mean_steps"),
         "target": cfg["compute"]["target"],
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model["probe"],
@@ -118,7 +120,7 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
                 for seg, text, spans in texts
             ],
             "info": _method_info(result["info"]),
-            "warn": result["info"].get("relative_delta", 0.0) > IG_RELATIVE_DELTA_WARN,
+            "warn": result["info"].get("relative_delta", 0.0) > _ig_threshold(bundle),
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
@@ -194,7 +196,7 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     if ex.truncated:
         flags.append("truncated")
     ig = ex.methods.get("integrated_gradients")
-    if ig and ig["info"]["relative_delta"] > IG_RELATIVE_DELTA_WARN:
+    if ig and ig["info"]["relative_delta"] > _ig_threshold(bundle):
         flags.append("IG not converged")
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
@@ -219,10 +221,10 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     if ex.truncated:
         out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
     ig = ex.methods.get("integrated_gradients")
-    if ig and ig["info"]["relative_delta"] > IG_RELATIVE_DELTA_WARN:
+    if ig and ig["info"]["relative_delta"] > _ig_threshold(bundle):
         out.append(
             f"Integrated Gradients did not converge: its scores miss f(input) − f(baseline) by "
-            f"{ig['info']['relative_delta']:.1%} (threshold {IG_RELATIVE_DELTA_WARN:.0%}). "
+            f"{ig['info']['relative_delta']:.1%} (threshold {_ig_threshold(bundle):.0%}). "
             "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
@@ -240,6 +242,10 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def _ig_threshold(bundle: ReportBundle) -> float:
+    return (bundle.summary.get("integrated_gradients") or {}).get("threshold", IG_RELATIVE_DELTA_WARN)
 
 
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:

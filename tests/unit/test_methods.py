@@ -192,3 +192,28 @@ def test_raw_attention_reads_the_last_layer(ctx):
     expected = last[0] if ctx.adapter.head_kind == "classifier" else last.mean(axis=0)
     np.testing.assert_allclose(out[0].token_scores, expected, atol=1e-6)
     assert abs(out[0].token_scores.sum() - 1.0) < 1e-3  # a distribution over keys
+
+
+def test_clenshaw_curtis_is_nested_and_exact_on_polynomials():
+    from reportgen.compute.methods.integrated_gradients import clenshaw_curtis
+
+    for n in (16, 32, 64):
+        nodes, weights = clenshaw_curtis(n)
+        assert len(nodes) == n + 1 and nodes[0] == 0 and abs(nodes[-1] - 1) < 1e-15
+        assert abs(sum(weights) - 1) < 1e-12
+        for degree in range(0, n, 3):  # exact up to degree n on [0, 1]
+            assert abs(np.dot(weights, np.array(nodes) ** degree) - 1 / (degree + 1)) < 1e-12
+        coarse, _ = clenshaw_curtis(n // 2)
+        np.testing.assert_allclose(coarse, nodes[::2], atol=1e-15)
+
+
+def test_adaptive_integrated_gradients(ctx):
+    method = METHODS.get("integrated_gradients")()
+    fixed = method.attribute(ctx)
+    adaptive = method.attribute(replace(ctx, config=replace(ctx.config, ig_steps="auto")))
+    for a, f in zip(adaptive, fixed):
+        assert a.info["converged"] and a.info["relative_delta"] <= 0.01
+        assert a.info["steps"] in (17, 33, 65, 129) and a.info["rule"].startswith("clenshaw-curtis")
+        np.testing.assert_allclose(a.token_scores, f.token_scores, atol=2e-2 * np.abs(f.token_scores).max())
+    strict = method.attribute(replace(ctx, config=replace(ctx.config, ig_steps="auto", ig_tolerance=1e-12)))
+    assert all(o.info["steps"] == 129 and not o.info["converged"] for o in strict)

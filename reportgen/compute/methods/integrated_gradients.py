@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -17,6 +18,28 @@ def gauss_legendre(steps: int) -> tuple[list[float], list[float]]:
     return list(0.5 * x + 0.5), list(0.5 * w)
 
 
+def clenshaw_curtis(intervals: int) -> tuple[list[float], list[float]]:
+    """Clenshaw-Curtis rule on [0, 1] with intervals + 1 nodes (endpoints included), intervals even.
+    Its nodes are nested: the rule for 2n intervals reuses every node of the rule for n, which is what
+    lets the adaptive mode add steps without recomputing the gradients it already has."""
+    n = intervals
+    j = np.arange(n + 1)
+    theta = np.pi * j / n
+    weights = np.zeros(n + 1)
+    for i in range(n + 1):
+        total = 0.0
+        for k in range(1, n // 2 + 1):
+            b = 1.0 if k == n // 2 else 2.0
+            total += b / (4 * k * k - 1) * np.cos(2 * k * theta[i])
+        c = 1.0 if i in (0, n) else 2.0
+        weights[i] = c / n * (1 - total)
+    nodes = (1 - np.cos(theta)) / 2  # from 0 to 1
+    return list(nodes), list(weights / 2)  # weights sum to 1 on [0, 1]
+
+
+ADAPTIVE_LEVELS = (16, 32, 64, 128)  # Clenshaw-Curtis intervals tried in turn
+
+
 @METHODS.register("integrated_gradients")
 class IntegratedGradients(AttributionMethod):
     name = "integrated_gradients"
@@ -29,9 +52,12 @@ Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the 
 along a straight path from a **baseline** to the input, in the space of word-piece embeddings, and
 multiplies by the difference between input and baseline. The baseline replaces every word piece by
 `[PAD]` and keeps `[CLS]`/`[SEP]` and the positions, so only the words' identity is explained.
-The integral uses Gauss-Legendre quadrature (Captum's default) with the configured number of steps;
-each word piece's score is the sum over embedding dimensions, and a word's score is the sum of its
-pieces.
+With a fixed step count the integral uses Gauss-Legendre quadrature (Captum's default). With
+`--ig-steps auto` it uses nested Clenshaw-Curtis rules (17, 33, 65, then 129 points) and stops, per
+example, at the first rule whose convergence delta is within the tolerance (1% of
+|f(input) − f(baseline)| by default): easy examples get few steps, hard ones more, and every gradient
+already computed is reused. Each word piece's score is the sum over embedding dimensions, and a word's
+score is the sum of its pieces.
 
 **Completeness** says the scores add up to f(input) − f(baseline). The gap, the *convergence delta*,
 is reported for every example: a delta that is large relative to f(input) − f(baseline) means the
@@ -39,34 +65,63 @@ integral was not resolved and the highlights should not be trusted as they are.
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        adapter, cfg = ctx.adapter, ctx.config
-        steps = cfg.ig_steps
-        nodes, weights = gauss_legendre(steps)
-        alpha = torch.tensor(nodes, dtype=torch.float32, device=adapter.device)
-        weight = torch.tensor(weights, dtype=torch.float32, device=adapter.device)
-        pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
+        if ctx.config.ig_steps == "auto":
+            return self._adaptive(ctx)
+        nodes, weights = gauss_legendre(int(ctx.config.ig_steps))
+        w = np.asarray(weights)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("Integrated Gradients", len(ctx.encoded))
-        # Examples of equal length share one batch, so there is no padding at all.
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, ex in enumerate(ctx.encoded):
-            by_length[ex.length].append(i)
-        for length in sorted(by_length):
-            group = by_length[length]
-            per_batch = max(1, cfg.batch_tokens // (steps * length))
-            for start in range(0, len(group), per_batch):
-                chunk = group[start : start + per_batch]
-                for i, out in zip(chunk, self._chunk(ctx, chunk, alpha, weight, pad_id)):
-                    outputs[i] = out
-                bar.update(len(chunk))
+        for chunk in _chunks(ctx, range(len(ctx.encoded)), len(nodes)):
+            terms, f_base = self._terms(ctx, chunk, nodes)
+            for j, i in enumerate(chunk):
+                outputs[i] = self._output(ctx, i, terms[j].T @ w, float(f_base[j]), len(nodes), "gauss-legendre")
+            bar.update(len(chunk))
         bar.close()
         return outputs  # type: ignore[return-value]
 
-    def _chunk(self, ctx, chunk, alpha, weight, pad_id) -> list[MethodOutput]:
-        """IG for examples of one length; the steps run in slices of at most batch_tokens tokens."""
+    def _adaptive(self, ctx: MethodContext) -> list[MethodOutput]:
+        tolerance = ctx.config.ig_tolerance
+        finest = ADAPTIVE_LEVELS[-1]
+        grid, _ = clenshaw_curtis(finest)
+        terms: dict[int, np.ndarray] = {}  # example -> float64[finest + 1, seq], rows filled as computed
+        f_base: dict[int, float] = {}
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        pending = list(range(len(ctx.encoded)))
+        bar = ctx.progress("Integrated Gradients (adaptive)", len(ctx.encoded))
+        previous = None
+        for level in ADAPTIVE_LEVELS:
+            stride = finest // level
+            rows = list(range(0, finest + 1, stride))
+            new_rows = [r for r in rows if previous is None or r % (finest // previous) != 0]
+            for chunk in _chunks(ctx, pending, len(new_rows)):
+                part, base = self._terms(ctx, chunk, [grid[r] for r in new_rows])
+                for j, i in enumerate(chunk):
+                    store = terms.setdefault(i, np.zeros((finest + 1, ctx.encoded[i].length)))
+                    store[new_rows] = part[j]
+                    f_base.setdefault(i, float(base[j]))
+            _, weights = clenshaw_curtis(level)
+            still = []
+            for i in pending:
+                scores = terms[i][rows].T @ np.asarray(weights)
+                out = self._output(ctx, i, scores, f_base[i], level + 1, "clenshaw-curtis (adaptive)")
+                if out.info["relative_delta"] <= tolerance or level == ADAPTIVE_LEVELS[-1]:
+                    out.info["converged"] = out.info["relative_delta"] <= tolerance
+                    outputs[i] = out
+                    terms.pop(i)
+                    bar.update(1)
+                else:
+                    still.append(i)
+            pending, previous = still, level
+        bar.close()
+        return outputs  # type: ignore[return-value]
+
+    def _terms(self, ctx, chunk, alphas) -> tuple[np.ndarray, np.ndarray]:
+        """grad(target logit) . (input - baseline) per word piece at each alpha, for examples of one
+        length: float64[k, n_alpha, seq], and f(baseline) float[k]. Steps run in batch_tokens slices."""
         adapter = ctx.adapter
         device = adapter.device
-        k, steps, length = len(chunk), alpha.shape[0], ctx.encoded[chunk[0]].length
+        k, length = len(chunk), ctx.encoded[chunk[0]].length
+        pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
         ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=device)
         special = torch.tensor([ctx.encoded[i].special_mask for i in chunk], device=device)
         base_ids = torch.where(special, ids, torch.full_like(ids, pad_id))
@@ -74,26 +129,26 @@ integral was not resolved and the highlights should not be trusted as they are.
         diff = x - x0
         target = torch.tensor([ctx.targets[i] for i in chunk], device=device)
         types = self._types(ctx, chunk, device)
-        total = torch.zeros_like(x)
+        alpha = torch.tensor(alphas, dtype=torch.float32, device=device)
+        out = np.zeros((k, len(alphas), length))
         per_slice = max(1, ctx.config.batch_tokens // (k * length))
-        for start in range(0, steps, per_slice):
-            a, w = alpha[start : start + per_slice], weight[start : start + per_slice]
+        for start in range(0, len(alphas), per_slice):
+            a = alpha[start : start + per_slice]
+            rows = a.shape[0]
             path = (x0[:, None] + a[None, :, None, None] * diff[:, None]).reshape(-1, *x.shape[1:])
             path.requires_grad_(True)
-            rows = a.shape[0]
             mask = torch.ones(path.shape[:2], dtype=torch.long, device=device)
             logits = adapter.logits_from_embeddings(
                 path, mask, None if types is None else types.repeat_interleave(rows, dim=0)
             ).view(k, rows, -1)
             chosen = logits.gather(2, target.view(k, 1, 1).expand(k, rows, 1))
             (grads,) = torch.autograd.grad(chosen.sum(), path)
-            total += (grads.view(k, rows, *x.shape[1:]) * w[None, :, None, None]).sum(1)
+            products = (grads.view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
+            out[:, start : start + rows] = products.detach().cpu().numpy()
         with torch.no_grad():  # f(baseline), for the convergence delta: one row per example, no backward
             mask = torch.ones(x0.shape[:2], dtype=torch.long, device=device)
             f_base = adapter.logits_from_embeddings(x0, mask, types).gather(1, target[:, None])[:, 0]
-        scores = (total * diff).sum(-1).detach().cpu().numpy()  # [k, seq]
-        f_base = f_base.cpu().numpy()
-        return [self._output(ctx, i, scores[j], float(f_base[j]), steps) for j, i in enumerate(chunk)]
+        return out, f_base.float().cpu().numpy()
 
     @staticmethod
     def _types(ctx, chunk, device):
@@ -102,7 +157,7 @@ integral was not resolved and the highlights should not be trusted as they are.
         return torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=device)
 
     @staticmethod
-    def _output(ctx, i, scores: np.ndarray, f_base: float, steps: int) -> MethodOutput:
+    def _output(ctx, i, scores: np.ndarray, f_base: float, steps: int, rule: str) -> MethodOutput:
         f_input = float(ctx.target_logits[i])
         gap = f_input - f_base
         delta = float(scores.sum()) - gap
@@ -110,5 +165,17 @@ integral was not resolved and the highlights should not be trusted as they are.
         return MethodOutput(
             token_scores=scores.astype(np.float32),
             info={"delta": delta, "relative_delta": relative, "f_input": f_input, "f_baseline": f_base,
-                  "steps": steps},
+                  "steps": steps, "rule": rule},
         )
+
+
+def _chunks(ctx: MethodContext, indices: Sequence[int], n_alpha: int) -> Iterator[list[int]]:
+    """Examples of equal length batched together (no padding at all), about batch_tokens tokens a batch."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i in indices:
+        by_length[ctx.encoded[i].length].append(i)
+    for length in sorted(by_length):
+        group = by_length[length]
+        per_batch = max(1, ctx.config.batch_tokens // (max(n_alpha, 1) * length))
+        for start in range(0, len(group), per_batch):
+            yield group[start : start + per_batch]
