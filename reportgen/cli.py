@@ -59,6 +59,9 @@ def cli() -> None:
               "steps per example until the convergence delta is within --ig-tolerance. [default: 50]")
 @click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
               "[default: 0.01]")
+@click.option("--smoothgrad-samples", type=int, help="Noisy copies per example for smoothgrad. [default: 20]")
+@click.option("--surrogate-samples", type=int, help="Masked samples per example for lime and kernel_shap. "
+              "[default: 200]")
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
@@ -104,7 +107,7 @@ def methods() -> None:
 
     for name in METHODS.names():
         method = METHODS.get(name)
-        click.echo(f"{name:<24} {method.family:<10} {method.summary}")
+        click.echo(f"{name:<22} {method.family:<13} {method.summary}")
 
 
 @cli.command()

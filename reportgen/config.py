@@ -29,6 +29,8 @@ class ComputeConfig:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     target: str = "predicted"  # or "gold"
     ig_steps: int | str = 50  # or "auto": nested Clenshaw-Curtis rules until the delta is within ig_tolerance
+    smoothgrad_samples: int = 20  # noisy copies per example for SmoothGrad
+    surrogate_samples: int = 200  # masked samples per example for LIME and KernelSHAP
     ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     max_length: Optional[int] = None  # None: the model's own limit
     batch_tokens: int = 4096  # tokens per forward/backward batch: bounds memory; ~4k is fastest on CPU

@@ -87,6 +87,25 @@ class ModelAdapter:
             logits = self.probe(pooled) if self.probe is not None else None
         return ForwardOutput(logits=logits, pooled=pooled, attentions=outputs.attentions if attentions else None)
 
+    def logits_and_attentions(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: Optional[torch.Tensor]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Differentiable logits and every layer's attention probabilities (eager kernel), for methods
+        that need the gradient of the prediction with respect to the attention maps."""
+        # The weights are frozen, so the graph must start at the embeddings for attention to get gradients.
+        embeddings = self.embed(input_ids).detach().requires_grad_(True)
+        self.model.set_attn_implementation("eager")
+        try:
+            outputs = self.model(
+                inputs_embeds=embeddings, attention_mask=attention_mask, output_attentions=True,
+                output_hidden_states=self.head_kind != "classifier", **_types(token_type_ids),
+            )
+        finally:
+            self.model.set_attn_implementation(self.details.get("attn_implementation", "sdpa"))
+        if self.head_kind == "classifier":
+            return outputs.logits, outputs.attentions
+        return self._probe_logits(outputs.hidden_states[-1], attention_mask), outputs.attentions
+
     def _probe_logits(self, last_hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         if self.probe is None:
             raise RuntimeError("the probe must be fitted before logits are asked for")

@@ -35,6 +35,10 @@ METHOD_TABLE = {
     "saliency": {"signed": False, "completeness": False},
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
+    "attention_gradient": {"signed": False, "completeness": False},
+    "smoothgrad": {"signed": True, "completeness": False},
+    "lime": {"signed": True, "completeness": False},
+    "kernel_shap": {"signed": True, "completeness": False},
 }
 
 
@@ -46,7 +50,7 @@ def _context(model_dir, config=None):
     adapter = load_adapter(str(model_dir), False, "cpu")
     examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
     encoded = encode_examples(adapter.tokenizer, examples, 64)
-    cfg = config or ComputeConfig()
+    cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8)
     pooled, logits, attentions = _shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]

@@ -2,6 +2,7 @@
 
 # Importing a module registers its method.
 from reportgen.compute.methods import (  # noqa: F401,E402
+    attention_gradient,
     attention_raw,
     attention_rollout,
     gradient_x_input,
@@ -9,6 +10,8 @@ from reportgen.compute.methods import (  # noqa: F401,E402
     occlusion,
     random_baseline,
     saliency,
+    smoothgrad,
+    surrogates,
 )
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 

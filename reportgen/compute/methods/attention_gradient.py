@@ -1,0 +1,49 @@
+"""Gradient-weighted attention (Chefer, Gur & Wolf, ICCV 2021, the generic rule for encoders)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from reportgen.compute.encode import token_batches
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, padded_batch
+
+
+@METHODS.register("attention_gradient")
+class GradientWeightedAttention(AttributionMethod):
+    name = "attention_gradient"
+    title = "Gradient-weighted attention"
+    family = "attention"
+    signed = False
+    summary = "Attention maps weighted by their gradient and propagated through layers (Chefer et al. 2021)."
+    description = """\
+Gradient-weighted attention (Chefer, Gur & Wolf, 2021, the generic rule for self-attention encoders)
+multiplies every head's attention map by the gradient of the target class logit with respect to it,
+keeps the positive part, averages over heads and propagates the result through the layers with the
+residual connection: R ← R + mean_h[(∇A ⊙ A)⁺] · R, starting from the identity. The score is the row
+of the token the classifier reads (`[CLS]`, or the mean over rows for a mean-pooled probe). Unlike raw
+attention or rollout it is **class-specific**, but it keeps only what pushes the class up.
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        adapter = ctx.adapter
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        lengths = [ex.length for ex in ctx.encoded]
+        bar = ctx.progress("Gradient-weighted attention", len(ctx.encoded))
+        for batch in token_batches(lengths, ctx.config.batch_tokens):
+            ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
+            with torch.enable_grad():
+                logits, attentions = adapter.logits_and_attentions(ids, mask, types)
+                target = torch.tensor([ctx.targets[i] for i in batch], device=adapter.device)
+                grads = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), attentions)
+            weighted = [(g * a).clamp(min=0).mean(dim=1).detach() for g, a in zip(grads, attentions)]
+            for row, i in enumerate(batch):
+                n = lengths[i]
+                relevance = torch.eye(n, dtype=torch.float32)
+                for layer in weighted:
+                    relevance = relevance + layer[row, :n, :n].float().cpu() @ relevance
+                scores = relevance[0] if adapter.head_kind == "classifier" else relevance.mean(dim=0)
+                outputs[i] = MethodOutput(scores.numpy().astype(np.float32))
+            bar.update(len(batch))
+        bar.close()
+        return outputs  # type: ignore[return-value]
