@@ -62,6 +62,9 @@ def cli() -> None:
 @click.option("--smoothgrad-samples", type=int, help="Noisy copies per example for smoothgrad. [default: 20]")
 @click.option("--surrogate-samples", type=int, help="Masked samples per example for lime and kernel_shap. "
               "[default: 200]")
+@click.option("--sanity", "sanity_examples", type=int,
+              help="Run the model-randomisation sanity check (every method again per randomised layer) on this "
+                   "many examples. [default: 0, off]")
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")

@@ -58,6 +58,13 @@ def detect_findings(
                                f"opposite orders (negative rank correlation) on {len(disagree)} examples.",
                                disagree))
     out.extend(_worse_than_random(summary, methods))
+    sanity = (summary.get("sanity") or {}).get("methods", {})
+    titles = {m["name"]: m["title"] for m in methods}
+    failing = sorted(titles[name] for name, result in sanity.items() if not result["passes"])
+    if failing:
+        out.append(finding("sanity_check", "warning", f"{', '.join(failing)}: the map barely changes when every "
+                           "layer's weights are randomised (rank correlation stays at or above "
+                           f"{summary['sanity']['threshold']}); it does not explain this model."))
     out.extend(_spurious_cues(results, real))
     if probe and probe.get("cv_accuracy") is not None and probe["train_accuracy"] - probe["cv_accuracy"] > OVERFIT_GAP:
         out.append(finding("probe_overfits", "warning", f"The probe's in-sample accuracy "

@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from reportgen.compute.attention import special_token_mass
 from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.compute.encode import EncodedExample, encode_examples, token_batches
+from reportgen.compute.encode import EncodedExample, encode_examples
 from reportgen.compute.findings import detect_findings
+from reportgen.compute.forward import shared_forward
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
-from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
+from reportgen.compute.sanity import sanity_check
 from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN, summarise
 from reportgen.compute.words import word_scores, words_from_tokens
 from reportgen.config import BuildConfig, ComputeConfig
@@ -48,7 +49,7 @@ def compute_bundle(
     encoded = encode_examples(adapter.tokenizer, examples, max_length)
     labels = _resolve_labels(cfg, examples, adapter)
 
-    pooled, logits, attentions = _shared_forward(adapter, encoded, ccfg, progress)
+    pooled, logits, attentions = shared_forward(adapter, encoded, ccfg, progress)
     if adapter.head_kind == "probe":
         _fit_probe(adapter, examples, pooled, labels, ccfg.seed)
         with torch.no_grad():
@@ -73,6 +74,12 @@ def compute_bundle(
     agreement = agreement_matrix({name: [word_scores(s, enc) for s, enc in zip(scores, encoded)]
                                   for name, scores in token_scores.items()})
 
+    sanity = None
+    if ccfg.sanity_examples:
+        readable = [i for i, enc in enumerate(encoded) if enc.unk_fraction < ccfg.unk_threshold]
+        sanity = sanity_check(adapter, methods, encoded, readable[: ccfg.sanity_examples], targets,
+                              token_scores, ctx, progress)
+
     slugs = unique_slugs(ex.id for ex in examples)
     results = [
         _example_result(
@@ -87,6 +94,7 @@ def compute_bundle(
     ig_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
     summary = summarise(results, labels, method_meta, adapter.probe_report is not None, ig_threshold)
     summary["agreement"] = agreement
+    summary["sanity"] = sanity
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(
@@ -127,30 +135,6 @@ def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: Mode
             "add 'label' to the examples or pass a --model with a sequence-classification head"
         )
     return seen
-
-
-def _shared_forward(
-    adapter: ModelAdapter, encoded: Sequence[EncodedExample], cfg: ComputeConfig, progress: Progress
-) -> tuple[np.ndarray, Optional[np.ndarray], list[np.ndarray]]:
-    """One eager pass per example for prediction, pooled features and all attention maps."""
-    n = len(encoded)
-    pooled = np.zeros((n, adapter.details["hidden_size"]), dtype=np.float32)
-    logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head_kind == "classifier" else None
-    attentions: list[np.ndarray] = [np.empty(0)] * n
-    bar = progress("Forward pass and attention", n)
-    lengths = [ex.length for ex in encoded]
-    for batch in token_batches(lengths, cfg.batch_tokens):
-        ids, mask, types = padded_batch(encoded, batch, adapter.device)
-        out = adapter.forward(ids, mask, types, attentions=True)
-        pooled[batch] = out.pooled.float().cpu().numpy()
-        if logits is not None:
-            logits[batch] = out.logits.float().cpu().numpy()
-        stacked = torch.stack(out.attentions, dim=1).to(torch.float16).cpu().numpy()  # [b, L, H, T, T]
-        for row, i in enumerate(batch):
-            attentions[i] = np.ascontiguousarray(stacked[row, :, :, : lengths[i], : lengths[i]])
-        bar.update(len(batch))
-    bar.close()
-    return pooled, logits, attentions
 
 
 def _fit_probe(adapter, examples, pooled, labels, seed) -> None:

@@ -79,6 +79,7 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
              "cells": [_mean_cell(means.get(m["name"], {}).get(meta["name"])) for m in bundle.metrics]}
             for meta in bundle.methods
         ],
+        "sanity": _sanity_view(bundle, titles),
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
             {"title": titles[a], "cells": [_fmt(agreement[a][b], 2) for b in agreement]} for a in agreement
@@ -242,6 +243,20 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[str, Any]]:
+    sanity = bundle.summary.get("sanity")
+    if not sanity:
+        return None
+    if "skipped" in sanity:
+        return {"skipped": sanity["skipped"]}
+    return {
+        "skipped": None, "examples": sanity["examples"], "threshold": sanity["threshold"],
+        "depths": list(range(1, sanity["layers"] + 1)),
+        "rows": [{"title": titles[name], "cells": [f"{v:.2f}" for v in r["curve"]], "passes": r["passes"]}
+                 for name, r in sanity["methods"].items()],
+    }
 
 
 def _ig_threshold(bundle: ReportBundle) -> float:

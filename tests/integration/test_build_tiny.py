@@ -160,7 +160,7 @@ def test_cli_help_and_methods():
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     out = tmp_path / "site"
     result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
-                   "--methods", "all", "--metrics", "all", "--surrogate-samples", "40", "-q")
+                   "--methods", "all", "--metrics", "all", "--surrogate-samples", "40", "--sanity", "3", "-q")
     assert result.exit_code == 0, result.output
     results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
     names = [m["name"] for m in results["methods"]]
@@ -177,6 +177,8 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert set(results["summary"]["agreement"]) == set(names)
     methods_page = (out / "methods.html").read_text(encoding="utf-8")
     assert 'class="reference"' in methods_page and "Agreement between methods" in methods_page
+    sanity = results["summary"]["sanity"]
+    assert sanity["examples"] == 3 and len(sanity["methods"]) == 10 and "Sanity check" in methods_page
     assert "Random scores reach" in (out / "index.html").read_text(encoding="utf-8")
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),

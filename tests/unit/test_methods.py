@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from reportgen.compute.encode import encode_examples
+from reportgen.compute.forward import shared_forward
 from reportgen.compute.methods import METHODS, MethodContext
 from reportgen.compute.methods.integrated_gradients import gauss_legendre
-from reportgen.compute.pipeline import _shared_forward
 from reportgen.config import ComputeConfig
 from reportgen.models import load_adapter
 from reportgen.models.probe import fit_probe
@@ -51,7 +51,7 @@ def _context(model_dir, config=None):
     examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
     encoded = encode_examples(adapter.tokenizer, examples, 64)
     cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8)
-    pooled, logits, attentions = _shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
+    pooled, logits, attentions = shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]
         probe, report = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
@@ -221,3 +221,20 @@ def test_adaptive_integrated_gradients(ctx):
         np.testing.assert_allclose(a.token_scores, f.token_scores, atol=2e-2 * np.abs(f.token_scores).max())
     strict = method.attribute(replace(ctx, config=replace(ctx.config, ig_steps="auto", ig_tolerance=1e-12)))
     assert all(o.info["steps"] == 129 and not o.info["converged"] for o in strict)
+
+
+def test_sanity_check_randomises_cascading_and_restores_the_model(ctx):
+    from reportgen.compute.sanity import encoder_layers, sanity_check
+
+    methods = [METHODS.get(n)() for n in ("integrated_gradients", "attention_raw", "random")]
+    before = {m.name: [o.token_scores for o in m.attribute(ctx)] for m in methods}
+    result = sanity_check(ctx.adapter, methods, ctx.encoded, [0, 1, 2, 3], ctx.targets, before, ctx,
+                          lambda d, n: _Quiet())
+    assert result["layers"] == len(encoder_layers(ctx.adapter.model)) == 2
+    assert set(result["methods"]) == {"integrated_gradients", "attention_raw"}  # never the random reference
+    for entry in result["methods"].values():
+        assert len(entry["curve"]) == 2 and all(-1 <= v <= 1 for v in entry["curve"])
+        assert entry["passes"] == (entry["curve"][-1] < result["threshold"])
+    after = METHODS.get("integrated_gradients")().attribute(ctx)
+    for a, b in zip(after, before["integrated_gradients"]):
+        np.testing.assert_array_equal(a.token_scores, b)  # the weights are back

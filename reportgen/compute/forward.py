@@ -1,0 +1,39 @@
+"""The shared forward pass: predictions, pooled features and every attention map, batched."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from reportgen.compute.encode import EncodedExample, token_batches
+from reportgen.compute.methods.base import padded_batch
+from reportgen.config import ComputeConfig
+from reportgen.models import ModelAdapter
+
+Progress = Callable[[str, int], Any]
+
+
+def shared_forward(
+    adapter: ModelAdapter, encoded: Sequence[EncodedExample], cfg: ComputeConfig, progress: Progress
+) -> tuple[np.ndarray, Optional[np.ndarray], list[np.ndarray]]:
+    """One eager pass per example for prediction, pooled features and all attention maps."""
+    n = len(encoded)
+    pooled = np.zeros((n, adapter.details["hidden_size"]), dtype=np.float32)
+    logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head_kind == "classifier" else None
+    attentions: list[np.ndarray] = [np.empty(0)] * n
+    bar = progress("Forward pass and attention", n)
+    lengths = [ex.length for ex in encoded]
+    for batch in token_batches(lengths, cfg.batch_tokens):
+        ids, mask, types = padded_batch(encoded, batch, adapter.device)
+        out = adapter.forward(ids, mask, types, attentions=True)
+        pooled[batch] = out.pooled.float().cpu().numpy()
+        if logits is not None:
+            logits[batch] = out.logits.float().cpu().numpy()
+        stacked = torch.stack(out.attentions, dim=1).to(torch.float16).cpu().numpy()  # [b, L, H, T, T]
+        for row, i in enumerate(batch):
+            attentions[i] = np.ascontiguousarray(stacked[row, :, :, : lengths[i], : lengths[i]])
+        bar.update(len(batch))
+    bar.close()
+    return pooled, logits, attentions

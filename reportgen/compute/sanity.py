@@ -1,0 +1,106 @@
+"""Model-parameter randomisation (Adebayo et al. 2018), cascading from the top layer: an explanation
+that barely changes when the weights it claims to explain are destroyed is not explaining the model."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import replace
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from reportgen.compute.encode import EncodedExample
+from reportgen.compute.forward import shared_forward
+from reportgen.compute.methods.base import AttributionMethod, MethodContext
+from reportgen.compute.metrics.agreement import spearman
+from reportgen.compute.words import word_scores
+from reportgen.models import ModelAdapter
+
+log = logging.getLogger(__name__)
+PASS_BELOW = 0.5  # mean rank correlation with the original map once every layer is randomised
+
+
+class _Quiet:
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+def sanity_check(
+    adapter: ModelAdapter,
+    methods: Sequence[AttributionMethod],
+    encoded: Sequence[EncodedExample],
+    indices: Sequence[int],
+    targets: Sequence[int],
+    original: dict[str, Sequence[np.ndarray]],  # method -> token scores of every example
+    ctx_template: MethodContext,
+    progress: Callable[[str, int], Any],
+) -> Optional[dict[str, Any]]:
+    layers = encoder_layers(adapter.model)
+    if layers is None:
+        return {"skipped": f"no encoder layers found in {type(adapter.model).__name__}"}
+    checked = [m for m in methods if m.family != "reference"]
+    sub = [encoded[i] for i in indices]
+    sub_targets = [targets[i] for i in indices]
+    saved = copy.deepcopy(adapter.model.state_dict())
+    generator = torch.Generator().manual_seed(ctx_template.config.seed)
+    curves: dict[str, list[float]] = {m.name: [] for m in checked}
+    bar = progress("Sanity check (cascading randomisation)", len(layers))
+    try:
+        for layer in reversed(layers):  # top layer first, each one stays randomised (cascading)
+            _randomise(layer, generator, float(getattr(adapter.model.config, "initializer_range", 0.02)))
+            pooled, logits, attentions = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
+            if adapter.head_kind == "probe":
+                with torch.no_grad():
+                    logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()
+            ctx = replace(ctx_template, encoded=sub, targets=sub_targets,
+                          target_logits=[float(logits[k, t]) for k, t in enumerate(sub_targets)],
+                          attentions=attentions, progress=lambda d, n: _Quiet())
+            for method in checked:
+                outs = method.attribute(ctx)
+                rhos = [spearman(np.abs(word_scores(original[method.name][i], encoded[i])),
+                                 np.abs(word_scores(out.token_scores, encoded[i])))
+                        for i, out in zip(indices, outs)]
+                kept = [r for r in rhos if r is not None]
+                curves[method.name].append(float(np.mean(kept)) if kept else 0.0)
+            bar.update(1)
+    finally:
+        adapter.model.load_state_dict(saved)
+        bar.close()
+    return {
+        "examples": len(indices),
+        "threshold": PASS_BELOW,
+        "layers": len(layers),
+        "methods": {
+            name: {"curve": curve, "passes": bool(curve and curve[-1] < PASS_BELOW)}
+            for name, curve in curves.items()
+        },
+    }
+
+
+def encoder_layers(model: nn.Module) -> Optional[list[nn.Module]]:
+    """The transformer blocks, bottom to top, for the BERT family's usual layouts."""
+    base = getattr(model, "base_model", model)
+    for path in ("encoder.layer", "transformer.layer", "layer"):
+        node: Any = base
+        for part in path.split("."):
+            node = getattr(node, part, None)
+            if node is None:
+                break
+        if isinstance(node, (nn.ModuleList, list)) and len(node):
+            return list(node)
+    return None
+
+
+def _randomise(layer: nn.Module, generator: torch.Generator, std: float) -> None:
+    with torch.no_grad():
+        for module in layer.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
