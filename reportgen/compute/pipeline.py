@@ -68,9 +68,12 @@ def compute_bundle(
     token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
     metric_ctx = MetricContext(adapter, examples, encoded, targets, probabilities, token_scores, ccfg, progress)
     metric_values = {}  # metric -> method -> one value per example
+    curves = {}  # metric -> method -> mean probability at 0%, 10%, ... 100% (removal metrics only)
     for metric in metrics:
         log.info("computing %s", metric.name)
         metric_values[metric.name] = metric.compute(metric_ctx)
+        if getattr(metric, "curves", None):
+            curves[metric.name] = metric.curves
     agreement = agreement_matrix({name: [word_scores(s, enc) for s, enc in zip(scores, encoded)]
                                   for name, scores in token_scores.items()})
 
@@ -95,6 +98,7 @@ def compute_bundle(
     summary = summarise(results, labels, method_meta, adapter.probe_report is not None, ig_threshold)
     summary["agreement"] = agreement
     summary["sanity"] = sanity
+    summary["curves"] = curves
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(

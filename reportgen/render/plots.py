@@ -110,6 +110,50 @@ def top_words_chart(words: Sequence[dict[str, Any]], title: str, target_id: str)
     return embed(fig, target_id)
 
 
+def _palette(n: int) -> list[str]:
+    """Okabe-Ito (colour-blind safe) first; beyond eight series, Bokeh's Category20."""
+    from bokeh.palettes import Category20, Colorblind
+
+    return (list(Colorblind[8]) + list(Category20[20]))[:n]
+
+
+def metric_distribution(values: dict[str, list[float]], title: str, target_id: str) -> Markup:
+    """One dot per example and method (jittered), plus each method's mean as a bar mark."""
+    from bokeh.transform import jitter
+
+    names = list(values)[::-1]
+    xs, ys = [], []
+    for name in names:
+        xs.extend(values[name])
+        ys.extend([name] * len(values[name]))
+    fig = figure(y_range=names, width=620, height=int(70 + 30 * len(names)), title=title,
+                 tools="hover,save,reset", toolbar_location="above")
+    fig.scatter(x="x", y=jitter("y", width=0.5, range=fig.y_range), source=ColumnDataSource({"x": xs, "y": ys}),
+                size=4, alpha=0.35, color="#0072B2")
+    means = [float(np.mean(values[n])) if values[n] else float("nan") for n in names]
+    fig.scatter(x=means, y=names, marker="dash", size=22, line_width=3, color="#D55E00")
+    fig.select_one(HoverTool).tooltips = [("method", "@y"), ("value", "@x{0.000}")]
+    fig.ygrid.visible = False
+    return embed(fig, target_id)
+
+
+def removal_curves(curves: dict[str, list[float]], title: str, target_id: str) -> Markup:
+    """Mean probability of the explained class as the top-ranked pieces are removed (or kept)."""
+    steps = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    fig = figure(width=860, height=360, title=title, x_axis_label="share of word pieces ranked highest (%)",
+                 y_axis_label="mean probability of the explained class", tools="hover,save,reset",
+                 toolbar_location="above")
+    dashes = ["solid", "dashed", "dotted", "dotdash"]
+    for k, (name, ys) in enumerate(curves.items()):
+        fig.line(steps[: len(ys)], ys, legend_label=name, color=_palette(len(curves))[k], line_width=2,
+                 line_dash=dashes[(k // 8) % len(dashes)])
+    fig.add_layout(fig.legend[0], "right")  # beside the plot, never over the lines
+    fig.legend.label_text_font_size = "9pt"
+    fig.legend.click_policy = "hide"
+    fig.select_one(HoverTool).tooltips = [("share", "@x%"), ("probability", "@y{0.000}")]
+    return embed(fig, target_id)
+
+
 def embed(model: Any, target_id: str) -> Markup:
     """The plot's <div> and a <script type="application/json"> block that static/reportgen.js hands to BokehJS."""
     item = _stable_ids(json_item(model, target_id), prefix=target_id)

@@ -80,6 +80,7 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
             for meta in bundle.methods
         ],
         "sanity": _sanity_view(bundle, titles),
+        "plots": _quality_plots(bundle, titles),
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
             {"title": titles[a], "cells": [_fmt(agreement[a][b], 2) for b in agreement]} for a in agreement
@@ -243,6 +244,29 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("f(baseline)", f"{info['f_baseline']:.4f}"),
         ("steps", str(info["steps"])),
     ]
+
+
+def _quality_plots(bundle: ReportBundle, titles: dict[str, str]) -> list[dict[str, Any]]:
+    plots_out = []
+    curves = bundle.summary.get("curves", {})
+    captions = {"comprehensiveness": "Deletion curve: the top-ranked pieces are removed",
+                "sufficiency": "Insertion curve: only the top-ranked pieces are kept"}
+    for name, caption in captions.items():
+        if name in curves:
+            series = {titles[m]: ys for m, ys in curves[name].items()}
+            plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})
+    for metric in bundle.metrics:
+        values = {
+            meta["title"]: [v for ex in bundle.examples
+                            if (v := ex.metrics.get(meta["name"], {}).get(metric["name"])) is not None]
+            for meta in bundle.methods
+        }
+        if any(values.values()):
+            arrow = "higher is better" if metric["higher_is_better"] else "lower is better"
+            caption = f"{metric['title']} per example ({arrow}); the bar marks the mean"
+            plots_out.append({"caption": caption,
+                              "plot": plots.metric_distribution(values, metric["title"], f"dist-{metric['name']}")})
+    return plots_out
 
 
 def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[str, Any]]:

@@ -39,6 +39,10 @@ class _RemovalMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
         results: dict[str, list[Optional[float]]] = {}
+        # Mean probability of the explained class at 0% then at each threshold: the deletion curve
+        # (comprehensiveness) or the insertion curve (sufficiency), per method.
+        self.curves: dict[str, list[float]] = {}
+        start = float(np.mean([ctx.probabilities[i, t] for i, t in enumerate(ctx.targets)]))
         for method, per_example in sorted(ctx.token_scores.items()):
             variants: list[list[int]] = []
             owners: list[int] = []
@@ -57,6 +61,8 @@ class _RemovalMetric(Metric):
                 mine = probs[i * len(THRESHOLDS) : (i + 1) * len(THRESHOLDS)]
                 values.append(aopc(float(ctx.probabilities[i, ctx.targets[i]]), mine))
             results[method] = values
+            by_threshold = np.asarray(probs).reshape(len(ctx.encoded), len(THRESHOLDS)).mean(axis=0)
+            self.curves[method] = [start, *map(float, by_threshold)]
         return results
 
 
