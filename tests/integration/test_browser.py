@@ -134,3 +134,25 @@ def test_served_from_a_subpath(browser, demo_site, tmp_path):
             visit.page.close()
     finally:
         server.shutdown()
+
+
+def test_shared_colour_scale_toggle(browser, demo_site):
+    prefix = demo_site.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "examples/pos-04.html", prefix)
+    rows = "document.querySelectorAll('.method-row[data-scale]')"
+    colour_of_weakest_row_max = f"""() => {{
+      const rows = Array.from({rows});
+      const weakest = rows.reduce((a, b) => parseFloat(a.dataset.scale) < parseFloat(b.dataset.scale) ? a : b);
+      const spans = Array.from(weakest.querySelectorAll('span.w[data-s]'));
+      const top = spans.reduce((a, b) => Math.abs(parseFloat(a.dataset.s)) > Math.abs(parseFloat(b.dataset.s)) ? a : b);
+      return top.style.backgroundColor;
+    }}"""
+    before = visit.page.evaluate(colour_of_weakest_row_max)
+    assert before.endswith("0.85)")  # each row at full strength on its own scale
+    visit.page.check("#shared-scale")
+    after = visit.page.evaluate(colour_of_weakest_row_max)
+    assert after != before and not after.endswith("0.85)")
+    visit.page.uncheck("#shared-scale")
+    assert visit.page.evaluate(colour_of_weakest_row_max) == before
+    assert visit.errors == [] and visit.outside == []
+    visit.page.close()

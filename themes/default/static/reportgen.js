@@ -74,6 +74,29 @@ window.reportgen = (function () {
     });
   }
 
+  // Same colours as reportgen/render/highlight.py (PuOr, colour-blind safe).
+  var POSITIVE = [230, 97, 1], NEGATIVE = [94, 60, 153], MAX_ALPHA = 0.85;
+
+  function recolour(shared) {
+    var rows = document.querySelectorAll(".method-row[data-scale]");
+    var top = 0;
+    Array.prototype.forEach.call(rows, function (row) { top = Math.max(top, parseFloat(row.dataset.scale) || 0); });
+    Array.prototype.forEach.call(rows, function (row) {
+      var scale = shared ? top : parseFloat(row.dataset.scale) || 0;
+      row.querySelectorAll("span.w[data-s]").forEach(function (span) {
+        var score = parseFloat(span.dataset.s);
+        if (!scale || !score) { span.style.backgroundColor = ""; span.style.color = ""; return; }
+        var alpha = Math.round(MAX_ALPHA * Math.min(Math.abs(score) / scale, 1) * 1000) / 1000;
+        var rgb = score > 0 ? POSITIVE : NEGATIVE;
+        span.style.backgroundColor = "rgba(" + rgb.join(", ") + ", " + alpha + ")";
+        span.style.color = alpha > 0.5 ? "#fff" : "#111";
+      });
+    });
+  }
+
+  var toggle = document.getElementById("shared-scale");
+  if (toggle) { toggle.addEventListener("change", function () { recolour(toggle.checked); }); }
+
   drawAll();
-  return {tokenLabel: tokenLabel, showAttention: showAttention};
+  return {tokenLabel: tokenLabel, showAttention: showAttention, recolour: recolour};
 })();
