@@ -47,7 +47,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
     provenance = {"versions": versions()}
-    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar)
+    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar).as_saved()
     manifest = {
         "reportgen": __version__,
         "versions": provenance["versions"],

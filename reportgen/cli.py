@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from reportgen import __version__
-from reportgen.errors import FindingsError
+from reportgen.errors import FindingsError, InputError
 
 
 class IgSteps(click.ParamType):
@@ -154,7 +154,10 @@ def render(bundle_dir: Path, out: Path, theme: str) -> None:
 
     _configure_logging(False, False)
     data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
-    bundle = load_bundle(data_dir)
+    try:
+        bundle = load_bundle(data_dir)
+    except (OSError, ValueError, TypeError) as err:
+        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({err})") from None
     manifest_path = data_dir.parent / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     manifest.pop("files", None)

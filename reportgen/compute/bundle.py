@@ -71,6 +71,19 @@ class ReportBundle:
         payload.pop("attention")
         return json.dumps(_rounded(payload), sort_keys=True, ensure_ascii=False, indent=1)
 
+    @classmethod
+    def from_json(cls, text: str, attention: dict[str, np.ndarray]) -> "ReportBundle":
+        payload = json.loads(text)
+        if payload.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"results schema {payload.get('schema_version')}, this reportgen reads {SCHEMA_VERSION}")
+        examples = [ExampleResult(**ex) for ex in payload.pop("examples")]
+        return cls(examples=examples, attention=attention, **payload)
+
+    def as_saved(self) -> "ReportBundle":
+        """The bundle exactly as results.json will hold it (rounded numbers): a build renders this, so its
+        pages are byte-identical to `reportgen render --bundle` of the same site."""
+        return ReportBundle.from_json(self.to_json(), self.attention)
+
 
 def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,14 +95,10 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
 
 
 def load_bundle(data_dir: Path) -> ReportBundle:
-    payload = json.loads((data_dir / RESULTS_FILE).read_text(encoding="utf-8"))
-    if payload.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{data_dir / RESULTS_FILE}: schema {payload.get('schema_version')}, need {SCHEMA_VERSION}")
-    examples = [ExampleResult(**ex) for ex in payload.pop("examples")]
-    attention = {
-        ex.slug: np.load(data_dir / ATTENTION_DIR / f"{ex.slug}.npy", allow_pickle=False) for ex in examples
-    }
-    return ReportBundle(examples=examples, attention=attention, **payload)
+    text = (data_dir / RESULTS_FILE).read_text(encoding="utf-8")
+    slugs = [ex["slug"] for ex in json.loads(text)["examples"]]
+    attention = {slug: np.load(data_dir / ATTENTION_DIR / f"{slug}.npy", allow_pickle=False) for slug in slugs}
+    return ReportBundle.from_json(text, attention)
 
 
 def _rounded(value: Any) -> Any:

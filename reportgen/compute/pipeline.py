@@ -66,7 +66,8 @@ def compute_bundle(
         per_method[method.name] = method.attribute(ctx)
 
     token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
-    metric_ctx = MetricContext(adapter, examples, encoded, targets, probabilities, token_scores, ccfg, progress)
+    metric_ctx = MetricContext(adapter, examples, encoded, targets, target_logits, probabilities, token_scores, ccfg,
+                               progress)
     metric_values = {}  # metric -> method -> one value per example
     curves = {}  # metric -> method -> mean probability at 0%, 10%, ... 100% (removal metrics only)
     for metric in metrics:

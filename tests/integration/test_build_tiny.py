@@ -166,7 +166,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     names = [m["name"] for m in results["methods"]]
     assert names[-1] == "random" and len(names) == 11
     assert {m["name"] for m in results["metrics"]} == {
-        "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou"}
+        "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation"}
     for ex in results["examples"]:
         assert set(ex["metrics"]) == set(names)
         for values in ex["metrics"].values():

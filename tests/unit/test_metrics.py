@@ -66,7 +66,8 @@ def test_rationale_words_follow_each_segment():
     assert rationale_words(ex, enc).tolist() == [False, True, False, False, True]
 
 
-@pytest.mark.parametrize("name", ["comprehensiveness", "sufficiency", "token_f1", "token_iou", "auprc"])
+@pytest.mark.parametrize("name", ["comprehensiveness", "sufficiency", "token_f1", "token_iou", "auprc",
+                                  "loo_correlation"])
 def test_metrics_declare_what_pages_need(name):
     metric = METRICS.get(name)
     decl = metric.declaration()
@@ -76,9 +77,13 @@ def test_metrics_declare_what_pages_need(name):
 
 
 def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
+    from dataclasses import replace
+
     import torch
 
+    from reportgen.compute.methods import METHODS as METHODS_REGISTRY
     from reportgen.compute.metrics import MetricContext
+    from reportgen.compute.words import word_scores
     from tests.unit.test_methods import _context
 
     ctx = _context(tiny_encoder)
@@ -103,10 +108,14 @@ def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
     probabilities = np.zeros((1, 2))
     probabilities[0, ctx.targets[0]] = full
     mctx = MetricContext(adapter, [Example(id="x", text="the film was very good")], [enc], [ctx.targets[0]],
-                         probabilities, {"m": [scores]}, ctx.config, ctx.progress)
+                         [ctx.target_logits[0]], probabilities, {"m": [scores]}, ctx.config, ctx.progress)
     assert METRICS.get("comprehensiveness")().compute(mctx)["m"][0] == pytest.approx(np.mean(comp), abs=1e-5)
     assert METRICS.get("sufficiency")().compute(mctx)["m"][0] == pytest.approx(np.mean(suff), abs=1e-5)
     assert METRICS.get("auprc")().compute(mctx)["m"] == [None]  # no rationale: not applicable
+    occlusion = METHODS_REGISTRY.get("occlusion")().attribute(replace(ctx, encoded=[enc], targets=[ctx.targets[0]],
+                                                                      target_logits=[ctx.target_logits[0]]))
+    expected = spearman(word_scores(scores, enc), word_scores(occlusion[0].token_scores, enc))
+    assert METRICS.get("loo_correlation")().compute(mctx)["m"][0] == pytest.approx(expected)
 
 
 def _result(slug, words, word_scores, token_scores, segments, word_index):

@@ -20,6 +20,7 @@ class MetricContext:
     examples: Sequence[Example]
     encoded: Sequence[EncodedExample]
     targets: Sequence[int]
+    target_logits: Sequence[float]  # f(x) for the explained class, from the shared forward pass
     probabilities: np.ndarray  # float[n, classes], of the unperturbed inputs
     token_scores: dict[str, Sequence[np.ndarray]]  # method -> per example float32[seq]
     config: ComputeConfig
