@@ -46,7 +46,7 @@ def sanity_check(
     sub_targets = [targets[i] for i in indices]
     saved = copy.deepcopy(adapter.model.state_dict())
     generator = torch.Generator().manual_seed(ctx_template.config.seed)
-    curves: dict[str, list[float]] = {m.name: [] for m in checked}
+    curves: dict[str, list[Optional[float]]] = {m.name: [] for m in checked}
     bar = progress("Sanity check (cascading randomisation)", len(layers))
     try:
         for layer in reversed(layers):  # top layer first, each one stays randomised (cascading)
@@ -64,7 +64,8 @@ def sanity_check(
                                  np.abs(word_scores(out.token_scores, encoded[i])))
                         for i, out in zip(indices, outs)]
                 kept = [r for r in rhos if r is not None]
-                curves[method.name].append(float(np.mean(kept)) if kept else 0.0)
+                # None: no example gave a finite correlation (the map became constant or overflowed).
+                curves[method.name].append(float(np.mean(kept)) if kept else None)
             bar.update(1)
     finally:
         adapter.model.load_state_dict(saved)
@@ -74,7 +75,7 @@ def sanity_check(
         "threshold": PASS_BELOW,
         "layers": len(layers),
         "methods": {
-            name: {"curve": curve, "passes": bool(curve and curve[-1] < PASS_BELOW)}
+            name: {"curve": curve, "passes": bool(curve and (curve[-1] is None or curve[-1] < PASS_BELOW))}
             for name, curve in curves.items()
         },
     }

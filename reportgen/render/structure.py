@@ -278,7 +278,7 @@ def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[
     return {
         "skipped": None, "examples": sanity["examples"], "threshold": sanity["threshold"],
         "depths": list(range(1, sanity["layers"] + 1)),
-        "rows": [{"title": titles[name], "cells": [f"{v:.2f}" for v in r["curve"]], "passes": r["passes"]}
+        "rows": [{"title": titles[name], "cells": [_fmt(v, 2) for v in r["curve"]], "passes": r["passes"]}
                  for name, r in sanity["methods"].items()],
     }
 

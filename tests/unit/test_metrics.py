@@ -52,6 +52,8 @@ def test_spearman_by_hand():
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])) == pytest.approx(1.0)
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
     assert spearman(np.array([1.0, 1.0]), np.array([1.0, 2.0])) is None
+    assert spearman(np.array([1.0, np.nan, 2.0]), np.array([1.0, 2.0, 3.0])) is None
+    assert spearman(np.array([1.0, np.inf, 2.0]), np.array([1.0, 2.0, 3.0])) is None
     # ties get average ranks: [1, 2.5, 2.5] against [1, 2, 3] -> 0.866...
     assert spearman(np.array([0.0, 5.0, 5.0]), np.array([1.0, 2.0, 3.0])) == pytest.approx(np.sqrt(3) / 2)
     matrix = agreement_matrix({"a": [np.array([1.0, 2.0, 3.0])], "b": [np.array([3.0, 2.0, 1.0])]})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Optional, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +45,21 @@ class AttributionMethod:
 
 
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
+
+
+def equal_length_chunks(
+    encoded: Sequence[EncodedExample], indices: Iterable[int], rows_per_example: int, budget_tokens: int
+) -> Iterator[list[int]]:
+    """Examples of exactly equal length, batched together (so no padding at all), each batch holding
+    about budget_tokens tokens once every example is expanded to rows_per_example rows."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i in indices:
+        by_length[encoded[i].length].append(i)
+    for length in sorted(by_length):
+        group = by_length[length]
+        per_batch = max(1, budget_tokens // (max(rows_per_example, 1) * length))
+        for start in range(0, len(group), per_batch):
+            yield group[start : start + per_batch]
 
 
 def padded_batch(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Iterator, Sequence
-
 import numpy as np
 import torch
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.base import (
+    METHODS,
+    AttributionMethod,
+    MethodContext,
+    MethodOutput,
+    equal_length_chunks,
+)
 
 
 def gauss_legendre(steps: int) -> tuple[list[float], list[float]]:
@@ -71,7 +74,7 @@ integral was not resolved and the highlights should not be trusted as they are.
         w = np.asarray(weights)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("Integrated Gradients", len(ctx.encoded))
-        for chunk in _chunks(ctx, range(len(ctx.encoded)), len(nodes)):
+        for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), len(nodes), ctx.config.batch_tokens):
             terms, f_base = self._terms(ctx, chunk, nodes)
             for j, i in enumerate(chunk):
                 outputs[i] = self._output(ctx, i, terms[j].T @ w, float(f_base[j]), len(nodes), "gauss-legendre")
@@ -93,7 +96,7 @@ integral was not resolved and the highlights should not be trusted as they are.
             stride = finest // level
             rows = list(range(0, finest + 1, stride))
             new_rows = [r for r in rows if previous is None or r % (finest // previous) != 0]
-            for chunk in _chunks(ctx, pending, len(new_rows)):
+            for chunk in equal_length_chunks(ctx.encoded, pending, len(new_rows), ctx.config.batch_tokens):
                 part, base = self._terms(ctx, chunk, [grid[r] for r in new_rows])
                 for j, i in enumerate(chunk):
                     store = terms.setdefault(i, np.zeros((finest + 1, ctx.encoded[i].length)))
@@ -168,14 +171,3 @@ integral was not resolved and the highlights should not be trusted as they are.
                   "steps": steps, "rule": rule},
         )
 
-
-def _chunks(ctx: MethodContext, indices: Sequence[int], n_alpha: int) -> Iterator[list[int]]:
-    """Examples of equal length batched together (no padding at all), about batch_tokens tokens a batch."""
-    by_length: dict[int, list[int]] = defaultdict(list)
-    for i in indices:
-        by_length[ctx.encoded[i].length].append(i)
-    for length in sorted(by_length):
-        group = by_length[length]
-        per_batch = max(1, ctx.config.batch_tokens // (max(n_alpha, 1) * length))
-        for start in range(0, len(group), per_batch):
-            yield group[start : start + per_batch]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import torch
 
@@ -29,17 +27,14 @@ shared equally among its pieces, so word scores are exact drops. It needs one fo
         adapter = ctx.adapter
         tokenizer = adapter.tokenizer
         filler = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id or 0
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        # One example at a time: its masked copies (one per word) are already a batch of equal length.
+        outputs = []
         bar = ctx.progress("Occlusion", len(ctx.encoded))
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, ex in enumerate(ctx.encoded):
-            by_length[ex.length].append(i)
-        for length in sorted(by_length):
-            for i in by_length[length]:
-                outputs[i] = self._one(ctx, i, filler)
-                bar.update(1)
+        for i in range(len(ctx.encoded)):
+            outputs.append(self._one(ctx, i, filler))
+            bar.update(1)
         bar.close()
-        return outputs  # type: ignore[return-value]
+        return outputs
 
     def _one(self, ctx: MethodContext, i: int, filler: int) -> MethodOutput:
         adapter, enc = ctx.adapter, ctx.encoded[i]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 
 import numpy as np
 import torch
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.base import (
+    METHODS,
+    AttributionMethod,
+    MethodContext,
+    MethodOutput,
+    equal_length_chunks,
+)
 
 NOISE_LEVEL = 0.1  # standard deviation as a share of the example's embedding range (Smilkov et al.: 10-20%)
 
@@ -33,34 +38,27 @@ the NoiseTunnel "smoothgrad" rule applied to Gradient × Input.
         samples = ctx.config.smoothgrad_samples
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("SmoothGrad", len(ctx.encoded))
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, ex in enumerate(ctx.encoded):
-            by_length[ex.length].append(i)
-        for length in sorted(by_length):
-            group = by_length[length]
-            per_batch = max(1, ctx.config.batch_tokens // (samples * length))
-            for start in range(0, len(group), per_batch):
-                chunk = group[start : start + per_batch]
-                ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=adapter.device)
-                x = adapter.embed(ids).detach()  # [k, seq, hidden]
-                noise = torch.stack([self._noise(ctx, i, samples, x.shape[1:]) for i in chunk]).to(x.device)
-                spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None, None]
-                noisy = (x[:, None] + NOISE_LEVEL * spread * noise).reshape(-1, *x.shape[1:]).requires_grad_(True)
-                types = None
-                if ctx.encoded[chunk[0]].token_type_ids is not None:
-                    types = torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=adapter.device)
-                    types = types.repeat_interleave(samples, dim=0)
-                logits = adapter.logits_from_embeddings(noisy, torch.ones(noisy.shape[:2], dtype=torch.long,
-                                                                          device=adapter.device), types)
-                target = torch.tensor([ctx.targets[i] for i in chunk], device=adapter.device)
-                chosen = logits.view(len(chunk), samples, -1).gather(
-                    2, target.view(-1, 1, 1).expand(len(chunk), samples, 1))
-                (grads,) = torch.autograd.grad(chosen.sum(), noisy)
-                mean_grad = grads.view(len(chunk), samples, *x.shape[1:]).mean(dim=1)
-                scores = (mean_grad * x).sum(-1).cpu().numpy()
-                for j, i in enumerate(chunk):
-                    outputs[i] = MethodOutput(scores[j].astype(np.float32), {"samples": samples})
-                bar.update(len(chunk))
+        for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), samples, ctx.config.batch_tokens):
+            ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=adapter.device)
+            x = adapter.embed(ids).detach()  # [k, seq, hidden]
+            noise = torch.stack([self._noise(ctx, i, samples, x.shape[1:]) for i in chunk]).to(x.device)
+            spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None, None]
+            noisy = (x[:, None] + NOISE_LEVEL * spread * noise).reshape(-1, *x.shape[1:]).requires_grad_(True)
+            types = None
+            if ctx.encoded[chunk[0]].token_type_ids is not None:
+                types = torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=adapter.device)
+                types = types.repeat_interleave(samples, dim=0)
+            logits = adapter.logits_from_embeddings(noisy, torch.ones(noisy.shape[:2], dtype=torch.long,
+                                                                      device=adapter.device), types)
+            target = torch.tensor([ctx.targets[i] for i in chunk], device=adapter.device)
+            chosen = logits.view(len(chunk), samples, -1).gather(
+                2, target.view(-1, 1, 1).expand(len(chunk), samples, 1))
+            (grads,) = torch.autograd.grad(chosen.sum(), noisy)
+            mean_grad = grads.view(len(chunk), samples, *x.shape[1:]).mean(dim=1)
+            scores = (mean_grad * x).sum(-1).cpu().numpy()
+            for j, i in enumerate(chunk):
+                outputs[i] = MethodOutput(scores[j].astype(np.float32), {"samples": samples})
+            bar.update(len(chunk))
         bar.close()
         return outputs  # type: ignore[return-value]
 

@@ -8,11 +8,12 @@ import numpy as np
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> Optional[float]:
-    """Rank correlation (average ranks for ties); None when either side is constant or too short."""
-    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    """Rank correlation (average ranks for ties); None when either side is constant, too short or not
+    finite (a randomised model in the sanity check can overflow)."""
+    if len(a) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()) or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
-    ra, rb = _ranks(a), _ranks(b)
-    return float(np.corrcoef(ra, rb)[0, 1])
+    value = float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+    return value if np.isfinite(value) else None
 
 
 def agreement_matrix(word_scores: dict[str, Sequence[np.ndarray]]) -> dict[str, dict[str, Optional[float]]]:
