@@ -60,7 +60,7 @@ def detect_findings(
     out.extend(_worse_than_random(summary, methods))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     titles = {m["name"]: m["title"] for m in methods}
-    failing = sorted(titles[name] for name, result in sanity.items() if not result["passes"])
+    failing = sorted(titles[name] for name, result in sanity.items() if result["passes"] is False)
     if failing:
         out.append(finding("sanity_check", "warning", f"{', '.join(failing)}: the map barely changes when every "
                            "layer's weights are randomised (rank correlation stays at or above "

@@ -75,7 +75,8 @@ def sanity_check(
         "threshold": PASS_BELOW,
         "layers": len(layers),
         "methods": {
-            name: {"curve": curve, "passes": bool(curve and (curve[-1] is None or curve[-1] < PASS_BELOW))}
+            # passes None: inconclusive, the randomised map had no finite, non-constant scores to compare.
+            name: {"curve": curve, "passes": None if not curve or curve[-1] is None else curve[-1] < PASS_BELOW}
             for name, curve in curves.items()
         },
     }
