@@ -143,26 +143,26 @@ def test_gauss_legendre_is_captums_rule():
     assert abs(sum(weights) - 1) < 1e-12
 
 
-def test_gradient_x_input_is_gradient_times_embedding(ctx):
-    adapter = ctx.adapter
-    out = METHODS.get("gradient_x_input")().attribute(ctx)
-    enc, target = ctx.encoded[0], ctx.targets[0]
+def _one_gradient(ctx, i):
+    """The target logit's gradient for example i, by plain autograd on one unbatched example."""
+    adapter, enc = ctx.adapter, ctx.encoded[i]
     ids = torch.tensor([enc.input_ids])
     x = adapter.embed(ids).detach().requires_grad_(True)
-    logit = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))[0, target]
-    (grad,) = torch.autograd.grad(logit, x)
-    np.testing.assert_allclose(out[0].token_scores, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-6)
+    logits = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))
+    (grad,) = torch.autograd.grad(logits[0, ctx.targets[i]], x)
+    return grad[0], x[0].detach()
+
+
+def test_gradient_x_input_is_gradient_times_embedding(ctx):
+    out = METHODS.get("gradient_x_input")().attribute(ctx)
+    grad, x = _one_gradient(ctx, 0)
+    np.testing.assert_allclose(out[0].token_scores, (grad * x).sum(-1).numpy(), atol=1e-6)
 
 
 def test_saliency_is_the_gradient_norm(ctx):
-    adapter = ctx.adapter
     out = METHODS.get("saliency")().attribute(ctx)
-    enc, target = ctx.encoded[1], ctx.targets[1]
-    ids = torch.tensor([enc.input_ids])
-    x = adapter.embed(ids).detach().requires_grad_(True)
-    logit = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.tensor([enc.token_type_ids]))[0, target]
-    (grad,) = torch.autograd.grad(logit, x)
-    np.testing.assert_allclose(out[1].token_scores, grad[0].norm(dim=-1).numpy(), atol=1e-6)
+    grad, _ = _one_gradient(ctx, 1)
+    np.testing.assert_allclose(out[1].token_scores, grad.norm(dim=-1).numpy(), atol=1e-6)
 
 
 def test_occlusion_word_scores_are_exact_drops(ctx):
