@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -14,7 +14,7 @@ from reportgen.compute.attention import special_token_mass
 from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.compute.encode import EncodedExample, encode_examples
 from reportgen.compute.findings import detect_findings
-from reportgen.compute.forward import shared_forward
+from reportgen.compute.forward import Progress, shared_forward
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
@@ -30,7 +30,6 @@ from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int], Any]
 
 
 def compute_bundle(

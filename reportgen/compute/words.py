@@ -19,6 +19,17 @@ def words_from_tokens(token_scores: np.ndarray, word_index: Sequence[int], n_wor
     return [float(v) for v in totals]
 
 
+def spread_over_pieces(word_values: np.ndarray, word_index: Sequence[int]) -> np.ndarray:
+    """float32[seq]: each word's value shared equally among its pieces (special tokens 0), so summing the
+    pieces back (words_from_tokens) gives the word's value exactly."""
+    index = np.asarray(word_index)
+    pieces = np.bincount(index[index >= 0], minlength=len(word_values))
+    scores = np.zeros(len(index), dtype=np.float32)
+    inside = index >= 0
+    scores[inside] = np.asarray(word_values)[index[inside]] / pieces[index[inside]]
+    return scores
+
+
 def word_scores(token_scores: np.ndarray, enc: EncodedExample) -> np.ndarray:
     return np.asarray(words_from_tokens(token_scores, enc.word_index, len(enc.words)))
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from reportgen.compute.bundle import ExampleResult, ReportBundle
 from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN
 from reportgen.render import plots
-from reportgen.render.highlight import MAX_ALPHA, highlight, rationale_pieces
+from reportgen.render.highlight import highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import findings
 
@@ -98,7 +98,6 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model["probe"],
         "head_kind": bundle.model["head_kind"],
-        "model_name": bundle.model["name"],
     }
 
 
@@ -168,7 +167,6 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         "next": next_ex.slug if next_ex else None,
         "position": index + 1,
         "count": len(bundle.examples),
-        "max_alpha": MAX_ALPHA,
     }
 
 

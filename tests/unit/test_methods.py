@@ -81,8 +81,8 @@ def test_scores_align_with_tokens_and_are_finite(ctx, name):
 
 @pytest.mark.parametrize("name", sorted(METHOD_TABLE))
 def test_deterministic(ctx, name):
-    first = METHODS.get(name)().attribute(ctx)
-    second = METHODS.get(name)().attribute(ctx)
+    first = METHODS.get(name)().attribute(replace(ctx))  # fresh contexts: nothing shared between the runs
+    second = METHODS.get(name)().attribute(replace(ctx))
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a.token_scores, b.token_scores)
 
@@ -241,3 +241,13 @@ def test_sanity_check_randomises_cascading_and_restores_the_model(ctx):
     after = METHODS.get("integrated_gradients")().attribute(ctx)
     for a, b in zip(after, before["integrated_gradients"]):
         np.testing.assert_array_equal(a.token_scores, b)  # the weights are back
+
+
+def test_gradient_methods_share_one_backward_pass(ctx):
+    fresh = replace(ctx)
+    calls = []
+    fresh.progress = lambda description, total: calls.append(description) or _Quiet()
+    METHODS.get("gradient_x_input")().attribute(fresh)
+    METHODS.get("saliency")().attribute(fresh)
+    assert calls == ["Input gradients"]
+    assert not replace(fresh).shared  # a changed context never sees another's gradients

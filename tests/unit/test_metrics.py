@@ -147,3 +147,12 @@ def test_findings_special_share_and_spurious_cue():
     assert _spurious_cues(many[:4], methods) == []  # fewer than 5 examples: not reported
     found = [finding("a", "info", ""), finding("b", "warning", ""), finding("c", "error", "")]
     assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]
+
+
+def test_spread_over_pieces_keeps_word_sums():
+    from reportgen.compute.words import spread_over_pieces, words_from_tokens
+
+    word_index = [-1, 0, 0, 1, 2, 2, 2, -1]
+    tokens = spread_over_pieces(np.array([1.0, -2.0, 3.0]), word_index)
+    assert tokens.tolist() == pytest.approx([0, 0.5, 0.5, -2.0, 1.0, 1.0, 1.0, 0])
+    assert words_from_tokens(tokens, word_index, 3) == pytest.approx([1.0, -2.0, 3.0])

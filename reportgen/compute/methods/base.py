@@ -30,6 +30,9 @@ class MethodContext:
     attentions: Sequence[np.ndarray]  # float16[layers, heads, seq, seq] per example
     config: ComputeConfig
     progress: Callable[[str, int], Any]  # progress(description, total) -> object with update(n) and close()
+    # Intermediate results several methods need (e.g. input gradients), computed once per context.
+    # init=False: dataclasses.replace() gives a changed context (other examples, a randomised model) a fresh one.
+    shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
 
 class AttributionMethod:

@@ -23,7 +23,4 @@ on deep networks. Compare it with Integrated Gradients, which integrates the sam
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        for i, grad, x in input_gradients(ctx, "Gradient x Input"):
-            outputs[i] = MethodOutput((grad * x).sum(-1).astype(np.float32))
-        return outputs  # type: ignore[return-value]
+        return [MethodOutput((grad * x).sum(-1).astype(np.float32)) for grad, x in input_gradients(ctx)]

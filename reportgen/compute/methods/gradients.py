@@ -1,9 +1,7 @@
 """Gradients of the target logit with respect to the word-piece embeddings, one padded batch at a time.
-Shared by the single-pass gradient methods so each needs one backward pass, not one per method."""
+Computed once per context and shared, so Gradient x Input and saliency together cost one backward pass."""
 
 from __future__ import annotations
-
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -12,11 +10,18 @@ from reportgen.compute.encode import token_batches
 from reportgen.compute.methods.base import MethodContext, padded_batch
 
 
-def input_gradients(ctx: MethodContext, description: str) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yields (example index, gradient float32[seq, hidden], embedding float32[seq, hidden])."""
+def input_gradients(ctx: MethodContext) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per example: (gradient float32[seq, hidden], embedding float32[seq, hidden])."""
+    if "input_gradients" not in ctx.shared:
+        ctx.shared["input_gradients"] = _compute(ctx)
+    return ctx.shared["input_gradients"]
+
+
+def _compute(ctx: MethodContext) -> list[tuple[np.ndarray, np.ndarray]]:
     adapter = ctx.adapter
     lengths = [ex.length for ex in ctx.encoded]
-    bar = ctx.progress(description, len(ctx.encoded))
+    out: list = [None] * len(ctx.encoded)
+    bar = ctx.progress("Input gradients", len(ctx.encoded))
     for batch in token_batches(lengths, ctx.config.batch_tokens):
         ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
         x = adapter.embed(ids).detach().requires_grad_(True)
@@ -25,6 +30,7 @@ def input_gradients(ctx: MethodContext, description: str) -> Iterator[tuple[int,
         (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), x)
         grads_np, x_np = grads.detach().cpu().numpy(), x.detach().cpu().numpy()
         for row, i in enumerate(batch):
-            yield i, grads_np[row, : lengths[i]], x_np[row, : lengths[i]]
+            out[i] = (grads_np[row, : lengths[i]], x_np[row, : lengths[i]])
         bar.update(len(batch))
     bar.close()
+    return out

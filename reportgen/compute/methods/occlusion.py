@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.words import spread_over_pieces
 
 
 @METHODS.register("occlusion")
@@ -40,9 +41,8 @@ shared equally among its pieces, so word scores are exact drops. It needs one fo
         adapter, enc = ctx.adapter, ctx.encoded[i]
         word_index = np.array(enc.word_index)
         n_words = len(enc.words)
-        scores = np.zeros(enc.length, dtype=np.float32)
         if n_words == 0:
-            return MethodOutput(scores)
+            return MethodOutput(np.zeros(enc.length, dtype=np.float32))
         ids = torch.tensor(enc.input_ids, device=adapter.device)
         variants = ids.repeat(n_words, 1)
         for w in range(n_words):
@@ -61,8 +61,4 @@ shared equally among its pieces, so word scores are exact drops. It needs one fo
                 drops[start : start + part.shape[0]] = (
                     ctx.target_logits[i] - logits[:, ctx.targets[i]].float().cpu().numpy()
                 )
-        pieces = np.bincount(word_index[word_index >= 0], minlength=n_words)
-        for t, w in enumerate(word_index):
-            if w >= 0:
-                scores[t] = drops[w] / pieces[w]
-        return MethodOutput(scores)
+        return MethodOutput(spread_over_pieces(drops, enc.word_index))

@@ -23,7 +23,4 @@ sensitivity, not contribution: a word the model ignores can still sit where the 
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        for i, grad, _ in input_gradients(ctx, "Saliency"):
-            outputs[i] = MethodOutput(np.linalg.norm(grad, axis=-1).astype(np.float32))
-        return outputs  # type: ignore[return-value]
+        return [MethodOutput(np.linalg.norm(grad, axis=-1).astype(np.float32)) for grad, _ in input_gradients(ctx)]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.words import spread_over_pieces
 
 
 class _WordSurrogate(AttributionMethod):
@@ -55,11 +56,10 @@ class _WordSurrogate(AttributionMethod):
                     feature_mask=torch.from_numpy(features[None]).to(adapter.device), n_samples=samples,
                     perturbations_per_eval=min(samples, max(1, ctx.config.batch_tokens // enc.length)),
                 )
-            scores = attr[0].float().cpu().numpy()
             # Captum gives every piece its word's weight; share it so a word's score is the weight itself.
-            pieces = np.bincount(word_index[word_index >= 0], minlength=len(enc.words))
-            token_scores = np.array([scores[t] / pieces[w] if w >= 0 else 0.0 for t, w in enumerate(word_index)])
-            outputs.append(MethodOutput(token_scores.astype(np.float32), {"samples": samples}))
+            scores = attr[0].float().cpu().numpy()
+            weights = np.array([scores[word_index == w][0] for w in range(len(enc.words))])
+            outputs.append(MethodOutput(spread_over_pieces(weights, enc.word_index), {"samples": samples}))
             bar.update(1)
         bar.close()
         return outputs
