@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser benchmark
+.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,14 @@ test: browser install-test
 
 benchmark: install-test
 	$(VENV)/bin/python benchmarks/ig_vs_captum.py
+
+# ferret 0.4.2 needs transformers<5 and numpy<2 (and pyarrow<20 for numpy 1), so it gets its own environment.
+FERRET_VENV ?= .bench/ferret-venv
+$(FERRET_VENV)/bin/python:
+	$(PYTHON) -m venv $(FERRET_VENV)
+	$(FERRET_VENV)/bin/python -m pip install $(PIP_FLAGS) "$(TORCH)" "transformers<5" "numpy<2" "pyarrow<20" ferret-xai==0.4.2
+
+ferret-venv: $(FERRET_VENV)/bin/python
+
+benchmark-ferret: install-test ferret-venv
+	$(VENV)/bin/python benchmarks/vs_ferret.py --ferret-python $(FERRET_VENV)/bin/python

@@ -60,11 +60,16 @@ def cli() -> None:
 @click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
               "[default: 0.01]")
 @click.option("--smoothgrad-samples", type=int, help="Noisy copies per example for smoothgrad. [default: 20]")
+@click.option("--noise-tunnel-samples", type=int,
+              help="Noisy copies per example for noise_tunnel_ig (16 IG steps each). [default: 8]")
 @click.option("--surrogate-samples", type=int, help="Masked samples per example for lime and kernel_shap. "
               "[default: 200]")
 @click.option("--sanity", "sanity_examples", type=int,
               help="Run the model-randomisation sanity check (every method again per randomised layer) on this "
                    "many examples. [default: 0, off]")
+@click.option("--global/--no-global", "global_analysis", default=None,
+              help="Global analyses of the model for model.html (head statistics and importance with "
+                   "one ablation pass per head, layer probes, calibration). [default: on]")
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
@@ -165,6 +170,46 @@ def render(bundle_dir: Path, out: Path, theme: str) -> None:
     manifest["rendered_from"] = {"command": ["reportgen", *sys.argv[1:]], "theme": theme}
     render_site(bundle, out, theme, manifest, source_date_epoch(), progress_bar)
     click.echo(f"Rendered {len(bundle.examples)} examples to {out}/index.html")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default="inputs")
+def init(directory: Path) -> None:
+    """Create a starter inputs folder: commented examples, narrative with a model card, config.
+
+    \b
+    Then:
+      reportgen build --config DIRECTORY/reportgen.toml
+    """
+    from reportgen.scaffold import scaffold
+
+    for path in scaffold(directory):
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: edit {directory}/examples.jsonl, then run: reportgen build --config {directory}/reportgen.toml")
+
+
+@cli.command()
+@click.argument("site", type=click.Path(path_type=Path, exists=True, file_okay=False), default="site")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+def serve(site: Path, port: int) -> None:
+    """Preview a built site at http://127.0.0.1:PORT/ (the site also works opened straight from disk)."""
+    import functools
+    import http.server
+
+    if not (site / "index.html").is_file():
+        raise InputError(f"{site}: no index.html here; build a site first (reportgen build --out {site})")
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+            logging.getLogger("reportgen.serve").debug(format, *args)
+
+    handler = functools.partial(QuietHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        click.echo(f"Serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:

@@ -30,7 +30,9 @@ class ComputeConfig:
     target: str = "predicted"  # or "gold"
     ig_steps: int | str = 50  # or "auto": nested Clenshaw-Curtis rules until the delta is within ig_tolerance
     smoothgrad_samples: int = 20  # noisy copies per example for SmoothGrad
+    noise_tunnel_samples: int = 8  # noisy copies per example for NoiseTunnel IG (each a 16-step integral)
     sanity_examples: int = 0  # >0: model-randomisation sanity check on this many examples (costly)
+    global_analysis: bool = True  # model.html: head statistics, head importance, layer probes, calibration
     surrogate_samples: int = 200  # masked samples per example for LIME and KernelSHAP
     ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     max_length: Optional[int] = None  # None: the model's own limit

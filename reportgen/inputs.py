@@ -53,7 +53,7 @@ def _decode(path: Path) -> str:
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
     for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not line.strip() or line.lstrip().startswith("#"):  # blank lines and # comments are allowed
             continue
         try:
             rec = json.loads(line)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RESULTS_FILE = "results.json"
 ATTENTION_DIR = "attention"
 

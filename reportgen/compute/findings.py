@@ -82,7 +82,7 @@ def at_or_above(findings: Sequence[dict[str, Any]], severity: str) -> list[dict[
 def _special_share(r: ExampleResult, method: str) -> float:
     scores = np.abs(np.asarray(r.methods[method]["tokens"], dtype=np.float64))
     total = scores.sum()
-    if total == 0:
+    if total == 0 or not np.isfinite(total):
         return 0.0
     punct_words = {k for k, w in enumerate(r.words) if not any(ch.isalnum() for ch in w["text"])}
     special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
@@ -115,7 +115,9 @@ def _spurious_cues(results: Sequence[ExampleResult], methods: Sequence[dict]) ->
     top: dict[str, list[str]] = {}
     counts: Counter[str] = Counter()
     for r in readable:
-        scores = np.asarray(r.methods[method["name"]]["words"])
+        scores = np.asarray(r.methods[method["name"]]["words"], dtype=np.float64)
+        if not np.isfinite(scores).all():
+            continue
         word = r.words[int(np.argmax(scores))]["text"].lower()
         counts[word] += 1
         top.setdefault(word, []).append(r.slug)

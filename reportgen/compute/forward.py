@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -15,12 +16,20 @@ from reportgen.models import ModelAdapter
 Progress = Callable[[str, int], Any]
 
 
+@dataclass
+class SharedForward:
+    pooled: np.ndarray  # float32[n, hidden]: masked mean of the last layer (the probe's features)
+    layer_pooled: np.ndarray  # float32[n, layers + 1, hidden]: the same for the embeddings and every layer
+    logits: Optional[np.ndarray]  # float32[n, classes] from the model's own head; None for a bare encoder
+    attentions: list[np.ndarray]  # per example float16[layers, heads, seq, seq]
+
+
 def shared_forward(
     adapter: ModelAdapter, encoded: Sequence[EncodedExample], cfg: ComputeConfig, progress: Progress
-) -> tuple[np.ndarray, Optional[np.ndarray], list[np.ndarray]]:
-    """One eager pass per example for prediction, pooled features and all attention maps."""
+) -> SharedForward:
+    """One eager pass per example for prediction, pooled features of every layer and all attention maps."""
     n = len(encoded)
-    pooled = np.zeros((n, adapter.details["hidden_size"]), dtype=np.float32)
+    layer_pooled = np.zeros((n, adapter.num_layers + 1, adapter.details["hidden_size"]), dtype=np.float32)
     logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head_kind == "classifier" else None
     attentions: list[np.ndarray] = [np.empty(0)] * n
     bar = progress("Forward pass and attention", n)
@@ -28,7 +37,7 @@ def shared_forward(
     for batch in token_batches(lengths, cfg.batch_tokens):
         ids, mask, types = padded_batch(encoded, batch, adapter.device)
         out = adapter.forward(ids, mask, types, attentions=True)
-        pooled[batch] = out.pooled.float().cpu().numpy()
+        layer_pooled[batch] = out.layer_pooled.float().cpu().numpy()
         if logits is not None:
             logits[batch] = out.logits.float().cpu().numpy()
         stacked = torch.stack(out.attentions, dim=1).to(torch.float16).cpu().numpy()  # [b, L, H, T, T]
@@ -36,4 +45,4 @@ def shared_forward(
             attentions[i] = np.ascontiguousarray(stacked[row, :, :, : lengths[i], : lengths[i]])
         bar.update(len(batch))
     bar.close()
-    return pooled, logits, attentions
+    return SharedForward(np.ascontiguousarray(layer_pooled[:, -1]), layer_pooled, logits, attentions)

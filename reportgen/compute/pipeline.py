@@ -15,6 +15,7 @@ from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.compute.encode import EncodedExample, encode_examples
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, shared_forward
+from reportgen.compute.global_analysis import analyse_model
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
@@ -48,7 +49,8 @@ def compute_bundle(
     encoded = encode_examples(adapter.tokenizer, examples, max_length)
     labels = _resolve_labels(cfg, examples, adapter)
 
-    pooled, logits, attentions = shared_forward(adapter, encoded, ccfg, progress)
+    shared = shared_forward(adapter, encoded, ccfg, progress)
+    pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         _fit_probe(adapter, examples, pooled, labels, ccfg.seed)
         with torch.no_grad():
@@ -65,13 +67,20 @@ def compute_bundle(
         per_method[method.name] = method.attribute(ctx)
 
     token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
-    metric_ctx = MetricContext(adapter, examples, encoded, targets, target_logits, probabilities, token_scores, ccfg,
+    # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero map
+    # there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
+    skipped = {name: [not np.isfinite(s).all() for s in scores] for name, scores in token_scores.items()}
+    scored = {name: [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped[name])]
+              for name, scores in token_scores.items()}
+    metric_ctx = MetricContext(adapter, examples, encoded, targets, target_logits, probabilities, scored, ccfg,
                                progress)
     metric_values = {}  # metric -> method -> one value per example
     curves = {}  # metric -> method -> mean probability at 0%, 10%, ... 100% (removal metrics only)
     for metric in metrics:
         log.info("computing %s", metric.name)
-        metric_values[metric.name] = metric.compute(metric_ctx)
+        metric_values[metric.name] = {
+            method: [None if skipped[method][i] else v for i, v in enumerate(values)]
+            for method, values in metric.compute(metric_ctx).items()}
         if getattr(metric, "curves", None):
             curves[metric.name] = metric.curves
     agreement = agreement_matrix({name: [word_scores(s, enc) for s, enc in zip(scores, encoded)]
@@ -99,6 +108,8 @@ def compute_bundle(
     summary["agreement"] = agreement
     summary["sanity"] = sanity
     summary["curves"] = curves
+    if ccfg.global_analysis:
+        summary["global"] = analyse_model(adapter, encoded, results, shared, labels, method_meta, ccfg, progress)
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(

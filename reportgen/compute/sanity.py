@@ -51,7 +51,8 @@ def sanity_check(
     try:
         for layer in reversed(layers):  # top layer first, each one stays randomised (cascading)
             _randomise(layer, generator, float(getattr(adapter.model.config, "initializer_range", 0.02)))
-            pooled, logits, attentions = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
+            shared = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
+            pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
             if adapter.head_kind == "probe":
                 with torch.no_grad():
                     logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()

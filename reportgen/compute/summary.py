@@ -50,7 +50,7 @@ def top_words(results: Sequence[ExampleResult], method: str, signed: bool) -> li
     for r in results:
         scores = np.asarray(r.methods[method]["words"], dtype=np.float64)
         norm = np.abs(scores).sum()
-        if norm == 0:
+        if norm == 0 or not np.isfinite(norm):  # nothing to rank, or the method skipped this example
             continue
         seen = set()
         for word, score in zip(r.words, scores / norm):

@@ -15,6 +15,7 @@ from reportgen.models.probe import LinearProbe, ProbeReport
 class ForwardOutput:
     logits: Optional[torch.Tensor]  # float[batch, classes]; None for a bare encoder without a probe yet
     pooled: torch.Tensor  # float[batch, hidden], masked mean of the last layer
+    layer_pooled: torch.Tensor  # float[batch, layers + 1, hidden], masked mean of the embeddings and every layer
     attentions: Optional[tuple[torch.Tensor, ...]]  # layers x float[batch, heads, seq, seq]
 
 
@@ -79,13 +80,14 @@ class ModelAdapter:
         finally:
             if attentions:
                 self.model.set_attn_implementation(self.details.get("attn_implementation", "sdpa"))
-        last = outputs.hidden_states[-1]
-        pooled = _masked_mean(last, attention_mask)
+        layer_pooled = torch.stack([_masked_mean(h, attention_mask) for h in outputs.hidden_states], dim=1)
+        pooled = layer_pooled[:, -1]
         if self.head_kind == "classifier":
             logits = outputs.logits
         else:
             logits = self.probe(pooled) if self.probe is not None else None
-        return ForwardOutput(logits=logits, pooled=pooled, attentions=outputs.attentions if attentions else None)
+        return ForwardOutput(logits=logits, pooled=pooled, layer_pooled=layer_pooled,
+                             attentions=outputs.attentions if attentions else None)
 
     def logits_and_attentions(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: Optional[torch.Tensor]

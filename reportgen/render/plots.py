@@ -59,7 +59,7 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str]) -> Markup:
         "scales": [float(f"{v:.6g}") for v in scales],
         "maps": base64.b64encode(quantised.tobytes()).decode("ascii"),
     }
-    return _json_script(payload, 'class="attention-data"')
+    return json_script(payload, 'class="attention-data"')
 
 
 def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
@@ -157,12 +157,12 @@ def removal_curves(curves: dict[str, list[float]], title: str, target_id: str) -
 def embed(model: Any, target_id: str) -> Markup:
     """The plot's <div> and a <script type="application/json"> block that static/reportgen.js hands to BokehJS."""
     item = _stable_ids(json_item(model, target_id), prefix=target_id)
-    return Markup(f'<div class="plot" id="{target_id}"></div>') + _json_script(
+    return Markup(f'<div class="plot" id="{target_id}"></div>') + json_script(
         item, f'class="bokeh-item" data-target="{target_id}"'
     )
 
 
-def _json_script(payload: Any, attributes: str) -> Markup:
+def json_script(payload: Any, attributes: str) -> Markup:
     # No sort_keys: BokehJS resolves a reference only after the object it names was defined, in order.
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     # Inside <script>, "</" would end the block; \u escapes keep the JSON identical once parsed.

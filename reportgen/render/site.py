@@ -12,6 +12,7 @@ from jinja2 import TemplateError
 from reportgen.compute.bundle import ReportBundle, save_bundle
 from reportgen.errors import ThemeError
 from reportgen.render import structure
+from reportgen.render.model_page import model_view
 from reportgen.render.templates import make_environment, static_files, theme_dirs
 from reportgen.render.writer import SiteWriter
 
@@ -49,6 +50,9 @@ def render_site(
 
         page("index.html", "index.html", view=structure.index_view(bundle))
         page("methods.html", "methods.html", view=structure.methods_view(bundle))
+        model = model_view(bundle)
+        if model is not None:
+            page("model.html", "model.html", view=model)
         bar = progress("Writing pages", len(bundle.examples))
         heatmap = structure.attention_plot(bundle)
         for i, ex in enumerate(bundle.examples):

@@ -24,6 +24,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
         "built": built,
         "model_name": bundle.model["name"],
+        "has_model_page": bool(bundle.summary.get("global")),
     }
 
 
@@ -53,10 +54,12 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "alerts": [_alert(bundle, f) for f in bundle.summary.get("findings", [])],
         "charts": charts,
         "rows": [_table_row(bundle, ex) for ex in bundle.examples],
+        "filter": _filter_view(bundle),
         "narrative": [
             {"slug": sec["slug"], "title": sec["title"], "html": render_markdown(sec["markdown"])}
-            for sec in bundle.narrative
+            for sec in bundle.narrative if not _is_model_card(sec)
         ],
+        "model_card": model_card(bundle),
         "accuracy": s["accuracy"],
     }
 
@@ -110,10 +113,14 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
     rows = []
     for meta in bundle.methods:
         result = ex.methods[meta["name"]]
+        if "skipped" in result["info"]:
+            rows.append({"title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": None,
+                         "skipped": result["info"]["skipped"], "segments": [], "info": [], "warn": False})
+            continue
         scores = result["words"]
         scale = max((abs(v) for v in scores), default=0.0)
         rows.append({
-            "title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": scale,
+            "title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": scale, "skipped": None,
             "segments": [
                 {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
                     text, [w for w in ex.words if w["segment"] == seg],
@@ -189,6 +196,51 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
     return rows
 
 
+# Front-matter fields of a narrative section that make it the model card (Mitchell et al. 2019), in order.
+MODEL_CARD_FIELDS = (("intended_use", "Intended use"), ("out_of_scope", "Out of scope"),
+                     ("limitations", "Limitations"), ("owners", "Owners"), ("licence", "Licence"),
+                     ("license", "Licence"), ("contact", "Contact"), ("citation", "Citation"))
+
+
+def _is_model_card(section: dict[str, Any]) -> bool:
+    return any(key in section.get("meta", {}) for key, _ in MODEL_CARD_FIELDS)
+
+
+def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+    """The first narrative section whose front matter has model-card fields: its fields as a table, then
+    its body; the model's own identity (name, revision, weights hash) is added from the build."""
+    section = next((s for s in bundle.narrative if _is_model_card(s)), None)
+    if section is None:
+        return None
+    meta = section["meta"]
+    rows = [("Model", bundle.model["name"])]
+    for key, title in MODEL_CARD_FIELDS:
+        if key in meta:
+            value = meta[key]
+            rows.append((title, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    if bundle.model.get("weights_sha256"):
+        rows.append(("Weights sha256", bundle.model["weights_sha256"]))
+    return {"title": section["title"], "rows": rows, "html": render_markdown(section["markdown"])}
+
+
+def _filter_view(bundle: ReportBundle) -> dict[str, Any]:
+    """What the examples filter needs, inline (works from file://): per row its text for search, labels,
+    confidence and every metric value."""
+    metrics = [{"key": f"{meta['name']}/{m['name']}", "label": f"{meta['title']} · {m['title']}"}
+               for meta in bundle.methods for m in bundle.metrics]
+    rows = []
+    for ex in bundle.examples:
+        rows.append({
+            "text": " ".join(filter(None, [ex.id, ex.text, ex.text_pair])).lower(),
+            "gold": ex.label, "pred": ex.predicted, "conf": round(ex.confidence, 6),
+            "correct": None if ex.correct is None else bool(ex.correct),
+            "m": {f"{method}/{name}": (None if v is None else round(v, 6))
+                  for method, values in ex.metrics.items() for name, v in values.items()},
+        })
+    return {"labels": bundle.labels, "metrics": metrics,
+            "data": plots.json_script({"rows": rows}, 'id="example-index"')}
+
+
 def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     flags = []
     if ex.unreadable:
@@ -235,6 +287,14 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
 def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
     if "delta" not in info:
         return []
+    if "mean_f_noisy" in info:  # NoiseTunnel IG: completeness holds against the noisy copies' mean
+        return [
+            ("convergence delta", f"{info['delta']:+.2e}"),
+            ("relative to mean f(noisy x) − f(baseline)", f"{info['relative_delta']:.2%}"),
+            ("mean f(noisy x)", f"{info['mean_f_noisy']:.4f}"),
+            ("f(baseline)", f"{info['f_baseline']:.4f}"),
+            ("noisy copies × steps", f"{info['samples']} × {info['steps']}"),
+        ]
     return [
         ("convergence delta", f"{info['delta']:+.2e}"),
         ("relative to f(x) − f(baseline)", f"{info['relative_delta']:.2%}"),

@@ -120,7 +120,7 @@ def test_failed_build_leaves_the_previous_site(tmp_path, tiny_encoder, tiny_exam
 def test_unknown_method_lists_the_available_ones(tmp_path, tiny_examples):
     result = run_cli("build", "--examples", str(tiny_examples), "--methods", "ig2", "--out", str(tmp_path / "s"))
     assert result.returncode == 2
-    expected = "Unknown attribution method 'ig2'. Available: attention_gradient, attention_raw, attention_rollout"
+    expected = "Unknown attribution method 'ig2'. Available: attention_flow, attention_gradient, attention_raw"
     assert expected in result.stderr
     assert not (tmp_path / "s").exists()
 
@@ -153,8 +153,9 @@ def test_cli_help_and_methods():
     methods = run_cli("methods")
     assert methods.returncode == 0
     assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "attention_gradient", "attention_raw", "attention_rollout", "gradient_x_input", "integrated_gradients",
-        "kernel_shap", "lime", "occlusion", "random", "saliency", "smoothgrad"]
+        "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "gradient_x_input",
+        "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion", "random", "saliency",
+        "smoothgrad"]
 
 
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
@@ -164,7 +165,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert result.exit_code == 0, result.output
     results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
     names = [m["name"] for m in results["methods"]]
-    assert names[-1] == "random" and len(names) == 11
+    assert names[-1] == "random" and len(names) == 13
     assert {m["name"] for m in results["metrics"]} == {
         "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation"}
     for ex in results["examples"]:
@@ -178,7 +179,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     methods_page = (out / "methods.html").read_text(encoding="utf-8")
     assert 'class="reference"' in methods_page and "Agreement between methods" in methods_page
     sanity = results["summary"]["sanity"]
-    assert sanity["examples"] == 3 and len(sanity["methods"]) == 10 and "Sanity check" in methods_page
+    assert sanity["examples"] == 3 and len(sanity["methods"]) == 12 and "Sanity check" in methods_page
     assert "Random scores reach" in (out / "index.html").read_text(encoding="utf-8")
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
@@ -200,3 +201,24 @@ def test_fail_on_exits_3_after_writing_the_site(tmp_path, tiny_encoder, tiny_exa
     clean = run_cli("build", "--examples", str(english), "--model", str(tiny_encoder), "--out", str(tmp_path / "en"),
                     "--fail-on", "error")
     assert clean.returncode == 0, clean.stderr
+
+
+def test_attention_flow_says_when_it_skips_a_long_input(tmp_path, tiny_encoder, tiny_examples, monkeypatch):
+    from reportgen.compute.methods import attention_flow
+
+    monkeypatch.setattr(attention_flow, "MAX_FLOW_TOKENS", 6)  # a1 has 7 word pieces, a5 has 5
+    out = tmp_path / "site"
+    result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
+                   "--methods", "attention_flow,integrated_gradients", "--metrics", "all", "-q")
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    by_id = {ex["id"]: ex for ex in results["examples"]}
+    skipped, kept = by_id["a1"]["methods"]["attention_flow"], by_id["a5"]["methods"]["attention_flow"]
+    assert skipped["info"]["skipped"] == "7 word pieces > 6"
+    assert all(v is None for v in skipped["tokens"] + skipped["words"])
+    assert all(v is None for v in by_id["a1"]["metrics"]["attention_flow"].values())
+    assert by_id["a1"]["metrics"]["integrated_gradients"]["comprehensiveness"] is not None
+    assert "skipped" not in kept["info"] and sum(kept["tokens"]) == pytest.approx(1.0, abs=1e-5)
+    assert by_id["a5"]["metrics"]["attention_flow"]["comprehensiveness"] is not None
+    page = (out / "examples" / "a1.html").read_text(encoding="utf-8")
+    assert "Not computed for this example: 7 word pieces &gt; 6." in page

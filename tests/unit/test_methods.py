@@ -26,17 +26,20 @@ class _Quiet:
 TEXTS = [("the film was very good", None), ("boring plot and bad acting", None), ("a great movie", None),
          ("hated this film", None), ("a man plays in the park", "a man is playing"), ("the kid", None)]
 
-# name -> properties every method must declare and keep
+# name -> properties every method must declare and keep; "completeness": the info key of f at the end of the
+# integration path, for methods whose scores must add up to f(end) - f(baseline)
 METHOD_TABLE = {
-    "integrated_gradients": {"signed": True, "completeness": True},
+    "integrated_gradients": {"signed": True, "completeness": "f_input"},
     "gradient_x_input": {"signed": True, "completeness": False},
     "attention_rollout": {"signed": False, "completeness": False},
     "attention_raw": {"signed": False, "completeness": False},
+    "attention_flow": {"signed": False, "completeness": False},
     "saliency": {"signed": False, "completeness": False},
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
     "attention_gradient": {"signed": False, "completeness": False},
     "smoothgrad": {"signed": True, "completeness": False},
+    "noise_tunnel_ig": {"signed": True, "completeness": "mean_f_noisy"},
     "lime": {"signed": True, "completeness": False},
     "kernel_shap": {"signed": True, "completeness": False},
 }
@@ -51,7 +54,8 @@ def _context(model_dir, config=None):
     examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
     encoded = encode_examples(adapter.tokenizer, examples, 64)
     cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8)
-    pooled, logits, attentions = shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
+    shared = shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
+    pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]
         probe, report = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
@@ -99,7 +103,8 @@ def test_declares_what_pages_need(name):
 def test_completeness_within_threshold(ctx, name):
     for out in METHODS.get(name)().attribute(ctx):
         info = out.info
-        assert abs(out.token_scores.sum() - (info["f_input"] - info["f_baseline"]) - info["delta"]) < 1e-5
+        endpoint = info[METHOD_TABLE[name]["completeness"]]  # f at the end of the path the method integrates
+        assert abs(out.token_scores.sum() - (endpoint - info["f_baseline"]) - info["delta"]) < 1e-5
         assert info["relative_delta"] < 0.05
 
 

@@ -8,7 +8,7 @@ import pytest
 from reportgen.compute.encode import EncodedExample, Word
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.metrics.agreement import agreement_matrix, spearman
-from reportgen.compute.metrics.faithfulness import THRESHOLDS, aopc, top_positive
+from reportgen.compute.metrics.faithfulness import THRESHOLDS, aopc, counted_thresholds, top_positive
 from reportgen.compute.metrics.plausibility import average_precision, f1_iou, top_k_words
 from reportgen.compute.words import rationale_words
 from reportgen.types import Example
@@ -18,14 +18,22 @@ def test_top_positive_takes_a_fraction_of_non_special_pieces():
     scores = np.array([9.0, 0.5, -1.0, 2.0, 0.1, 9.0])  # [CLS] w w w w [SEP]
     special = np.array([True, False, False, False, False, True])
     assert top_positive(scores, special, 0.5).tolist() == [1, 3]  # 2 of 4 pieces: 2.0 then 0.5
-    assert top_positive(scores, special, 0.1).tolist() == [3]  # at least one piece
+    assert top_positive(scores, special, 0.3).tolist() == [3]  # int(0.3 * 4) = 1
+    assert top_positive(scores, special, 0.1).tolist() == []  # int(0.1 * 4) = 0: nothing, as in ferret
     assert top_positive(scores, special, 1.0).tolist() == [1, 3, 4]  # the negative piece is never taken
     assert top_positive(-np.abs(scores), special, 1.0).tolist() == []
+    ten = np.zeros(12, dtype=bool)
+    ten[[0, -1]] = True
+    assert len(top_positive(np.arange(12.0) + 1, ten, 0.3)) == 3  # exact: 30% of 10 is 3, not int(2.999...)
 
 
-def test_aopc_is_the_mean_drop():
+def test_aopc_is_the_mean_drop_over_distinct_selections():
     assert aopc(0.9, [0.5, 0.7, 0.9]) == pytest.approx((0.4 + 0.2 + 0.0) / 3)
+    assert aopc(0.9, []) == 0.0  # nothing was ever selected: ferret scores 0
     assert len(THRESHOLDS) == 10 and THRESHOLDS[0] == 0.1 and THRESHOLDS[-1] == 1.0
+    a, b = frozenset({1}), frozenset({1, 3})
+    # empty selections and repeats of the previous counted one are left out
+    assert counted_thresholds([frozenset(), a, a, b, b, b, frozenset(), b]) == [1, 3]
 
 
 def test_f1_and_iou_by_hand():
@@ -102,11 +110,15 @@ def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
 
         full = prob(range(enc.length))
         special = np.array(enc.special_mask)
-        comp, suff = [], []
+        comp, suff, last = [], [], None
         for fraction in THRESHOLDS:
             chosen = set(top_positive(scores, special, fraction).tolist())
+            if not chosen or chosen == last:  # ferret: nothing removed, or nothing new removed
+                continue
+            last = chosen
             comp.append(full - prob([t for t in range(enc.length) if special[t] or t not in chosen]))
             suff.append(full - prob([t for t in range(enc.length) if special[t] or t in chosen]))
+        assert len(comp) >= 2
     probabilities = np.zeros((1, 2))
     probabilities[0, ctx.targets[0]] = full
     mctx = MetricContext(adapter, [Example(id="x", text="the film was very good")], [enc], [ctx.targets[0]],

@@ -1,4 +1,4 @@
-"""Highlighting, Markdown sanitising, slugs, stable Bokeh ids, rollout and the atomic writer."""
+"""Highlighting, Markdown sanitising, slugs, stable Bokeh ids, rollout, attention flow and the atomic writer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from reportgen.compute.attention import attention_rollout, special_token_mass
+from reportgen.compute.attention import attention_flow, attention_rollout, special_token_mass
 from reportgen.errors import ConfigError
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
@@ -145,3 +145,27 @@ def test_long_texts_show_the_leading_block_of_the_heatmap():
     import base64
 
     assert len(base64.b64decode(payload["maps"])) == views * MAX_HEATMAP_TOKENS**2
+
+
+def test_attention_flow_of_one_layer_is_the_mixed_attention_row():
+    # One layer and the [CLS] output: the only paths from input token j to the sink are the single edges
+    # (j -> CLS), so the max flow is 0.5 A[0, j] + 0.5 I[0, j], which already sums to 1.
+    rng = np.random.default_rng(1)
+    att = rng.random((1, 3, 5, 5))
+    att /= att.sum(-1, keepdims=True)
+    expected = 0.5 * att[0].mean(axis=0)[0] + 0.5 * np.eye(5)[0]
+    np.testing.assert_allclose(attention_flow(att, np.eye(5)[0]), expected, atol=1e-5)
+
+
+def test_attention_flow_takes_the_narrowest_edge_where_rollout_multiplies():
+    # Two tokens, two layers, [CLS] output. Layer 1: both tokens attend token 0, so with the residual
+    # M1 = [[1, 0], [.5, .5]]; layer 2: both attend token 1, so [CLS]'s row is M2[0] = [.5, .5].
+    # Input j reaches the sink along j -> k -> CLS for k = 0, 1 (disjoint edges), so
+    # flow_j = sum_k min(M1[k, j], M2[0, k]) = [.5 + .5, 0 + .5] = [1, .5] -> normalised [2/3, 1/3],
+    # while rollout_j = sum_k M2[0, k] M1[k, j] = [.75, .25].
+    att = np.array([[[[1.0, 0.0], [1.0, 0.0]]], [[[0.0, 1.0], [0.0, 1.0]]]])
+    np.testing.assert_allclose(attention_flow(att, np.eye(2)[0]), [2 / 3, 1 / 3], atol=1e-5)
+    np.testing.assert_allclose(attention_rollout(att)[0], [0.75, 0.25], atol=1e-6)
+    # Mean pooling: uniform attention spreads the flow evenly.
+    mean = np.full((3, 1, 4, 4), 0.25)
+    np.testing.assert_allclose(attention_flow(mean, np.full(4, 0.25)), 0.25, atol=1e-5)

@@ -2,11 +2,13 @@
 
 # Importing a module registers its method.
 from reportgen.compute.methods import (  # noqa: F401,E402
+    attention_flow,
     attention_gradient,
     attention_raw,
     attention_rollout,
     gradient_x_input,
     integrated_gradients,
+    noise_tunnel_ig,
     occlusion,
     random_baseline,
     saliency,

@@ -118,9 +118,10 @@ integral was not resolved and the highlights should not be trusted as they are.
         bar.close()
         return outputs  # type: ignore[return-value]
 
-    def _terms(self, ctx, chunk, alphas) -> tuple[np.ndarray, np.ndarray]:
+    def _terms(self, ctx, chunk, alphas, noise=None) -> tuple[np.ndarray, np.ndarray]:
         """grad(target logit) . (input - baseline) per word piece at each alpha, for examples of one
-        length: float64[k, n_alpha, seq], and f(baseline) float[k]. Steps run in batch_tokens slices."""
+        length: float64[k, n_alpha, seq], and f(baseline) float[k]. Steps run in batch_tokens slices.
+        noise (float[k, seq, hidden], optional) is added to the input end of the path (NoiseTunnel)."""
         adapter = ctx.adapter
         device = adapter.device
         k, length = len(chunk), ctx.encoded[chunk[0]].length
@@ -129,6 +130,8 @@ integral was not resolved and the highlights should not be trusted as they are.
         special = torch.tensor([ctx.encoded[i].special_mask for i in chunk], device=device)
         base_ids = torch.where(special, ids, torch.full_like(ids, pad_id))
         x, x0 = adapter.embed(ids), adapter.embed(base_ids)  # [k, seq, hidden]
+        if noise is not None:
+            x = x + noise.to(device)
         diff = x - x0
         target = torch.tensor([ctx.targets[i] for i in chunk], device=device)
         types = self._types(ctx, chunk, device)

@@ -41,7 +41,7 @@ the NoiseTunnel "smoothgrad" rule applied to Gradient × Input.
         for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), samples, ctx.config.batch_tokens):
             ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=adapter.device)
             x = adapter.embed(ids).detach()  # [k, seq, hidden]
-            noise = torch.stack([self._noise(ctx, i, samples, x.shape[1:]) for i in chunk]).to(x.device)
+            noise = torch.stack([example_noise(ctx, i, samples, x.shape[1:]) for i in chunk]).to(x.device)
             spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None, None]
             noisy = (x[:, None] + NOISE_LEVEL * spread * noise).reshape(-1, *x.shape[1:]).requires_grad_(True)
             types = None
@@ -62,8 +62,11 @@ the NoiseTunnel "smoothgrad" rule applied to Gradient × Input.
         bar.close()
         return outputs  # type: ignore[return-value]
 
-    @staticmethod
-    def _noise(ctx: MethodContext, i: int, samples: int, shape: torch.Size) -> torch.Tensor:
-        digest = hashlib.sha256(f"{ctx.config.seed}:{ctx.encoded[i].input_ids}".encode()).digest()
-        generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
-        return torch.randn((samples, *shape), generator=generator)
+
+
+def example_noise(ctx: MethodContext, i: int, samples: int, shape: torch.Size) -> torch.Tensor:
+    """Standard normal noise for example i, seeded by the build seed and the example's word pieces, so a
+    result does not depend on batching or on which other examples are in the build."""
+    digest = hashlib.sha256(f"{ctx.config.seed}:{ctx.encoded[i].input_ids}".encode()).digest()
+    generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+    return torch.randn((samples, *shape), generator=generator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -9,6 +10,8 @@ import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.words import spread_over_pieces
+
+log = logging.getLogger(__name__)
 
 
 class _WordSurrogate(AttributionMethod):
@@ -26,15 +29,35 @@ class _WordSurrogate(AttributionMethod):
         filler = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id or 0
         samples = ctx.config.surrogate_samples
 
+        seen: dict[bytes, torch.Tensor] = {}  # masked copy -> logits, for the example being explained
+        stats = {"requested": 0, "computed": 0}
+
         def forward(ids: torch.Tensor, types: torch.Tensor | None) -> torch.Tensor:
-            if types is not None:
-                types = types.expand(ids.shape[0], -1)
-            return adapter.logits_from_embeddings(adapter.embed(ids), torch.ones_like(ids), types)
+            # Samplers draw the same coalition many times (KernelSHAP's kernel favours the few coalitions of
+            # one word or all but one; short texts have few coalitions at all): each distinct copy runs once.
+            keys = [row.cpu().numpy().tobytes() for row in ids]
+            first_row: dict[bytes, int] = {}
+            for r, key in enumerate(keys):
+                if key not in seen and key not in first_row:
+                    first_row[key] = r
+            fresh = list(first_row.values())
+            stats["requested"] += len(keys)
+            stats["computed"] += len(fresh)
+            if fresh:
+                part = ids[fresh]
+                part_types = None
+                if types is not None:  # Captum passes the example's one row, or one per copy
+                    part_types = types[fresh] if types.shape[0] == ids.shape[0] else types.expand(len(fresh), -1)
+                logits = adapter.logits_from_embeddings(adapter.embed(part), torch.ones_like(part), part_types)
+                for r, row in zip(fresh, logits):
+                    seen[keys[r]] = row
+            return torch.stack([seen[key] for key in keys])
 
         explainer = self.make_explainer(captum.attr, forward)
         outputs = []
         bar = ctx.progress(self.title, len(ctx.encoded))
         for i, enc in enumerate(ctx.encoded):
+            seen.clear()
             ids = torch.tensor([enc.input_ids], device=adapter.device)
             word_index = np.array(enc.word_index)
             if len(enc.words) == 0:
@@ -62,6 +85,9 @@ class _WordSurrogate(AttributionMethod):
             outputs.append(MethodOutput(spread_over_pieces(weights, enc.word_index), {"samples": samples}))
             bar.update(1)
         bar.close()
+        if stats["requested"]:
+            log.info("%s: %d of %d masked copies were distinct and ran through the model", self.title,
+                     stats["computed"], stats["requested"])
         return outputs
 
 

@@ -1,8 +1,12 @@
 """Comprehensiveness and sufficiency (ERASER, DeYoung et al. 2020) as AOPC over removal thresholds.
 
-Defaults follow ferret: thresholds 10%, 20%, ... 100% of the word pieces, only pieces with a positive
-score are ever removed or kept, and [CLS]/[SEP] are never removed. Removing a piece deletes it from the
-sequence. Both are differences of the explained class's probability."""
+Defaults follow ferret 0.4.2 exactly (checked against its evaluators in benchmarks/vs_ferret.py): at
+thresholds 10%, 20%, ... 100%, the top int(p x n) of the n non-special word pieces are selected, only those
+with a positive score; [CLS]/[SEP] are never removed; a threshold whose selection is empty or the same
+as the previous threshold's is left out of the average, and an example with no selection at all scores 0.
+Removing a piece deletes it from the sequence (ferret decodes the remaining ids to text and tokenises it
+again, which can merge word pieces differently; reportgen deletes the ids). Both metrics are differences
+of the explained class's probability."""
 
 from __future__ import annotations
 
@@ -14,14 +18,15 @@ import torch
 from reportgen.compute.encode import token_batches
 from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
 
-THRESHOLDS = tuple(round(0.1 * k, 1) for k in range(1, 11))
+PERCENTS = tuple(range(10, 101, 10))
+THRESHOLDS = tuple(p / 100 for p in PERCENTS)
 
 
 def top_positive(scores: np.ndarray, special: np.ndarray, fraction: float) -> np.ndarray:
-    """Indices of the highest-scoring non-special pieces: ceil-free int(fraction * n) of them as ferret
-    does (at least one), but only those with a positive score. Ties break by position."""
+    """Indices of the highest-scoring non-special pieces: int(fraction * n) of them (exact integer
+    arithmetic, so 30% of 10 is 3), keeping only those with a positive score. Ties break by position."""
     candidates = np.flatnonzero(~special)
-    k = max(1, int(fraction * len(candidates)))
+    k = round(fraction * 100) * len(candidates) // 100
     order = candidates[np.lexsort((candidates, -scores[candidates]))]
     chosen = order[:k]
     return np.sort(chosen[scores[chosen] > 0])
@@ -29,7 +34,18 @@ def top_positive(scores: np.ndarray, special: np.ndarray, fraction: float) -> np
 
 def aopc(original: float, perturbed: Sequence[float]) -> float:
     """Area over the perturbation curve: mean drop of the probability over the thresholds."""
-    return float(np.mean([original - p for p in perturbed]))
+    return float(np.mean([original - p for p in perturbed])) if len(perturbed) else 0.0
+
+
+def counted_thresholds(selections: Sequence[frozenset]) -> list[int]:
+    """Which thresholds enter the AOPC (ferret's rule): those with a non-empty selection that differs
+    from the previous counted one, so the same perturbation is not averaged in twice."""
+    counted, last = [], None
+    for k, chosen in enumerate(selections):
+        if chosen and chosen != last:
+            counted.append(k)
+            last = chosen
+    return counted
 
 
 class _RemovalMetric(Metric):
@@ -46,10 +62,12 @@ class _RemovalMetric(Metric):
         for method, per_example in sorted(ctx.token_scores.items()):
             variants: list[list[int]] = []
             owners: list[int] = []
+            counted: list[list[int]] = []
             for i, (enc, scores) in enumerate(zip(ctx.encoded, per_example)):
                 special = np.array(enc.special_mask)
-                for fraction in THRESHOLDS:
-                    chosen = set(top_positive(np.asarray(scores), special, fraction).tolist())
+                selections = [frozenset(top_positive(np.asarray(scores), special, f).tolist()) for f in THRESHOLDS]
+                counted.append(counted_thresholds(selections))
+                for chosen in selections:  # every threshold is evaluated: the curves need all of them
                     keep = [t for t in range(enc.length)
                             if special[t] or ((t in chosen) == self.keep_selected)]
                     variants.append(keep)
@@ -59,7 +77,7 @@ class _RemovalMetric(Metric):
             values: list[Optional[float]] = []
             for i in range(len(ctx.encoded)):
                 mine = probs[i * len(THRESHOLDS) : (i + 1) * len(THRESHOLDS)]
-                values.append(aopc(float(ctx.probabilities[i, ctx.targets[i]]), mine))
+                values.append(aopc(float(ctx.probabilities[i, ctx.targets[i]]), [mine[k] for k in counted[i]]))
             results[method] = values
             by_threshold = np.asarray(probs).reshape(len(ctx.encoded), len(THRESHOLDS)).mean(axis=0)
             self.curves[method] = [start, *map(float, by_threshold)]
@@ -106,7 +124,8 @@ class Comprehensiveness(_RemovalMetric):
     description = """\
 **Comprehensiveness** removes the word pieces a method ranks highest (10%, 20%, ... 100% of them, only
 positively scored ones) and measures how much the probability of the explained class falls, averaged
-over the thresholds (AOPC). High values mean the highlighted words really carry the prediction.
+over the thresholds (AOPC; as in ferret, a threshold that removes nothing new is not counted). High
+values mean the highlighted words really carry the prediction.
 """
 
 

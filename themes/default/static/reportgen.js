@@ -97,6 +97,59 @@ window.reportgen = (function () {
   var toggle = document.getElementById("shared-scale");
   if (toggle) { toggle.addEventListener("change", function () { recolour(toggle.checked); }); }
 
+  // Examples index: search and filters, entirely in the page (the rows' data is inline: works from file://).
+  function setupFilters() {
+    var form = document.getElementById("example-filters");
+    var dataEl = document.getElementById("example-index");
+    var table = document.getElementById("example-table");
+    if (!form || !dataEl || !table) { return; }
+    var rows = JSON.parse(dataEl.textContent).rows;
+    var trs = table.tBodies[0].rows;
+    var metricCells = table.querySelectorAll(".metric-col");
+    function num(name) {
+      var v = form.elements[name] ? form.elements[name].value : "";
+      return v === "" ? null : parseFloat(v);
+    }
+    function apply() {
+      var q = form.elements.q.value.trim().toLowerCase();
+      var terms = q ? q.split(/\s+/) : [];
+      var gold = form.elements.gold.value, pred = form.elements.pred.value, correct = form.elements.correct.value;
+      var cmin = num("cmin"), cmax = num("cmax");
+      var metric = form.elements.metric ? form.elements.metric.value : "";
+      var mmin = num("mmin"), mmax = num("mmax");
+      var shown = 0;
+      Array.prototype.forEach.call(metricCells, function (c) { c.hidden = !metric; });
+      if (metric) {
+        table.querySelector("th.metric-col").textContent = form.elements.metric.selectedOptions[0].textContent;
+      }
+      for (var i = 0; i < rows.length; i++) {
+        var r = rows[i], ok = true;
+        for (var t = 0; ok && t < terms.length; t++) { ok = r.text.indexOf(terms[t]) >= 0; }
+        if (ok && gold) { ok = gold === "-" ? r.gold === null : r.gold === gold; }
+        if (ok && pred) { ok = r.pred === pred; }
+        if (ok && correct) { ok = correct === "-" ? r.correct === null : r.correct === (correct === "yes"); }
+        if (ok && cmin !== null) { ok = r.conf >= cmin; }
+        if (ok && cmax !== null) { ok = r.conf <= cmax; }
+        var value = metric ? r.m[metric] : null;
+        if (ok && metric && (mmin !== null || mmax !== null)) {
+          ok = value !== null && value !== undefined && (mmin === null || value >= mmin) && (mmax === null || value <= mmax);
+        }
+        if (metric) {
+          trs[i].querySelector("td.metric-col").textContent =
+            value === null || value === undefined ? "—" : value.toFixed(3);
+        }
+        trs[i].hidden = !ok;
+        if (ok) { shown++; }
+      }
+      form.elements.count.value = shown + " of " + rows.length + " examples";
+    }
+    form.addEventListener("input", apply);
+    form.addEventListener("change", apply);
+    form.addEventListener("reset", function () { setTimeout(apply, 0); });
+    apply();
+  }
+
+  setupFilters();
   drawAll();
   return {tokenLabel: tokenLabel, showAttention: showAttention, recolour: recolour};
 })();

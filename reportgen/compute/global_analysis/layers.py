@@ -1,0 +1,63 @@
+"""What each layer knows: a linear probe per layer (cross-validated accuracy) and a 2-D PCA projection."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from reportgen.models.probe import fit_probe
+
+
+def layer_probing(
+    layer_pooled: np.ndarray,  # float32[n, layers + 1, hidden]
+    labels: Sequence[Optional[str]],
+    label_order: Sequence[str],
+    seed: int,
+    progress: Any,
+) -> dict[str, Any]:
+    """Cross-validated accuracy of a logistic-regression probe on each layer's mean-pooled states
+    (layer 0 = the embeddings), and the majority-class rate it has to beat."""
+    labelled = [i for i, lab in enumerate(labels) if lab is not None]
+    present = sorted({labels[i] for i in labelled}, key=list(label_order).index)
+    if len(present) < 2:
+        return {"skipped": "needs gold labels of at least 2 classes"}
+    y = [labels[i] for i in labelled]
+    counts = np.bincount([present.index(v) for v in y])
+    if counts.min() < 2:
+        return {"skipped": "a label has fewer than 2 examples, so the probes cannot be cross-validated"}
+    accuracies, train = [], []
+    bar = progress("Layer probes", layer_pooled.shape[1])
+    for layer in range(layer_pooled.shape[1]):
+        _, report = fit_probe(layer_pooled[labelled, layer], y, present, seed)
+        accuracies.append(report.cv_accuracy)
+        train.append(report.train_accuracy)
+        bar.update(1)
+    bar.close()
+    return {"cv_accuracy": accuracies, "train_accuracy": train, "folds": int(min(5, counts.min())),
+            "majority": float(counts.max() / counts.sum()), "n": len(labelled)}
+
+
+def layer_projections(layer_pooled: np.ndarray) -> dict[str, Any]:
+    """Per layer: the examples' coordinates on the first two principal components and the share of
+    variance each explains."""
+    coords, explained = [], []
+    for layer in range(layer_pooled.shape[1]):
+        x = layer_pooled[:, layer].astype(np.float64)
+        x = x - x.mean(axis=0)
+        if len(x) < 2:
+            coords.append([[0.0, 0.0] for _ in range(len(x))])
+            explained.append([0.0, 0.0])
+            continue
+        u, s, _ = np.linalg.svd(x, full_matrices=False)
+        k = min(2, len(s))
+        xy = np.zeros((len(x), 2))
+        xy[:, :k] = u[:, :k] * s[:k]
+        # An SVD's signs are arbitrary: fix them so that rebuilds (and neighbouring layers) agree.
+        for c in range(k):
+            if xy[np.argmax(np.abs(xy[:, c])), c] < 0:
+                xy[:, c] *= -1
+        total = float((s**2).sum()) or 1.0
+        coords.append([[round(float(a), 5), round(float(b), 5)] for a, b in xy])
+        explained.append([float(s[c] ** 2 / total) if c < k else 0.0 for c in range(2)])
+    return {"coords": coords, "explained": explained}

@@ -1,0 +1,55 @@
+"""How good and how calibrated the predictions are: confusion matrix, reliability diagram, ECE."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from reportgen.compute.bundle import ExampleResult
+
+CALIBRATION_BINS = 10
+
+
+def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) -> dict[str, Any]:
+    labelled = [r for r in results if r.label is not None]
+    if not labelled:
+        return {"skipped": "no example has a gold label"}
+    matrix = [[sum(1 for r in labelled if r.label == gold and r.predicted == pred) for pred in labels]
+              for gold in labels]
+    confidence = np.array([r.confidence for r in labelled])
+    correct = np.array([r.correct for r in labelled], dtype=float)
+    bins = []
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    ece = 0.0
+    for k in range(CALIBRATION_BINS):
+        low, high = edges[k], edges[k + 1]
+        inside = (confidence > low) & (confidence <= high) if k else (confidence >= low) & (confidence <= high)
+        n = int(inside.sum())
+        if n:
+            acc, conf = float(correct[inside].mean()), float(confidence[inside].mean())
+            ece += n / len(labelled) * abs(acc - conf)
+        else:
+            acc = conf = None
+        bins.append({"low": float(low), "high": float(high), "n": n, "accuracy": acc, "confidence": conf})
+    wrong = sorted((r for r in labelled if not r.correct), key=lambda r: (-r.confidence, r.slug))
+    per_class = []
+    for k, lab in enumerate(labels):
+        tp = matrix[k][k]
+        predicted = sum(matrix[g][k] for g in range(len(labels)))
+        actual = sum(matrix[k])
+        precision = tp / predicted if predicted else None
+        recall = tp / actual if actual else None
+        f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (
+            0.0 if precision is not None and recall is not None else None)
+        per_class.append({"label": lab, "precision": precision, "recall": recall, "f1": f1, "support": actual})
+    return {
+        "confusion": matrix,
+        "calibration": bins,
+        "ece": float(ece),
+        "accuracy": float(correct.mean()),
+        "mean_confidence": float(confidence.mean()),
+        "per_class": per_class,
+        "misclassified": [r.slug for r in wrong],
+        "n": len(labelled),
+    }

@@ -1,0 +1,229 @@
+"""The view-model of model.html: every global analysis as plots, tables, an auto-written paragraph drawn
+from its numbers and a "how to read this" note. No HTML here beyond the Bokeh embeds."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from reportgen.compute.bundle import ReportBundle
+from reportgen.compute.global_analysis.head_stats import PATTERNS, STAT_TITLES, STATS
+from reportgen.render import model_plots
+from reportgen.render.png import data_uri, heat_png
+from reportgen.render.structure import model_card
+
+HOW_TO_READ = {
+    "heads": "Each square is one attention head: rows are layers (1 at the top), columns heads. The colour is "
+             "the statistic averaged over every query token of every example. Attention to [CLS]/[SEP] often "
+             "acts as a 'no-op' (Clark et al., 2019): a head with nothing to do parks its attention there, so "
+             "high values do not mean those tokens matter.",
+    "patterns": "Each thumbnail is the head's attention map on the same typical example (rows: the token "
+                "attending, columns: the token attended to; brighter = more). Vertical stripes = attention to a "
+                "few fixed tokens; a bright diagonal (or the line just beside it) = attention to the token itself "
+                "or its neighbours; blocks = attention inside each sentence of a pair. The type is assigned by a "
+                "rule on the averaged statistics, not by a trained classifier as in Kovaleva et al. (2019).",
+    "importance": "Gradient importance (Michel et al., 2019) is how much the loss would change if a head's output "
+                  "were scaled down a little: the mean absolute gradient of the loss with respect to a mask on "
+                  "the head. Ablation removes one head at a time and measures the change in accuracy (negative: "
+                  "the head helped). The pruning curve removes heads together, least important first: a flat "
+                  "start means many heads can go without harm on these examples.",
+    "probing": "A logistic regression is fitted on each layer's mean-pooled states and scored by cross-validation. "
+               "A layer that reaches high accuracy holds the label in a linearly readable form; the dashed line is "
+               "the share of the most frequent label, which a probe must beat to have learned anything.",
+    "projection": "Each point is one example, placed by the first two principal components of its mean-pooled "
+                  "states at the chosen layer; colour is the gold label, × marks a wrong prediction. Classes "
+                  "that separate in two dimensions are separated strongly; classes that overlap here may still be "
+                  "separable in the full space (see the probes above). Hover for the text.",
+    "class_words": "For each class the model was explained toward, the words whose attribution pushed hardest "
+                   "toward that class, summed over examples after normalising each example's scores; the count is "
+                   "how many examples the word appears in with a positive score. A word that is strong here but "
+                   "unrelated to the task is a candidate spurious cue.",
+    "quality": "The confusion matrix counts gold labels (rows) against predictions (columns). The reliability "
+               "diagram bins predictions by confidence: bars on the diagonal mean that a 0.8-confident prediction "
+               "is right 80% of the time. ECE (expected calibration error) is the example-weighted mean gap "
+               "between accuracy and confidence over the bins: 0 is perfect.",
+}
+
+
+def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+    g = bundle.summary.get("global")
+    if not g:
+        return None
+    labels = bundle.labels
+    probe_note = bundle.model["probe"] is not None
+    return {
+        "how": HOW_TO_READ,
+        "heads": _heads(bundle, g["heads"]),
+        "patterns": _patterns(bundle, g["heads"]),
+        "importance": _importance(g["importance"]),
+        "probing": _probing(g["probing"]),
+        "projection": _projection(bundle, g["projection"]),
+        "class_words": _class_words(g["class_words"]),
+        "quality": _quality(bundle, g["quality"], labels, probe_note),
+        "n": len(bundle.examples),
+        "model_card": model_card(bundle),
+    }
+
+
+def _head_name(layer: int, head: int) -> str:
+    return f"layer {layer + 1}, head {head + 1}"
+
+
+def _argmax(grid: list[list[float]]) -> tuple[int, int, float]:
+    a = np.asarray(grid, dtype=float)
+    layer, head = np.unravel_index(int(np.argmax(a)), a.shape)
+    return int(layer), int(head), float(a[layer, head])
+
+
+def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
+    stats = h["stats"]
+    plots, alts = [], []
+    for key in STATS:
+        fmt = "0.00" if key in ("distance", "entropy") else "0.000"
+        plots.append({"plot": model_plots.head_grid(stats[key], STAT_TITLES[key], f"heads-{key}", fmt=fmt),
+                      "title": STAT_TITLES[key]})
+        layer, head, value = _argmax(stats[key])
+        alts.append(f"{STAT_TITLES[key]}: highest in {_head_name(layer, head)} ({value:.2f})")
+    special = np.asarray(stats["to_cls"]) + np.asarray(stats["to_sep"])
+    by_layer = special.mean(axis=1)
+    sep_layer, sep_head, sep_value = _argmax(stats["to_sep"])
+    ent = np.asarray(stats["entropy"]).mean(axis=1)
+    dist = np.asarray(stats["distance"]).mean(axis=1)
+    text = (
+        f"On these {len(bundle.examples)} examples, heads put on average {special.mean():.0%} of their attention on "
+        f"[CLS] and [SEP]; the share is highest in layer {int(np.argmax(by_layer)) + 1} ({by_layer.max():.0%}) and "
+        f"lowest in layer {int(np.argmin(by_layer)) + 1} ({by_layer.min():.0%}). The head most fixed on [SEP] is "
+        f"{_head_name(sep_layer, sep_head)} ({sep_value:.0%} of its attention). Attention is broadest (highest "
+        f"entropy) in layer {int(np.argmax(ent)) + 1} and reaches furthest (mean distance {dist.max():.1f} tokens) in "
+        f"layer {int(np.argmax(dist)) + 1}."
+    )
+    return {"plots": plots, "text": text, "alt": "; ".join(alts) + "."}
+
+
+def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
+    counts = h["pattern_counts"]
+    total = sum(counts.values()) or 1
+    slug = h["typical_example"]
+    ex = next(e for e in bundle.examples if e.slug == slug)
+    attn = bundle.attention.get(slug)
+    rows = []
+    for layer, row in enumerate(h["patterns"]):
+        cells = []
+        for head, kind in enumerate(row):
+            uri = data_uri(heat_png(np.asarray(attn[layer, head], dtype=np.float32))) if attn is not None else None
+            cells.append({"kind": kind, "css": kind.replace("+", "-"), "thumb": uri,
+                          "alt": f"{_head_name(layer, head)}: {kind}"})
+        rows.append({"layer": layer + 1, "cells": cells})
+    ordered = sorted(((counts[p], p) for p in PATTERNS), key=lambda c: (-c[0], PATTERNS.index(c[1])))
+    text = (f"Of the {total} heads, " + ", ".join(f"{n} ({n / total:.0%}) are {p}" for n, p in ordered if n) + ".")
+    if not h["pair_examples"]:
+        text += " The examples have no sentence pairs, so no head can be typed as block."
+    return {"rows": rows, "text": text, "counts": [{"pattern": p, "n": counts[p]} for p in PATTERNS],
+            "example": {"slug": slug, "id": ex.id, "tokens": len(ex.tokens)},
+            "heads": len(h["patterns"][0]) if h["patterns"] else 0}
+
+
+def _importance(imp: dict[str, Any]) -> dict[str, Any]:
+    if "skipped" in imp:
+        return {"skipped": imp["skipped"]}
+    grad_layer, grad_head, grad_value = _argmax(imp["gradient"])
+    drops = np.asarray(imp["ablation_accuracy"])
+    worst = np.unravel_index(int(np.argmin(drops)), drops.shape)
+    prune = imp["pruning"]
+    half = next((p for p in prune if p["fraction"] >= 0.5), prune[-1])
+    keeps = [p for p in prune if p["accuracy"] >= imp["accuracy"] - 0.01]
+    most_removed = max(keeps, key=lambda p: p["fraction"]) if keeps else prune[0]
+    worst_drop = float(drops[worst])
+    text = (
+        f"Measured against {imp['labels_from']} labels. With every head the model scores {imp['accuracy']:.1%}. "
+        f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
+        + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
+           if worst_drop < 0 else "No single head's removal lowers accuracy; ")
+        + f"removing the {half['heads_removed']} least important heads together leaves {half['accuracy']:.1%}, and "
+        f"up to {most_removed['fraction']:.0%} of the heads can go while staying within one point of the full model."
+    )
+    return {
+        "gradient": model_plots.head_grid(imp["gradient"], "Gradient importance |dL/dmask|", "importance-gradient"),
+        "ablation": model_plots.head_grid(imp["ablation_accuracy"], "Accuracy change when the head is removed",
+                                          "importance-ablation", diverging=True),
+        "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "importance-pruning"),
+        "text": text,
+        "alt": "; ".join(f"{p['heads_removed']} heads removed: accuracy {p['accuracy']:.3f}" for p in prune),
+        "skipped": None,
+    }
+
+
+def _probing(p: dict[str, Any]) -> dict[str, Any]:
+    if "skipped" in p:
+        return {"skipped": p["skipped"]}
+    cv = p["cv_accuracy"]
+    best = int(np.argmax([v if v is not None else -1 for v in cv]))
+    text = (f"A linear probe reads the label best from {'the embeddings' if best == 0 else f'layer {best}'} "
+            f"({cv[best]:.1%} cross-validated over {p['folds']} folds, {p['n']} labelled examples), against "
+            f"{p['majority']:.1%} for always answering the most frequent label. The embeddings alone give "
+            f"{cv[0]:.1%} and the last layer {cv[-1]:.1%}.")
+    if cv[-1] is not None and cv[-1] < cv[best] - 0.02:
+        text += " The label is easier to read from a middle layer than from the last one."
+    return {"plot": model_plots.by_layer({"cross-validated accuracy": cv, "training accuracy": p["train_accuracy"]},
+                                         "Linear probe accuracy by layer", "accuracy", "probing",
+                                         reference=p["majority"], reference_label="majority class"),
+            "text": text, "alt": ", ".join(f"layer {k}: {v:.3f}" for k, v in enumerate(cv) if v is not None),
+            "skipped": None}
+
+
+def _projection(bundle: ReportBundle, proj: dict[str, Any]) -> dict[str, Any]:
+    exs = bundle.examples
+    status = ["no gold label" if e.correct is None else "correct" if e.correct else "wrong" for e in exs]
+    gold = [e.label if e.label is not None else "(no label)" for e in exs]
+    texts = [e.text if len(e.text) <= 120 else e.text[:117] + "…" for e in exs]
+    explained = proj["explained"]
+    last = len(explained) - 1
+    text = (f"At the last layer the first two principal components hold {sum(explained[last]):.0%} of the "
+            f"variance of the pooled states (embeddings: {sum(explained[0]):.0%}). Use the layer menu to watch "
+            "the classes separate (or not) through the layers.")
+    return {"plot": model_plots.projection_scatter(proj["coords"], explained, gold, status, texts,
+                                                   [e.id for e in exs], bundle.labels, "projection"),
+            "text": text}
+
+
+def _class_words(cw: dict[str, Any]) -> dict[str, Any]:
+    if "skipped" in cw:
+        return {"skipped": cw["skipped"]}
+    classes = [c for c in cw["classes"] if c["n"]]
+    parts = [f"toward “{c['label']}”: " + ", ".join(f"“{w['word']}”" for w in c["words"][:3])
+             for c in classes if c["words"]]
+    text = (f"By {cw['method_title']}, the words that push hardest " + "; ".join(parts) + "."
+            if parts else "No word received positive attribution.")
+    return {"classes": classes, "text": text, "method": cw["method_title"], "skipped": None}
+
+
+def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_sample: bool) -> dict[str, Any]:
+    if "skipped" in q:
+        return {"skipped": q["skipped"]}
+    by_slug = {e.slug: e for e in bundle.examples}
+    wrong = [by_slug[s] for s in q["misclassified"]]
+    biggest = max(max(row) for row in q["confusion"]) or 1
+    matrix = [{"gold": lab, "cells": [{"n": n, "alpha": round(0.85 * n / biggest, 3)} for n in row]}
+              for lab, row in zip(labels, q["confusion"])]
+    gap = q["mean_confidence"] - q["accuracy"]
+    tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
+            "accurate")
+    text = (f"On the {q['n']} labelled examples the model is right {q['accuracy']:.1%} of the time"
+            + (" (in-sample: the probe was fitted on these same examples)" if in_sample else "")
+            + f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. ")
+    if wrong:
+        text += (f"{len(wrong)} examples are misclassified; the most confident mistake is {wrong[0].id} "
+                 f"({wrong[0].confidence:.0%} for “{wrong[0].predicted}”, gold “{wrong[0].label}”).")
+    else:
+        text += "No example is misclassified."
+    return {
+        "labels": labels, "matrix": matrix, "per_class": q["per_class"], "ece": q["ece"],
+        "reliability": model_plots.reliability_diagram(q["calibration"], "reliability"),
+        "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {b['n']} examples, accuracy "
+                         f"{b['accuracy']:.2f}" for b in q["calibration"] if b["n"]),
+        "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": e.predicted,
+                   "confidence": e.confidence, "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
+                  for e in wrong],
+        "text": text, "skipped": None,
+    }

@@ -1,0 +1,131 @@
+"""Bokeh figures of model.html: layer x head grids, curves by layer, the PCA scatter, the reliability
+diagram. Colour-blind-safe palettes (Cividis for magnitudes, Okabe-Ito for categories)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from bokeh.layouts import column
+from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, LinearColorMapper, Select
+from bokeh.palettes import Cividis256, PuOr11
+from bokeh.plotting import figure
+from bokeh.transform import factor_cmap, factor_mark
+from markupsafe import Markup
+
+from reportgen.render.plots import embed
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, diverging: bool = False,
+              fmt: str = "0.000") -> Markup:
+    """A layers x heads heatmap (layer 1 at the top), value in the hover."""
+    layers, heads = len(values), len(values[0]) if values else 0
+    xs, ys, vs = [], [], []
+    for layer in range(layers):
+        for head in range(heads):
+            xs.append(str(head + 1))
+            ys.append(str(layer + 1))
+            vs.append(float(values[layer][head]))
+    high = max((abs(v) for v in vs), default=1.0) or 1.0
+    if diverging:
+        mapper = LinearColorMapper(palette=list(PuOr11)[::-1], low=-high, high=high)
+    else:
+        mapper = LinearColorMapper(palette=Cividis256, low=min(vs, default=0.0), high=max(vs, default=1.0))
+    fig = figure(x_range=[str(h + 1) for h in range(heads)], y_range=[str(layer) for layer in range(layers, 0, -1)],
+                 width=max(260, 30 + 24 * heads), height=max(170, 60 + 24 * layers), title=title,
+                 x_axis_label="head", y_axis_label="layer", tools="hover,save", toolbar_location="above")
+    fig.rect("x", "y", 1, 1, source=ColumnDataSource({"x": xs, "y": ys, "v": vs}),
+             fill_color={"field": "v", "transform": mapper}, line_color=None)
+    fig.add_layout(ColorBar(color_mapper=mapper, width=8), "right")
+    fig.select_one(HoverTool).tooltips = [("layer", "@y"), ("head", "@x"), ("value", f"@v{{{fmt}}}")]
+    fig.grid.visible = False
+    fig.axis.major_tick_line_color = None
+    fig.title.text_font_size = "10pt"
+    return embed(fig, target_id)
+
+
+def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str, target_id: str,
+             reference: float | None = None, reference_label: str = "") -> Markup:
+    """Lines over layers 0 (embeddings) .. L, optionally with a horizontal reference line."""
+    fig = figure(width=620, height=320, title=title, x_axis_label="layer (0 = embeddings)", y_axis_label=y_label,
+                 tools="hover,save,reset", toolbar_location="above")
+    for k, (name, ys) in enumerate(series.items()):
+        pts = [(i, v) for i, v in enumerate(ys) if v is not None]
+        fig.line([p[0] for p in pts], [p[1] for p in pts], legend_label=name, color=OKABE_ITO[k % 8], line_width=2)
+        fig.scatter([p[0] for p in pts], [p[1] for p in pts], color=OKABE_ITO[k % 8], size=6)
+    if reference is not None:
+        n = max((len(v) for v in series.values()), default=1)
+        fig.line([0, n - 1], [reference, reference], color="#777777", line_dash="dashed", legend_label=reference_label)
+    fig.legend.location = "bottom_right"
+    fig.select_one(HoverTool).tooltips = [("layer", "@x"), ("value", "@y{0.000}")]
+    return embed(fig, target_id)
+
+
+def pruning_curve(points: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
+    xs = [100 * p["fraction"] for p in points]
+    fig = figure(width=620, height=320, title=title, x_axis_label="heads removed, least important first (%)",
+                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover,save,reset", toolbar_location="above")
+    fig.line(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], line_width=2)
+    fig.scatter(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], size=6)
+    fig.select_one(HoverTool).tooltips = [("removed", "@x{0}%"), ("accuracy", "@y{0.000}")]
+    return embed(fig, target_id)
+
+
+def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: Sequence[Sequence[float]],
+                       gold: Sequence[str], status: Sequence[str], texts: Sequence[str], ids: Sequence[str],
+                       labels: Sequence[str], target_id: str) -> Markup:
+    """PCA of every layer's pooled states; a Select switches the layer in the browser (no server)."""
+    layers = len(coords)
+    last = layers - 1
+    columns: dict[str, Any] = {"gold": list(gold), "status": list(status), "text": list(texts), "id": list(ids)}
+    for layer in range(layers):
+        columns[f"x{layer}"] = [c[0] for c in coords[layer]]
+        columns[f"y{layer}"] = [c[1] for c in coords[layer]]
+    columns["x"], columns["y"] = columns[f"x{last}"], columns[f"y{last}"]
+    source = ColumnDataSource(columns)
+    factors = list(labels) + (["(no label)"] if "(no label)" in gold else [])
+    fig = figure(width=620, height=460, title=_pca_title(last, explained[last]),
+                 tools="hover,pan,wheel_zoom,save,reset", toolbar_location="above",
+                 x_axis_label="first principal component", y_axis_label="second principal component")
+    fig.scatter("x", "y", source=source, size=9, alpha=0.8, legend_field="gold",
+                color=factor_cmap("gold", list(OKABE_ITO), factors),
+                marker=factor_mark("status", ["circle", "x", "triangle"], ["correct", "wrong", "no gold label"]))
+    fig.select_one(HoverTool).tooltips = [("id", "@id"), ("gold", "@gold"), ("prediction", "@status"),
+                                          ("text", "@text")]
+    fig.legend.title = "gold label (× = misclassified)"
+    select = Select(title="Layer", value=str(last), options=[(str(k), "embeddings" if k == 0 else f"layer {k}")
+                                                             for k in range(layers)], width=160)
+    titles = [_pca_title(k, explained[k]) for k in range(layers)]
+    select.js_on_change("value", CustomJS(args={"source": source, "title": fig.title, "titles": titles}, code="""
+        const k = this.value;
+        const d = Object.assign({}, source.data);
+        d.x = d["x" + k]; d.y = d["y" + k];
+        source.data = d;
+        title.text = titles[parseInt(k, 10)];
+    """))
+    return embed(column(select, fig), target_id)
+
+
+def _pca_title(layer: int, explained: Sequence[float]) -> str:
+    name = "embeddings" if layer == 0 else f"layer {layer}"
+    return f"PCA of the mean-pooled states, {name} ({explained[0]:.0%} + {explained[1]:.0%} of the variance)"
+
+
+def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Markup:
+    filled = [b for b in bins if b["n"]]
+    fig = figure(width=460, height=420, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
+                 x_axis_label="confidence (probability of the predicted class)", y_axis_label="accuracy",
+                 tools="hover,save", toolbar_location="above")
+    fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label="perfect calibration")
+    source = ColumnDataSource({
+        "x": [(b["low"] + b["high"]) / 2 for b in filled], "top": [b["accuracy"] for b in filled],
+        "conf": [b["confidence"] for b in filled], "n": [b["n"] for b in filled],
+        "range": [f"{b['low']:.1f}–{b['high']:.1f}" for b in filled],
+    })
+    fig.vbar(x="x", top="top", width=0.09, source=source, color=OKABE_ITO[0], alpha=0.8, legend_label="accuracy")
+    fig.scatter("conf", "top", source=source, color=OKABE_ITO[5], size=7, legend_label="mean confidence")
+    fig.select_one(HoverTool).tooltips = [("bin", "@range"), ("examples", "@n"), ("accuracy", "@top{0.000}"),
+                                          ("mean confidence", "@conf{0.000}")]
+    fig.legend.location = "top_left"
+    return embed(fig, target_id)
