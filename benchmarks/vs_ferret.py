@@ -63,7 +63,8 @@ def main() -> None:
     # ferret does no global analysis, so the like-for-like builds skip model.html (--no-global); the
     # --methods all build does everything reportgen does by default, model.html included.
     six_seconds, six = build(examples, model_dir, work / "six", SIX, FERRET_METRICS, SURROGATE_SAMPLES, "--no-global")
-    default_seconds, default = build(examples, model_dir, work / "six-default", SIX, FERRET_METRICS, None, "--no-global")
+    default_seconds, default = build(examples, model_dir, work / "six-default", SIX, FERRET_METRICS, None,
+                                     "--no-global")
     all_seconds, _ = build(examples, model_dir, work / "all", "all", "all", None)
 
     ferret_out = work / "ferret.json"

@@ -43,7 +43,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.compute.findings import at_or_above
     from reportgen.compute.pipeline import compute_bundle
     from reportgen.models import load_adapter
-    from reportgen.render.site import render_site
+    from reportgen.render.site import render_output
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
     provenance = {"versions": versions()}
@@ -57,9 +57,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
         "command": list(command_line),
         "built": build_epoch,
     }
-    render_site(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar)
+    written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file)
     failing = at_or_above(bundle.summary["findings"], cfg.fail_on) if cfg.fail_on else []
-    return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(cfg.out),
+    return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(written),
             "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
             "failing": failing}
 

@@ -80,6 +80,9 @@ def cli() -> None:
               help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
+@click.option("--single-file", is_flag=True, default=None,
+              help="Write one self-contained HTML file (BokehJS, CSS, every page and the results inline) instead "
+                   "of a site folder; --out names the file (.html is added if missing).")
 @click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
               help="Exit with status 3 (after writing the site) when findings of this severity or worse occur.")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Allow a hub model to run its own Python code.")
@@ -99,13 +102,13 @@ def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: An
     result = run_build(cfg, ["reportgen", *sys.argv[1:]])
     if not quiet:
         click.echo(
-            f"Wrote {result['examples']} examples to {result['out']}/index.html in {result['seconds']:.1f} s"
+            f"Wrote {result['examples']} examples to {result['out']} in {result['seconds']:.1f} s"
             + (f" ({result['unreadable']} mostly [UNK]: see the site)" if result["unreadable"] else "")
         )
     if cfg.fail_on and result["failing"]:
         codes = ", ".join(f"{f['severity']}: {f['code']}" for f in result["failing"])
         raise FindingsError(f"{len(result['failing'])} findings at {cfg.fail_on} or above ({codes}); "
-                            f"see {result['out']}/index.html#alerts")
+                            f"see {result['out']}#alerts")
 
 
 @cli.command()
@@ -148,14 +151,15 @@ def validate(examples: Path) -> None:
               help="A built site (or its data/ folder) to re-render without the model.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Site folder to write.")
 @click.option("--theme", default="default", show_default=True, help="Theme name or folder.")
-def render(bundle_dir: Path, out: Path, theme: str) -> None:
+@click.option("--single-file", is_flag=True, help="Write one self-contained HTML file instead of a folder.")
+def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     """Re-render a site from saved results (no model, no recompute)."""
     import json
 
     from reportgen.compute.bundle import load_bundle
     from reportgen.config import source_date_epoch
     from reportgen.progress import progress_bar
-    from reportgen.render.site import render_site
+    from reportgen.render.site import render_output
 
     _configure_logging(False, False)
     data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
@@ -168,8 +172,8 @@ def render(bundle_dir: Path, out: Path, theme: str) -> None:
     manifest.pop("files", None)
     manifest.pop("generator", None)
     manifest["rendered_from"] = {"command": ["reportgen", *sys.argv[1:]], "theme": theme}
-    render_site(bundle, out, theme, manifest, source_date_epoch(), progress_bar)
-    click.echo(f"Rendered {len(bundle.examples)} examples to {out}/index.html")
+    written = render_output(bundle, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
+    click.echo(f"Rendered {len(bundle.examples)} examples to {written}")
 
 
 @cli.command()

@@ -52,6 +52,7 @@ class BuildConfig:
     title: Optional[str] = None
     labels: Optional[tuple[str, ...]] = None
     trust_remote_code: bool = False
+    single_file: bool = False  # one HTML file with everything inline instead of a site folder
     fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 

@@ -13,6 +13,8 @@ from reportgen.render import model_plots
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.structure import model_card
 
+PATTERN_CODES = {"vertical": "V", "diagonal": "D", "vertical+diagonal": "V+D", "block": "B", "heterogeneous": "H"}
+
 HOW_TO_READ = {
     "heads": "Each square is one attention head: rows are layers (1 at the top), columns heads. The colour is "
              "the statistic averaged over every query token of every example. Attention to [CLS]/[SEP] often "
@@ -81,7 +83,7 @@ def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
     plots, alts = [], []
     for key in STATS:
         fmt = "0.00" if key in ("distance", "entropy") else "0.000"
-        plots.append({"plot": model_plots.head_grid(stats[key], STAT_TITLES[key], f"heads-{key}", fmt=fmt),
+        plots.append({"plot": model_plots.head_grid(stats[key], STAT_TITLES[key], f"plot-heads-{key}", fmt=fmt),
                       "title": STAT_TITLES[key]})
         layer, head, value = _argmax(stats[key])
         alts.append(f"{STAT_TITLES[key]}: highest in {_head_name(layer, head)} ({value:.2f})")
@@ -112,14 +114,15 @@ def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
         cells = []
         for head, kind in enumerate(row):
             uri = data_uri(heat_png(np.asarray(attn[layer, head], dtype=np.float32))) if attn is not None else None
-            cells.append({"kind": kind, "css": kind.replace("+", "-"), "thumb": uri,
+            cells.append({"kind": kind, "code": PATTERN_CODES[kind], "css": kind.replace("+", "-"), "thumb": uri,
                           "alt": f"{_head_name(layer, head)}: {kind}"})
         rows.append({"layer": layer + 1, "cells": cells})
     ordered = sorted(((counts[p], p) for p in PATTERNS), key=lambda c: (-c[0], PATTERNS.index(c[1])))
     text = (f"Of the {total} heads, " + ", ".join(f"{n} ({n / total:.0%}) are {p}" for n, p in ordered if n) + ".")
     if not h["pair_examples"]:
         text += " The examples have no sentence pairs, so no head can be typed as block."
-    return {"rows": rows, "text": text, "counts": [{"pattern": p, "n": counts[p]} for p in PATTERNS],
+    return {"rows": rows, "text": text,
+            "counts": [{"pattern": p, "code": PATTERN_CODES[p], "n": counts[p]} for p in PATTERNS],
             "example": {"slug": slug, "id": ex.id, "tokens": len(ex.tokens)},
             "heads": len(h["patterns"][0]) if h["patterns"] else 0}
 
@@ -135,19 +138,26 @@ def _importance(imp: dict[str, Any]) -> dict[str, Any]:
     keeps = [p for p in prune if p["accuracy"] >= imp["accuracy"] - 0.01]
     most_removed = max(keeps, key=lambda p: p["fraction"]) if keeps else prune[0]
     worst_drop = float(drops[worst])
+    loss = np.asarray(imp["ablation_loss"])
+    hurt = np.unravel_index(int(np.argmax(loss)), loss.shape)
     text = (
         f"Measured against {imp['labels_from']} labels. With every head the model scores {imp['accuracy']:.1%}. "
         f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
         + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
            if worst_drop < 0 else "No single head's removal lowers accuracy; ")
-        + f"removing the {half['heads_removed']} least important heads together leaves {half['accuracy']:.1%}, and "
-        f"up to {most_removed['fraction']:.0%} of the heads can go while staying within one point of the full model."
+        + f"the largest loss increase comes from removing {_head_name(*map(int, hurt))} "
+        f"({float(loss[hurt]):+.4f}); removing the {half['heads_removed']} least important heads together leaves "
+        f"{half['accuracy']:.1%}, and up to {most_removed['fraction']:.0%} of the heads can go while staying within "
+        "one point of the full model."
     )
     return {
-        "gradient": model_plots.head_grid(imp["gradient"], "Gradient importance |dL/dmask|", "importance-gradient"),
-        "ablation": model_plots.head_grid(imp["ablation_accuracy"], "Accuracy change when the head is removed",
-                                          "importance-ablation", diverging=True),
-        "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "importance-pruning"),
+        "gradient": model_plots.head_grid(imp["gradient"], "Gradient importance |dL/dmask|",
+                                          "plot-importance-gradient"),
+        "ablation": model_plots.head_grid(imp["ablation_accuracy"], "Accuracy change, head removed",
+                                          "plot-importance-ablation", diverging=True, fmt="+0.000"),
+        "ablation_loss": model_plots.head_grid(imp["ablation_loss"], "Loss change, head removed",
+                                               "plot-importance-ablation-loss", diverging=True, fmt="+0.0000"),
+        "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "plot-importance-pruning"),
         "text": text,
         "alt": "; ".join(f"{p['heads_removed']} heads removed: accuracy {p['accuracy']:.3f}" for p in prune),
         "skipped": None,
@@ -166,7 +176,7 @@ def _probing(p: dict[str, Any]) -> dict[str, Any]:
     if cv[-1] is not None and cv[-1] < cv[best] - 0.02:
         text += " The label is easier to read from a middle layer than from the last one."
     return {"plot": model_plots.by_layer({"cross-validated accuracy": cv, "training accuracy": p["train_accuracy"]},
-                                         "Linear probe accuracy by layer", "accuracy", "probing",
+                                         "Linear probe accuracy by layer", "accuracy", "plot-probing",
                                          reference=p["majority"], reference_label="majority class"),
             "text": text, "alt": ", ".join(f"layer {k}: {v:.3f}" for k, v in enumerate(cv) if v is not None),
             "skipped": None}
@@ -183,7 +193,7 @@ def _projection(bundle: ReportBundle, proj: dict[str, Any]) -> dict[str, Any]:
             f"variance of the pooled states (embeddings: {sum(explained[0]):.0%}). Use the layer menu to watch "
             "the classes separate (or not) through the layers.")
     return {"plot": model_plots.projection_scatter(proj["coords"], explained, gold, status, texts,
-                                                   [e.id for e in exs], bundle.labels, "projection"),
+                                                   [e.id for e in exs], bundle.labels, "plot-projection"),
             "text": text}
 
 
@@ -219,7 +229,7 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_samp
         text += "No example is misclassified."
     return {
         "labels": labels, "matrix": matrix, "per_class": q["per_class"], "ece": q["ece"],
-        "reliability": model_plots.reliability_diagram(q["calibration"], "reliability"),
+        "reliability": model_plots.reliability_diagram(q["calibration"], "plot-reliability"),
         "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {b['n']} examples, accuracy "
                          f"{b['accuracy']:.2f}" for b in q["calibration"] if b["n"]),
         "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": e.predicted,

@@ -83,7 +83,7 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
         columns[f"x{layer}"] = [c[0] for c in coords[layer]]
         columns[f"y{layer}"] = [c[1] for c in coords[layer]]
     columns["x"], columns["y"] = columns[f"x{last}"], columns[f"y{last}"]
-    source = ColumnDataSource(columns)
+    source = ColumnDataSource(columns, name="pca-source")
     factors = list(labels) + (["(no label)"] if "(no label)" in gold else [])
     fig = figure(width=620, height=460, title=_pca_title(last, explained[last]),
                  tools="hover,pan,wheel_zoom,save,reset", toolbar_location="above",
@@ -95,7 +95,7 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
                                           ("text", "@text")]
     fig.legend.title = "gold label (× = misclassified)"
     select = Select(title="Layer", value=str(last), options=[(str(k), "embeddings" if k == 0 else f"layer {k}")
-                                                             for k in range(layers)], width=160)
+                                                             for k in range(layers)], width=160, name="pca-layer")
     titles = [_pca_title(k, explained[k]) for k in range(layers)]
     select.js_on_change("value", CustomJS(args={"source": source, "title": fig.title, "titles": titles}, code="""
         const k = this.value;

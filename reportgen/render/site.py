@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -10,9 +12,10 @@ import bokeh
 from jinja2 import TemplateError
 
 from reportgen.compute.bundle import ReportBundle, save_bundle
-from reportgen.errors import ThemeError
+from reportgen.errors import ConfigError, ThemeError
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
+from reportgen.render.single_file import SINGLE_FILE_MARK, single_file_html
 from reportgen.render.templates import make_environment, static_files, theme_dirs
 from reportgen.render.writer import SiteWriter
 
@@ -24,6 +27,36 @@ BOKEH_FILES = ("bokeh.min.js", "bokeh-widgets.min.js")
 def bokeh_scripts() -> list[str]:
     """Site-relative paths of BokehJS, written once per site (never a CDN, never inlined per page)."""
     return [f"static/bokeh/{name.replace('.min.js', '')}-{bokeh.__version__}.min.js" for name in BOKEH_FILES]
+
+
+def render_output(
+    bundle: ReportBundle,
+    out: Path,
+    theme: str,
+    manifest: dict[str, Any],
+    build_epoch: Optional[int],
+    progress: Callable[[str, int], Any],
+    single_file: bool,
+) -> Path:
+    """The site folder at out, or with single_file one HTML file (out, with .html added when it has no
+    such suffix) folded from a site built in a temporary folder. Returns what was written."""
+    if not single_file:
+        render_site(bundle, out, theme, manifest, build_epoch, progress)
+        return out / "index.html"
+    target = out if out.suffix == ".html" else out.with_name(out.name + ".html")
+    if target.is_dir():
+        raise ConfigError(f"{target}: is a folder; --single-file writes one HTML file, name it e.g. report.html")
+    if target.exists() and SINGLE_FILE_MARK not in target.read_text(encoding="utf-8", errors="replace")[:4000]:
+        raise ConfigError(f"{target}: exists and is not a reportgen single-file report; choose another name")
+    with tempfile.TemporaryDirectory(prefix="reportgen-single-") as tmp:
+        site = Path(tmp) / "site"
+        render_site(bundle, site, theme, manifest, build_epoch, progress)
+        text = single_file_html(site, bokeh_scripts())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.writing")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)  # readers never see half a file
+    return target
 
 
 def render_site(

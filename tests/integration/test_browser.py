@@ -55,6 +55,10 @@ class Visit:
             self.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=20000)
         self.page.wait_for_timeout(500)
         self.outside = [u for u in self.requests if not u.startswith(allowed_prefix)]
+        # A repeated id sends links, labels and Bokeh plots to the wrong element.
+        self.duplicate_ids = self.page.evaluate("""() => { const seen = new Set(), dup = [];
+          document.querySelectorAll('[id]').forEach((el) => { if (seen.has(el.id)) dup.push(el.id); seen.add(el.id); });
+          return dup; }""")
 
     def canvases(self) -> int:
         return self.page.evaluate(COUNT_CANVASES)
@@ -69,7 +73,7 @@ def test_index_and_example_pages_from_disk(browser, demo_site):
     index.page.close()
 
     example = Visit(browser, prefix + "examples/neg-07.html", prefix)
-    assert example.errors == [] and example.outside == []
+    assert example.errors == [] and example.outside == [] and example.duplicate_ids == []
     assert example.canvases() >= 1
     n_tokens = len(load_results(demo_site)["examples"][[e["slug"] for e in load_results(demo_site)["examples"]]
                                                        .index("neg-07")]["tokens"])
@@ -156,3 +160,116 @@ def test_shared_colour_scale_toggle(browser, demo_site):
     assert visit.page.evaluate(colour_of_weakest_row_max) == before
     assert visit.errors == [] and visit.outside == []
     visit.page.close()
+
+
+READ_MODEL = """(name) => { for (const d of Bokeh.documents) { const m = d.get_model_by_name(name);
+                 if (m) return m; } return null; }"""
+
+
+def _visible_rows(page) -> list[dict]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('#example-table tbody tr'))
+      .filter((tr) => !tr.hidden).map((tr) => ({wrong: tr.classList.contains('wrong'),
+        text: tr.cells[1].innerText.toLowerCase(), conf: parseFloat(tr.cells[4].innerText),
+        metric: tr.querySelector('td.metric-col').innerText}))""")
+
+
+def test_examples_index_search_and_filters(browser, demo_site):
+    prefix = demo_site.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "index.html", prefix)
+    page = visit.page
+    assert visit.duplicate_ids == []
+    total = len(load_results(demo_site)["examples"])
+    assert len(_visible_rows(page)) == total
+    page.fill("#example-filters input[name=q]", "plot")
+    rows = _visible_rows(page)
+    assert 0 < len(rows) < total and all("plot" in r["text"] for r in rows)
+    assert page.inner_text("#example-filters output") == f"{len(rows)} of {total} examples"
+    page.fill("#example-filters input[name=q]", "")
+    examples = load_results(demo_site)["examples"]
+    page.select_option("#example-filters select[name=correct]", "no")
+    wrong = _visible_rows(page)
+    assert len(wrong) == sum(1 for e in examples if e["label"] and e["label"] != e["predicted"])
+    assert all(r["wrong"] for r in wrong)
+    page.select_option("#example-filters select[name=correct]", "yes")
+    assert len(_visible_rows(page)) == sum(1 for e in examples if e["label"] == e["predicted"])
+    page.select_option("#example-filters select[name=correct]", "")
+    page.select_option("#example-filters select[name=gold]", "negative")
+    assert len(_visible_rows(page)) == sum(1 for e in examples if e["label"] == "negative") > 0
+    page.select_option("#example-filters select[name=gold]", "")
+    confidences = sorted(max(e["probabilities"]) for e in examples)
+    threshold = round(confidences[len(confidences) // 2], 4)
+    page.fill("#example-filters input[name=cmin]", str(threshold))
+    confident = _visible_rows(page)
+    assert len(confident) == sum(1 for c in confidences if round(c, 6) >= threshold) < total
+    page.click("#example-filters button[type=reset]")
+    page.wait_for_timeout(100)
+    assert len(_visible_rows(page)) == total
+    page.select_option("#example-filters select[name=metric]", "integrated_gradients/auprc")
+    page.fill("#example-filters input[name=mmin]", "0.5")
+    scored = _visible_rows(page)
+    assert scored and all(float(r["metric"]) >= 0.5 for r in scored)
+    assert len(scored) < sum(1 for e in load_results(demo_site)["examples"] if e["rationale"])
+    assert visit.errors == [] and visit.outside == []
+    page.close()
+
+
+@pytest.mark.parametrize("site_name", ["demo_site", "hatexplain_site"])
+def test_model_page(browser, request, site_name):
+    site = request.getfixturevalue(site_name)
+    prefix = site.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "model.html", prefix)
+    page = visit.page
+    page.wait_for_function("() => Bokeh.documents.length >= 15", timeout=20000)
+    assert visit.duplicate_ids == []
+    assert visit.canvases() >= 15  # 8 statistics, 3 importance grids, pruning, probes, PCA, reliability
+    for section in ("quality", "heads", "patterns", "importance", "probing", "projection", "class-words"):
+        assert page.locator(f"section#{section} p.auto").count() == 1, section
+        assert page.locator(f"section#{section} details.how").count() == 1, section
+    results = load_results(site)
+    layers, heads = results["model"]["layers"], results["model"]["heads"]
+    thumbs = page.evaluate("""() => Array.from(document.querySelectorAll('table.patterns img'))
+                              .map((img) => img.complete && img.naturalWidth > 0)""")
+    assert len(thumbs) == layers * heads and all(thumbs)
+    points = f"() => Array.from(({READ_MODEL})('pca-source').data.x).slice(0, 5)"
+    last_layer = page.evaluate(points)
+    assert len(last_layer) == min(5, len(results["examples"]))
+    page.evaluate(f"() => {{ ({READ_MODEL})('pca-layer').value = '0'; }}")
+    page.wait_for_timeout(200)
+    assert page.evaluate(points) != last_layer  # the layer menu moves the points
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Model"
+    assert visit.errors == [] and visit.outside == []
+    page.close()
+
+
+def test_methods_page_draws_its_plots(browser, hatexplain_site):
+    prefix = hatexplain_site.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "methods.html", prefix)
+    assert visit.canvases() >= 1 and visit.duplicate_ids == []
+    assert visit.errors == [] and visit.outside == []
+    visit.page.close()
+
+
+def test_single_file_report_opens_alone_from_disk(browser, demo_site, tmp_path):
+    from tests.conftest import run_cli
+
+    alone = tmp_path / "alone"
+    result = run_cli("render", "--bundle", str(demo_site), "--out", str(alone / "report.html"), "--single-file")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in alone.iterdir()] == ["report.html"]
+    url = (alone / "report.html").resolve().as_uri()
+    visit = Visit(browser, url, url)
+    page = visit.page
+    assert visit.canvases() >= 1
+    assert page.locator("section.page:not([hidden])").get_attribute("data-page") == "index.html"
+    page.click("#example-table a[href='#/examples/neg-07.html']")
+    page.wait_for_function(f"() => ({READ_MODEL})('attn-source') && ({READ_MODEL})('attn-source').data.w.length > 0",
+                           timeout=20000)
+    assert page.locator("section.page:not([hidden])").get_attribute("data-page") == "examples/neg-07.html"
+    n = len(next(e for e in load_results(demo_site)["examples"] if e["slug"] == "neg-07")["tokens"])
+    assert page.evaluate(f"() => ({READ_MODEL})('attn-source').data.w.length") == n * n
+    page.click("header nav a[href='#/model.html']")
+    page.wait_for_function("() => Bokeh.documents.length >= 16", timeout=20000)
+    assert page.locator("section.page:not([hidden])").get_attribute("data-page") == "model.html"
+    assert visit.errors == []
+    assert [u for u in visit.requests if not u.startswith(url) and not u.startswith(("data:", "blob:"))] == []
+    page.close()

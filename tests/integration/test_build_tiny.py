@@ -222,3 +222,72 @@ def test_attention_flow_says_when_it_skips_a_long_input(tmp_path, tiny_encoder, 
     assert by_id["a5"]["metrics"]["attention_flow"]["comprehensiveness"] is not None
     page = (out / "examples" / "a1.html").read_text(encoding="utf-8")
     assert "Not computed for this example: 7 word pieces &gt; 6." in page
+
+
+def test_init_scaffolds_a_project_that_builds_with_a_model_card(tmp_path, tiny_encoder):
+    project = tmp_path / "inputs"
+    result = run_cli("init", str(project))
+    assert result.returncode == 0, result.stderr
+    assert {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()} == {
+        "examples.jsonl", "reportgen.toml", "narrative/00-model-card.md", "narrative/01-about.md"}
+    assert "#" in (project / "examples.jsonl").read_text().splitlines()[0]  # commented
+    again = run_cli("init", str(project))
+    assert again.returncode == 2 and "not empty" in again.stderr
+    out = tmp_path / "site"
+    built = build("--config", str(project / "reportgen.toml"), "--model", str(tiny_encoder), "--out", str(out), "-q")
+    assert built.exit_code == 0, built.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="model-card"' in index and "Intended use" in index and "Your team, someone@example.org" in index
+    assert "Intended use" in (out / "model.html").read_text(encoding="utf-8")
+    assert "Anything written here appears under the model card" in index
+    assert 'id="narrative-00-model-card"' not in index  # shown once, as the card
+
+
+def test_serve_previews_a_site(tmp_path, tiny_encoder, tiny_examples):
+    import subprocess
+    import sys
+    import urllib.request
+
+    out = tmp_path / "site"
+    assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out), "-q").exit_code == 0
+    server = subprocess.Popen([sys.executable, "-m", "reportgen", "serve", str(out), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with urllib.request.urlopen(url + "examples/a1.html", timeout=10) as response:
+            assert response.status == 200 and b"Integrated Gradients" in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    missing = run_cli("serve", str(tmp_path))
+    assert missing.returncode == 2 and "no index.html" in missing.stderr
+
+
+def test_single_file_and_theme_rerender(tmp_path, tiny_encoder, tiny_examples):
+    report = tmp_path / "out" / "report.html"
+    result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(report),
+                   "--single-file", "-q")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in report.parent.iterdir()] == ["report.html"]
+    html = report.read_text(encoding="utf-8")
+    assert html.count('<section class="page"') == 3 + len(TINY_ROWS)  # index, model, methods, examples
+    markup = re.sub(r"<script.*?</script>", "", html, flags=re.S)  # BokehJS's own code mentions href="..."
+    assert not re.search(r'(src|href)="(?!#|data:|https?:)[^"]+"', markup)  # no reference to another file
+    assert 'id="embedded-data-results.json"' in html
+    site = tmp_path / "site"
+    built = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(site), "-q")
+    assert built.exit_code == 0
+    folder = tmp_path / "folder"
+    (folder).mkdir()
+    (folder / "keep.txt").write_text("x")
+    refused = CliRunner().invoke(cli, ["render", "--bundle", str(site), "--out", str(folder), "--single-file"])
+    assert refused.exit_code == 0 and (tmp_path / "folder.html").is_file()  # .html added beside, folder untouched
+    audit = tmp_path / "audit"
+    rendered = CliRunner().invoke(cli, ["render", "--bundle", str(site), "--out", str(audit), "--theme", "audit"])
+    assert rendered.exit_code == 0, rendered.output
+    page = (audit / "index.html").read_text(encoding="utf-8")
+    assert "Model explanation audit" in page and 'class="audit"' in page
+    assert (audit / "static" / "style.css").read_text() != (site / "static" / "style.css").read_text()
+    assert (audit / "model.html").is_file() and "Head importance" in (audit / "model.html").read_text()
+    assert (audit / "data" / "results.json").read_bytes() == (site / "data" / "results.json").read_bytes()

@@ -102,3 +102,10 @@ def test_shared_data_loads_as_is(name, count):
 def test_missing_ids_get_line_numbers(tmp_path):
     path = write_jsonl(tmp_path / "e.jsonl", [{"text": "a"}, {"text": "b"}])
     assert [e.id for e in load_examples(path)] == ["line-1", "line-2"]
+
+
+def test_jsonl_comment_lines_are_skipped(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('# a comment\n  # indented comment\n{"id": "a", "text": "good"}\n\n{"id": "b", "text": "bad"}\n')
+    assert [ex.id for ex in load_examples(path)] == ["a", "b"]
+    assert load_examples(path)[1].line == 5

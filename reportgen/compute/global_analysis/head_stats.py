@@ -39,6 +39,8 @@ def head_statistics(
         punct = np.array([not s and not any(ch.isalnum() for ch in t) for t, s in zip(tokens, special)])
         idx = np.arange(n)
         distance = np.abs(idx[:, None] - idx[None, :]).astype(np.float32)
+        near = distance <= 1  # the token itself and its neighbours
+        fixed = (cls | sep | punct)[None, :] & ~near  # fixed tokens, not counted twice when also neighbours
         values = {
             "to_cls": a[..., cls].sum(-1).mean(-1),
             "to_sep": a[..., sep].sum(-1).mean(-1),
@@ -48,6 +50,8 @@ def head_statistics(
             "to_next": a[..., idx[:-1], idx[:-1] + 1].mean(-1) if n > 1 else np.zeros(a.shape[:2]),
             "distance": (a * distance).sum(-1).mean(-1),
             "entropy": -(a * np.log(np.clip(a, 1e-12, None))).sum(-1).mean(-1),
+            "diagonal_share": (a * near).sum(-1).mean(-1),
+            "vertical_share": (a * fixed).sum(-1).mean(-1),
         }
         for key, value in values.items():
             totals[key] = totals.get(key, 0) + value
@@ -61,9 +65,11 @@ def head_statistics(
     count = max(len(attentions), 1)
     stats = {key: (value / count) for key, value in totals.items()}
     within = None if segment_share is None else segment_share / pair_examples
-    patterns = classify_heads(stats, within)
+    patterns = classify_heads(stats["vertical_share"], stats["diagonal_share"], within)
     return {
-        "stats": {key: _rows(value) for key, value in stats.items()},
+        "stats": {key: _rows(value) for key, value in stats.items() if key in STATS},
+        "vertical_share": _rows(stats["vertical_share"]),
+        "diagonal_share": _rows(stats["diagonal_share"]),
         "segment_share": None if within is None else _rows(within),
         "pair_examples": pair_examples,
         "patterns": patterns,
@@ -71,13 +77,15 @@ def head_statistics(
     }
 
 
-def classify_heads(stats: dict[str, np.ndarray], within_segment: np.ndarray | None) -> list[list[str]]:
-    """A rule on the averaged statistics, standing in for Kovaleva et al.'s hand-labelled classifier:
-    vertical = most mass on [CLS]/[SEP]/punctuation columns; diagonal = most mass on the token itself or
-    its neighbours; vertical+diagonal = a large share on both; block = (sentence pairs only) attention
-    stays inside the query's own sentence; heterogeneous = none of these."""
-    vertical = stats["to_cls"] + stats["to_sep"] + stats["to_punct"]
-    diagonal = stats["to_self"] + stats["to_prev"] + stats["to_next"]
+def classify_heads(
+    vertical: np.ndarray, diagonal: np.ndarray, within_segment: np.ndarray | None
+) -> list[list[str]]:
+    """A rule on averaged shares of attention, standing in for Kovaleva et al.'s hand-labelled classifier.
+    vertical: mass on [CLS]/[SEP]/punctuation more than one position away; diagonal: mass on the token
+    itself or its neighbours (the two never overlap). Types: vertical = most mass on the fixed tokens;
+    diagonal = most on the diagonal band; vertical+diagonal = a large share on both; block = (sentence
+    pairs only) attention stays inside the query's own sentence; heterogeneous = none of these.
+    All float[layers, heads]."""
     layers, heads = vertical.shape
     out = []
     for layer in range(layers):

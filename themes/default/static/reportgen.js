@@ -1,17 +1,18 @@
-// Draws every Bokeh item on the page from its JSON block (BokehJS is in static/bokeh/: no network),
-// and fills the shared attention heatmap from the page's own data block.
+// Draws every Bokeh item from its JSON block (BokehJS is in static/bokeh/, or inline in a --single-file
+// report: no network), fills the shared attention heatmap from the page's own data block, recolours the
+// highlights, filters the examples index, and in a single-file report routes #/page.html to its section.
 window.reportgen = (function () {
   "use strict";
-  var data = null;
-  var maps = null;
+  var data = null;  // attention data of the page (or single-file section) on screen
 
-  function loadAttention() {
-    var el = document.querySelector("script.attention-data");
-    if (!el) { return; }
-    data = JSON.parse(el.textContent);
-    var bytes = atob(data.maps);
-    maps = new Uint8Array(bytes.length);
-    for (var i = 0; i < bytes.length; i++) { maps[i] = bytes.charCodeAt(i); }
+  function readAttention(root) {
+    var el = root.querySelector("script.attention-data");
+    if (!el) { return null; }
+    var d = JSON.parse(el.textContent);
+    var bytes = atob(d.maps);
+    d.bytes = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) { d.bytes[i] = bytes.charCodeAt(i); }
+    return d;
   }
 
   function tokenLabel(value) {
@@ -20,31 +21,33 @@ window.reportgen = (function () {
 
   function model(doc, name) { return doc.get_model_by_name(name); }
 
-  // Layout of data.maps: per layer [mean over heads, head 1..H], then the rollout; each n x n, row-major.
+  // Layout of d.bytes: per layer [mean over heads, head 1..H], then the rollout; each n x n, row-major.
   function showAttention(doc) {
-    if (!data) { return; }
-    var n = data.tokens.length, layers = data.layers, heads = data.heads;
+    var d = doc._reportgenData || data;
+    if (!d) { return; }
+    var n = d.tokens.length, layers = d.layers, heads = d.heads;
     var layer = model(doc, "attn-layer"), head = model(doc, "attn-head");
     var li = layer.value === "rollout" ? -1 : parseInt(layer.value, 10) - 1;
     var hi = head.value === "mean" ? 0 : parseInt(head.value, 10);
     var index = li < 0 ? layers * (heads + 1) : li * (heads + 1) + hi;
-    var size = n * n, scale = data.scales[index] / 255, offset = index * size;
+    var size = n * n, scale = d.scales[index] / 255, offset = index * size;
     var x = new Int32Array(size), y = new Int32Array(size), w = new Float32Array(size);
     for (var q = 0; q < n; q++) {
       for (var k = 0; k < n; k++) {
         var at = q * n + k;
-        x[at] = k; y[at] = q; w[at] = maps[offset + at] * scale;
+        x[at] = k; y[at] = q; w[at] = d.bytes[offset + at] * scale;
       }
     }
     model(doc, "attn-source").data = {x: x, y: y, w: w};
-    model(doc, "attn-mapper").high = Math.max(data.scales[index], 1e-6);
+    model(doc, "attn-mapper").high = Math.max(d.scales[index], 1e-6);
     head.disabled = li < 0;
   }
 
-  function setupAttention(doc) {
-    var n = data.tokens.length;
+  function setupAttention(doc, d) {
+    doc._reportgenData = d;
+    var n = d.tokens.length;
     var ticks = [], labels = new Map();
-    for (var i = 0; i < n; i++) { ticks.push(i); labels.set(i, data.short[i]); }
+    for (var i = 0; i < n; i++) { ticks.push(i); labels.set(i, d.short[i]); }
     var xr = model(doc, "attn-x"), yr = model(doc, "attn-y");
     xr.start = -0.5; xr.end = n - 0.5;
     yr.start = n - 0.5; yr.end = -0.5;
@@ -58,16 +61,21 @@ window.reportgen = (function () {
     showAttention(doc);
   }
 
-  function drawAll() {
-    loadAttention();
-    var items = document.querySelectorAll("script.bokeh-item");
+  // Embeds the Bokeh items inside root, once.
+  function draw(root) {
+    if (root._reportgenDrawn) { return; }
+    root._reportgenDrawn = true;
+    var d = readAttention(root);
+    root._reportgenAttention = d;
+    data = d || data;
+    var items = root.querySelectorAll("script.bokeh-item");
     Array.prototype.forEach.call(items, function (el) {
+      var before = new Set(Bokeh.documents);
       var done = Bokeh.embed.embed_item(JSON.parse(el.textContent), el.getAttribute("data-target"));
       Promise.resolve(done).then(function () {
         Bokeh.documents.forEach(function (doc) {
-          if (data && doc.get_model_by_name("attn-layer") && !doc._reportgenReady) {
-            doc._reportgenReady = true;
-            setupAttention(doc);
+          if (d && !before.has(doc) && doc.get_model_by_name("attn-layer") && !doc._reportgenData) {
+            setupAttention(doc, d);
           }
         });
       });
@@ -77,8 +85,8 @@ window.reportgen = (function () {
   // Same colours as reportgen/render/highlight.py (PuOr, colour-blind safe).
   var POSITIVE = [230, 97, 1], NEGATIVE = [94, 60, 153], MAX_ALPHA = 0.85;
 
-  function recolour(shared) {
-    var rows = document.querySelectorAll(".method-row[data-scale]");
+  function recolour(shared, root) {
+    var rows = (root || document).querySelectorAll(".method-row[data-scale]");
     var top = 0;
     Array.prototype.forEach.call(rows, function (row) { top = Math.max(top, parseFloat(row.dataset.scale) || 0); });
     Array.prototype.forEach.call(rows, function (row) {
@@ -94,8 +102,12 @@ window.reportgen = (function () {
     });
   }
 
-  var toggle = document.getElementById("shared-scale");
-  if (toggle) { toggle.addEventListener("change", function () { recolour(toggle.checked); }); }
+  function setupScaleToggles() {
+    document.querySelectorAll("input.shared-scale").forEach(function (toggle) {
+      var root = toggle.closest("section.page") || document;
+      toggle.addEventListener("change", function () { recolour(toggle.checked, root); });
+    });
+  }
 
   // Examples index: search and filters, entirely in the page (the rows' data is inline: works from file://).
   function setupFilters() {
@@ -149,7 +161,57 @@ window.reportgen = (function () {
     apply();
   }
 
+  // --single-file: "#/examples/x.html#anchor" shows that page's section; "#/data/results.json" downloads
+  // the embedded copy; a plain "#anchor" scrolls within the section on screen.
+  function download(name) {
+    var el = document.getElementById("embedded-" + name.replace(/\//g, "-"));
+    if (!el) { return; }
+    var url = URL.createObjectURL(new Blob([el.textContent], {type: "application/json"}));
+    var a = document.createElement("a");
+    a.href = url; a.download = name.split("/").pop();
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  function route() {
+    var hash = decodeURIComponent(location.hash || "");
+    var current = document.querySelector("section.page:not([hidden])");
+    if (hash.indexOf("#/") !== 0) {
+      if (!current) { show("index.html", ""); } else if (hash.length > 1) { scrollTo(current, hash.slice(1)); }
+      return;
+    }
+    var rest = hash.slice(2), cut = rest.indexOf("#");
+    var path = cut < 0 ? rest : rest.slice(0, cut), anchor = cut < 0 ? "" : rest.slice(cut + 1);
+    if (/\.json$/.test(path)) { download(path); if (!current) { show("index.html", ""); } return; }
+    show(path, anchor);
+  }
+
+  function scrollTo(section, anchor) {
+    var target = anchor ? section.querySelector("#" + CSS.escape(anchor)) : null;
+    if (target) { target.scrollIntoView(); } else { window.scrollTo(0, 0); }
+  }
+
+  function show(path, anchor) {
+    var target = document.querySelector('section.page[data-page="' + CSS.escape(path) + '"]') ||
+      document.querySelector('section.page[data-page="index.html"]');
+    document.querySelectorAll("section.page").forEach(function (s) { s.hidden = s !== target; });
+    document.title = target.dataset.title;
+    document.querySelectorAll("header nav a").forEach(function (a) {
+      if (a.getAttribute("href") === "#/" + target.dataset.page) { a.setAttribute("aria-current", "page"); }
+      else { a.removeAttribute("aria-current"); }
+    });
+    draw(target);
+    data = target._reportgenAttention || null;  // hover labels follow the section on screen
+    scrollTo(target, anchor);
+  }
+
   setupFilters();
-  drawAll();
+  setupScaleToggles();
+  if (document.body.dataset.single) {
+    window.addEventListener("hashchange", route);
+    route();
+  } else {
+    draw(document);
+  }
   return {tokenLabel: tokenLabel, showAttention: showAttention, recolour: recolour};
 })();

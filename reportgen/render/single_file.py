@@ -1,0 +1,82 @@
+"""--single-file: fold a built site into one HTML file (BokehJS, CSS, every page and the raw results inline),
+for attaching to an audit. Pages become sections shown one at a time by a hash router (#/examples/x.html),
+so links keep working from file:// with no other file beside it."""
+
+from __future__ import annotations
+
+import html
+import json
+import posixpath
+import re
+from pathlib import Path
+
+SINGLE_FILE_MARK = '<body data-single="1">'
+MAIN = re.compile(r'<main id="main">(.*)</main>', re.S)
+HREF = re.compile(r'href="([^"]*)"')
+PLOT_ID = re.compile(r'(class="plot" id="|data-target=")([^"]+)"')
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads of the embedded data)
+
+
+def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
+    pages = ["index.html", "model.html", "methods.html"]
+    pages = [p for p in pages if (site / p).is_file()]
+    pages += sorted(f"examples/{p.name}" for p in (site / "examples").glob("*.html"))
+    index_html = (site / "index.html").read_text(encoding="utf-8")
+    head_title = TITLE.search(index_html).group(1)
+    header = re.search(r"(<header.*?</header>)", index_html, re.S).group(1)
+    footer = re.search(r"(<footer.*?</footer>)", index_html, re.S).group(1)
+    sections = []
+    for k, page in enumerate(pages):
+        text = (site / page).read_text(encoding="utf-8")
+        main = MAIN.search(text).group(1)
+        title = TITLE.search(text).group(1)
+        main = _route_links(main, page)
+        # Plot targets repeat across pages (every example page has "attention-plot"): make them unique.
+        main = PLOT_ID.sub(lambda m, k=k: f'{m.group(1)}p{k}-{m.group(2)}"', main)
+        sections.append(f'<section class="page" data-page="{html.escape(page)}" data-title="{title}" hidden>'
+                        f"{main}</section>")
+    css = (site / "static" / "style.css").read_text(encoding="utf-8")
+    js = (site / "static" / "reportgen.js").read_text(encoding="utf-8")
+    scripts = "".join(f"<script>{_script_text((site / s).read_text(encoding='utf-8'))}</script>\n"
+                      for s in bokeh_scripts)
+    embedded = "".join(
+        f'<script type="application/json" id="embedded-{name.replace("/", "-")}">'
+        f"{_json_text((site / name).read_text(encoding='utf-8'))}</script>\n"
+        for name in ("data/results.json", "manifest.json") if (site / name).is_file()
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{head_title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{css}</style>\n</head>\n"
+        f'{SINGLE_FILE_MARK}\n<a class="skip" href="#main">Skip to content</a>\n'
+        f"{_route_links(header, 'index.html')}\n<main id=\"main\">\n" + "\n".join(sections) + "\n</main>\n"
+        f"{_route_links(footer, 'index.html')}\n{embedded}{scripts}<script>{_script_text(js)}</script>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _route_links(fragment: str, page: str) -> str:
+    """Page-relative links to pages or data files -> #/path[#anchor]; everything else unchanged."""
+    base = posixpath.dirname(page)
+
+    def route(match: re.Match) -> str:
+        href = html.unescape(match.group(1))
+        if "://" in href or href.startswith(("#", "data:", "mailto:")):
+            return match.group(0)
+        path, _, anchor = href.partition("#")
+        if not path.endswith(ROUTED):
+            return match.group(0)
+        target = posixpath.normpath(posixpath.join(base, path))
+        return f'href="#/{html.escape(target)}{"#" + html.escape(anchor) if anchor else ""}"'
+
+    return HREF.sub(route, fragment)
+
+
+def _script_text(text: str) -> str:
+    return text.replace("</script", "<\\/script")
+
+
+def _json_text(text: str) -> str:
+    # Valid JSON that cannot end the <script> block; JSON.parse gives back the same values.
+    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
