@@ -256,3 +256,22 @@ def test_gradient_methods_share_one_backward_pass(ctx):
     METHODS.get("saliency")().attribute(fresh)
     assert calls == ["Input gradients"]
     assert not replace(fresh).shared  # a changed context never sees another's gradients
+
+
+def test_huge_gradients_stay_finite(tiny_encoder):
+    """A randomised model in the sanity check can give gradients beyond 1e20: saliency's squared norm and the
+    gradient-weighted attention product over layers must not overflow float32 into inf."""
+    ctx = _context(tiny_encoder)
+    with torch.no_grad():
+        ctx.adapter.probe.linear.weight.mul_(1e25)
+        ctx.adapter.probe.linear.bias.mul_(1e25)
+    try:
+        for name in ("saliency", "attention_gradient"):
+            for out in METHODS.get(name)().attribute(replace(ctx)):
+                assert np.isfinite(out.token_scores).all() and out.token_scores.max() > 0, name
+        rescaled = [o.info.get("rescaled") for o in METHODS.get("attention_gradient")().attribute(replace(ctx))]
+        assert any(rescaled)  # said, not hidden
+    finally:
+        with torch.no_grad():
+            ctx.adapter.probe.linear.weight.div_(1e25)
+            ctx.adapter.probe.linear.bias.div_(1e25)

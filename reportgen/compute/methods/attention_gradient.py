@@ -39,11 +39,17 @@ attention or rollout it is **class-specific**, but it keeps only what pushes the
             weighted = [(g * a).clamp(min=0).mean(dim=1).detach() for g, a in zip(grads, attentions)]
             for row, i in enumerate(batch):
                 n = lengths[i]
-                relevance = torch.eye(n, dtype=torch.float32)
+                # float64: the product over layers grows like (gradient scale)^layers, which overflows
+                # float32 on a randomised model (the sanity check) although each factor is finite.
+                relevance = torch.eye(n, dtype=torch.float64)
                 for layer in weighted:
-                    relevance = relevance + layer[row, :n, :n].float().cpu() @ relevance
-                scores = relevance[0] if adapter.head_kind == "classifier" else relevance.mean(dim=0)
-                outputs[i] = MethodOutput(scores.numpy().astype(np.float32))
+                    relevance = relevance + layer[row, :n, :n].double().cpu() @ relevance
+                scores = (relevance[0] if adapter.head_kind == "classifier" else relevance.mean(dim=0)).numpy()
+                info = {}
+                if np.isfinite(scores).all() and np.abs(scores).max() > np.finfo(np.float32).max:
+                    scores = scores / np.abs(scores).max()  # only the ranking survives; say so
+                    info["rescaled"] = "scores exceeded float32 and were divided by their maximum"
+                outputs[i] = MethodOutput(scores.astype(np.float32), info)
             bar.update(len(batch))
         bar.close()
         return outputs  # type: ignore[return-value]

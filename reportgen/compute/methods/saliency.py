@@ -23,4 +23,7 @@ sensitivity, not contribution: a word the model ignores can still sit where the 
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        return [MethodOutput(np.linalg.norm(grad, axis=-1).astype(np.float32)) for grad, _ in input_gradients(ctx)]
+        # The norm in float64: a randomised model (the sanity check) can give gradients near 1e20, whose
+        # squares overflow float32 although the norm itself fits.
+        return [MethodOutput(np.linalg.norm(grad.astype(np.float64), axis=-1).astype(np.float32))
+                for grad, _ in input_gradients(ctx)]
