@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,7 +65,10 @@ def compute_bundle(
     per_method: dict[str, list[MethodOutput]] = {}
     for method in methods:
         log.info("running %s", method.name)
+        started = time.perf_counter()
         per_method[method.name] = method.attribute(ctx)
+        # Read by benchmarks/methods_vs_captum.py; timings stay out of results.json (rebuilds are byte-identical).
+        log.info("method %s: %.2f s", method.name, time.perf_counter() - started)
 
     token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
     # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero map
