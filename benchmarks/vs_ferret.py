@@ -65,6 +65,9 @@ def main() -> None:
     six_seconds, six = build(examples, model_dir, work / "six", SIX, FERRET_METRICS, SURROGATE_SAMPLES, "--no-global")
     default_seconds, default = build(examples, model_dir, work / "six-default", SIX, FERRET_METRICS, None,
                                      "--no-global")
+    # The same with adaptive IG (steps per sentence until |delta| <= 1%; Captum's 50 steps also reach 1% here).
+    auto_seconds, auto = build(examples, model_dir, work / "six-auto", SIX, FERRET_METRICS, None, "--no-global",
+                               "--ig-steps", "auto")
     all_seconds, _ = build(examples, model_dir, work / "all", "all", "all", None)
 
     ferret_out = work / "ferret.json"
@@ -79,16 +82,22 @@ def main() -> None:
     print(f"reportgen build --no-global, ferret's explainers' equivalents ({SIX}; {FERRET_METRICS}), "
           f"{SURROGATE_SAMPLES} surrogate samples: {six_seconds:.1f} s")
     print(f"the same at reportgen's default 200 surrogate samples: {default_seconds:.1f} s")
+    print(f"the same with --ig-steps auto: {auto_seconds:.1f} s")
     print(f"reportgen build --methods all --metrics all (defaults, model.html included): {all_seconds:.1f} s")
     print(f"ratio ferret / reportgen, same explainers and metrics, {SURROGATE_SAMPLES} samples: "
           f"{ferret_seconds / six_seconds:.2f}x")
     print(f"ratio ferret / reportgen, same explainers and metrics, default samples: "
           f"{ferret_seconds / default_seconds:.2f}x")
+    print(f"ratio ferret / reportgen, same explainers and metrics, default samples, --ig-steps auto: "
+          f"{ferret_seconds / auto_seconds:.2f}x")
     print(f"ratio ferret / reportgen --methods all --metrics all: {ferret_seconds / all_seconds:.2f}x")
     print("explanation quality, mean over sentences (comprehensiveness higher is better, sufficiency lower):")
     for name, metrics in ferret["ferret_metrics"].items():
         print(f"  ferret {name:<30} " + ", ".join(f"{k} {np.mean(v):+.4f}" for k, v in sorted(metrics.items())))
-    for label, results in ((f"{SURROGATE_SAMPLES} samples", six), ("default", default)):
+    ig_auto = [ex["methods"]["integrated_gradients"]["info"] for ex in auto["examples"]]
+    print(f"--ig-steps auto: {np.mean([i['relative_delta'] <= 0.01 for i in ig_auto]):.0%} of sentences within 1%, "
+          f"mean {np.mean([i['steps'] for i in ig_auto]):.1f} points")
+    for label, results in ((f"{SURROGATE_SAMPLES} samples", six), ("default", default), ("ig auto", auto)):
         for method in SIX.split(","):
             values = {m: [ex["metrics"][method][m] for ex in results["examples"]
                           if ex["metrics"][method][m] is not None] for m in FERRET_METRICS.split(",")}

@@ -14,6 +14,7 @@ SINGLE_FILE_MARK = '<body data-single="1">'
 MAIN = re.compile(r'<main id="main">(.*)</main>', re.S)
 HREF = re.compile(r'href="([^"]*)"')
 PLOT_ID = re.compile(r'(class="plot" id="|data-target=")([^"]+)"')
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads of the embedded data)
 
@@ -36,7 +37,9 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
         main = PLOT_ID.sub(lambda m, k=k: f'{m.group(1)}p{k}-{m.group(2)}"', main)
         sections.append(f'<section class="page" data-page="{html.escape(page)}" data-title="{title}" hidden>'
                         f"{main}</section>")
-    css = (site / "static" / "style.css").read_text(encoding="utf-8")
+    # Every stylesheet the pages link, in order (a theme may add its own after the default one).
+    head = index_html.split("</head>")[0]
+    css = "\n".join((site / href).read_text(encoding="utf-8") for href in STYLESHEET.findall(head))
     js = (site / "static" / "reportgen.js").read_text(encoding="utf-8")
     scripts = "".join(f"<script>{_script_text((site / s).read_text(encoding='utf-8'))}</script>\n"
                       for s in bokeh_scripts)

@@ -288,6 +288,7 @@ def test_single_file_and_theme_rerender(tmp_path, tiny_encoder, tiny_examples):
     assert rendered.exit_code == 0, rendered.output
     page = (audit / "index.html").read_text(encoding="utf-8")
     assert "Model explanation audit" in page and 'class="audit"' in page
-    assert (audit / "static" / "style.css").read_text() != (site / "static" / "style.css").read_text()
+    assert (audit / "static" / "style.css").read_text() == (site / "static" / "style.css").read_text()  # fallback
+    assert "Georgia" in (audit / "static" / "audit.css").read_text() and 'static/audit.css"' in page
     assert (audit / "model.html").is_file() and "Head importance" in (audit / "model.html").read_text()
     assert (audit / "data" / "results.json").read_bytes() == (site / "data" / "results.json").read_bytes()

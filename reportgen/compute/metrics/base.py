@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
 import numpy as np
@@ -25,6 +25,8 @@ class MetricContext:
     token_scores: dict[str, Sequence[np.ndarray]]  # method -> per example float32[seq]
     config: ComputeConfig
     progress: Callable[[str, int], Any]
+    # Results several metrics reuse (e.g. probabilities of perturbed inputs), filled as they are computed.
+    shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
 
 class Metric:

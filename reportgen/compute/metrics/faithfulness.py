@@ -73,7 +73,7 @@ class _RemovalMetric(Metric):
                     variants.append(keep)
                     owners.append(i)
             probs = _probabilities(
-                ctx, variants, owners, f"{self.title} of {method} ({len(THRESHOLDS)} variants per example)")
+                ctx, variants, owners, f"{self.title} of {method} (distinct removal variants)")
             values: list[Optional[float]] = []
             for i in range(len(ctx.encoded)):
                 mine = probs[i * len(THRESHOLDS) : (i + 1) * len(THRESHOLDS)]
@@ -85,7 +85,18 @@ class _RemovalMetric(Metric):
 
 
 def _probabilities(ctx: MetricContext, variants: list[list[int]], owners: list[int], label: str) -> list[float]:
-    """Probability of each owner's target class on each variant (a subset of its token positions)."""
+    """Probability of each owner's target class on each variant (a subset of its token positions). The same
+    variant recurs (thresholds that select the same pieces, methods that agree, comprehensiveness and
+    sufficiency meeting at the full input): each distinct one runs once per build, cached on the context."""
+    cache: dict[tuple[int, tuple[int, ...]], float] = ctx.shared.setdefault("removal_probabilities", {})
+    keys = [(o, tuple(v)) for o, v in zip(owners, variants)]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    computed = _run_variants(ctx, [list(k[1]) for k in missing], [k[0] for k in missing], label)
+    cache.update(zip(missing, computed))
+    return [cache[k] for k in keys]
+
+
+def _run_variants(ctx: MetricContext, variants: list[list[int]], owners: list[int], label: str) -> list[float]:
     adapter = ctx.adapter
     out = [0.0] * len(variants)
     lengths = [len(v) for v in variants]
