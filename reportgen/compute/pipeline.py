@@ -17,6 +17,7 @@ from reportgen.compute.encode import EncodedExample, encode_examples
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, shared_forward
 from reportgen.compute.global_analysis import analyse_model
+from reportgen.compute.global_analysis.predictions import prediction_quality
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
@@ -27,7 +28,7 @@ from reportgen.config import BuildConfig, ComputeConfig
 from reportgen.errors import ConfigError, InputError, ModelLoadError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
-from reportgen.models.probe import fit_probe
+from reportgen.models.probe import fit_probe, out_of_fold_probabilities
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -114,6 +115,13 @@ def compute_bundle(
     summary["curves"] = curves
     if ccfg.global_analysis:
         summary["global"] = analyse_model(adapter, encoded, results, shared, labels, method_meta, ccfg, progress)
+        if adapter.head_kind == "probe":  # judge the probe on examples it was not fitted on
+            labelled = [i for i, ex in enumerate(examples) if ex.label is not None]
+            oof = out_of_fold_probabilities(pooled[labelled], [examples[i].label for i in labelled], labels,
+                                            ccfg.seed)
+            if oof is not None:
+                summary["global"]["quality"] = prediction_quality(
+                    results, labels, {results[i].slug: row for i, row in zip(labelled, oof)})
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(

@@ -71,3 +71,27 @@ def fit_probe(
     probe = LinearProbe(coef, intercept)
     report = ProbeReport(len(y), train_accuracy, cv_accuracy, folds if cv_accuracy is not None else 0, c)
     return probe, report
+
+
+def out_of_fold_probabilities(
+    features: np.ndarray, labels: Sequence[str], label_order: Sequence[str], seed: int, c: float = 1.0
+) -> Optional[np.ndarray]:
+    """float[n, classes]: each example's probabilities from the probe fitted on the other folds (the same
+    folds and model as the reported cross-validated accuracy), or None when a label has < 2 examples.
+    In-sample predictions of a probe say little; these are what its quality and calibration should use."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = np.array([label_order.index(lab) for lab in labels])
+    present = sorted(set(y.tolist()))
+    folds = min(5, int(np.bincount(y)[present].min()))
+    if folds < 2 or len(present) < 2:
+        return None
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    proba = cross_val_predict(pipe, features.astype(np.float64), y, cv=splitter, method="predict_proba")
+    out = np.zeros((len(y), len(label_order)))
+    out[:, present] = proba
+    return out

@@ -212,19 +212,26 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_samp
     if "skipped" in q:
         return {"skipped": q["skipped"]}
     by_slug = {e.slug: e for e in bundle.examples}
-    wrong = [by_slug[s] for s in q["misclassified"]]
+    wrong = [(by_slug[w["slug"]], w) for w in q["misclassified"]]
+    oof = q.get("source") == "out_of_fold"
     biggest = max(max(row) for row in q["confusion"]) or 1
     matrix = [{"gold": lab, "cells": [{"n": n, "alpha": round(0.85 * n / biggest, 3)} for n in row]}
               for lab, row in zip(labels, q["confusion"])]
     gap = q["mean_confidence"] - q["accuracy"]
     tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
             "accurate")
-    text = (f"On the {q['n']} labelled examples the model is right {q['accuracy']:.1%} of the time"
-            + (" (in-sample: the probe was fitted on these same examples)" if in_sample else "")
-            + f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. ")
+    if oof:
+        text = (f"The probe is judged here on examples it was not fitted on: each of the {q['n']} labelled examples "
+                f"is predicted by the probe fitted on the other folds (the pages show the in-sample predictions). "
+                f"It is right {q['accuracy']:.1%} of the time")
+    else:
+        text = (f"On the {q['n']} labelled examples the model is right {q['accuracy']:.1%} of the time"
+                + (" (in-sample: the probe was fitted on these same examples)" if in_sample else ""))
+    text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
     if wrong:
-        text += (f"{len(wrong)} examples are misclassified; the most confident mistake is {wrong[0].id} "
-                 f"({wrong[0].confidence:.0%} for “{wrong[0].predicted}”, gold “{wrong[0].label}”).")
+        ex, w = wrong[0]
+        text += (f"{len(wrong)} examples are misclassified; the most confident mistake is {ex.id} "
+                 f"({w['confidence']:.0%} for “{w['predicted']}”, gold “{ex.label}”).")
     else:
         text += "No example is misclassified."
     return {
@@ -232,8 +239,9 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_samp
         "reliability": model_plots.reliability_diagram(q["calibration"], "plot-reliability"),
         "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {b['n']} examples, accuracy "
                          f"{b['accuracy']:.2f}" for b in q["calibration"] if b["n"]),
-        "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": e.predicted,
-                   "confidence": e.confidence, "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
-                  for e in wrong],
+        "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w["predicted"],
+                   "confidence": w["confidence"], "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
+                  for e, w in wrong],
+        "out_of_fold": oof,
         "text": text, "skipped": None,
     }

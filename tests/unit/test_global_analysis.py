@@ -162,5 +162,34 @@ def test_calibration_and_confusion_by_hand():
     assert q["confusion"] == [[2, 0], [1, 1]]
     # bin (0.9, 1]: accuracy 0.5, confidence 0.95; bin (0.6, 0.7]: accuracy 1, confidence 0.65
     assert q["ece"] == pytest.approx(0.5 * 0.45 + 0.5 * 0.35)
-    assert q["misclassified"] == ["b"]
+    assert [w["slug"] for w in q["misclassified"]] == ["b"] and q["source"] == "model"
     assert q["per_class"][0]["precision"] == pytest.approx(2 / 3) and q["per_class"][1]["recall"] == 0.5
+
+
+def test_quality_from_out_of_fold_probabilities():
+    from reportgen.compute.bundle import ExampleResult
+
+    def result(slug, label):
+        return ExampleResult(
+            id=slug, slug=slug, line=1, text=slug, text_pair=None, label=label, note=None, rationale=[],
+            rationale_pair=[], tokens=[], offsets=[], segments=[], word_index=[], words=[], unk_fraction=0.0,
+            unreadable=False, truncated=False, probabilities=[1.0, 0.0], predicted="x", target="x",
+            target_source="predicted", methods={}, attention={}, metrics={})
+
+    results = [result("a", "x"), result("b", "y"), result("c", "y")]
+    oof = {"a": np.array([0.3, 0.7]), "b": np.array([0.2, 0.8]), "c": np.array([0.6, 0.4])}
+    q = prediction_quality(results, ["x", "y"], oof)
+    assert q["source"] == "out_of_fold" and q["confusion"] == [[0, 1], [1, 1]]
+    assert [w["slug"] for w in q["misclassified"]] == ["a", "c"]  # most confident mistake first
+    assert q["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_out_of_fold_probabilities_come_from_other_folds():
+    from reportgen.models.probe import out_of_fold_probabilities
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 4))
+    labels = ["a" if v > 0 else "b" for v in x[:, 0]]
+    proba = out_of_fold_probabilities(x, labels, ["a", "b", "c"], 0)
+    assert proba.shape == (30, 3) and np.allclose(proba.sum(1), 1.0) and (proba[:, 2] == 0).all()
+    assert out_of_fold_probabilities(x[:3], ["a", "b", "b"], ["a", "b"], 0) is None

@@ -22,7 +22,8 @@ def test_a_site_folds_into_one_file(tmp_path):
     (site / "examples").mkdir(parents=True)
     (site / "static" / "bokeh").mkdir(parents=True)
     (site / "data").mkdir()
-    page = ('<html><head><title>{t}</title><link rel="stylesheet" href="{r}static/style.css"></head><body><header><nav><a href="{r}index.html">Overview</a></nav>'
+    page = ('<html><head><title>{t}</title><link rel="stylesheet" href="{r}static/style.css"></head><body>'
+            '<header><nav><a href="{r}index.html">Overview</a></nav>'
             '</header><main id="main">{body}</main><footer>f</footer></body></html>')
     (site / "index.html").write_text(page.format(t="Home", r="", body='<a href="examples/x.html">x</a>'
                                                  '<div class="plot" id="top"></div>'))

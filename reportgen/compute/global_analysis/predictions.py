@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -11,14 +11,25 @@ from reportgen.compute.bundle import ExampleResult
 CALIBRATION_BINS = 10
 
 
-def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) -> dict[str, Any]:
+def prediction_quality(
+    results: Sequence[ExampleResult], labels: Sequence[str],
+    out_of_fold: Optional[dict[str, np.ndarray]] = None,
+) -> dict[str, Any]:
+    """out_of_fold: slug -> class probabilities from a probe not fitted on that example; when given, every
+    number here is computed from those instead of the (in-sample) predictions shown on the pages."""
     labelled = [r for r in results if r.label is not None]
     if not labelled:
         return {"skipped": "no example has a gold label"}
-    matrix = [[sum(1 for r in labelled if r.label == gold and r.predicted == pred) for pred in labels]
+    if out_of_fold is not None:
+        labelled = [r for r in labelled if r.slug in out_of_fold]
+        probs = {r.slug: np.asarray(out_of_fold[r.slug]) for r in labelled}
+    else:
+        probs = {r.slug: np.asarray(r.probabilities) for r in labelled}
+    predicted = {slug: labels[int(np.argmax(p))] for slug, p in probs.items()}
+    matrix = [[sum(1 for r in labelled if r.label == gold and predicted[r.slug] == pred) for pred in labels]
               for gold in labels]
-    confidence = np.array([r.confidence for r in labelled])
-    correct = np.array([r.correct for r in labelled], dtype=float)
+    confidence = np.array([float(probs[r.slug].max()) for r in labelled])
+    correct = np.array([predicted[r.slug] == r.label for r in labelled], dtype=float)
     bins = []
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
     ece = 0.0
@@ -32,13 +43,14 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
         else:
             acc = conf = None
         bins.append({"low": float(low), "high": float(high), "n": n, "accuracy": acc, "confidence": conf})
-    wrong = sorted((r for r in labelled if not r.correct), key=lambda r: (-r.confidence, r.slug))
+    wrong = sorted((r for r in labelled if predicted[r.slug] != r.label),
+                   key=lambda r: (-float(probs[r.slug].max()), r.slug))
     per_class = []
     for k, lab in enumerate(labels):
         tp = matrix[k][k]
-        predicted = sum(matrix[g][k] for g in range(len(labels)))
+        predicted_as = sum(matrix[g][k] for g in range(len(labels)))
         actual = sum(matrix[k])
-        precision = tp / predicted if predicted else None
+        precision = tp / predicted_as if predicted_as else None
         recall = tp / actual if actual else None
         f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (
             0.0 if precision is not None and recall is not None else None)
@@ -50,6 +62,8 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
         "accuracy": float(correct.mean()),
         "mean_confidence": float(confidence.mean()),
         "per_class": per_class,
-        "misclassified": [r.slug for r in wrong],
+        "misclassified": [{"slug": r.slug, "predicted": predicted[r.slug],
+                           "confidence": float(probs[r.slug].max())} for r in wrong],
         "n": len(labelled),
+        "source": "out_of_fold" if out_of_fold is not None else "model",
     }
