@@ -120,47 +120,28 @@ integral was not resolved and the highlights should not be trusted as they are.
 
     def _terms(self, ctx, chunk, alphas, noise=None) -> tuple[np.ndarray, np.ndarray]:
         """grad(target logit) . (input - baseline) per word piece at each alpha, for examples of one
-        length: float64[k, n_alpha, seq], and f(baseline) float[k]. Steps run in batch_tokens slices.
+        length: float64[k, n_alpha, seq], and f(baseline) float[k].
         noise (float[k, seq, hidden], optional) is added to the input end of the path (NoiseTunnel)."""
+        x, x0, target, types = self.endpoints(ctx, chunk)
+        if noise is not None:
+            x = x + noise.to(x.device)
+        return integrate_paths(ctx.adapter, x, x0, target, types, alphas, ctx.config.batch_tokens)
+
+    @staticmethod
+    def endpoints(ctx, chunk):
+        """Input and [PAD]-baseline embeddings (float[k, seq, hidden]), targets and token types of examples
+        of one length."""
         adapter = ctx.adapter
         device = adapter.device
-        k, length = len(chunk), ctx.encoded[chunk[0]].length
         pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
         ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=device)
         special = torch.tensor([ctx.encoded[i].special_mask for i in chunk], device=device)
         base_ids = torch.where(special, ids, torch.full_like(ids, pad_id))
-        x, x0 = adapter.embed(ids), adapter.embed(base_ids)  # [k, seq, hidden]
-        if noise is not None:
-            x = x + noise.to(device)
-        diff = x - x0
         target = torch.tensor([ctx.targets[i] for i in chunk], device=device)
-        types = self._types(ctx, chunk, device)
-        alpha = torch.tensor(alphas, dtype=torch.float32, device=device)
-        out = np.zeros((k, len(alphas), length))
-        per_slice = max(1, ctx.config.batch_tokens // (k * length))
-        for start in range(0, len(alphas), per_slice):
-            a = alpha[start : start + per_slice]
-            rows = a.shape[0]
-            path = (x0[:, None] + a[None, :, None, None] * diff[:, None]).reshape(-1, *x.shape[1:])
-            path.requires_grad_(True)
-            mask = torch.ones(path.shape[:2], dtype=torch.long, device=device)
-            logits = adapter.logits_from_embeddings(
-                path, mask, None if types is None else types.repeat_interleave(rows, dim=0)
-            ).view(k, rows, -1)
-            chosen = logits.gather(2, target.view(k, 1, 1).expand(k, rows, 1))
-            (grads,) = torch.autograd.grad(chosen.sum(), path)
-            products = (grads.view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
-            out[:, start : start + rows] = products.detach().cpu().numpy()
-        with torch.no_grad():  # f(baseline), for the convergence delta: one row per example, no backward
-            mask = torch.ones(x0.shape[:2], dtype=torch.long, device=device)
-            f_base = adapter.logits_from_embeddings(x0, mask, types).gather(1, target[:, None])[:, 0]
-        return out, f_base.float().cpu().numpy()
-
-    @staticmethod
-    def _types(ctx, chunk, device):
-        if ctx.encoded[chunk[0]].token_type_ids is None:
-            return None
-        return torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=device)
+        types = None
+        if ctx.encoded[chunk[0]].token_type_ids is not None:
+            types = torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=device)
+        return adapter.embed(ids).detach(), adapter.embed(base_ids).detach(), target, types
 
     @staticmethod
     def _output(ctx, i, scores: np.ndarray, f_base: float, steps: int, rule: str) -> MethodOutput:
@@ -174,3 +155,31 @@ integral was not resolved and the highlights should not be trusted as they are.
                   "steps": steps, "rule": rule},
         )
 
+
+def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+    """For k straight paths x0 -> x (float[k, seq, hidden], one length): grad(target logit) . (x - x0) per
+    word piece at each alpha, float64[k, n_alpha, seq], and f(x0) float[k]. Every path's step runs in the
+    same forward pass; the steps run in slices of about batch_tokens tokens."""
+    device = x.device
+    k, length = x.shape[0], x.shape[1]
+    diff = x - x0
+    alpha = torch.tensor(alphas, dtype=torch.float32, device=device)
+    out = np.zeros((k, len(alphas), length))
+    per_slice = max(1, batch_tokens // (k * length))
+    for start in range(0, len(alphas), per_slice):
+        a = alpha[start : start + per_slice]
+        rows = a.shape[0]
+        path = (x0[:, None] + a[None, :, None, None] * diff[:, None]).reshape(-1, *x.shape[1:])
+        path.requires_grad_(True)
+        mask = torch.ones(path.shape[:2], dtype=torch.long, device=device)
+        logits = adapter.logits_from_embeddings(
+            path, mask, None if types is None else types.repeat_interleave(rows, dim=0)
+        ).view(k, rows, -1)
+        chosen = logits.gather(2, target.view(k, 1, 1).expand(k, rows, 1))
+        (grads,) = torch.autograd.grad(chosen.sum(), path)
+        products = (grads.view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
+        out[:, start : start + rows] = products.detach().cpu().numpy()
+    with torch.no_grad():  # f(baseline), for the convergence delta: one row per path, no backward
+        mask = torch.ones(x0.shape[:2], dtype=torch.long, device=device)
+        f_base = adapter.logits_from_embeddings(x0, mask, types).gather(1, target[:, None])[:, 0]
+    return out, f_base.float().cpu().numpy()

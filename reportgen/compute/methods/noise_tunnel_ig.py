@@ -12,7 +12,7 @@ from reportgen.compute.methods.base import (
     MethodOutput,
     equal_length_chunks,
 )
-from reportgen.compute.methods.integrated_gradients import IntegratedGradients, gauss_legendre
+from reportgen.compute.methods.integrated_gradients import IntegratedGradients, gauss_legendre, integrate_paths
 from reportgen.compute.methods.smoothgrad import NOISE_LEVEL, example_noise
 
 # Each noisy copy gets a cheaper integral than plain IG: averaging over copies also averages the quadrature
@@ -42,43 +42,36 @@ measured that way.
         samples = ctx.config.noise_tunnel_samples
         nodes, weights = gauss_legendre(STEPS_PER_SAMPLE)
         w = np.asarray(weights)
-        ig = IntegratedGradients()
         adapter = ctx.adapter
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("NoiseTunnel IG", len(ctx.encoded))
         rows = samples * STEPS_PER_SAMPLE
         for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), rows, ctx.config.batch_tokens):
-            ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=adapter.device)
-            x = adapter.embed(ids).detach()
-            spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None].cpu()
-            noise = torch.stack([example_noise(ctx, i, samples, x.shape[1:]) for i in chunk])  # [k, s, seq, h]
-            total = np.zeros((len(chunk), x.shape[1]))
-            f_noisy = np.zeros(len(chunk))
-            f_base = np.zeros(len(chunk))
-            for s in range(samples):
-                eps = NOISE_LEVEL * spread * noise[:, s]
-                terms, base = ig._terms(ctx, chunk, nodes, eps)
-                total += np.einsum("kas,a->ks", terms, w)
-                f_base = base
-                with torch.no_grad():
-                    f_noisy += self._target_logit(ctx, chunk, x + eps.to(x.device))
+            x, x0, target, types = IntegratedGradients.endpoints(ctx, chunk)
+            k, shape = len(chunk), x.shape[1:]
+            spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None, None]
+            noise = torch.stack([example_noise(ctx, i, samples, shape) for i in chunk]).to(x.device)
+            # Every (example, noisy copy) pair is one path, so all copies and steps share the forward passes.
+            noisy = (x[:, None] + NOISE_LEVEL * spread * noise).reshape(k * samples, *shape)
+
+            def repeat(t: torch.Tensor | None) -> torch.Tensor | None:
+                return None if t is None else t.repeat_interleave(samples, dim=0)
+
+            terms, f_base = integrate_paths(adapter, noisy, repeat(x0), repeat(target), repeat(types), nodes,
+                                            ctx.config.batch_tokens)
+            with torch.no_grad():
+                mask = torch.ones(noisy.shape[:2], dtype=torch.long, device=x.device)
+                f_noisy = adapter.logits_from_embeddings(noisy, mask, repeat(types)).gather(
+                    1, repeat(target)[:, None])[:, 0].float().cpu().numpy().reshape(k, samples)
+            scores_all = np.einsum("pas,a->ps", terms, w).reshape(k, samples, -1).mean(axis=1)
             for j, i in enumerate(chunk):
-                scores = total[j] / samples
-                gap = f_noisy[j] / samples - f_base[j]
+                scores = scores_all[j]
+                gap = float(f_noisy[j].mean()) - float(f_base[j * samples])
                 delta = float(scores.sum()) - gap
                 outputs[i] = MethodOutput(scores.astype(np.float32), {
                     "samples": samples, "steps": STEPS_PER_SAMPLE, "delta": delta,
                     "relative_delta": abs(delta) / abs(gap) if abs(gap) > 1e-12 else 0.0,
-                    "mean_f_noisy": float(f_noisy[j] / samples), "f_baseline": float(f_base[j])})
+                    "mean_f_noisy": float(f_noisy[j].mean()), "f_baseline": float(f_base[j * samples])})
             bar.update(len(chunk))
         bar.close()
         return outputs  # type: ignore[return-value]
-
-    @staticmethod
-    def _target_logit(ctx: MethodContext, chunk: list[int], embeddings: torch.Tensor) -> np.ndarray:
-        adapter = ctx.adapter
-        types = IntegratedGradients._types(ctx, chunk, adapter.device)
-        mask = torch.ones(embeddings.shape[:2], dtype=torch.long, device=adapter.device)
-        target = torch.tensor([ctx.targets[i] for i in chunk], device=adapter.device)
-        logits = adapter.logits_from_embeddings(embeddings, mask, types)
-        return logits.gather(1, target[:, None])[:, 0].float().cpu().numpy()
