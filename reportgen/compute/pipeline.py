@@ -6,7 +6,7 @@ import logging
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,6 @@ from reportgen.compute.encode import EncodedExample, encode_examples
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, shared_forward
 from reportgen.compute.global_analysis import analyse_model
-from reportgen.compute.global_analysis.predictions import prediction_quality
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
 from reportgen.compute.metrics import METRICS, MetricContext
 from reportgen.compute.metrics.agreement import agreement_matrix
@@ -28,7 +27,7 @@ from reportgen.config import BuildConfig, ComputeConfig
 from reportgen.errors import ConfigError, InputError, ModelLoadError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
-from reportgen.models.probe import fit_probe, out_of_fold_probabilities
+from reportgen.models.probe import fit_probe
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -53,8 +52,9 @@ def compute_bundle(
 
     shared = shared_forward(adapter, encoded, ccfg, progress)
     pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
+    out_of_fold = None  # a probe's predictions on examples it was not fitted on: slug -> probabilities
     if adapter.head_kind == "probe":
-        _fit_probe(adapter, examples, pooled, labels, ccfg.seed)
+        out_of_fold = _fit_probe(adapter, examples, pooled, labels, ccfg.seed)
         with torch.no_grad():
             logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()
     probabilities = _softmax(logits)
@@ -114,14 +114,9 @@ def compute_bundle(
     summary["sanity"] = sanity
     summary["curves"] = curves
     if ccfg.global_analysis:
-        summary["global"] = analyse_model(adapter, encoded, results, shared, labels, method_meta, ccfg, progress)
-        if adapter.head_kind == "probe":  # judge the probe on examples it was not fitted on
-            labelled = [i for i, ex in enumerate(examples) if ex.label is not None]
-            oof = out_of_fold_probabilities(pooled[labelled], [examples[i].label for i in labelled], labels,
-                                            ccfg.seed)
-            if oof is not None:
-                summary["global"]["quality"] = prediction_quality(
-                    results, labels, {results[i].slug: row for i, row in zip(labelled, oof)})
+        by_slug = None if out_of_fold is None else {results[i].slug: row for i, row in out_of_fold.items()}
+        summary["global"] = analyse_model(adapter, encoded, results, shared, labels, method_meta, ccfg, progress,
+                                          by_slug)
     model_summary = _model_summary(adapter)
     summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
     return ReportBundle(
@@ -164,7 +159,8 @@ def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: Mode
     return seen
 
 
-def _fit_probe(adapter, examples, pooled, labels, seed) -> None:
+def _fit_probe(adapter, examples, pooled, labels, seed) -> Optional[dict[int, np.ndarray]]:
+    """Fits the probe on the labelled examples and returns their out-of-fold probabilities by index."""
     labelled = [i for i, ex in enumerate(examples) if ex.label is not None]
     counts = Counter(examples[i].label for i in labelled)
     if len(counts) < 2:
@@ -172,9 +168,10 @@ def _fit_probe(adapter, examples, pooled, labels, seed) -> None:
     missing = [lab for lab in labels if lab not in counts]
     if missing:
         raise ConfigError(f"--labels names {missing[0]!r} but no example has that label; the probe cannot learn it")
-    probe, report = fit_probe(pooled[labelled], [examples[i].label for i in labelled], labels, seed)
+    probe, report, oof = fit_probe(pooled[labelled], [examples[i].label for i in labelled], labels, seed)
     log.info("probe fitted: train accuracy %.3f, cv accuracy %s", report.train_accuracy, report.cv_accuracy)
     adapter.set_probe(probe, report, labels)
+    return None if oof is None else dict(zip(labelled, oof))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -40,25 +40,14 @@ def fit_probe(
     label_order: Sequence[str],
     seed: int,
     c: float = 1.0,
-) -> tuple[LinearProbe, ProbeReport]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
+) -> tuple[LinearProbe, ProbeReport, Optional[np.ndarray]]:
+    """The probe fitted on every example, its report, and each example's out-of-fold probabilities
+    (float[n, classes], from the cross-validation that gives the reported accuracy; None without it)."""
     y = np.array([label_order.index(lab) for lab in labels])
     x = features.astype(np.float64)
-
-    def make() -> "object":
-        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
-
     smallest = int(np.bincount(y, minlength=len(label_order)).min())
-    folds = min(5, smallest)
-    cv_accuracy = None
-    if folds >= 2:
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        cv_accuracy = float(cross_val_score(make(), x, y, cv=splitter).mean())
-    pipe = make().fit(x, y)
+    oof, cv_accuracy, folds = _cross_validate(x, y, len(label_order), seed, c) if smallest >= 2 else (None, None, 0)
+    pipe = _pipeline(c, seed).fit(x, y)
     scaler, logreg = pipe[0], pipe[1]
     coef = logreg.coef_ / scaler.scale_  # fold the standardisation into the weights
     intercept = logreg.intercept_ - coef @ scaler.mean_
@@ -69,29 +58,41 @@ def fit_probe(
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
     train_accuracy = float((pipe.predict(x) == y).mean())
     probe = LinearProbe(coef, intercept)
-    report = ProbeReport(len(y), train_accuracy, cv_accuracy, folds if cv_accuracy is not None else 0, c)
-    return probe, report
+    report = ProbeReport(len(y), train_accuracy, cv_accuracy, folds, c)
+    return probe, report, oof
 
 
 def out_of_fold_probabilities(
     features: np.ndarray, labels: Sequence[str], label_order: Sequence[str], seed: int, c: float = 1.0
 ) -> Optional[np.ndarray]:
-    """float[n, classes]: each example's probabilities from the probe fitted on the other folds (the same
-    folds and model as the reported cross-validated accuracy), or None when a label has < 2 examples.
-    In-sample predictions of a probe say little; these are what its quality and calibration should use."""
+    """float[n, classes]: each example's probabilities from the probe fitted on the other folds (columns of
+    labels no example has stay 0), or None when a present label has fewer than 2 examples."""
+    y = np.array([label_order.index(lab) for lab in labels])
+    return _cross_validate(features.astype(np.float64), y, len(label_order), seed, c)[0]
+
+
+def _pipeline(c: float, seed: int):  # noqa: ANN202 - an sklearn Pipeline, imported lazily
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    y = np.array([label_order.index(lab) for lab in labels])
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+
+
+def _cross_validate(
+    x: np.ndarray, y: np.ndarray, n_classes: int, seed: int, c: float
+) -> tuple[Optional[np.ndarray], Optional[float], int]:
+    """One stratified k-fold pass (k = min(5, smallest class)): out-of-fold probabilities, the mean of the
+    folds' accuracies (what cross_val_score reports) and k; (None, None, 0) when it cannot run."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     present = sorted(set(y.tolist()))
-    folds = min(5, int(np.bincount(y)[present].min()))
+    folds = min(5, int(np.bincount(y)[present].min())) if present else 0
     if folds < 2 or len(present) < 2:
-        return None
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    proba = cross_val_predict(pipe, features.astype(np.float64), y, cv=splitter, method="predict_proba")
-    out = np.zeros((len(y), len(label_order)))
-    out[:, present] = proba
-    return out
+        return None, None, 0
+    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))
+    proba = np.zeros((len(y), n_classes))
+    proba[:, present] = cross_val_predict(_pipeline(c, seed), x, y, cv=splits, method="predict_proba")
+    predicted = np.asarray(present)[np.argmax(proba[:, present], axis=1)]
+    accuracy = float(np.mean([(predicted[test] == y[test]).mean() for _, test in splits]))
+    return proba, accuracy, folds

@@ -58,7 +58,7 @@ def _context(model_dir, config=None):
     pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]
-        probe, report = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
+        probe, report, _ = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
         adapter.set_probe(probe, report, labels)
         logits = adapter.probe(torch.from_numpy(pooled)).numpy()
     targets = [int(v) for v in logits.argmax(1)]

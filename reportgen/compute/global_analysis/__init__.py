@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
+
+import numpy as np
 
 from reportgen.compute.bundle import ExampleResult
 from reportgen.compute.encode import EncodedExample
@@ -28,7 +30,10 @@ def analyse_model(
     methods: Sequence[dict],
     cfg: ComputeConfig,
     progress: Progress,
+    out_of_fold: Optional[dict[str, np.ndarray]] = None,
 ) -> dict[str, Any]:
+    """out_of_fold: for a probe, slug -> probabilities from the probe fitted on the other folds; prediction
+    quality is then judged on those, not on the probe's in-sample predictions."""
     log.info("global analyses")
     heads = head_statistics(shared.attentions, encoded, adapter.tokenizer.cls_token, adapter.tokenizer.sep_token)
     heads["typical_example"] = results[typical_example(encoded, [r.unreadable for r in results])].slug
@@ -42,7 +47,7 @@ def analyse_model(
         "probing": layer_probing(shared.layer_pooled, [r.label for r in results], labels, cfg.seed, progress),
         "projection": layer_projections(shared.layer_pooled),
         "class_words": _class_words(results, labels, methods),
-        "quality": prediction_quality(results, labels),
+        "quality": prediction_quality(results, labels, out_of_fold),
     }
 
 

@@ -29,7 +29,7 @@ def layer_probing(
     accuracies, train = [], []
     bar = progress("Layer probes", layer_pooled.shape[1])
     for layer in range(layer_pooled.shape[1]):
-        _, report = fit_probe(layer_pooled[labelled, layer], y, present, seed)
+        _, report, _ = fit_probe(layer_pooled[labelled, layer], y, present, seed)
         accuracies.append(report.cv_accuracy)
         train.append(report.train_accuracy)
         bar.update(1)
