@@ -131,9 +131,9 @@ class CaptumBench:
         def forward_ids(ids, mask):
             return self.logits(embed(ids), mask.expand(ids.shape[0], -1))
 
-        def word_mask(ex, ids, special):
-            words = tok(ex["text"], ex["text_pair"]).word_ids()
-            seq = tok(ex["text"], ex["text_pair"]).sequence_ids()
+        def word_mask(ex):
+            enc = tok(ex["text"], ex["text_pair"])
+            words, seq = enc.word_ids(), enc.sequence_ids()
             keys = {}
             feature = [keys.setdefault((s, w), len(keys)) if w is not None else -1 for w, s in zip(words, seq)]
             n = len(keys)
@@ -145,17 +145,17 @@ class CaptumBench:
                 baseline = torch.where(special, ids, torch.full_like(ids, tok.mask_token_id))
                 explainer = (ca.Lime(forward_ids, interpretable_model=SkLearnRidge(alpha=1.0)) if kind == "lime"
                              else ca.KernelShap(forward_ids))
+                features = word_mask(ex)
                 with torch.no_grad():
                     attr = explainer.attribute(ids, baselines=baseline, target=target, additional_forward_args=(mask,),
-                                               feature_mask=word_mask(ex, ids, special), n_samples=200,
-                                               perturbations_per_eval=200)
-                return self._spread(attr[0].numpy(), word_mask(ex, ids, special)[0].numpy())
+                                               feature_mask=features, n_samples=200, perturbations_per_eval=200)
+                return self._spread(attr[0].numpy(), features[0].numpy())
             return run
 
         def occlusion(ex):
             ids, mask, special, target = self.inputs(ex)
             baseline = torch.where(special, ids, torch.full_like(ids, tok.mask_token_id))
-            features = word_mask(ex, ids, special)
+            features = word_mask(ex)
             with torch.no_grad():
                 # FeatureAblation gives f(x) - f(x without the word): reportgen's leave-one-word-out drop
                 attr = ca.FeatureAblation(forward_ids).attribute(

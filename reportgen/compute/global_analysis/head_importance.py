@@ -69,24 +69,30 @@ def head_importance(
     y = torch.tensor(labels, device=adapter.device)
     lengths = [enc.length for enc in encoded]
     batches = list(token_batches(lengths, batch_tokens))
+    # The same padded inputs serve all 1 + heads + 11 passes: pad and embed them once.
+    inputs = []
+    with torch.no_grad():
+        for batch in batches:
+            ids, attn_mask, types = padded_batch(encoded, batch, adapter.device)
+            inputs.append((adapter.embed(ids), attn_mask, types))
 
-    def run(mask: torch.Tensor, batch: list[int], grad: bool) -> torch.Tensor:
-        ids, attn_mask, types = padded_batch(encoded, batch, adapter.device)
+    def run(mask: torch.Tensor, k: int, grad: bool) -> torch.Tensor:
+        embeddings, attn_mask, types = inputs[k]
         with head_mask(adapter, mask), torch.set_grad_enabled(grad):
-            return adapter.logits_from_embeddings(adapter.embed(ids), attn_mask, types)
+            return adapter.logits_from_embeddings(embeddings, attn_mask, types)
 
     gradient = np.zeros((layers, heads))
-    for batch in batches:  # per-example masks, so |gradient| is taken per example as Michel et al. do
+    for k, batch in enumerate(batches):  # per-example masks: |gradient| is taken per example as Michel et al. do
         mask = torch.ones((len(batch), layers, heads), device=adapter.device, requires_grad=True)
-        loss = nn.functional.cross_entropy(run(mask, batch, True).float(), y[batch], reduction="sum")
+        loss = nn.functional.cross_entropy(run(mask, k, True).float(), y[batch], reduction="sum")
         (grad,) = torch.autograd.grad(loss, mask)
         gradient += grad.abs().sum(0).cpu().numpy()
     gradient /= len(encoded)
 
     def accuracy_and_loss(mask: torch.Tensor) -> tuple[float, float]:
         correct, total_loss = 0, 0.0
-        for batch in batches:
-            logits = run(mask, batch, False).float()
+        for k, batch in enumerate(batches):
+            logits = run(mask, k, False).float()
             correct += int((logits.argmax(-1) == y[batch]).sum())
             total_loss += float(nn.functional.cross_entropy(logits, y[batch], reduction="sum"))
         return correct / len(encoded), total_loss / len(encoded)
