@@ -37,6 +37,11 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))
     theme_dirs(cfg.theme)
+    # The output is judged now, not after minutes of compute: a refused folder costs nothing.
+    from reportgen.render.site import check_output
+
+    narrative_files = sorted(cfg.narrative.glob("*.md")) if cfg.narrative and cfg.narrative.is_dir() else []
+    check_output(cfg.out, cfg.single_file, [cfg.examples, *narrative_files])
     build_epoch = source_date_epoch()
     log.info("%d examples from %s", len(examples), cfg.examples)
 

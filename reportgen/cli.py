@@ -159,13 +159,14 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     from reportgen.compute.bundle import load_bundle
     from reportgen.config import source_date_epoch
     from reportgen.progress import progress_bar
-    from reportgen.render.site import render_output
+    from reportgen.render.site import check_output, render_output
 
     _configure_logging(False, False)
+    check_output(out, single_file)
     data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
     try:
         bundle = load_bundle(data_dir)
-    except (OSError, ValueError, TypeError) as err:
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as err:
         raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({err})") from None
     manifest_path = data_dir.parent / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
@@ -196,24 +197,11 @@ def init(directory: Path) -> None:
 @click.argument("site", type=click.Path(path_type=Path, exists=True, file_okay=False), default="site")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
 def serve(site: Path, port: int) -> None:
-    """Preview a built site at http://127.0.0.1:PORT/ (the site also works opened straight from disk)."""
-    import functools
-    import http.server
+    """Preview a built site at http://127.0.0.1:PORT/ (the site also works opened straight from disk).
+    Serves only the site's own files: no directory listings, no symbolic links leading out of it."""
+    from reportgen.serve import serve_site
 
-    if not (site / "index.html").is_file():
-        raise InputError(f"{site}: no index.html here; build a site first (reportgen build --out {site})")
-
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-            logging.getLogger("reportgen.serve").debug(format, *args)
-
-    handler = functools.partial(QuietHandler, directory=str(site))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        click.echo(f"Serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C to stop)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            click.echo("stopped")
+    serve_site(site, port, click.echo)
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import reprlib
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -59,15 +60,29 @@ def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
             rec = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"{path}:{line_no}: not valid JSON ({err.msg} at column {err.colno})") from None
+        except RecursionError:
+            raise InputError(f"{path}:{line_no}: JSON nested too deeply; an example is a flat object whose "
+                             "rationale is a list of [start, end] pairs") from None
         if not isinstance(rec, dict):
             raise InputError(f"{path}:{line_no}: expected a JSON object with a 'text' field")
         yield line_no, rec
 
 
 def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return
+    # The csv module's default cell limit (131,072 characters) would make long documents unloadable; a cell
+    # can be as long as the file.
+    csv.field_size_limit(max(len(text), 1 << 17))
+    # strict: a stray quote is an error with its line, not a silently merged or split cell.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        if not reader.fieldnames:
+            return
+        yield from _csv_rows(path, reader)
+    except csv.Error as err:
+        raise InputError(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
+
+
+def _csv_rows(path: Path, reader: csv.DictReader) -> Iterator[tuple[int, dict]]:
     for row in reader:
         rec: dict = {}
         for key, value in row.items():
@@ -78,9 +93,9 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
             if key in ("rationale", "rationale_pair"):
                 try:
                     value = json.loads(value)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     raise InputError(
-                        f"{path}:{reader.line_num}: field '{key}': expected JSON like [[0, 4]], got {value!r}"
+                        f"{path}:{reader.line_num}: field '{key}': expected JSON like [[0, 4]], got {_short(value)}"
                     ) from None
             rec[key] = value
         yield reader.line_num, rec
@@ -90,7 +105,9 @@ def _to_example(path: Path, line: int, rec: dict) -> Example:
     where = f"{path}:{line}"
     unknown = sorted(set(rec) - set(FIELDS) - set(IGNORED_FIELDS))
     if unknown:
-        raise InputError(f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(FIELDS)}")
+        raise InputError(f"{where}: unknown field {_short(unknown[0])}; known fields: {', '.join(FIELDS)}")
+    for key in FIELDS:
+        _check_encodable(where, key, rec.get(key))
     text = rec.get("text")
     if text is None:
         raise InputError(f"{where}: field 'text' is missing")
@@ -137,7 +154,7 @@ def _spans(where: str, value: object, text: str, key: str) -> tuple[Span, ...]:
             and all(isinstance(v, int) and not isinstance(v, bool) for v in item)
         )
         if not ok:
-            raise InputError(f"{where}: field '{key}': {item!r} is not a [start, end] pair of integers")
+            raise InputError(f"{where}: field '{key}': {_short(item)} is not a [start, end] pair of integers")
         start, end = item
         if not 0 <= start < end <= len(text):
             raise InputError(
@@ -146,6 +163,27 @@ def _spans(where: str, value: object, text: str, key: str) -> tuple[Span, ...]:
             )
         spans.append((start, end))
     return tuple(sorted(spans))
+
+
+def _check_encodable(where: str, key: str, value: object) -> None:
+    """JSON's \\ud800 escapes decode to lone surrogates, which no page, file name or tokenizer can take."""
+    if not isinstance(value, str):
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(
+            f"{where}: field '{key}': character {err.start} is a lone UTF-16 surrogate "
+            f"(\\u{ord(value[err.start]):04x}), not a character; fix the text's encoding"
+        ) from None
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """A bounded repr for messages: one line, never a megabyte and never a recursion."""
+    short = reprlib.Repr()  # attributes, not keywords: Python 3.10 and 3.11 take no arguments here
+    short.maxstring, short.maxother, short.maxlevel = limit, limit, 3
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_unique_ids(path: Path, examples: Sequence[Example]) -> None:

@@ -11,6 +11,25 @@ from reportgen.errors import InputError
 from reportgen.slugs import slugify
 from reportgen.types import NarrativeSection
 
+MAX_FRONT_MATTER = 64 * 1024
+
+
+class _AliasRefused(Exception):
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(anchor)
+        self.anchor, self.line = anchor, line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without aliases: a few hundred bytes of nested aliases (a "billion laughs") would otherwise
+    expand until memory runs out. Front matter is a handful of plain keys and never needs them."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasRefused(event.anchor, event.start_mark.line + 2)
+        return super().compose_node(parent, index)
+
 
 def load_narrative(directory: Optional[Path]) -> list[NarrativeSection]:
     if directory is None:
@@ -33,9 +52,16 @@ def _load_section(path: Path) -> NarrativeSection:
         end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), None)
         if end is None:
             raise InputError(f"{path}:1: front matter starts with '---' but has no closing '---'")
+        front = "".join(lines[1:end])
+        if len(front) > MAX_FRONT_MATTER:
+            raise InputError(f"{path}:2: front matter is {len(front):,} characters; at most {MAX_FRONT_MATTER:,} "
+                             "(put long text in the body)")
         try:
-            meta = yaml.safe_load("".join(lines[1:end])) or {}
-        except yaml.YAMLError as err:
+            meta = yaml.load(front, Loader=_NoAliasLoader) or {}
+        except _AliasRefused as err:
+            raise InputError(f"{path}:{err.line}: front matter uses a YAML alias (*{err.anchor}); write the value "
+                             "out instead (aliases can expand without bound)") from None
+        except (yaml.YAMLError, RecursionError) as err:
             line = getattr(getattr(err, "problem_mark", None), "line", 0) + 2
             raise InputError(f"{path}:{line}: front matter is not valid YAML") from None
         if not isinstance(meta, dict):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RESULTS_FILE = "results.json"
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 ATTENTION_DIR = "attention"
 
 
@@ -40,6 +42,10 @@ class ExampleResult:
     methods: dict[str, dict[str, Any]]  # name -> {"tokens": [seq], "words": [n_words], "info": {...}}
     attention: dict[str, Any]  # {"file", "shape", "special_mass"}
     metrics: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)  # method -> metric -> value
+    # None when text/text_pair are the whole input. Otherwise they are an excerpt (what the model read plus a
+    # bounded tail) and this says where the whole text is: {"source": "file:line", "chars": [n_text, n_pair],
+    # "shown": [chars of text kept, of text_pair kept], "sha256": [of text, of text_pair]}.
+    excerpt: Optional[dict[str, Any]] = None
 
     @property
     def correct(self) -> Optional[bool]:
@@ -95,8 +101,15 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
 
 
 def load_bundle(data_dir: Path) -> ReportBundle:
+    """Raises ValueError for a bundle it cannot trust: every slug becomes a file name, so a tampered
+    results.json must not make render read (or write) outside the bundle and the site."""
     text = (data_dir / RESULTS_FILE).read_text(encoding="utf-8")
     slugs = [ex["slug"] for ex in json.loads(text)["examples"]]
+    for slug in slugs:
+        if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+            raise ValueError(f"example slug {str(slug)[:80]!r} is not a safe file name")
+    if len(set(slugs)) != len(slugs):
+        raise ValueError("two examples share a slug")
     attention = {slug: np.load(data_dir / ATTENTION_DIR / f"{slug}.npy", allow_pickle=False) for slug in slugs}
     return ReportBundle.from_json(text, attention)
 

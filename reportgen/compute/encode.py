@@ -43,13 +43,27 @@ def encode_examples(tokenizer: Any, examples: Sequence[Example], max_length: int
     return [encode_example(tokenizer, ex, max_length) for ex in examples]
 
 
+# A word piece rarely spans more than a few characters, so max_length * CHARS_PER_PIECE characters hold the
+# window with room to spare; a text is cut there before tokenising (a 20 MB text costs no more than a page).
+CHARS_PER_PIECE = 16
+# Cut texts are extended until the window is full or this many characters are read (one giant "word").
+MAX_READ_CHARS = 1 << 21
+
+
 def encode_example(tokenizer: Any, example: Example, max_length: int) -> EncodedExample:
-    full = tokenizer(example.text, example.text_pair, add_special_tokens=True)
-    truncated = len(full["input_ids"]) > max_length
-    enc = tokenizer(
-        example.text, example.text_pair, truncation=True, max_length=max_length,
-        return_offsets_mapping=True, add_special_tokens=True,
-    )
+    budget = max_length * CHARS_PER_PIECE
+    full = (example.text, example.text_pair)
+    while True:
+        texts = [None if t is None else _prefix(t, budget) for t in full]
+        enc = tokenizer(
+            texts[0], texts[1], truncation=True, max_length=max_length,
+            return_offsets_mapping=True, add_special_tokens=True,
+        )
+        if budget >= MAX_READ_CHARS or _window_settled(enc, texts, full):
+            break
+        budget *= 4
+    cut = any(t is not None and len(t) < len(whole) for t, whole in zip(texts, full))
+    truncated = cut or bool(enc.encodings[0].overflowing)
     ids = list(enc["input_ids"])
     seq_ids = enc.sequence_ids(0)
     word_ids = enc.word_ids(0)
@@ -83,6 +97,31 @@ def encode_example(tokenizer: Any, example: Example, max_length: int) -> Encoded
         offsets=offsets, segments=segments, word_index=word_index, words=words,
         unk_fraction=unk_fraction, truncated=truncated,
     )
+
+
+def _prefix(text: str, budget: int) -> str:
+    return text if len(text) <= budget else text[:budget]
+
+
+def _window_settled(enc: Any, prefixes: list, texts: tuple) -> bool:
+    """Whether the window read from the prefixes is the one the whole texts would give: every cut segment
+    still overflows the window, and its last piece read ends before the word the cut may have split."""
+    if not any(p is not None and len(p) < len(t) for p, t in zip(prefixes, texts)):
+        return True
+    if not enc.encodings[0].overflowing:
+        return False  # the window is not full: the model would read more of the text
+    read_until = {0: 0, 1: 0}
+    for seq, (_, end) in zip(enc.sequence_ids(0), enc["offset_mapping"]):
+        if seq is not None:
+            read_until[seq] = max(read_until[seq], end)
+    for seq, (prefix, text) in enumerate(zip(prefixes, texts)):
+        if prefix is None or len(prefix) == len(text):
+            continue
+        last_space = max(prefix.rfind(" "), prefix.rfind("\n"), prefix.rfind("\t"))
+        boundary = last_space if last_space > 0 else len(prefix) - 1
+        if read_until[seq] > boundary:
+            return False
+    return True
 
 
 def token_batches(lengths: Sequence[int], budget_tokens: int) -> list[list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -32,6 +33,8 @@ from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
 log = logging.getLogger(__name__)
+
+EXCERPT_TAIL = 300  # characters kept after the last one the model read: enough to see where the cut fell
 
 
 def compute_bundle(
@@ -104,6 +107,7 @@ def compute_bundle(
             {name: outs[i] for name, outs in per_method.items()}, attentions[i], ccfg,
             {method: {metric: values[method][i] for metric, values in metric_values.items()}
              for method in per_method},
+            Path(cfg.examples).name,
         )
         for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
     ]
@@ -195,7 +199,7 @@ def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:
 def _example_result(
     ex: Example, enc: EncodedExample, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
     target: int, target_source: str, outputs: dict[str, MethodOutput], attention: np.ndarray,
-    cfg: ComputeConfig, quality: dict[str, dict[str, Any]],
+    cfg: ComputeConfig, quality: dict[str, dict[str, Any]], source: str,
 ) -> ExampleResult:
     methods = {}
     for name, out in outputs.items():
@@ -205,9 +209,11 @@ def _example_result(
             "info": out.info,
         }
     special = np.array(enc.special_mask)
+    text, text_pair, excerpt = _excerpt(ex, enc, source)
     return ExampleResult(
-        id=ex.id, slug=slug, line=ex.line, text=ex.text, text_pair=ex.text_pair, label=ex.label, note=ex.note,
-        rationale=[list(s) for s in ex.rationale], rationale_pair=[list(s) for s in ex.rationale_pair],
+        id=ex.id, slug=slug, line=ex.line, text=text, text_pair=text_pair, label=ex.label, note=ex.note,
+        rationale=_clipped(ex.rationale, len(text)), rationale_pair=_clipped(ex.rationale_pair, len(text_pair or "")),
+        excerpt=excerpt,
         tokens=enc.tokens, offsets=[list(o) for o in enc.offsets], segments=enc.segments,
         word_index=enc.word_index,
         words=[{"text": w.text, "start": w.start, "end": w.end, "segment": w.segment} for w in enc.words],
@@ -218,6 +224,26 @@ def _example_result(
                    "special_mass": special_token_mass(attention, special)},
         metrics=quality,
     )
+
+
+def _excerpt(ex: Example, enc: EncodedExample, source: str) -> tuple[str, Optional[str], Optional[dict]]:
+    """Pages and results.json keep what the model read plus EXCERPT_TAIL characters; a longer text is kept
+    by reference (file:line and checksum), so a 20 MB input does not become a 20 MB page."""
+    read = [max((w.end for w in enc.words if w.segment == seg), default=0) for seg in (0, 1)]
+    full = (ex.text, ex.text_pair)
+    shown = [None if t is None else t[: read[seg] + EXCERPT_TAIL] for seg, t in enumerate(full)]
+    if all(s is None or len(s) == len(t) for s, t in zip(shown, full)):
+        return ex.text, ex.text_pair, None
+    return shown[0], shown[1], {
+        "source": f"{source}:{ex.line}",
+        "chars": [len(t or "") for t in full],
+        "shown": [len(s or "") for s in shown],
+        "sha256": [None if t is None else hashlib.sha256(t.encode("utf-8")).hexdigest() for t in full],
+    }
+
+
+def _clipped(spans: Sequence[Sequence[int]], length: int) -> list[list[int]]:
+    return [[start, min(end, length)] for start, end in spans if start < length]
 
 
 def _model_summary(adapter: ModelAdapter) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
@@ -31,6 +32,11 @@ def default_model_dir() -> Path:
 
 def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> ModelAdapter:
     from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    # A build has its own progress and one-line errors; transformers' load bars and reports are noise there.
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
 
     if spec is None:
         location, name = str(default_model_dir()), DEFAULT_MODEL_ID
@@ -43,12 +49,20 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
     else:
         location, name = spec, spec
         loaded_from = f"Hugging Face hub id {spec}"
+    if Path(location).is_dir():
+        _check_model_folder(Path(location), name)
     try:
         config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, trust_remote_code=trust_remote_code)
         has_head = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
         auto = AutoModelForSequenceClassification if has_head else AutoModel
-        model = auto.from_pretrained(location, config=config, trust_remote_code=trust_remote_code)
+        model, loading = auto.from_pretrained(
+            location, config=config, trust_remote_code=trust_remote_code, output_loading_info=True)
+    except pickle.UnpicklingError:
+        raise ModelLoadError(
+            f"model {name!r}: its weights are a pickle that torch refuses to load safely (weights_only=True); "
+            "reportgen never runs pickled code. Ask for a model.safetensors, or convert a file you trust"
+        ) from None
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise ModelLoadError(
@@ -61,6 +75,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
             f"could not load model {name!r}{where}: {_first_line(err)} "
             "Give a local directory with config.json and weights, or a hub id with network access."
         ) from None
+    _check_loaded(name, model, loading, tokenizer, config, has_head)
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"model {name!r} has no fast tokenizer; word offsets need one (tokenizer.json)")
     target = _pick_device(device)
@@ -84,6 +99,58 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
         name=name, loaded_from=loaded_from, model=model, tokenizer=tokenizer,
         head_kind="classifier" if has_head else "probe", labels=labels, device=target, details=details,
     )
+
+
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "spm.model")
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
+OTHER_FRAMEWORKS = {"tf_model.h5": "TensorFlow", "flax_model.msgpack": "Flax"}
+
+
+def _check_model_folder(folder: Path, name: str) -> None:
+    """A local folder must hold a tokenizer and PyTorch weights; say what is there when it does not."""
+    present = sorted(p.name for p in folder.iterdir())
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"--model {name}: no config.json in the folder (it holds: {_listing(present)})")
+    if not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"--model {name}: no tokenizer files (one of {', '.join(TOKENIZER_FILES)}); without them every word "
+            f"would be [UNK]. Save the tokenizer beside the weights (tokenizer.save_pretrained). "
+            f"The folder holds: {_listing(present)}")
+    if not any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES):
+        others = [f"{framework} ({file})" for file, framework in OTHER_FRAMEWORKS.items() if (folder / file).is_file()]
+        if others:
+            raise ModelLoadError(
+                f"--model {name}: only {', '.join(others)} weights, and reportgen explains PyTorch models. Convert "
+                "once with transformers: AutoModel.from_pretrained(DIR, from_tf=True).save_pretrained(NEW_DIR) "
+                "(from_flax=True for Flax), then pass --model NEW_DIR")
+        raise ModelLoadError(f"--model {name}: no weights (model.safetensors or pytorch_model.bin) in the folder "
+                             f"(it holds: {_listing(present)})")
+
+
+def _check_loaded(name: str, model: Any, loading: dict, tokenizer: Any, config: Any, has_head: bool) -> None:
+    """Weights the checkpoint lacks are initialised at random by transformers: explaining them would explain
+    noise, differently on every run. The pooler of a bare encoder is the one part reportgen never uses."""
+    missing = sorted(loading.get("missing_keys") or [])
+    if not has_head:
+        missing = [k for k in missing if not k.split(".")[0] == "pooler" and ".pooler." not in k]
+    if missing:
+        what = ("its config names a classification head the weights do not have"
+                if any(k.startswith(("classifier", "score", "pre_classifier")) for k in missing)
+                else "the checkpoint does not have every weight the architecture needs")
+        raise ModelLoadError(
+            f"model {name!r}: {what}; transformers would fill {len(missing)} tensors at random "
+            f"({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}). Fine-tune and save the model first, "
+            "or remove 'architectures' from config.json to explain the bare encoder through a probe")
+    vocab = getattr(config, "vocab_size", None)
+    if vocab and len(tokenizer) < vocab / 2:
+        raise ModelLoadError(
+            f"model {name!r}: the tokenizer knows {len(tokenizer)} tokens but the model's embedding has {vocab} "
+            "rows; its tokenizer files are missing or belong to another model")
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "nothing"
 
 
 def _pick_device(device: str) -> torch.device:

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 SINGLE_FILE_MARK = '<body data-single="1">'
+# In the first line of <head>, so recognising our own file never depends on how long a theme's CSS is.
+GENERATOR_META = '<meta name="generator" content="reportgen single-file">'
 MAIN = re.compile(r'<main id="main">(.*)</main>', re.S)
 HREF = re.compile(r'href="([^"]*)"')
 PLOT_ID = re.compile(r'(class="plot" id="|data-target=")([^"]+)"')
@@ -50,6 +52,7 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
     )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"{GENERATOR_META}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{head_title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{css}</style>\n</head>\n"
         f'{SINGLE_FILE_MARK}\n<a class="skip" href="#main">Skip to content</a>\n'
@@ -57,6 +60,13 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
         f"{_route_links(footer, 'index.html')}\n{embedded}{scripts}<script>{_script_text(js)}</script>\n"
         "</body>\n</html>\n"
     )
+
+
+def is_single_file_report(path: Path) -> bool:
+    """Whether path is a file an earlier --single-file build wrote (the only kind it may overwrite)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20).decode("utf-8", errors="replace")
+    return GENERATOR_META in head[:4000] or SINGLE_FILE_MARK in head  # the mark: files from before the meta
 
 
 def _route_links(fragment: str, page: str) -> str:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import shutil
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import bokeh
 from jinja2 import TemplateError
 
 from reportgen.compute.bundle import ReportBundle, save_bundle
-from reportgen.errors import ConfigError, ThemeError
+from reportgen.errors import ThemeError
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
-from reportgen.render.single_file import SINGLE_FILE_MARK, single_file_html
+from reportgen.render.single_file import single_file_html
 from reportgen.render.templates import make_environment, static_files, theme_dirs
-from reportgen.render.writer import SiteWriter
+from reportgen.render.writer import SiteWriter, plan_output, plan_single_file, remove_debris
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +39,40 @@ def render_output(
     single_file: bool,
 ) -> Path:
     """The site folder at out, or with single_file one HTML file (out, with .html added when it has no
-    such suffix) folded from a site built in a temporary folder. Returns what was written."""
+    such suffix) folded from a site built in a temporary folder beside it. Returns what was written."""
     if not single_file:
         render_site(bundle, out, theme, manifest, build_epoch, progress)
         return out / "index.html"
-    target = out if out.suffix == ".html" else out.with_name(out.name + ".html")
-    if target.is_dir():
-        raise ConfigError(f"{target}: is a folder; --single-file writes one HTML file, name it e.g. report.html")
-    if target.exists() and SINGLE_FILE_MARK not in target.read_text(encoding="utf-8", errors="replace")[:4000]:
-        raise ConfigError(f"{target}: exists and is not a reportgen single-file report; choose another name")
-    with tempfile.TemporaryDirectory(prefix="reportgen-single-") as tmp:
-        site = Path(tmp) / "site"
-        render_site(bundle, site, theme, manifest, build_epoch, progress)
-        text = single_file_html(site, bokeh_scripts())
+    target = single_file_target(out)
+    plan_single_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.writing")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)  # readers never see half a file
+    remove_debris(target)
+    # Named like every other temporary entry of reportgen's, so a later build removes it after a SIGKILL.
+    work = target.parent / f".{target.name}.building-{os.getpid()}"
+    try:
+        render_site(bundle, work / "site", theme, manifest, build_epoch, progress)
+        text = single_file_html(work / "site", bokeh_scripts())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    partial = target.with_name(f".{target.name}.writing-{os.getpid()}")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)  # readers never see half a file
+    finally:
+        partial.unlink(missing_ok=True)
     return target
+
+
+def single_file_target(out: Path) -> Path:
+    return out if out.suffix == ".html" else out.with_name(out.name + ".html")
+
+
+def check_output(out: Path, single_file: bool, inputs: Iterable[Optional[Path]] = ()) -> None:
+    """Every refusal about the output happens here, before a model is loaded or anything is computed."""
+    if single_file:
+        plan_single_file(single_file_target(out))
+    else:
+        plan_output(out, inputs)
 
 
 def render_site(

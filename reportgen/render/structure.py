@@ -272,6 +272,12 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         )
     if ex.truncated:
         out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
+    if ex.excerpt:
+        chars, shown = ex.excerpt["chars"], ex.excerpt["shown"]
+        parts = [f"{shown[k]:,} of {chars[k]:,} characters of the {name}" for k, name in
+                 enumerate(("text", "text pair")) if shown[k] < chars[k]]
+        out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
+                   f"after. The whole text is {ex.excerpt['source']} (sha256 in results.json).")
     ig = ex.methods.get("integrated_gradients")
     if ig and ig["info"]["relative_delta"] > _ig_threshold(bundle):
         out.append(
