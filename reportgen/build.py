@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 from reportgen import __version__
 from reportgen.config import BuildConfig, source_date_epoch
+from reportgen.errors import ConfigError, InputError
 from reportgen.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,14 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     examples = load_examples(cfg.examples)
     narrative = load_narrative(cfg.narrative)
+    probe_train = None
+    if cfg.probe_train is not None:
+        train_examples = load_examples(cfg.probe_train)
+        unlabelled = next((ex for ex in train_examples if ex.label is None), None)
+        if unlabelled is not None:
+            raise InputError(f"{cfg.probe_train}:{unlabelled.line}: field 'label' is missing; every example of "
+                             "--probe-train needs a gold label")
+        probe_train = (train_examples, Path(cfg.probe_train).name)
     from reportgen.compute.metrics import METRICS
 
     # Unknown names fail here, before the model loads; "all" expands to every registered name.
@@ -41,7 +50,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.render.site import check_output
 
     narrative_files = sorted(cfg.narrative.glob("*.md")) if cfg.narrative and cfg.narrative.is_dir() else []
-    check_output(cfg.out, cfg.single_file, [cfg.examples, *narrative_files])
+    check_output(cfg.out, cfg.single_file, [cfg.examples, cfg.probe_train, *narrative_files])
     build_epoch = source_date_epoch()
     log.info("%d examples from %s", len(examples), cfg.examples)
 
@@ -52,12 +61,15 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
     provenance = {"versions": versions()}
-    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar).as_saved()
+    if probe_train is not None and adapter.head_kind != "probe":
+        raise ConfigError(f"--probe-train: the model {adapter.name!r} has its own classification head, so no probe "
+                          "is fitted; leave --probe-train out")
+    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar, probe_train).as_saved()
     manifest = {
         "reportgen": __version__,
         "versions": provenance["versions"],
         "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
-        "inputs": _input_hashes(cfg.examples, cfg.narrative),
+        "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train),
         "config": cfg.as_dict(),
         "command": list(command_line),
         "built": build_epoch,
@@ -88,12 +100,18 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _input_hashes(examples: Path, narrative: Optional[Path]) -> dict[str, Any]:
-    hashes = {"examples": {"file": examples.name, "sha256": _sha256(examples)}}
+def _input_hashes(examples: Path, narrative: Optional[Path], probe_train: Optional[Path]) -> dict[str, Any]:
+    hashes: dict[str, Any] = {"examples": {"file": examples.name, "sha256": _sha256(examples)}}
+    if probe_train is not None:
+        hashes["probe_train"] = {"file": probe_train.name, "sha256": _sha256(probe_train)}
     if narrative is not None:
         hashes["narrative"] = {p.name: _sha256(p) for p in sorted(narrative.glob("*.md"))}
     return hashes
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

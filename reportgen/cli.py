@@ -74,7 +74,16 @@ def cli() -> None:
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
 @click.option("--title", help="Site title.")
-@click.option("--labels", help="Comma-separated label set, in order (for a probe on a bare encoder).")
+@click.option("--labels", help="Comma-separated class names in order: the label set of a probe on a bare encoder, "
+              "or new names for every class of a model's own head (in its id2label order).")
+@click.option("--label-map", help="Rename a classification head's labels, e.g. LABEL_0=negative,LABEL_1=positive "
+              "for a model whose config says LABEL_0..LABEL_N.")
+@click.option("--probe-train", type=click.Path(path_type=Path),
+              help="For a bare encoder: fit the probe on this labelled JSONL/CSV file (e.g. a training split) "
+                   "instead of cross-fitting it on the examples. [default: cross-fitting, so no example is "
+                   "explained through a probe fitted on it]")
+@click.option("--force", is_flag=True, default=None,
+              help="Build even when most examples are mostly [UNK] to the model's tokenizer (exit 2 otherwise).")
 @click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
 @click.option("--batch-tokens", type=int,
               help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
@@ -104,6 +113,7 @@ def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: An
         click.echo(
             f"Wrote {result['examples']} examples to {result['out']} in {result['seconds']:.1f} s"
             + (f" ({result['unreadable']} mostly [UNK]: see the site)" if result["unreadable"] else "")
+            + ("" if result["accuracy"] is None else f"; held-out accuracy {result['accuracy']:.1%}")
         )
     if cfg.fail_on and result["failing"]:
         codes = ", ".join(f"{f['severity']}: {f['code']}" for f in result["failing"])

@@ -18,7 +18,7 @@ DEFAULT_METHODS = ("integrated_gradients", "gradient_x_input", "attention_rollou
 DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
 CONFIG_NAME = "reportgen.toml"
-PATH_FIELDS = ("examples", "narrative", "out")
+PATH_FIELDS = ("examples", "narrative", "out", "probe_train")
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,12 @@ class BuildConfig:
     theme: str = "default"
     title: Optional[str] = None
     labels: Optional[tuple[str, ...]] = None
+    label_map: Optional[tuple[tuple[str, str], ...]] = None  # (model's label, name to show), for a model's own head
     trust_remote_code: bool = False
     single_file: bool = False  # one HTML file with everything inline instead of a site folder
     fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
+    probe_train: Optional[Path] = None  # fit a bare encoder's probe on this file instead of cross-fitting
+    force: bool = False  # build even when most examples are unreadable to the model's tokenizer
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def as_dict(self) -> dict[str, Any]:
@@ -130,6 +133,8 @@ def _build(values: dict[str, Any]) -> BuildConfig:
     _validate_top(top_values)
     if top_values.get("labels") is not None:
         top_values["labels"] = _as_tuple(top_values["labels"])
+    if top_values.get("label_map") is not None:
+        top_values["label_map"] = _label_map(top_values["label_map"])
     return BuildConfig(compute=compute, **top_values)
 
 
@@ -139,6 +144,23 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
             return ()
         value = value.split(",")
     return tuple(v.strip() for v in value if v.strip())
+
+
+def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
+    """'LABEL_0=negative,LABEL_1=positive' (command line) or a TOML table {LABEL_0 = "negative"}."""
+    pairs = list(value.items()) if isinstance(value, dict) else []
+    if isinstance(value, str):
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            old, sep, new = item.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise ConfigError(f"--label-map: {item!r} is not MODEL_LABEL=NAME (e.g. LABEL_0=negative)")
+            pairs.append((old.strip(), new.strip()))
+    if not pairs:
+        raise ConfigError("--label-map: give MODEL_LABEL=NAME pairs, e.g. LABEL_0=negative,LABEL_1=positive")
+    names = [new for _, new in pairs]
+    if len(set(names)) != len(names) or len({old for old, _ in pairs}) != len(pairs):
+        raise ConfigError("--label-map: each model label and each new name may appear once")
+    return tuple((str(old), str(new)) for old, new in pairs)
 
 
 def _validate_top(values: dict[str, Any]) -> None:

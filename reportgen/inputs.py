@@ -33,13 +33,15 @@ def load_examples(path: Path | str) -> list[Example]:
     return examples
 
 
-def check_labels(path: Path | str, examples: Sequence[Example], allowed: Iterable[str], what: str) -> None:
+def check_labels(path: Path | str, examples: Sequence[Example], allowed: Iterable[str], what: str,
+                 remedy: str = "") -> None:
     """Stop at the first example whose gold label is not one the model (or --labels) knows."""
     allowed = list(allowed)
     for ex in examples:
         if ex.label is not None and ex.label not in allowed:
             raise InputError(
                 f"{path}:{ex.line}: field 'label': unknown label {ex.label!r}; {what} knows {', '.join(allowed)}"
+                + (f". {remedy}" if remedy else "")
             )
 
 

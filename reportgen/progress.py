@@ -11,12 +11,23 @@ log = logging.getLogger("reportgen")
 
 
 class _LogProgress:
+    """Off a terminal (CI, a log file): one line per stage, and a line every LOG_EVERY seconds of a long one,
+    so a build over thousands of examples never looks hung."""
+
+    LOG_EVERY = 30.0
+
     def __init__(self, description: str, total: int) -> None:
         self.description, self.total, self.done = description, total, 0
-        self.started = time.perf_counter()
+        self.started = self.logged = time.perf_counter()
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        now = time.perf_counter()
+        if now - self.logged >= self.LOG_EVERY and self.done < self.total:
+            self.logged = now
+            rate = self.done / (now - self.started)
+            log.info("%s: %d of %d (%.0f s, about %.0f s left)", self.description, self.done, self.total,
+                     now - self.started, (self.total - self.done) / rate if rate else float("nan"))
 
     def close(self) -> None:
         log.info("%s: %d in %.1f s", self.description, self.total, time.perf_counter() - self.started)

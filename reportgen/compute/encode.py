@@ -39,6 +39,35 @@ class EncodedExample:
         return [s == SPECIAL for s in self.segments]
 
 
+@dataclass(frozen=True)
+class TokenIds:
+    """Just what a forward pass needs: for texts that are only learnt from (--probe-train), never shown."""
+
+    input_ids: list[int]
+    token_type_ids: Optional[list[int]]
+
+    @property
+    def length(self) -> int:
+        return len(self.input_ids)
+
+
+def encode_ids(tokenizer: Any, examples: Sequence[Example], max_length: int, chunk: int = 2048) -> list[TokenIds]:
+    """Batched tokenisation without offsets or words: far faster than encode_example on a 60k-row set."""
+    out: list[Optional[TokenIds]] = [None] * len(examples)
+    budget = max_length * CHARS_PER_PIECE
+    for paired in (False, True):
+        rows = [i for i, ex in enumerate(examples) if (ex.text_pair is not None) == paired]
+        for start in range(0, len(rows), chunk):
+            part = [examples[i] for i in rows[start : start + chunk]]
+            enc = tokenizer([_prefix(ex.text, budget) for ex in part],
+                            [_prefix(ex.text_pair, budget) for ex in part] if paired else None,
+                            truncation=True, max_length=max_length)
+            types = enc.get("token_type_ids")
+            for k, i in enumerate(rows[start : start + chunk]):
+                out[i] = TokenIds(list(enc["input_ids"][k]), None if types is None else list(types[k]))
+    return out  # type: ignore[return-value]
+
+
 def encode_examples(tokenizer: Any, examples: Sequence[Example], max_length: int) -> list[EncodedExample]:
     return [encode_example(tokenizer, ex, max_length) for ex in examples]
 

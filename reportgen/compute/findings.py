@@ -15,6 +15,7 @@ SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SE
 CUE_SHARE = 0.2  # one word is the top word of at least this share of examples...
 CUE_MIN_EXAMPLES = 5  # ...and of at least this many
 OVERFIT_GAP = 0.15
+CHANCE_P = 0.05  # a probe whose held-out accuracy does not beat the majority class at this level is an error
 
 
 def finding(code: str, severity: str, message: str, examples: Sequence[str] = ()) -> dict[str, Any]:
@@ -28,7 +29,8 @@ def detect_findings(
     n = len(results)
     if summary["unreadable"]:
         out.append(finding("unreadable", "error", f"{len(summary['unreadable'])} of {n} examples are mostly [UNK] "
-                           "to the tokenizer; their predictions and explanations are meaningless.",
+                           "to the tokenizer; their predictions and explanations are meaningless, and they are "
+                           "left out of the probe's fitting, the accuracy and every data-set figure.",
                            summary["unreadable"]))
     ig = summary.get("integrated_gradients")
     if ig and ig["flagged"]:
@@ -66,11 +68,31 @@ def detect_findings(
                            "layer's weights are randomised (rank correlation stays at or above "
                            f"{summary['sanity']['threshold']}); it does not explain this model."))
     out.extend(_spurious_cues(results, real))
-    if probe and probe.get("cv_accuracy") is not None and probe["train_accuracy"] - probe["cv_accuracy"] > OVERFIT_GAP:
-        out.append(finding("probe_overfits", "warning", f"The probe's in-sample accuracy "
-                           f"({probe['train_accuracy']:.0%}) is far above its cross-validated accuracy "
-                           f"({probe['cv_accuracy']:.0%}): the explained function fits these examples, "
-                           "not the task."))
+    out.extend(_probe_findings(probe))
+    return out
+
+
+def _probe_findings(probe: Optional[dict]) -> list[dict[str, Any]]:
+    """A probe no better than always answering the most frequent class explains nothing about the task:
+    every highlight on the site would explain noise. Judged on held-out predictions, by a one-sided binomial
+    test against the majority share."""
+    if not probe or probe.get("held_out_accuracy") is None:
+        return []
+    out = []
+    accuracy, majority, p_value = probe["held_out_accuracy"], probe["majority_share"], probe["p_value"]
+    if p_value is not None and p_value >= CHANCE_P:
+        out.append(finding(
+            "probe_at_chance", "error",
+            f"The probe is no better than always answering the most frequent class: held-out accuracy "
+            f"{accuracy:.1%} against {majority:.1%} for the majority class (one-sided binomial test p = "
+            f"{p_value:.2f}, on {probe['n_held_out']} examples). The explained function has not learnt the task, "
+            "so no highlight on this site can be trusted. Give more labelled examples, fit the probe on a "
+            "training set (--probe-train FILE), or explain a model with its own classification head."))
+    if probe["train_accuracy"] - accuracy > OVERFIT_GAP:
+        out.append(finding(
+            "probe_overfits", "warning",
+            f"The probe's accuracy on the examples it was fitted on ({probe['train_accuracy']:.1%}) is far above its "
+            f"held-out accuracy ({accuracy:.1%}): it memorises these examples more than it learns the task."))
     return out
 
 

@@ -46,3 +46,18 @@ def shared_forward(
         bar.update(len(batch))
     bar.close()
     return SharedForward(np.ascontiguousarray(layer_pooled[:, -1]), layer_pooled, logits, attentions)
+
+
+def pooled_features(
+    adapter: ModelAdapter, encoded: Sequence[EncodedExample], cfg: ComputeConfig, progress: Progress
+) -> np.ndarray:
+    """float32[n, hidden]: the probe's features (masked mean of the last layer), without attention maps, for
+    a training set that is only learnt from (--probe-train)."""
+    pooled = np.zeros((len(encoded), adapter.details["hidden_size"]), dtype=np.float32)
+    bar = progress("Probe training set: forward pass", len(encoded))
+    for batch in token_batches([ex.length for ex in encoded], cfg.batch_tokens):
+        ids, mask, types = padded_batch(encoded, batch, adapter.device)
+        pooled[batch] = adapter.forward(ids, mask, types, attentions=False).pooled.float().cpu().numpy()
+        bar.update(len(batch))
+    bar.close()
+    return pooled

@@ -18,6 +18,7 @@ from reportgen.compute.methods.base import AttributionMethod, MethodContext
 from reportgen.compute.metrics.agreement import spearman
 from reportgen.compute.words import word_scores
 from reportgen.models import ModelAdapter
+from reportgen.models.crossfit import ProbeGroup
 
 log = logging.getLogger(__name__)
 PASS_BELOW = 0.5  # mean rank correlation with the original map once every layer is randomised
@@ -37,13 +38,14 @@ def sanity_check(
     original: dict[str, Sequence[np.ndarray]],  # method -> token scores of every example
     ctx_template: MethodContext,
     progress: Callable[[str, int], Any],
+    groups: Optional[Sequence[ProbeGroup]] = None,
 ) -> Optional[dict[str, Any]]:
+    """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
     layers = encoder_layers(adapter.model)
     if layers is None:
         return {"skipped": f"no encoder layers found in {type(adapter.model).__name__}"}
     checked = [m for m in methods if m.family != "reference"]
-    sub = [encoded[i] for i in indices]
-    sub_targets = [targets[i] for i in indices]
+    groups = groups or [ProbeGroup(adapter.probe, list(range(len(encoded))))]
     saved = copy.deepcopy(adapter.model.state_dict())
     generator = torch.Generator().manual_seed(ctx_template.config.seed)
     curves: dict[str, list[Optional[float]]] = {m.name: [] for m in checked}
@@ -51,22 +53,19 @@ def sanity_check(
     try:
         for layer in reversed(layers):  # top layer first, each one stays randomised (cascading)
             _randomise(layer, generator, float(getattr(adapter.model.config, "initializer_range", 0.02)))
-            shared = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
-            pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
-            if adapter.head_kind == "probe":
-                with torch.no_grad():
-                    logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()
-            ctx = replace(ctx_template, encoded=sub, targets=sub_targets,
-                          target_logits=[float(logits[k, t]) for k, t in enumerate(sub_targets)],
-                          attentions=attentions, progress=lambda d, n: _Quiet())
-            for method in checked:
-                outs = method.attribute(ctx)
-                rhos = [spearman(np.abs(word_scores(original[method.name][i], encoded[i])),
-                                 np.abs(word_scores(out.token_scores, encoded[i])))
-                        for i, out in zip(indices, outs)]
-                kept = [r for r in rhos if r is not None]
+            rhos: dict[str, list[Optional[float]]] = {m.name: [] for m in checked}
+            for group in groups:  # each example through its own (cross-fitted) probe, as in the report
+                mine = [i for i in indices if i in set(group.indices)]
+                if not mine:
+                    continue
+                with adapter.using(group.probe):
+                    for name, values in _layer_rhos(adapter, checked, encoded, mine, targets, original,
+                                                    ctx_template).items():
+                        rhos[name] += values
+            for name, values in rhos.items():
+                kept = [r for r in values if r is not None]
                 # None: no example gave a finite correlation (the map became constant or overflowed).
-                curves[method.name].append(float(np.mean(kept)) if kept else None)
+                curves[name].append(float(np.mean(kept)) if kept else None)
             bar.update(1)
     finally:
         adapter.model.load_state_dict(saved)
@@ -81,6 +80,24 @@ def sanity_check(
             for name, curve in curves.items()
         },
     }
+
+
+def _layer_rhos(adapter, checked, encoded, indices, targets, original, ctx_template) -> dict[str, list]:
+    """Rank correlation of each method's map on the randomised model with its original map, per example."""
+    sub = [encoded[i] for i in indices]
+    sub_targets = [targets[i] for i in indices]
+    shared = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
+    logits, attentions = shared.logits, shared.attentions
+    if adapter.head_kind == "probe":
+        with torch.no_grad():
+            logits = adapter.probe(torch.from_numpy(shared.pooled).to(adapter.device)).cpu().numpy()
+    ctx = replace(ctx_template, encoded=sub, targets=sub_targets,
+                  target_logits=[float(logits[k, t]) for k, t in enumerate(sub_targets)],
+                  attentions=attentions, progress=lambda d, n: _Quiet())
+    return {method.name: [spearman(np.abs(word_scores(original[method.name][i], encoded[i])),
+                                   np.abs(word_scores(out.token_scores, encoded[i])))
+                          for i, out in zip(indices, method.attribute(ctx))]
+            for method in checked}
 
 
 def encoder_layers(model: nn.Module) -> Optional[list[nn.Module]]:

@@ -14,23 +14,26 @@ TOP_WORDS = 15
 
 
 def summarise(
-    results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict], has_probe: bool,
+    results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict],
     ig_threshold: float = IG_RELATIVE_DELTA_WARN,
 ) -> dict[str, Any]:
-    labelled = [r for r in results if r.label is not None]
+    """Every prediction here is held out (a model's own head, or a probe that never saw the example); texts
+    that are mostly [UNK] are left out of every data-set figure, and counted."""
+    readable = [r for r in results if not r.unreadable]
+    labelled = [r for r in readable if r.label is not None]
     correct = [r for r in labelled if r.correct]
     confusion = {gold: {pred: 0 for pred in labels} for gold in labels}
     for r in labelled:
         confusion[r.label][r.predicted] += 1
-    readable = [r for r in results if not r.unreadable]
     summary: dict[str, Any] = {
         "n_examples": len(results),
+        "n_readable": len(readable),
         "n_labelled": len(labelled),
+        "n_correct": len(correct),
         "accuracy": len(correct) / len(labelled) if labelled else None,
-        "accuracy_is_in_sample": has_probe,
         "confusion": confusion,
-        "predicted_counts": {lab: sum(1 for r in results if r.predicted == lab) for lab in labels},
-        "mean_confidence": float(np.mean([r.confidence for r in results])),
+        "predicted_counts": {lab: sum(1 for r in readable if r.predicted == lab) for lab in labels},
+        "mean_confidence": float(np.mean([r.confidence for r in readable])) if readable else None,
         "unreadable": [r.slug for r in results if r.unreadable],
         "truncated": [r.slug for r in results if r.truncated],
         "special_mass_by_layer": _mean_rows([r.attention["special_mass"] for r in results]),

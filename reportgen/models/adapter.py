@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from torch import nn
 
-from reportgen.models.probe import LinearProbe, ProbeReport
+from reportgen.models.probe import LinearProbe
 
 
 @dataclass
@@ -29,8 +30,7 @@ class ModelAdapter:
     labels: list[str]
     device: torch.device
     details: dict[str, Any] = field(default_factory=dict)  # architecture, layers, heads, revision, ...
-    probe: Optional[LinearProbe] = None
-    probe_report: Optional[ProbeReport] = None
+    probe: Optional[LinearProbe] = None  # the probe logits go through now (see using())
 
     @property
     def num_layers(self) -> int:
@@ -40,10 +40,16 @@ class ModelAdapter:
     def num_heads(self) -> int:
         return int(self.model.config.num_attention_heads)
 
-    def set_probe(self, probe: LinearProbe, report: ProbeReport, labels: list[str]) -> None:
-        self.probe = probe.to(self.device)
-        self.probe_report = report
-        self.labels = labels
+    @contextlib.contextmanager
+    def using(self, probe: Optional[LinearProbe]) -> Iterator[None]:
+        """Route every logit through this probe for the block (cross-fitting: the probe of an example's
+        fold); None keeps the model's own head."""
+        previous = self.probe
+        self.probe = None if probe is None else probe.to(self.device)
+        try:
+            yield
+        finally:
+            self.probe = previous
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Word-piece embeddings: the layer Integrated Gradients interpolates on."""

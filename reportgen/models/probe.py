@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+ABSENT_LOGIT = -1e4  # a class a probe never saw: probability exactly 0 in float32
 
 
 class LinearProbe(nn.Module):
@@ -24,30 +25,26 @@ class LinearProbe(nn.Module):
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.linear(pooled)
 
-
-@dataclass(frozen=True)
-class ProbeReport:
-    n_examples: int
-    train_accuracy: float
-    cv_accuracy: Optional[float]  # None when some label has fewer than 2 examples
-    cv_folds: int
-    regularisation_c: float
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            logits = self.linear(torch.as_tensor(features, dtype=torch.float32, device=self.linear.weight.device))
+        return logits.argmax(-1).cpu().numpy()
 
 
-def fit_probe(
-    features: np.ndarray,  # float32[n, hidden], mean-pooled last layer
-    labels: Sequence[str],
-    label_order: Sequence[str],
-    seed: int,
-    c: float = 1.0,
-) -> tuple[LinearProbe, ProbeReport, Optional[np.ndarray]]:
-    """The probe fitted on every example, its report, and each example's out-of-fold probabilities
-    (float[n, classes], from the cross-validation that gives the reported accuracy; None without it)."""
-    y = np.array([label_order.index(lab) for lab in labels])
-    x = features.astype(np.float64)
-    smallest = int(np.bincount(y, minlength=len(label_order)).min())
-    oof, cv_accuracy, folds = _cross_validate(x, y, len(label_order), seed, c) if smallest >= 2 else (None, None, 0)
-    pipe = _pipeline(c, seed).fit(x, y)
+def fit_linear(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int, c: float = 1.0) -> LinearProbe:
+    """A probe over all n_classes fitted on (x, y); classes absent from y can never be predicted."""
+    present = np.unique(y)
+    if len(present) == 1:  # a fold that saw one class: that class, always (no logistic regression to fit)
+        weight = np.zeros((n_classes, x.shape[1]))
+        bias = np.full(n_classes, ABSENT_LOGIT)
+        bias[present[0]] = 0.0
+        return LinearProbe(weight, bias)
+    return _folded(_pipeline(c, seed).fit(x, y), present, n_classes)
+
+
+def _folded(pipe: Any, present: np.ndarray, n_classes: int) -> LinearProbe:
+    """One Linear over every class: the standardisation folded into the weights; absent classes get
+    ABSENT_LOGIT, so their probability is 0 and they never win."""
     scaler, logreg = pipe[0], pipe[1]
     coef = logreg.coef_ / scaler.scale_  # fold the standardisation into the weights
     intercept = logreg.intercept_ - coef @ scaler.mean_
@@ -56,19 +53,10 @@ def fit_probe(
         # probabilities and, unlike (0, z), a non-zero gradient for either target class.
         coef = np.vstack([-coef / 2, coef / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    train_accuracy = float((pipe.predict(x) == y).mean())
-    probe = LinearProbe(coef, intercept)
-    report = ProbeReport(len(y), train_accuracy, cv_accuracy, folds, c)
-    return probe, report, oof
-
-
-def out_of_fold_probabilities(
-    features: np.ndarray, labels: Sequence[str], label_order: Sequence[str], seed: int, c: float = 1.0
-) -> Optional[np.ndarray]:
-    """float[n, classes]: each example's probabilities from the probe fitted on the other folds (columns of
-    labels no example has stay 0), or None when a present label has fewer than 2 examples."""
-    y = np.array([label_order.index(lab) for lab in labels])
-    return _cross_validate(features.astype(np.float64), y, len(label_order), seed, c)[0]
+    weight = np.zeros((n_classes, coef.shape[1]))
+    bias = np.full(n_classes, ABSENT_LOGIT)
+    weight[present], bias[present] = coef, intercept
+    return LinearProbe(weight, bias)
 
 
 def _pipeline(c: float, seed: int):  # noqa: ANN202 - an sklearn Pipeline, imported lazily
@@ -77,22 +65,3 @@ def _pipeline(c: float, seed: int):  # noqa: ANN202 - an sklearn Pipeline, impor
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
-
-
-def _cross_validate(
-    x: np.ndarray, y: np.ndarray, n_classes: int, seed: int, c: float
-) -> tuple[Optional[np.ndarray], Optional[float], int]:
-    """One stratified k-fold pass (k = min(5, smallest class)): out-of-fold probabilities, the mean of the
-    folds' accuracies (what cross_val_score reports) and k; (None, None, 0) when it cannot run."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    present = sorted(set(y.tolist()))
-    folds = min(5, int(np.bincount(y)[present].min())) if present else 0
-    if folds < 2 or len(present) < 2:
-        return None, None, 0
-    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))
-    proba = np.zeros((len(y), n_classes))
-    proba[:, present] = cross_val_predict(_pipeline(c, seed), x, y, cv=splits, method="predict_proba")
-    predicted = np.asarray(present)[np.argmax(proba[:, present], axis=1)]
-    accuracy = float(np.mean([(predicted[test] == y[test]).mean() for _, test in splits]))
-    return proba, accuracy, folds

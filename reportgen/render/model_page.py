@@ -11,6 +11,7 @@ from reportgen.compute.bundle import ReportBundle
 from reportgen.compute.global_analysis.head_stats import PATTERNS, STAT_TITLES, STATS
 from reportgen.render import model_plots
 from reportgen.render.png import data_uri, heat_png
+from reportgen.render.story import accuracy_text
 from reportgen.render.structure import model_card
 
 PATTERN_CODES = {"vertical": "V", "diagonal": "D", "vertical+diagonal": "V+D", "block": "B", "heterogeneous": "H"}
@@ -50,10 +51,9 @@ HOW_TO_READ = {
 
 def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     g = bundle.summary.get("global")
-    if not g:
+    if not g or "skipped" in g:
         return None
     labels = bundle.labels
-    probe_note = bundle.model["probe"] is not None
     return {
         "how": HOW_TO_READ,
         "heads": _heads(bundle, g["heads"]),
@@ -62,8 +62,10 @@ def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
         "probing": _probing(g["probing"]),
         "projection": _projection(bundle, g["projection"]),
         "class_words": _class_words(g["class_words"]),
-        "quality": _quality(bundle, g["quality"], labels, probe_note),
-        "n": len(bundle.examples),
+        "quality": _quality(bundle, g["quality"], labels),
+        "n": g["n_examples"],
+        "n_unreadable": g["n_unreadable"],
+        "all_unreadable": g.get("all_unreadable", False),
         "model_card": model_card(bundle),
     }
 
@@ -183,7 +185,8 @@ def _probing(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _projection(bundle: ReportBundle, proj: dict[str, Any]) -> dict[str, Any]:
-    exs = bundle.examples
+    by_slug = {e.slug: e for e in bundle.examples}
+    exs = [by_slug[slug] for slug in proj["slugs"]]  # the readable examples the analysis ran on
     status = ["no gold label" if e.correct is None else "correct" if e.correct else "wrong" for e in exs]
     gold = [e.label if e.label is not None else "(no label)" for e in exs]
     texts = [e.text if len(e.text) <= 120 else e.text[:117] + "…" for e in exs]
@@ -208,25 +211,21 @@ def _class_words(cw: dict[str, Any]) -> dict[str, Any]:
     return {"classes": classes, "text": text, "method": cw["method_title"], "skipped": None}
 
 
-def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_sample: bool) -> dict[str, Any]:
+def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     if "skipped" in q:
         return {"skipped": q["skipped"]}
     by_slug = {e.slug: e for e in bundle.examples}
     wrong = [(by_slug[w["slug"]], w) for w in q["misclassified"]]
-    oof = q.get("source") == "out_of_fold"
     biggest = max(max(row) for row in q["confusion"]) or 1
     matrix = [{"gold": lab, "cells": [{"n": n, "alpha": round(0.85 * n / biggest, 3)} for n in row]}
               for lab, row in zip(labels, q["confusion"])]
     gap = q["mean_confidence"] - q["accuracy"]
     tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
             "accurate")
-    if oof:
-        text = (f"The probe is judged here on examples it was not fitted on: each of the {q['n']} labelled examples "
-                f"is predicted by the probe fitted on the other folds (the pages show the in-sample predictions). "
-                f"It is right {q['accuracy']:.1%} of the time")
-    else:
-        text = (f"On the {q['n']} labelled examples the model is right {q['accuracy']:.1%} of the time"
-                + (" (in-sample: the probe was fitted on these same examples)" if in_sample else ""))
+    who = "encoder + probe" if bundle.model["probe"] else "the model"
+    text = f"On the {q['n']} labelled readable examples {who} is right {accuracy_text(bundle.summary)}"
+    if bundle.model["probe"]:
+        text += " (each example predicted by a probe that was not fitted on it)"
     text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
     if wrong:
         ex, w = wrong[0]
@@ -242,6 +241,5 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str], in_samp
         "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w["predicted"],
                    "confidence": w["confidence"], "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
                   for e, w in wrong],
-        "out_of_fold": oof,
         "text": text, "skipped": None,
     }

@@ -56,26 +56,38 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     s = bundle.summary
     if not s["n_labelled"]:
         return None
-    who = "The fitted probe" if bundle.model["probe"] else "The model"
-    text = (
-        f"{who} labels {round(s['accuracy'] * s['n_labelled'])} of {s['n_labelled']} labelled examples "
-        f"correctly ({s['accuracy']:.0%})."
-    )
     probe = bundle.model["probe"]
+    who = "Encoder + probe" if probe else "The model"
+    text = f"{who} labels {s['n_correct']} of {s['n_labelled']} labelled examples correctly ({accuracy_text(s)})."
     if probe:
-        if probe["cv_accuracy"] is None:
-            text += (
-                " That figure is in-sample (the probe was fitted on these examples) and no label has enough "
-                "examples for cross-validation, so it says little about new text."
-            )
-        else:
-            text += (
-                f" That figure is in-sample: the probe was fitted on these same examples. Its "
-                f"{probe['cv_folds']}-fold cross-validated accuracy, {probe['cv_accuracy']:.0%}, is the better "
-                "estimate for new text."
-            )
-            if probe["train_accuracy"] - probe["cv_accuracy"] > 0.15:
-                text += " The gap between the two says the probe over-fits this small set."
+        text += " " + probe_text(probe)
+    if s["n_readable"] < s["n_examples"]:
+        text += (f" {s['n_examples'] - s['n_readable']} mostly-[UNK] examples are left out of this figure and of "
+                 "every data-set figure.")
+    return text
+
+
+def accuracy_text(summary: dict[str, Any]) -> str:
+    """The one way the headline accuracy is written, on every page."""
+    if summary["accuracy"] is None:
+        return "no labelled examples"
+    return f"{summary['accuracy']:.1%}, {summary['n_correct']} of {summary['n_labelled']}, held out"
+
+
+def probe_text(probe: dict[str, Any]) -> str:
+    """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
+    if probe["scheme"] == "train_file":
+        text = (f"The probe was fitted on the {probe['n_fitted']:,} labelled examples of {probe['train_file']} "
+                "(--probe-train), none of which is explained here, so every prediction is held out.")
+    else:
+        text = (f"The probe is cross-fitted: the {probe['n_fitted']} labelled readable examples are split into "
+                f"{probe['folds']} folds, and each example is predicted and explained through the probe fitted on the "
+                "other folds, so no example goes through a probe that saw it.")
+    text += (f" On the data it was fitted on it scores {probe['train_accuracy']:.1%}, an optimistic figure "
+             "shown only for contrast.")
+    if probe["majority_share"] is not None:
+        text += (f" Always answering the most frequent class would score {probe['majority_share']:.1%} "
+                 f"(one-sided binomial test p = {probe['p_value']:.2g}).")
     return text
 
 

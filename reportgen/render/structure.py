@@ -12,7 +12,7 @@ from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN
 from reportgen.render import plots
 from reportgen.render.highlight import highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
-from reportgen.render.story import findings
+from reportgen.render.story import accuracy_text, findings, probe_text
 
 
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
@@ -24,8 +24,24 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
         "built": built,
         "model_name": bundle.model["name"],
-        "has_model_page": bool(bundle.summary.get("global")),
+        "has_model_page": bool(bundle.summary.get("global")) and "skipped" not in bundle.summary["global"],
+        # Errors about the whole report (not about single examples) stand on every page.
+        "errors": [f["message"] for f in bundle.summary.get("findings", [])
+                   if f["severity"] == "error" and not f["examples"]],
+        "prediction_note": _prediction_note(bundle),
     }
+
+
+def _prediction_note(bundle: ReportBundle) -> Optional[str]:
+    probe = bundle.model["probe"]
+    if not probe:
+        return None
+    if probe["scheme"] == "train_file":
+        how = f"a probe fitted on {probe['n_fitted']:,} examples of {probe['train_file']} (--probe-train)"
+    else:
+        how = f"probes cross-fitted in {probe['folds']} folds, so no example goes through a probe fitted on it"
+    return (f"Predictions and explanations: {bundle.model['name']} + {how}. "
+            f"Held-out accuracy {accuracy_text(bundle.summary)}.")
 
 
 def index_view(bundle: ReportBundle) -> dict[str, Any]:
@@ -42,6 +58,8 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
     return {
         "model_rows": _model_rows(bundle),
         "probe": m["probe"],
+        "probe_text": probe_text(m["probe"]) if m["probe"] else None,
+        "accuracy_text": accuracy_text(bundle.summary),
         "data_rows": [
             ("Examples file", d["file"]),
             ("Examples", str(d["n_examples"])),
@@ -100,6 +118,8 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         "target": cfg["compute"]["target"],
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model["probe"],
+        "probe_text": probe_text(bundle.model["probe"]) if bundle.model["probe"] else None,
+        "accuracy_text": accuracy_text(bundle.summary),
         "head_kind": bundle.model["head_kind"],
     }
 
@@ -187,7 +207,9 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
         ("Labels", ", ".join(bundle.labels)),
         ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
          else "a linear probe fitted here on mean-pooled last-layer states "
-              "(the model has no classification head)"),
+              "(the model has no classification head); "
+              + ("fitted on " + m["probe"]["train_file"] if m["probe"]["scheme"] == "train_file"
+                 else f"cross-fitted in {m['probe']['folds']} folds") + ", so every prediction is held out"),
     ]
     if m.get("revision"):
         rows.append(("Revision", m["revision"]))

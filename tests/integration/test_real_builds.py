@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.integration.conftest import load_results
+from tests.conftest import ROOT, run_cli, shared, write_jsonl
+from tests.integration.conftest import chinese_rows, load_results
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +26,24 @@ def test_demo_site(demo_site):
     model = results["model"]
     assert model["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert (model["layers"], model["heads"], model["head_kind"]) == (6, 12, "probe")
-    assert model["probe"]["cv_accuracy"] > 0.6  # the probe learns sentiment from real embeddings
+    probe = model["probe"]
+    assert probe["scheme"] == "cross_fitted" and probe["held_out_accuracy"] > 0.6  # it learns sentiment
+    assert probe["p_value"] < 0.05 and probe["n_fitted"] == results["summary"]["n_labelled"]
     zh = [ex for ex in results["examples"] if ex["id"].startswith("zh-")]
     assert zh and all(ex["unreadable"] for ex in zh)
     assert not any(ex["unreadable"] for ex in results["examples"] if not ex["id"].startswith("zh-"))
     index = (demo_site / "index.html").read_text(encoding="utf-8")
-    accuracy = results["summary"]["accuracy"]
-    assert f"({accuracy:.0%})" in index  # the findings are written from the numbers
-    assert f"{model['probe']['cv_accuracy']:.0%}" in index
+    summary = results["summary"]
+    # One held-out accuracy, written one way, on every page that states it.
+    headline = f"{summary['accuracy']:.1%}, {summary['n_correct']} of {summary['n_labelled']}, held out"
+    assert summary["accuracy"] == probe["held_out_accuracy"] == summary["global"]["quality"]["accuracy"]
+    assert summary["global"]["probing"]["cv_accuracy"][-1] == summary["accuracy"]  # last layer: the same probe
+    for page in ("index.html", "model.html", "methods.html", "examples/neg-07.html"):
+        assert headline in (demo_site / page).read_text(encoding="utf-8"), page
+    assert "in-sample" not in index
+    wrong = [ex for ex in results["examples"]
+             if ex["label"] and not ex["unreadable"] and ex["label"] != ex["predicted"]]
+    assert wrong, "held-out predictions of a real probe are not all right"
     assert "About this report" in index and "How to read the highlights" in index
     assert "mostly unknown word pieces" in index
 
@@ -75,6 +86,17 @@ def test_hatexplain_200_posts(hatexplain_site):
 def test_esnli_pairs(esnli_site):
     results = load_results(esnli_site)
     assert len(results["examples"]) == 45
+    # 45 pairs are too few for a probe on mean-pooled MiniLM states to learn NLI: held out it is at chance,
+    # and the report says so as an error on every page instead of showing 97-99% confident "correct" rows.
+    probe, summary = results["model"]["probe"], results["summary"]
+    assert summary["accuracy"] == probe["held_out_accuracy"] < 0.5 and probe["p_value"] >= 0.05
+    assert [f["severity"] for f in summary["findings"] if f["code"] == "probe_at_chance"] == ["error"]
+    headline = f"{summary['accuracy']:.1%}, {summary['n_correct']} of {summary['n_labelled']}, held out"
+    index = (esnli_site / "index.html").read_text(encoding="utf-8")
+    assert headline in index
+    for page in ["index.html", "model.html", "methods.html", *(f"examples/{e['slug']}.html" for e in
+                                                               results["examples"][:3])]:
+        assert "no better than always answering the most frequent class" in (esnli_site / page).read_text(), page
     for ex in results["examples"]:
         assert {w["segment"] for w in ex["words"]} == {0, 1}
         for w in ex["words"]:
@@ -84,12 +106,17 @@ def test_esnli_pairs(esnli_site):
 
 def test_chinese_reviews_are_flagged_as_unreadable(chinese_site):
     results = load_results(chinese_site)
-    assert all(ex["unreadable"] for ex in results["examples"])
-    assert len(results["summary"]["unreadable"]) == len(results["examples"])
-    page = (chinese_site / "examples" / f"{results['examples'][0]['slug']}.html").read_text(encoding="utf-8")
+    chinese = [ex for ex in results["examples"] if any("\u4e00" <= ch <= "\u9fff" for ch in ex["text"])]
+    assert len(chinese) == 8 and all(ex["unreadable"] for ex in chinese)
+    assert sorted(results["summary"]["unreadable"]) == sorted(ex["slug"] for ex in chinese)
+    # Left out of the probe's fitting and of every data-set figure, with counts.
+    assert results["model"]["probe"]["n_fitted"] == 12 and results["summary"]["n_labelled"] == 12
+    assert results["summary"]["global"]["n_examples"] == 12 and results["summary"]["global"]["n_unreadable"] == 8
+    assert results["data"]["n_unreadable"] == 8
+    page = (chinese_site / "examples" / f"{chinese[0]['slug']}.html").read_text(encoding="utf-8")
     assert "meaningless" in page
     assert "mostly unknown word pieces" in (chinese_site / "index.html").read_text(encoding="utf-8")
-    ex = results["examples"][0]
+    ex = chinese[0]
     for w in ex["words"]:  # highlights still fall on the original characters
         assert ex["text"][w["start"] : w["end"]] == w["text"]
 
@@ -107,3 +134,21 @@ def test_default_model_by_directory_path(tmp_path):
                      "--methods", "gradient_x_input", env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
     assert load_results(out)["model"]["loaded_from"].startswith("local directory")
+
+
+def test_mostly_unreadable_data_stops_before_the_expensive_methods(tmp_path):
+    examples = write_jsonl(tmp_path / "zh.jsonl", chinese_rows(20))
+    started = time.perf_counter()
+    result = run_cli("build", "--examples", str(examples), "--out", str(tmp_path / "site"))
+    seconds = time.perf_counter() - started
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "20 of 20 examples are mostly unknown word pieces" in result.stderr and "--force" in result.stderr
+    assert "tokenizer covers this script" in result.stderr
+    assert seconds < 60 and not (tmp_path / "site").exists()  # was 301 s of IG and head ablation
+
+
+def test_fail_on_error_exits_3_for_a_probe_at_chance(tmp_path):
+    result = run_cli("build", "--examples", str(shared("esnli")), "--out", str(tmp_path / "site"), "--no-global",
+                     "--methods", "gradient_x_input", "--metrics", "none", "--fail-on", "error")
+    assert result.returncode == 3 and "probe_at_chance" in result.stderr, result.stderr[-2000:]
+    assert (tmp_path / "site" / "index.html").is_file()  # written first, then the exit status

@@ -162,34 +162,44 @@ def test_calibration_and_confusion_by_hand():
     assert q["confusion"] == [[2, 0], [1, 1]]
     # bin (0.9, 1]: accuracy 0.5, confidence 0.95; bin (0.6, 0.7]: accuracy 1, confidence 0.65
     assert q["ece"] == pytest.approx(0.5 * 0.45 + 0.5 * 0.35)
-    assert [w["slug"] for w in q["misclassified"]] == ["b"] and q["source"] == "model"
+    assert [w["slug"] for w in q["misclassified"]] == ["b"]
     assert q["per_class"][0]["precision"] == pytest.approx(2 / 3) and q["per_class"][1]["recall"] == 0.5
 
 
-def test_quality_from_out_of_fold_probabilities():
-    from reportgen.compute.bundle import ExampleResult
-
-    def result(slug, label):
-        return ExampleResult(
-            id=slug, slug=slug, line=1, text=slug, text_pair=None, label=label, note=None, rationale=[],
-            rationale_pair=[], tokens=[], offsets=[], segments=[], word_index=[], words=[], unk_fraction=0.0,
-            unreadable=False, truncated=False, probabilities=[1.0, 0.0], predicted="x", target="x",
-            target_source="predicted", methods={}, attention={}, metrics={})
-
-    results = [result("a", "x"), result("b", "y"), result("c", "y")]
-    oof = {"a": np.array([0.3, 0.7]), "b": np.array([0.2, 0.8]), "c": np.array([0.6, 0.4])}
-    q = prediction_quality(results, ["x", "y"], oof)
-    assert q["source"] == "out_of_fold" and q["confusion"] == [[0, 1], [1, 1]]
-    assert [w["slug"] for w in q["misclassified"]] == ["a", "c"]  # most confident mistake first
-    assert q["accuracy"] == pytest.approx(1 / 3)
-
-
-def test_out_of_fold_probabilities_come_from_other_folds():
-    from reportgen.models.probe import out_of_fold_probabilities
+def test_cross_fitting_never_predicts_an_example_through_a_probe_fitted_on_it():
+    from reportgen.models.crossfit import cross_fit, held_out_predictions
+    from reportgen.models.probe import fit_linear
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(30, 4))
+    x = rng.normal(size=(23, 4)).astype(np.float32)
     labels = ["a" if v > 0 else "b" for v in x[:, 0]]
-    proba = out_of_fold_probabilities(x, labels, ["a", "b", "c"], 0)
-    assert proba.shape == (30, 3) and np.allclose(proba.sum(1), 1.0) and (proba[:, 2] == 0).all()
-    assert out_of_fold_probabilities(x[:3], ["a", "b", "b"], ["a", "b"], 0) is None
+    labels[3] = labels[7] = None  # unlabelled
+    usable = [i != 5 for i in range(23)]  # 5: unreadable, never learnt from
+    fit = cross_fit(x, labels, usable, ["a", "b", "c"], 0)
+    train = [i for i in range(23) if labels[i] is not None and usable[i]]
+    folds = [g for g in fit.groups if g.fold is not None]
+    assert fit.folds == len(folds) == 5 and fit.n_fitted == len(train) == 20
+    assert sorted(i for g in folds for i in g.indices) == train  # every training example held out exactly once
+    rest = [g for g in fit.groups if g.fold is None]
+    assert len(rest) == 1 and rest[0].indices == [3, 5, 7]
+    y = np.array([["a", "b", "c"].index(labels[i]) for i in train])
+    for group in folds:  # each fold's probe is the one fitted on the other folds only
+        others = [k for k, i in enumerate(train) if i not in group.indices]
+        expected = fit_linear(x[train][others].astype(np.float64), y[others], 3, 0)
+        assert torch.allclose(group.probe.linear.weight, expected.linear.weight)
+        assert (group.probe.linear.bias[2] < -1e3).item()  # class "c" was never seen: never predicted
+    predicted = held_out_predictions(fit, x)
+    assert predicted.shape == (23,) and set(predicted.tolist()) <= {0, 1}
+    held_out = float((predicted[train] == y).mean())
+    assert held_out < fit.train_accuracy or fit.train_accuracy == 1.0
+
+
+def test_probe_at_chance_is_an_error_finding():
+    from reportgen.compute.findings import _probe_findings
+
+    at_chance = {"held_out_accuracy": 0.36, "majority_share": 0.36, "p_value": 0.55, "n_held_out": 50,
+                 "train_accuracy": 1.0}
+    codes = {f["code"]: f["severity"] for f in _probe_findings(at_chance)}
+    assert codes == {"probe_at_chance": "error", "probe_overfits": "warning"}
+    good = {**at_chance, "held_out_accuracy": 0.9, "p_value": 1e-9, "train_accuracy": 0.95}
+    assert _probe_findings(good) == []

@@ -14,7 +14,7 @@ from reportgen.compute.methods import METHODS, MethodContext
 from reportgen.compute.methods.integrated_gradients import gauss_legendre
 from reportgen.config import ComputeConfig
 from reportgen.models import load_adapter
-from reportgen.models.probe import fit_probe
+from reportgen.models.probe import fit_linear
 from reportgen.types import Example
 
 
@@ -58,8 +58,8 @@ def _context(model_dir, config=None):
     pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]
-        probe, report, _ = fit_probe(pooled, ["pos", "neg", "pos", "neg", "pos", "neg"], labels, 0)
-        adapter.set_probe(probe, report, labels)
+        probe = fit_linear(pooled.astype(np.float64), np.array([1, 0, 1, 0, 1, 0]), 2, 0)
+        adapter.probe, adapter.labels = probe, labels  # what the pipeline does per fold (adapter.using)
         logits = adapter.probe(torch.from_numpy(pooled)).numpy()
     targets = [int(v) for v in logits.argmax(1)]
     return MethodContext(adapter, encoded, targets, [float(logits[i, t]) for i, t in enumerate(targets)],

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Sequence
-
-import numpy as np
+from typing import Any, Sequence
 
 from reportgen.compute.bundle import ExampleResult
 from reportgen.compute.encode import EncodedExample
@@ -17,6 +15,7 @@ from reportgen.compute.global_analysis.predictions import prediction_quality
 from reportgen.compute.summary import top_words
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
+from reportgen.models.crossfit import ProbeGroup
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +29,37 @@ def analyse_model(
     methods: Sequence[dict],
     cfg: ComputeConfig,
     progress: Progress,
-    out_of_fold: Optional[dict[str, np.ndarray]] = None,
+    groups: Sequence[ProbeGroup],
 ) -> dict[str, Any]:
-    """out_of_fold: for a probe, slug -> probabilities from the probe fitted on the other folds; prediction
-    quality is then judged on those, not on the probe's in-sample predictions."""
+    """Every analysis runs on the readable examples only (mostly-[UNK] texts say nothing about the model), and
+    every prediction in it is held out: each example goes through the probe of its own fold."""
     log.info("global analyses")
-    heads = head_statistics(shared.attentions, encoded, adapter.tokenizer.cls_token, adapter.tokenizer.sep_token)
-    heads["typical_example"] = results[typical_example(encoded, [r.unreadable for r in results])].slug
+    keep = [i for i, r in enumerate(results) if not r.unreadable]
+    forced = not keep  # only reachable with --force: every text is unreadable, analysed anyway and said so
+    if forced:
+        keep = list(range(len(results)))
+    enc = [encoded[i] for i in keep]
+    kept = [results[i] for i in keep]
+    position = {i: k for k, i in enumerate(keep)}
+    local_groups = [ProbeGroup(g.probe, [position[i] for i in g.indices if i in position], g.fold) for g in groups]
+    heads = head_statistics([shared.attentions[i] for i in keep], enc, adapter.tokenizer.cls_token,
+                            adapter.tokenizer.sep_token)
+    heads["typical_example"] = kept[typical_example(enc, [False] * len(enc))].slug
     # Importance is measured against the gold label where there is one, else the model's own prediction.
-    targets = [labels.index(r.label if r.label is not None else r.predicted) for r in results]
-    importance = head_importance(adapter, encoded, targets, cfg.batch_tokens, progress)
-    importance["labels_from"] = _labels_from(results)
+    targets = [labels.index(r.label if r.label is not None else r.predicted) for r in kept]
+    importance = head_importance(adapter, enc, targets, cfg.batch_tokens, progress, local_groups)
+    importance["labels_from"] = _labels_from(kept)
+    layer_pooled = shared.layer_pooled[keep]
     return {
+        "n_examples": len(kept),
+        "n_unreadable": 0 if forced else len(results) - len(kept),
+        "all_unreadable": forced,
         "heads": heads,
         "importance": importance,
-        "probing": layer_probing(shared.layer_pooled, [r.label for r in results], labels, cfg.seed, progress),
-        "projection": layer_projections(shared.layer_pooled),
-        "class_words": _class_words(results, labels, methods),
-        "quality": prediction_quality(results, labels, out_of_fold),
+        "probing": layer_probing(layer_pooled, [r.label for r in kept], labels, cfg.seed, progress),
+        "projection": {**layer_projections(layer_pooled), "slugs": [r.slug for r in kept]},
+        "class_words": _class_words(kept, labels, methods),
+        "quality": prediction_quality(kept, labels),
     }
 
 

@@ -13,6 +13,7 @@ from torch import nn
 from reportgen.compute.encode import EncodedExample, token_batches
 from reportgen.compute.methods.base import padded_batch
 from reportgen.models import ModelAdapter
+from reportgen.models.crossfit import ProbeGroup
 
 PRUNE_FRACTIONS = tuple(k / 10 for k in range(11))
 
@@ -60,15 +61,20 @@ def head_mask(adapter: ModelAdapter, mask: torch.Tensor) -> Iterator[None]:
 
 def head_importance(
     adapter: ModelAdapter, encoded: Sequence[EncodedExample], labels: Sequence[int], batch_tokens: int,
-    progress: Any,
+    progress: Any, groups: Optional[Sequence[ProbeGroup]] = None,
 ) -> dict[str, Any]:
+    """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
     projections = output_projections(adapter.model)
     if projections is None or len(projections) != adapter.num_layers:
         return {"skipped": f"no per-head output projection found for {type(adapter.model).__name__}"}
     layers, heads = adapter.num_layers, adapter.num_heads
     y = torch.tensor(labels, device=adapter.device)
     lengths = [enc.length for enc in encoded]
-    batches = list(token_batches(lengths, batch_tokens))
+    batches, probes = [], []
+    for group in groups or [ProbeGroup(adapter.probe, list(range(len(encoded))))]:
+        for batch in token_batches([lengths[i] for i in group.indices], batch_tokens):
+            batches.append([group.indices[b] for b in batch])
+            probes.append(group.probe)
     # The same padded inputs serve all 1 + heads + 11 passes: pad and embed them once.
     inputs = []
     with torch.no_grad():
@@ -78,7 +84,7 @@ def head_importance(
 
     def run(mask: torch.Tensor, k: int, grad: bool) -> torch.Tensor:
         embeddings, attn_mask, types = inputs[k]
-        with head_mask(adapter, mask), torch.set_grad_enabled(grad):
+        with adapter.using(probes[k]), head_mask(adapter, mask), torch.set_grad_enabled(grad):
             return adapter.logits_from_embeddings(embeddings, attn_mask, types)
 
     gradient = np.zeros((layers, heads))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -11,20 +11,13 @@ from reportgen.compute.bundle import ExampleResult
 CALIBRATION_BINS = 10
 
 
-def prediction_quality(
-    results: Sequence[ExampleResult], labels: Sequence[str],
-    out_of_fold: Optional[dict[str, np.ndarray]] = None,
-) -> dict[str, Any]:
-    """out_of_fold: slug -> class probabilities from a probe not fitted on that example; when given, every
-    number here is computed from those instead of the (in-sample) predictions shown on the pages."""
+def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) -> dict[str, Any]:
+    """From the predictions the pages show, which are held out (a probe never predicts an example it was
+    fitted on), so these numbers and the headline accuracy are one and the same."""
     labelled = [r for r in results if r.label is not None]
     if not labelled:
         return {"skipped": "no example has a gold label"}
-    if out_of_fold is not None:
-        labelled = [r for r in labelled if r.slug in out_of_fold]
-        probs = {r.slug: np.asarray(out_of_fold[r.slug]) for r in labelled}
-    else:
-        probs = {r.slug: np.asarray(r.probabilities) for r in labelled}
+    probs = {r.slug: np.asarray(r.probabilities) for r in labelled}
     predicted = {slug: labels[int(np.argmax(p))] for slug, p in probs.items()}
     matrix = [[sum(1 for r in labelled if r.label == gold and predicted[r.slug] == pred) for pred in labels]
               for gold in labels]
@@ -65,5 +58,4 @@ def prediction_quality(
         "misclassified": [{"slug": r.slug, "predicted": predicted[r.slug],
                            "confidence": float(probs[r.slug].max())} for r in wrong],
         "n": len(labelled),
-        "source": "out_of_fold" if out_of_fold is not None else "model",
     }

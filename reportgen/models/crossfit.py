@@ -1,0 +1,118 @@
+"""Cross-fitting: no example is predicted or explained through a probe that was fitted on it.
+
+The labelled examples are split into k stratified folds; the examples of fold j are predicted, explained and
+scored through the probe fitted on the other folds. Examples the probes never learn from (unlabelled, or
+unreadable) go through the probe fitted on every labelled readable example. With a separate training file
+(--probe-train) one probe fitted on that file serves every example. Either way each prediction shown is a
+held-out one, and the accuracy on the pages is the held-out accuracy."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from reportgen.models.probe import LinearProbe, fit_linear
+
+MAX_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class ProbeGroup:
+    """Examples (indices into the explained set) that share one probe; probe None: the model's own head."""
+
+    probe: Optional[LinearProbe]
+    indices: list[int]
+    fold: Optional[int] = None  # 0-based fold, None for the probe fitted on all training examples
+
+
+@dataclass(frozen=True)
+class CrossFit:
+    groups: list[ProbeGroup]
+    scheme: str  # "cross_fitted" or "train_file"
+    folds: int  # k, or 0 with a training file
+    n_fitted: int  # examples the probes learnt from (labelled readable ones, or the training file's)
+    train_accuracy: float  # the all-examples probe on its own training data: optimistic, shown for contrast
+    regularisation_c: float
+    train_file: Optional[str]
+
+
+def cross_fit(
+    features: np.ndarray,  # float[n, hidden]
+    labels: Sequence[Optional[str]],  # gold label per explained example, None if unlabelled
+    usable: Sequence[bool],  # False: never learnt from (unreadable text)
+    label_order: Sequence[str],
+    seed: int,
+    c: float = 1.0,
+) -> CrossFit:
+    from sklearn.model_selection import StratifiedKFold
+
+    train = [i for i, (lab, ok) in enumerate(zip(labels, usable)) if lab is not None and ok]
+    y = np.array([label_order.index(labels[i]) for i in train])
+    x = features.astype(np.float64)
+    full = fit_linear(x[train], y, len(label_order), seed, c)
+    train_accuracy = float((full.predict(x[train]) == y).mean())
+    counts = np.bincount(y, minlength=len(label_order))
+    folds = int(min(MAX_FOLDS, len(train), max(2, counts.max())))
+    groups: list[ProbeGroup] = []
+    with warnings.catch_warnings():
+        # A class with fewer members than folds is allowed: its few examples still land in different folds.
+        warnings.filterwarnings("ignore", message="The least populated class")
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x[train], y)
+        for fold, (fit_rows, held_rows) in enumerate(splits):
+            probe = fit_linear(x[train][fit_rows], y[fit_rows], len(label_order), seed, c)
+            groups.append(ProbeGroup(probe, sorted(train[r] for r in held_rows), fold))
+    rest = sorted(set(range(len(labels))) - set(train))
+    if rest:
+        groups.append(ProbeGroup(full, rest))
+    return CrossFit(groups, "cross_fitted", folds, len(train), train_accuracy, c, None)
+
+
+def train_file_fit(
+    train_features: np.ndarray, train_labels: Sequence[str], n_explained: int, label_order: Sequence[str],
+    seed: int, train_file: str, c: float = 1.0,
+) -> CrossFit:
+    y = np.array([label_order.index(lab) for lab in train_labels])
+    probe = fit_linear(train_features.astype(np.float64), y, len(label_order), seed, c)
+    train_accuracy = float((probe.predict(train_features.astype(np.float64)) == y).mean())
+    return CrossFit([ProbeGroup(probe, list(range(n_explained)))], "train_file", 0, len(y), train_accuracy, c,
+                    train_file)
+
+
+def held_out_predictions(fit: CrossFit, features: np.ndarray) -> np.ndarray:
+    """int[n]: each example's predicted class from its own group's probe."""
+    predicted = np.zeros(len(features), dtype=np.int64)
+    for group in fit.groups:
+        if group.indices:
+            predicted[group.indices] = group.probe.predict(features[group.indices])
+    return predicted
+
+
+def held_out_summary(fit: CrossFit, results: Sequence[Any], slugs: Sequence[str]) -> dict[str, Any]:
+    """What results.json says of the probe: how it was fitted, its held-out accuracy with a binomial test
+    against always answering the most frequent class, and every probe's weights (re-derivable)."""
+    from scipy.stats import binomtest
+
+    held = [r for r in results if r.label is not None and not r.unreadable]
+    correct = sum(1 for r in held if r.correct)
+    summary: dict[str, Any] = {
+        "scheme": fit.scheme, "folds": fit.folds, "n_fitted": fit.n_fitted, "train_file": fit.train_file,
+        "train_accuracy": fit.train_accuracy, "regularisation_c": fit.regularisation_c,
+        "n_held_out": len(held), "held_out_accuracy": correct / len(held) if held else None,
+        "majority_share": None, "p_value": None,
+    }
+    if held:
+        counts: dict[str, int] = {}
+        for r in held:
+            counts[r.label] = counts.get(r.label, 0) + 1
+        majority = max(counts.values()) / len(held)
+        summary["majority_share"] = majority
+        summary["p_value"] = float(binomtest(correct, len(held), majority, alternative="greater").pvalue)
+    summary["probes"] = [
+        {"fold": g.fold, "examples": [slugs[i] for i in g.indices],
+         "weight": g.probe.linear.weight.tolist(), "bias": g.probe.linear.bias.tolist()}
+        for g in fit.groups if g.probe is not None
+    ]
+    return summary
