@@ -18,8 +18,13 @@ OVERFIT_GAP = 0.15
 CHANCE_P = 0.05  # a probe whose held-out accuracy does not beat the majority class at this level is an error
 
 
-def finding(code: str, severity: str, message: str, examples: Sequence[str] = ()) -> dict[str, Any]:
-    return {"code": code, "severity": severity, "message": message, "examples": list(examples)}
+def finding(code: str, severity: str, message: str, examples: Sequence[str] = (),
+            values: Optional[dict[str, Any]] = None, value_label: str = "") -> dict[str, Any]:
+    """values: each listed example's own number (slug -> value), so its page says where it stands."""
+    out = {"code": code, "severity": severity, "message": message, "examples": list(examples)}
+    if values is not None:
+        out["values"], out["value_label"] = values, value_label
+    return out
 
 
 def detect_findings(
@@ -42,23 +47,26 @@ def detect_findings(
                            "model's length limit.", summary["truncated"]))
     real = [m for m in methods if m["family"] != "reference"]
     for m in real:
-        heavy = [r.slug for r in results if not r.unreadable and _special_share(r, m["name"]) > SPECIAL_SHARE]
+        shares = {r.slug: _special_share(r, m["name"]) for r in results if not r.unreadable}
+        heavy = [slug for slug, share in shares.items() if share > SPECIAL_SHARE]
         if heavy:
             out.append(finding("special_tokens", "warning", f"{m['title']} puts more than {SPECIAL_SHARE:.0%} of "
-                               f"its attribution on [CLS]/[SEP]/punctuation in {len(heavy)} examples.", heavy))
+                               f"its attribution on [CLS]/[SEP]/punctuation in {len(heavy)} examples.", heavy,
+                               {slug: shares[slug] for slug in heavy},
+                               f"share of {m['title']} on [CLS]/[SEP]/punctuation here"))
     signed = [m["name"] for m in real if m["signed"]]
     if len(signed) >= 2:
         a, b = signed[0], signed[1]
         titles = {m["name"]: m["title"] for m in methods}
-        disagree = []
+        rhos = {}
         for r in results:
             rho = spearman(np.asarray(r.methods[a]["words"]), np.asarray(r.methods[b]["words"]))
             if rho is not None and rho < 0 and not r.unreadable:
-                disagree.append(r.slug)
-        if disagree:
+                rhos[r.slug] = rho
+        if rhos:
             out.append(finding("methods_disagree", "warning", f"{titles[a]} and {titles[b]} rank the words in "
-                               f"opposite orders (negative rank correlation) on {len(disagree)} examples.",
-                               disagree))
+                               f"opposite orders (negative rank correlation) on {len(rhos)} examples.",
+                               list(rhos), rhos, f"rank correlation of {titles[a]} with {titles[b]} here"))
     out.extend(_worse_than_random(summary, methods))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     titles = {m["name"]: m["title"] for m in methods}

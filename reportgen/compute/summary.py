@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -38,8 +38,13 @@ def summarise(
         "truncated": [r.slug for r in results if r.truncated],
         "special_mass_by_layer": _mean_rows([r.attention["special_mass"] for r in results]),
         "top_words": {m["name"]: top_words(readable, m["name"], m["signed"]) for m in methods},
+        # Signed methods per explained class: the words that push the model toward each of its answers.
+        "top_words_by_class": {
+            m["name"]: {lab: top_words([r for r in readable if r.target == lab], m["name"], True) for lab in labels}
+            for m in methods if m["signed"] and m["family"] != "reference"},
     }
     summary["metrics"] = metric_means(results)
+    summary["gxi_vs_ig"] = _gxi_vs_ig(readable, methods)
     if any(m["name"] == "integrated_gradients" for m in methods):
         summary["integrated_gradients"] = _ig_summary(results, ig_threshold)
     return summary
@@ -103,3 +108,18 @@ def _ig_summary(results: Sequence[ExampleResult], threshold: float) -> dict[str,
 
 def _mean_rows(rows: Sequence[Sequence[float]]) -> list[float]:
     return [float(v) for v in np.mean(np.asarray(rows, dtype=np.float64), axis=0)] if rows else []
+
+
+def _gxi_vs_ig(readable: Sequence[ExampleResult], methods: Sequence[dict]) -> Optional[dict[str, Any]]:
+    """How often Gradient x Input and Integrated Gradients rank the words in opposite orders: the methods page
+    explains why (a one-point linearisation against a path integral) with these numbers."""
+    from reportgen.compute.metrics.agreement import spearman
+
+    if not {"gradient_x_input", "integrated_gradients"} <= {m["name"] for m in methods}:
+        return None
+    rhos = [spearman(np.asarray(r.methods["gradient_x_input"]["words"]),
+                     np.asarray(r.methods["integrated_gradients"]["words"])) for r in readable]
+    rhos = [r for r in rhos if r is not None]
+    if not rhos:
+        return None
+    return {"n": len(rhos), "negative": sum(1 for r in rhos if r < 0), "mean": float(np.mean(rhos))}

@@ -8,7 +8,13 @@ from typing import Optional, Sequence
 # PuOr (ColorBrewer), colour-blind safe: orange pushes toward the explained class, purple against it.
 POSITIVE_RGB = (230, 97, 1)
 NEGATIVE_RGB = (94, 60, 153)
+# Unsigned methods (attention, saliency) say "how much", not "for or against": a separate teal scale (BrBG),
+# so nobody reads them as "for the class".
+UNSIGNED_RGB = (1, 102, 94)
 MAX_ALPHA = 0.85
+# Text on a background of relative luminance L: black reaches WCAG AA (4.5:1) for L >= 0.175, white for
+# L <= 0.183, so the ink is chosen at the midpoint and every word meets AA (static/reportgen.js does the same).
+INK_THRESHOLD = 0.179
 
 
 @dataclass(frozen=True)
@@ -21,15 +27,36 @@ class Piece:
     unseen: bool = False  # beyond the model's length limit
 
 
-def colour(score: float, scale: float) -> str:
-    """CSS for a score on a scale where |score| == scale is full colour."""
+def colour(score: float, scale: float, signed: bool = True) -> str:
+    """CSS for a score on a scale where |score| == scale is full colour: an opaque background (it prints, and
+    its contrast is exact) and black or white ink, whichever meets WCAG AA on it."""
     if scale <= 0 or score == 0:
         return ""
-    strength = min(abs(score) / scale, 1.0)
-    r, g, b = POSITIVE_RGB if score > 0 else NEGATIVE_RGB
-    alpha = round(MAX_ALPHA * strength, 3)
-    ink = "#fff" if alpha > 0.5 else "#111"
-    return f"background-color: rgba({r}, {g}, {b}, {alpha}); color: {ink}"
+    rgb = (POSITIVE_RGB if score > 0 else NEGATIVE_RGB) if signed else UNSIGNED_RGB
+    return shade(abs(score) / scale, rgb)
+
+
+def shade(strength: float, rgb: Sequence[int]) -> str:
+    """CSS for a table cell: rgb over white at `strength` (0..1), with the ink that meets WCAG AA on it."""
+    alpha = MAX_ALPHA * min(max(strength, 0.0), 1.0)
+    r, g, b = (round(255 + (c - 255) * alpha) for c in rgb)
+    ink = "#000" if relative_luminance((r, g, b)) >= INK_THRESHOLD else "#fff"
+    return f"background-color: rgb({r}, {g}, {b}); color: {ink}"
+
+
+def relative_luminance(rgb: Sequence[int]) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour (0-255 channels)."""
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: Sequence[int], b: Sequence[int]) -> float:
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 def highlight(
@@ -39,6 +66,7 @@ def highlight(
     scale: float,
     rationale: Sequence[Sequence[int]] = (),
     label: str = "score",
+    signed: bool = True,
 ) -> list[Piece]:
     pieces: list[Piece] = []
     cursor = 0
@@ -49,7 +77,7 @@ def highlight(
             pieces.append(Piece(text[cursor:start]))
         pieces.append(
             Piece(
-                text[start:end], score=score, style=colour(score, scale), title=f"{label}: {score:+.4f}",
+                text[start:end], score=score, style=colour(score, scale, signed), title=f"{label}: {score:+.4g}",
                 in_rationale=_overlaps(start, end, rationale),
             )
         )

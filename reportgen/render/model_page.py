@@ -10,6 +10,8 @@ import numpy as np
 from reportgen.compute.bundle import ReportBundle
 from reportgen.compute.global_analysis.head_stats import PATTERNS, STAT_TITLES, STATS
 from reportgen.render import model_plots
+from reportgen.render.formatting import num, plural, signed
+from reportgen.render.highlight import shade
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.story import accuracy_text
 from reportgen.render.structure import model_card
@@ -47,6 +49,10 @@ HOW_TO_READ = {
                "is right 80% of the time. ECE (expected calibration error) is the example-weighted mean gap "
                "between accuracy and confidence over the bins: 0 is perfect.",
 }
+
+
+CONFUSION_RGB = (0, 114, 178)  # Okabe-Ito blue
+MANY_CLASSES = 8  # beyond this the confusion matrix and the reliability diagram stack instead of sitting side by side
 
 
 def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
@@ -95,7 +101,8 @@ def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
     ent = np.asarray(stats["entropy"]).mean(axis=1)
     dist = np.asarray(stats["distance"]).mean(axis=1)
     text = (
-        f"On these {len(bundle.examples)} examples, heads put on average {special.mean():.0%} of their attention on "
+        f"On these {bundle.summary['global']['n_examples']} examples, heads put on average {special.mean():.0%} "
+        "of their attention on "
         f"[CLS] and [SEP]; the share is highest in layer {int(np.argmax(by_layer)) + 1} ({by_layer.max():.0%}) and "
         f"lowest in layer {int(np.argmin(by_layer)) + 1} ({by_layer.min():.0%}). The head most fixed on [SEP] is "
         f"{_head_name(sep_layer, sep_head)} ({sep_value:.0%} of its attention). Attention is broadest (highest "
@@ -148,20 +155,26 @@ def _importance(imp: dict[str, Any]) -> dict[str, Any]:
         + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
            if worst_drop < 0 else "No single head's removal lowers accuracy; ")
         + f"the largest loss increase comes from removing {_head_name(*map(int, hurt))} "
-        f"({float(loss[hurt]):+.4f}); removing the {half['heads_removed']} least important heads together leaves "
+        f"({signed(float(loss[hurt]), 4)}); removing the {plural(half['heads_removed'], 'least important head')} "
+        "together leaves "
         f"{half['accuracy']:.1%}, and up to {most_removed['fraction']:.0%} of the heads can go while staying within "
         "one point of the full model."
     )
     return {
         "gradient": model_plots.head_grid(imp["gradient"], "Gradient importance |dL/dmask|",
-                                          "plot-importance-gradient"),
+                                          "plot-importance-gradient", colour_title="|dL/dmask|"),
         "ablation": model_plots.head_grid(imp["ablation_accuracy"], "Accuracy change, head removed",
-                                          "plot-importance-ablation", diverging=True, fmt="+0.000"),
+                                          "plot-importance-ablation", diverging=True, fmt="+0.000",
+                                          colour_title="accuracy change"),
+        "ablation_note": ("Every cell is 0: removing any one head alone changes no prediction on these examples "
+                          "(the loss change beside it shows the smaller effects)." if not drops.any() else None),
         "ablation_loss": model_plots.head_grid(imp["ablation_loss"], "Loss change, head removed",
-                                               "plot-importance-ablation-loss", diverging=True, fmt="+0.0000"),
+                                               "plot-importance-ablation-loss", diverging=True, fmt="+0.0000",
+                                               colour_title="loss change"),
         "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "plot-importance-pruning"),
         "text": text,
-        "alt": "; ".join(f"{p['heads_removed']} heads removed: accuracy {p['accuracy']:.3f}" for p in prune),
+        "alt": "; ".join(f"{plural(p['heads_removed'], 'head')} removed: accuracy {num(p['accuracy'])}"
+                         for p in prune),
         "skipped": None,
     }
 
@@ -217,13 +230,14 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict
     by_slug = {e.slug: e for e in bundle.examples}
     wrong = [(by_slug[w["slug"]], w) for w in q["misclassified"]]
     biggest = max(max(row) for row in q["confusion"]) or 1
-    matrix = [{"gold": lab, "cells": [{"n": n, "alpha": round(0.85 * n / biggest, 3)} for n in row]}
-              for lab, row in zip(labels, q["confusion"])]
+    matrix = [{"gold": lab, "cells": [{"n": n, "style": shade(n / biggest, CONFUSION_RGB), "diagonal": g == k}
+                                      for k, n in enumerate(row)]}
+              for g, (lab, row) in enumerate(zip(labels, q["confusion"]))]
     gap = q["mean_confidence"] - q["accuracy"]
     tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
             "accurate")
     who = "encoder + probe" if bundle.model["probe"] else "the model"
-    text = f"On the {q['n']} labelled readable examples {who} is right {accuracy_text(bundle.summary)}"
+    text = f"On the {q['n']} labelled readable examples {who} is right {accuracy_text(bundle)}"
     if bundle.model["probe"]:
         text += " (each example predicted by a probe that was not fitted on it)"
     text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
@@ -234,10 +248,11 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict
     else:
         text += "No example is misclassified."
     return {
-        "labels": labels, "matrix": matrix, "per_class": q["per_class"], "ece": q["ece"],
+        "labels": labels, "matrix": matrix, "many": len(labels) > MANY_CLASSES, "per_class": q["per_class"],
+        "ece": q["ece"],
         "reliability": model_plots.reliability_diagram(q["calibration"], "plot-reliability"),
-        "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {b['n']} examples, accuracy "
-                         f"{b['accuracy']:.2f}" for b in q["calibration"] if b["n"]),
+        "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {plural(b['n'], 'example')}, "
+                         f"accuracy {num(b['accuracy'], 2)}" for b in q["calibration"] if b["n"]),
         "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w["predicted"],
                    "confidence": w["confidence"], "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
                   for e, w in wrong],

@@ -6,19 +6,19 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from bokeh.layouts import column
-from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, LinearColorMapper, Select
+from bokeh.models import BasicTickFormatter, ColorBar, ColumnDataSource, CustomJS, HoverTool, LinearColorMapper, Select
 from bokeh.palettes import Cividis256, PuOr11
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap, factor_mark
 from markupsafe import Markup
 
-from reportgen.render.plots import embed
+from reportgen.render.plots import categorical, embed, responsive
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
 def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, diverging: bool = False,
-              fmt: str = "0.000") -> Markup:
+              fmt: str = "0.000", colour_title: str = "value") -> Markup:
     """A layers x heads heatmap (layer 1 at the top), value in the hover."""
     layers, heads = len(values), len(values[0]) if values else 0
     xs, ys, vs = [], [], []
@@ -34,10 +34,12 @@ def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, div
         mapper = LinearColorMapper(palette=Cividis256, low=min(vs, default=0.0), high=max(vs, default=1.0))
     fig = figure(x_range=[str(h + 1) for h in range(heads)], y_range=[str(layer) for layer in range(layers, 0, -1)],
                  width=max(260, 30 + 24 * heads), height=max(170, 60 + 24 * layers), title=title,
-                 x_axis_label="head", y_axis_label="layer", tools="hover,save", toolbar_location="above")
+                 x_axis_label="head", y_axis_label="layer", tools="hover,save", toolbar_location="below")
     fig.rect("x", "y", 1, 1, source=ColumnDataSource({"x": xs, "y": ys, "v": vs}),
              fill_color={"field": "v", "transform": mapper}, line_color=None)
-    fig.add_layout(ColorBar(color_mapper=mapper, width=8), "right")
+    # Plain decimals on the colour bar ("0.004", never "4.000e-3"), and a title saying what the colour is.
+    fig.add_layout(ColorBar(color_mapper=mapper, width=8, title=colour_title, title_text_font_size="8pt",
+                            formatter=BasicTickFormatter(use_scientific=False)), "right")
     fig.select_one(HoverTool).tooltips = [("layer", "@y"), ("head", "@x"), ("value", f"@v{{{fmt}}}")]
     fig.grid.visible = False
     fig.axis.major_tick_line_color = None
@@ -48,8 +50,8 @@ def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, div
 def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str, target_id: str,
              reference: float | None = None, reference_label: str = "") -> Markup:
     """Lines over layers 0 (embeddings) .. L, optionally with a horizontal reference line."""
-    fig = figure(width=620, height=320, title=title, x_axis_label="layer (0 = embeddings)", y_axis_label=y_label,
-                 tools="hover,save,reset", toolbar_location="above")
+    fig = figure(**responsive(620), height=320, title=title, x_axis_label="layer (0 = embeddings)",
+                 y_axis_label=y_label, tools="hover,save,reset", toolbar_location="below")
     for k, (name, ys) in enumerate(series.items()):
         pts = [(i, v) for i, v in enumerate(ys) if v is not None]
         fig.line([p[0] for p in pts], [p[1] for p in pts], legend_label=name, color=OKABE_ITO[k % 8], line_width=2)
@@ -64,8 +66,8 @@ def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str
 
 def pruning_curve(points: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
     xs = [100 * p["fraction"] for p in points]
-    fig = figure(width=620, height=320, title=title, x_axis_label="heads removed, least important first (%)",
-                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover,save,reset", toolbar_location="above")
+    fig = figure(**responsive(620), height=320, title=title, x_axis_label="heads removed, least important first (%)",
+                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover,save,reset", toolbar_location="below")
     fig.line(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], line_width=2)
     fig.scatter(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], size=6)
     fig.select_one(HoverTool).tooltips = [("removed", "@x{0}%"), ("accuracy", "@y{0.000}")]
@@ -85,15 +87,18 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
     columns["x"], columns["y"] = columns[f"x{last}"], columns[f"y{last}"]
     source = ColumnDataSource(columns, name="pca-source")
     factors = list(labels) + (["(no label)"] if "(no label)" in gold else [])
-    fig = figure(width=620, height=460, title=_pca_title(last, explained[last]),
-                 tools="hover,pan,wheel_zoom,save,reset", toolbar_location="above",
+    fig = figure(**responsive(620), height=460, title=_pca_title(last, explained[last]),
+                 tools="hover,pan,wheel_zoom,save,reset", toolbar_location="below",
                  x_axis_label="first principal component", y_axis_label="second principal component")
     fig.scatter("x", "y", source=source, size=9, alpha=0.8, legend_field="gold",
-                color=factor_cmap("gold", list(OKABE_ITO), factors),
+                color=factor_cmap("gold", categorical(len(factors)), factors),
                 marker=factor_mark("status", ["circle", "x", "triangle"], ["correct", "wrong", "no gold label"]))
     fig.select_one(HoverTool).tooltips = [("id", "@id"), ("gold", "@gold"), ("prediction", "@status"),
                                           ("text", "@text")]
-    fig.legend.title = "gold label (× = misclassified)"
+    fig.legend.title = "gold label" + (" (× = misclassified)" if "wrong" in status else "")
+    if len(factors) > 8:  # a long legend beside the points, never over them
+        fig.add_layout(fig.legend[0], "right")
+        fig.legend.label_text_font_size = "8pt"
     select = Select(title="Layer", value=str(last), options=[(str(k), "embeddings" if k == 0 else f"layer {k}")
                                                              for k in range(layers)], width=160, name="pca-layer")
     titles = [_pca_title(k, explained[k]) for k in range(layers)]
@@ -104,7 +109,7 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
         source.data = d;
         title.text = titles[parseInt(k, 10)];
     """))
-    return embed(column(select, fig), target_id)
+    return embed(column(select, fig, sizing_mode="stretch_width"), target_id)
 
 
 def _pca_title(layer: int, explained: Sequence[float]) -> str:
@@ -114,9 +119,9 @@ def _pca_title(layer: int, explained: Sequence[float]) -> str:
 
 def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Markup:
     filled = [b for b in bins if b["n"]]
-    fig = figure(width=460, height=420, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
+    fig = figure(**responsive(460), height=420, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
                  x_axis_label="confidence (probability of the predicted class)", y_axis_label="accuracy",
-                 tools="hover,save", toolbar_location="above")
+                 tools="hover,save", toolbar_location="below")
     fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label="perfect calibration")
     source = ColumnDataSource({
         "x": [(b["low"] + b["high"]) / 2 for b in filled], "top": [b["accuracy"] for b in filled],

@@ -10,6 +10,7 @@ import numpy as np
 from bokeh.embed import json_item
 from bokeh.layouts import column, row
 from bokeh.models import (
+    BasicTickFormatter,
     ColorBar,
     ColumnDataSource,
     CustomJS,
@@ -19,6 +20,7 @@ from bokeh.models import (
     LinearColorMapper,
     Range1d,
     Select,
+    Span,
 )
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
@@ -30,7 +32,12 @@ from reportgen.compute.attention import attention_rollout
 MAX_HEATMAP_TOKENS = 128
 
 
-def attention_data(attention: np.ndarray, tokens: Sequence[str]) -> Markup:
+def responsive(width: int) -> dict[str, Any]:
+    """A chart that fills its box up to `width` px, so a 390 px phone never scrolls sideways."""
+    return {"sizing_mode": "stretch_width", "max_width": width}
+
+
+def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Sequence[int], label: str) -> Markup:
     """Per-page data for the shared heatmap: every layer's heads, their mean, and the rollout.
 
     attention: float[layers, heads, seq, seq]. Each map is quantised to 8 bits against its own maximum
@@ -51,9 +58,16 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str]) -> Markup:
     stack = np.stack(maps)  # [views, n, n]
     scales = stack.reshape(len(maps), -1).max(axis=1)
     quantised = np.round(stack / np.maximum(scales, 1e-12)[:, None, None] * 255).astype(np.uint8)
+    segments = list(segments)[:n]
+    pair_start = next((i for i, seg in enumerate(segments) if seg == 1), None)
     payload = {
+        "label": label,
         "tokens": [f"{i}: {t}" for i, t in enumerate(tokens)],
         "short": list(tokens),
+        # [CLS]/[SEP] take most attention in many heads; the colour scale ends at the largest weight between
+        # ordinary tokens so the rest stays readable (special cells above it are drawn at full colour).
+        "special": [i for i, seg in enumerate(segments) if seg < 0],
+        "pair_start": pair_start,
         "layers": n_layers,
         "heads": n_heads,
         "scales": [float(f"{v:.6g}") for v in scales],
@@ -69,7 +83,7 @@ def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
     mapper = LinearColorMapper(palette=Viridis256, low=0.0, high=1.0, name="attn-mapper")
     fig = figure(
         width=600, height=520, x_range=Range1d(-0.5, 0.5, name="attn-x"), y_range=Range1d(0.5, -0.5, name="attn-y"),
-        tools="hover,save,reset,box_zoom", toolbar_location="above", name="attn-figure",
+        tools="hover,save,reset,box_zoom", toolbar_location="below", name="attn-figure", title="Attention",
         x_axis_label="attended-to token (key)", y_axis_label="attending token (query)",
     )
     fig.rect("x", "y", 1, 1, source=source, fill_color={"field": "w", "transform": mapper}, line_color=None)
@@ -82,7 +96,12 @@ def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
     fig.xaxis[0].name, fig.yaxis[0].name = "attn-xaxis", "attn-yaxis"
     fig.xaxis.major_label_orientation = 1.2
     fig.grid.visible = False
-    fig.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
+    # Where the text pair starts (premise | hypothesis): set and shown by static/reportgen.js for pairs only.
+    for dimension, name in (("height", "attn-sep-x"), ("width", "attn-sep-y")):
+        fig.add_layout(Span(location=0, dimension=dimension, line_color="#ffffff", line_width=2,
+                            line_dash="dashed", visible=False, name=name))
+    fig.add_layout(ColorBar(color_mapper=mapper, width=12, title="attention weight", name="attn-colorbar",
+                            formatter=BasicTickFormatter(use_scientific=False)), "right")
     layer = Select(title="Layer", value=str(n_layers), options=[str(i + 1) for i in range(n_layers)] + ["rollout"],
                    name="attn-layer")
     head = Select(title="Head", value="mean", options=["mean"] + [str(h + 1) for h in range(n_heads)],
@@ -101,8 +120,9 @@ def top_words_chart(words: Sequence[dict[str, Any]], title: str, target_id: str)
         {"word": names, "score": [w["score"] for w in words], "examples": [w["examples"] for w in words]}
     )
     fig = figure(
-        y_range=names, width=620, height=int(60 + 24 * max(len(names), 1)), title=title,
-        tools="hover,save", toolbar_location="above", x_axis_label="summed share of |attribution| per example",
+        y_range=names, **responsive(620), height=int(60 + 24 * max(len(names), 1)), title=title,
+        tools="hover,save", toolbar_location="below", x_axis_label="summed share of |attribution| per example",
+        y_axis_label="word",
     )
     fig.hbar(y="word", right="score", height=0.7, source=source, color="#e66101")
     fig.select_one(HoverTool).tooltips = [("word", "@word"), ("score", "@score{0.000}"), ("examples", "@examples")]
@@ -110,14 +130,19 @@ def top_words_chart(words: Sequence[dict[str, Any]], title: str, target_id: str)
     return embed(fig, target_id)
 
 
-def _palette(n: int) -> list[str]:
-    """Okabe-Ito (colour-blind safe) first; beyond eight series, Bokeh's Category20."""
-    from bokeh.palettes import Category20, Colorblind
+def categorical(n: int) -> list[str]:
+    """n distinct colours: Okabe-Ito (colour-blind safe) up to 8, Category20 up to 20, then Turbo sampled
+    evenly, so 27 classes get 27 colours (a shorter palette greys the rest out)."""
+    from bokeh.palettes import Category20, Colorblind, turbo
 
-    return (list(Colorblind[8]) + list(Category20[20]))[:n]
+    if n <= 8:
+        return list(Colorblind[8])[:n]
+    if n <= 20:
+        return list(Category20[20])[:n]
+    return list(turbo(n))
 
 
-def metric_distribution(values: dict[str, list[float]], title: str, target_id: str) -> Markup:
+def metric_distribution(values: dict[str, list[float]], title: str, target_id: str, x_label: str = "value") -> Markup:
     """One dot per example and method (jittered), plus each method's mean as a bar mark."""
     from bokeh.transform import jitter
 
@@ -126,8 +151,8 @@ def metric_distribution(values: dict[str, list[float]], title: str, target_id: s
     for name in names:
         xs.extend(values[name])
         ys.extend([name] * len(values[name]))
-    fig = figure(y_range=names, width=620, height=int(70 + 30 * len(names)), title=title,
-                 tools="hover,save,reset", toolbar_location="above")
+    fig = figure(y_range=names, **responsive(620), height=int(70 + 30 * len(names)), title=title,
+                 tools="hover,save,reset", toolbar_location="below", x_axis_label=x_label, y_axis_label="method")
     fig.scatter(x="x", y=jitter("y", width=0.5, range=fig.y_range), source=ColumnDataSource({"x": xs, "y": ys}),
                 size=4, alpha=0.35, color="#0072B2")
     means = [float(np.mean(values[n])) if values[n] else float("nan") for n in names]
@@ -140,12 +165,12 @@ def metric_distribution(values: dict[str, list[float]], title: str, target_id: s
 def removal_curves(curves: dict[str, list[float]], title: str, target_id: str) -> Markup:
     """Mean probability of the explained class as the top-ranked pieces are removed (or kept)."""
     steps = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
-    fig = figure(width=860, height=360, title=title, x_axis_label="share of word pieces ranked highest (%)",
+    fig = figure(**responsive(860), height=360, title=title, x_axis_label="share of word pieces ranked highest (%)",
                  y_axis_label="mean probability of the explained class", tools="hover,save,reset",
-                 toolbar_location="above")
+                 toolbar_location="below")
     dashes = ["solid", "dashed", "dotted", "dotdash"]
     for k, (name, ys) in enumerate(curves.items()):
-        fig.line(steps[: len(ys)], ys, legend_label=name, color=_palette(len(curves))[k], line_width=2,
+        fig.line(steps[: len(ys)], ys, legend_label=name, color=categorical(len(curves))[k], line_width=2,
                  line_dash=dashes[(k // 8) % len(dashes)])
     fig.add_layout(fig.legend[0], "right")  # beside the plot, never over the lines
     fig.legend.label_text_font_size = "9pt"
@@ -156,10 +181,20 @@ def removal_curves(curves: dict[str, list[float]], title: str, target_id: str) -
 
 def embed(model: Any, target_id: str) -> Markup:
     """The plot's <div> and a <script type="application/json"> block that static/reportgen.js hands to BokehJS."""
+    _plain_ticks(model)
     item = _stable_ids(json_item(model, target_id), prefix=target_id)
     return Markup(f'<div class="plot" id="{target_id}"></div>') + json_script(
         item, f'class="bokeh-item" data-target="{target_id}"'
     )
+
+
+def _plain_ticks(model: Any) -> None:
+    """Every axis and colour bar writes plain decimals: "0.004", never Bokeh's default "4.000e-3"."""
+    for formatter in model.select({"type": BasicTickFormatter}):
+        formatter.use_scientific = False
+    for bar in model.select({"type": ColorBar}):
+        if not isinstance(bar.formatter, BasicTickFormatter):
+            bar.formatter = BasicTickFormatter(use_scientific=False)
 
 
 def json_script(payload: Any, attributes: str) -> Markup:

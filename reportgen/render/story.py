@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from reportgen.compute.bundle import ReportBundle
+from reportgen.render.formatting import p_value, pct
 
 
 def findings(bundle: ReportBundle) -> list[str]:
@@ -58,7 +59,8 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
         return None
     probe = bundle.model["probe"]
     who = "Encoder + probe" if probe else "The model"
-    text = f"{who} labels {s['n_correct']} of {s['n_labelled']} labelled examples correctly ({accuracy_text(s)})."
+    text = (f"{who} labels {s['n_correct']} of {s['n_labelled']} labelled examples correctly "
+            f"({accuracy_text(bundle)}).")
     if probe:
         text += " " + probe_text(probe)
     if s["n_readable"] < s["n_examples"]:
@@ -67,11 +69,14 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     return text
 
 
-def accuracy_text(summary: dict[str, Any]) -> str:
-    """The one way the headline accuracy is written, on every page."""
+def accuracy_text(bundle: ReportBundle) -> str:
+    """The one way the headline accuracy is written, on every page. "held out" only where it is known: a probe
+    never sees the example it predicts; a model's own head may have been trained on these very examples."""
+    summary = bundle.summary
     if summary["accuracy"] is None:
         return "no labelled examples"
-    return f"{summary['accuracy']:.1%}, {summary['n_correct']} of {summary['n_labelled']}, held out"
+    text = f"{pct(summary['accuracy'], 1)}, {summary['n_correct']} of {summary['n_labelled']}"
+    return text + ", held out" if bundle.model["probe"] else text
 
 
 def probe_text(probe: dict[str, Any]) -> str:
@@ -87,7 +92,7 @@ def probe_text(probe: dict[str, Any]) -> str:
              "shown only for contrast.")
     if probe["majority_share"] is not None:
         text += (f" Always answering the most frequent class would score {probe['majority_share']:.1%} "
-                 f"(one-sided binomial test p = {probe['p_value']:.2g}).")
+                 f"(one-sided binomial test, {p_value(probe['p_value'])}).")
     return text
 
 
@@ -95,8 +100,17 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
     pairs = [(n, gold, pred) for gold, row in confusion.items() for pred, n in row.items() if gold != pred and n]
     if not pairs:
         return None
-    n, gold, pred = max(pairs, key=lambda t: (t[0], t[1], t[2]))
-    return f"The most frequent error is “{gold}” predicted as “{pred}” ({n} example{'s' if n != 1 else ''})."
+    top = max(n for n, _, _ in pairs)
+    tied = sorted((gold, pred) for n, gold, pred in pairs if n == top)
+    count = f"{top} example{'s' if top != 1 else ''}"
+    if len(tied) == 1:
+        gold, pred = tied[0]
+        return f"The most frequent error is “{gold}” predicted as “{pred}” ({count})."
+    if top == 1:
+        return f"No error repeats: each of the {len(pairs)} confusions between two classes happens once."
+    shown = "; ".join(f"“{gold}” as “{pred}”" for gold, pred in tied[:3])
+    more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
+    return f"{len(tied)} errors tie as the most frequent, with {count} each: {shown}{more}."
 
 
 def _top_words(bundle: ReportBundle) -> Optional[str]:

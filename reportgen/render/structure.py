@@ -10,7 +10,8 @@ from markupsafe import Markup
 from reportgen.compute.bundle import ExampleResult, ReportBundle
 from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN
 from reportgen.render import plots
-from reportgen.render.highlight import highlight, rationale_pieces
+from reportgen.render.formatting import num, pct
+from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
 
@@ -41,25 +42,37 @@ def _prediction_note(bundle: ReportBundle) -> Optional[str]:
     else:
         how = f"probes cross-fitted in {probe['folds']} folds, so no example goes through a probe fitted on it"
     return (f"Predictions and explanations: {bundle.model['name']} + {how}. "
-            f"Held-out accuracy {accuracy_text(bundle.summary)}.")
+            f"Held-out accuracy {accuracy_text(bundle)}.")
+
+
+MAX_CLASS_CHARTS = 4  # beyond this many classes the per-class words are a table, not a wall of charts
 
 
 def index_view(bundle: ReportBundle) -> dict[str, Any]:
     m, d, s = bundle.model, bundle.data, bundle.summary
+    primary = _primary_method(bundle)
+    by_class = (s.get("top_words_by_class") or {}).get(primary["name"], {}) if primary else {}
     charts = []
-    for meta in bundle.methods:
-        words = s["top_words"].get(meta["name"]) or []
-        if words:
-            charts.append({
-                "title": meta["title"],
-                "plot": plots.top_words_chart(words, f"Top words, {meta['title']}", f"top-{meta['name']}"),
-                "alt": ", ".join(f"{w['word']} ({w['score']:.2f})" for w in words),
-            })
+    if primary and len(bundle.labels) <= MAX_CLASS_CHARTS:
+        for k, label in enumerate(bundle.labels):
+            words = by_class.get(label) or []
+            if words:
+                title = f"Toward “{label}”, {primary['title']}"
+                charts.append({"title": title, "plot": plots.top_words_chart(words[:10], title, f"top-class-{k}"),
+                               "alt": ", ".join(f"{w['word']} ({num(w['score'], 2)})" for w in words[:10])})
+    class_table = [{"label": label, "words": ", ".join(w["word"] for w in (by_class.get(label) or [])[:6]) or "—"}
+                   for label in bundle.labels] if primary else []
+    method_table = [{"title": meta["title"], "signed": meta["signed"],
+                     "words": ", ".join(w["word"] for w in (s["top_words"].get(meta["name"]) or [])[:6]) or "—"}
+                    for meta in bundle.methods if meta["family"] != "reference"]
     return {
+        "primary_title": primary["title"] if primary else None,
+        "class_table": class_table,
+        "method_table": method_table,
         "model_rows": _model_rows(bundle),
         "probe": m["probe"],
         "probe_text": probe_text(m["probe"]) if m["probe"] else None,
-        "accuracy_text": accuracy_text(bundle.summary),
+        "accuracy_text": accuracy_text(bundle),
         "data_rows": [
             ("Examples file", d["file"]),
             ("Examples", str(d["n_examples"])),
@@ -102,9 +115,13 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         ],
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles),
+        "has_random": any(m["name"] == "random" for m in bundle.methods),
+        "gxi_vs_ig": bundle.summary.get("gxi_vs_ig"),
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
-            {"title": titles[a], "cells": [_fmt(agreement[a][b], 2) for b in agreement]} for a in agreement
+            {"title": titles[a], "cells": [{"text": _fmt(agreement[a][b], 2),
+                                            "style": _agreement_style(agreement[a][b])} for b in agreement]}
+            for a in agreement
         ],
         "methods": [
             {"name": m["name"], "title": m["title"], "family": m["family"], "signed": m["signed"],
@@ -119,7 +136,7 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model["probe"],
         "probe_text": probe_text(bundle.model["probe"]) if bundle.model["probe"] else None,
-        "accuracy_text": accuracy_text(bundle.summary),
+        "accuracy_text": accuracy_text(bundle),
         "head_kind": bundle.model["head_kind"],
     }
 
@@ -144,7 +161,8 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
             "segments": [
                 {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
                     text, [w for w in ex.words if w["segment"] == seg],
-                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta["title"])}
+                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta["title"],
+                    meta["signed"])}
                 for seg, text, spans in texts
             ],
             "info": _method_info(result["info"]),
@@ -185,7 +203,7 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         "has_pair": ex.text_pair is not None,
         "method_titles": [m["title"] for m in bundle.methods],
         "word_table": word_table,
-        "attention_data": plots.attention_data(bundle.attention[ex.slug], ex.tokens),
+        "attention_data": plots.attention_data(bundle.attention[ex.slug], ex.tokens, ex.segments, ex.id),
         "heatmap": heatmap,
         "heatmap_alt": _attention_alt(bundle, ex),
         "heatmap_cut": len(ex.tokens) if len(ex.tokens) > plots.MAX_HEATMAP_TOKENS else None,
@@ -283,7 +301,7 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
 
 def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     out = [
-        f["message"] for f in bundle.summary.get("findings", [])
+        _finding_here(f, ex) for f in bundle.summary.get("findings", [])
         if ex.slug in f["examples"] and f["code"] not in _EXPLAINED_ON_PAGE
     ]
     if ex.unreadable:
@@ -318,16 +336,16 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
     if "mean_f_noisy" in info:  # NoiseTunnel IG: completeness holds against the noisy copies' mean
         return [
             ("convergence delta", f"{info['delta']:+.2e}"),
-            ("relative to mean f(noisy x) − f(baseline)", f"{info['relative_delta']:.2%}"),
-            ("mean f(noisy x)", f"{info['mean_f_noisy']:.4f}"),
-            ("f(baseline)", f"{info['f_baseline']:.4f}"),
+            ("relative to mean f(noisy x) − f(baseline)", pct(info["relative_delta"], 2)),
+            ("mean f(noisy x)", num(info["mean_f_noisy"], 4)),
+            ("f(baseline)", num(info["f_baseline"], 4)),
             ("noisy copies × steps", f"{info['samples']} × {info['steps']}"),
         ]
     return [
         ("convergence delta", f"{info['delta']:+.2e}"),
-        ("relative to f(x) − f(baseline)", f"{info['relative_delta']:.2%}"),
-        ("f(x)", f"{info['f_input']:.4f}"),
-        ("f(baseline)", f"{info['f_baseline']:.4f}"),
+        ("relative to f(x) − f(baseline)", pct(info["relative_delta"], 2)),
+        ("f(x)", num(info["f_input"], 4)),
+        ("f(baseline)", num(info["f_baseline"], 4)),
         ("steps", str(info["steps"])),
     ]
 
@@ -386,6 +404,22 @@ def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str
 _EXPLAINED_ON_PAGE = {"unreadable", "ig_not_converged", "truncated"}
 
 
+def _primary_method(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+    """Integrated Gradients when it ran (the method with a completeness check), else the first signed method."""
+    signed_methods = [meta for meta in bundle.methods if meta["signed"] and meta["family"] != "reference"]
+    return next((meta for meta in signed_methods if meta["name"] == "integrated_gradients"),
+                signed_methods[0] if signed_methods else None)
+
+
+def _finding_here(f: dict[str, Any], ex: ExampleResult) -> str:
+    """A data-set finding on one example's page, with this example's own value where the finding has one."""
+    value = (f.get("values") or {}).get(ex.slug)
+    if value is None:
+        return f["message"]
+    shown = num(value, 2) if f["code"] == "methods_disagree" else f"{num(100 * value, 0)}%"
+    return f"{f['message']} This example: {f['value_label']} is {shown}."
+
+
 def _metric_header(m: dict[str, Any]) -> dict[str, Any]:
     arrow = "↑" if m["higher_is_better"] else "↓"
     return {"name": m["name"], "title": m["title"], "family": m["family"], "arrow": arrow,
@@ -394,7 +428,13 @@ def _metric_header(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return "—" if value is None else num(value, digits)
+
+
+def _agreement_style(value: Optional[float]) -> str:
+    """A rank correlation shaded on the same diverging scale as the highlights (orange agree, purple disagree)."""
+    return "" if value is None else colour(value, 1.0)
+
 
 
 def _mean_cell(entry: Optional[dict[str, Any]]) -> str:

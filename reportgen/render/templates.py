@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from reportgen.errors import ThemeError
+from reportgen.render import formatting
 
 DEFAULT_THEME = "default"
 
@@ -44,8 +45,9 @@ def make_environment(dirs: list[Path]) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pct"] = lambda v, digits=0: "n/a" if v is None else f"{v:.{digits}%}"
-    env.filters["num"] = lambda v, digits=3: "n/a" if v is None else f"{v:.{digits}f}"
+    env.filters["pct"] = formatting.pct
+    env.filters["num"] = formatting.num
+    env.filters["plural"] = formatting.plural
     return env
 
 

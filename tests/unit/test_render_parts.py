@@ -27,14 +27,39 @@ def test_highlight_pieces_rebuild_the_text_exactly():
     scored = [p for p in pieces if p.score is not None]
     assert [p.text for p in scored] == ["Not", "funny", ","]
     assert scored[1].in_rationale and not scored[0].in_rationale
-    assert "94, 60, 153" in scored[1].style  # negative: purple
-    assert "230, 97, 1" in scored[0].style  # positive: orange
+    # Opaque backgrounds on the PuOr scale: full strength is 85% of the pure colour over white.
+    assert "rgb(118, 89, 168)" in scored[1].style  # negative: purple (94, 60, 153)
+    assert "rgb(244, 188, 147)" in scored[0].style  # positive at half scale: orange (230, 97, 1)
     assert scored[2].style == ""
 
 
 def test_colour_saturates_at_scale():
     assert colour(2.0, 1.0) == colour(1.0, 1.0)
     assert colour(0.1, 0.0) == ""
+
+
+def _parse(style: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    import re
+
+    background = tuple(int(v) for v in re.search(r"rgb\((\d+), (\d+), (\d+)\)", style).groups())
+    ink = (0, 0, 0) if "color: #000" in style else (255, 255, 255)
+    return background, ink
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_every_highlight_meets_wcag_aa_contrast(signed):
+    from reportgen.render.highlight import contrast
+
+    for k in range(-100, 101):
+        style = colour(k / 100, 1.0, signed)
+        if style:
+            background, ink = _parse(style)
+            assert contrast(background, ink) >= 4.5, (k, style)
+
+
+def test_unsigned_methods_use_their_own_scale():
+    assert colour(1.0, 1.0, signed=False) != colour(1.0, 1.0, signed=True)
+    assert colour(-1.0, 1.0, signed=False) == colour(1.0, 1.0, signed=False)  # magnitude only
 
 
 def test_rationale_pieces_mark_spans():
@@ -137,7 +162,7 @@ def test_long_texts_show_the_leading_block_of_the_heatmap():
 
     n = MAX_HEATMAP_TOKENS + 40
     att = np.full((2, 3, n, n), 1.0 / n, dtype=np.float16)
-    html = str(attention_data(att, [f"t{i}" for i in range(n)]))
+    html = str(attention_data(att, [f"t{i}" for i in range(n)], [-1] + [0] * (n - 2) + [-1], "ex"))
     payload = json.loads(re.search(r">(.*)</script>", html).group(1))
     assert len(payload["tokens"]) == MAX_HEATMAP_TOKENS
     views = 2 * (3 + 1) + 1  # per layer: mean + heads; then rollout

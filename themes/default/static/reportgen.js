@@ -31,19 +31,28 @@ window.reportgen = (function () {
     var hi = head.value === "mean" ? 0 : parseInt(head.value, 10);
     var index = li < 0 ? layers * (heads + 1) : li * (heads + 1) + hi;
     var size = n * n, scale = d.scales[index] / 255, offset = index * size;
+    var special = new Set(d.special || []);
     var x = new Int32Array(size), y = new Int32Array(size), w = new Float32Array(size);
+    var ordinary = 0;
     for (var q = 0; q < n; q++) {
       for (var k = 0; k < n; k++) {
         var at = q * n + k;
         x[at] = k; y[at] = q; w[at] = d.bytes[offset + at] * scale;
+        if (!special.has(q) && !special.has(k)) { ordinary = Math.max(ordinary, w[at]); }
       }
     }
     model(doc, "attn-source").data = {x: x, y: y, w: w};
-    model(doc, "attn-mapper").high = Math.max(d.scales[index], 1e-6);
+    var high = ordinary > 0 ? ordinary : d.scales[index];
+    model(doc, "attn-mapper").high = Math.max(high, 1e-6);
     head.disabled = li < 0;
+    var view = li < 0 ? "rollout over all layers" :
+      "layer " + (li + 1) + ", " + (hi === 0 ? "mean over heads" : "head " + hi);
+    model(doc, "attn-figure").title.text = "Attention in " + d.label + ": " + view;
+    model(doc, "attn-colorbar").title = high < d.scales[index] ?
+      "attention weight (scale ends at the largest between ordinary tokens)" : "attention weight";
   }
 
-  function setupAttention(doc, d) {
+  function setupAttention(doc, d, box) {
     doc._reportgenData = d;
     var n = d.tokens.length;
     var ticks = [], labels = new Map();
@@ -55,9 +64,17 @@ window.reportgen = (function () {
     model(doc, "attn-yticks").ticks = ticks;
     model(doc, "attn-xaxis").major_label_overrides = labels;
     model(doc, "attn-yaxis").major_label_overrides = labels;
-    var side = Math.round(Math.min(820, Math.max(320, 150 + 18 * n)));
+    if (d.pair_start !== null && d.pair_start !== undefined) {
+      ["attn-sep-x", "attn-sep-y"].forEach(function (name) {
+        var span = model(doc, name);
+        span.location = d.pair_start - 0.5; span.visible = true;
+      });
+    }
+    // As wide as the text needs, never wider than the page (a phone is 390 px wide).
+    var avail = box && box.clientWidth ? box.clientWidth : 900;
+    var side = Math.round(Math.min(820, Math.max(240, 150 + 18 * n), Math.max(200, avail - 110)));
     var fig = model(doc, "attn-figure");
-    fig.width = side + 80; fig.height = side;
+    fig.width = side + 100; fig.height = side;
     showAttention(doc);
   }
 
@@ -75,15 +92,25 @@ window.reportgen = (function () {
       Promise.resolve(done).then(function () {
         Bokeh.documents.forEach(function (doc) {
           if (d && !before.has(doc) && doc.get_model_by_name("attn-layer") && !doc._reportgenData) {
-            setupAttention(doc, d);
+            setupAttention(doc, d, document.getElementById(el.getAttribute("data-target")));
           }
         });
       });
     });
   }
 
-  // Same colours as reportgen/render/highlight.py (PuOr, colour-blind safe).
-  var POSITIVE = [230, 97, 1], NEGATIVE = [94, 60, 153], MAX_ALPHA = 0.85;
+  // Same colours and ink rule as reportgen/render/highlight.py: opaque backgrounds, black or white ink by
+  // WCAG relative luminance, so every highlighted word keeps at least 4.5:1 contrast.
+  var POSITIVE = [230, 97, 1], NEGATIVE = [94, 60, 153], UNSIGNED = [1, 102, 94], MAX_ALPHA = 0.85;
+  var INK_THRESHOLD = 0.179;
+
+  function luminance(rgb) {
+    var lin = rgb.map(function (c) {
+      var v = c / 255;
+      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  }
 
   function recolour(shared, root) {
     var rows = (root || document).querySelectorAll(".method-row[data-scale]");
@@ -91,13 +118,15 @@ window.reportgen = (function () {
     Array.prototype.forEach.call(rows, function (row) { top = Math.max(top, parseFloat(row.dataset.scale) || 0); });
     Array.prototype.forEach.call(rows, function (row) {
       var scale = shared ? top : parseFloat(row.dataset.scale) || 0;
+      var signed = row.dataset.signed === "1";
       row.querySelectorAll("span.w[data-s]").forEach(function (span) {
         var score = parseFloat(span.dataset.s);
         if (!scale || !score) { span.style.backgroundColor = ""; span.style.color = ""; return; }
-        var alpha = Math.round(MAX_ALPHA * Math.min(Math.abs(score) / scale, 1) * 1000) / 1000;
-        var rgb = score > 0 ? POSITIVE : NEGATIVE;
-        span.style.backgroundColor = "rgba(" + rgb.join(", ") + ", " + alpha + ")";
-        span.style.color = alpha > 0.5 ? "#fff" : "#111";
+        var alpha = MAX_ALPHA * Math.min(Math.abs(score) / scale, 1);
+        var base = signed ? (score > 0 ? POSITIVE : NEGATIVE) : UNSIGNED;
+        var rgb = base.map(function (c) { return Math.round(255 + (c - 255) * alpha); });
+        span.style.backgroundColor = "rgb(" + rgb.join(", ") + ")";
+        span.style.color = luminance(rgb) >= INK_THRESHOLD ? "#000" : "#fff";
       });
     });
   }
@@ -116,7 +145,8 @@ window.reportgen = (function () {
     var table = document.getElementById("example-table");
     if (!form || !dataEl || !table) { return; }
     var rows = JSON.parse(dataEl.textContent).rows;
-    var trs = table.tBodies[0].rows;
+    // An array, not the live collection: sorting moves the rows, and row i must stay example i.
+    var trs = Array.prototype.slice.call(table.tBodies[0].rows);
     var metricCells = table.querySelectorAll(".metric-col");
     function num(name) {
       var v = form.elements[name] ? form.elements[name].value : "";
@@ -147,8 +177,9 @@ window.reportgen = (function () {
           ok = value !== null && value !== undefined && (mmin === null || value >= mmin) && (mmax === null || value <= mmax);
         }
         if (metric) {
-          trs[i].querySelector("td.metric-col").textContent =
-            value === null || value === undefined ? "—" : value.toFixed(3);
+          var cell = trs[i].querySelector("td.metric-col");
+          cell.textContent = value === null || value === undefined ? "—" : value.toFixed(3);
+          cell.dataset.v = value === null || value === undefined ? "" : String(value);
         }
         trs[i].hidden = !ok;
         if (ok) { shown++; }
@@ -159,6 +190,51 @@ window.reportgen = (function () {
     form.addEventListener("change", apply);
     form.addEventListener("reset", function () { setTimeout(apply, 0); });
     apply();
+  }
+
+  // Tables with th.sortable headers sort by the column's data-v (numbers as numbers), asc then desc.
+  function setupSorting() {
+    document.querySelectorAll("table.sortable").forEach(function (table) {
+      var headers = table.tHead.rows[0].cells;
+      Array.prototype.forEach.call(headers, function (th, column) {
+        if (!th.classList.contains("sortable")) { return; }
+        th.tabIndex = 0;
+        function sort() {
+          var ascending = th.getAttribute("aria-sort") !== "ascending";
+          Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+          var body = table.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows);
+          function key(row) {
+            var cell = row.cells[column];
+            var v = cell.dataset.v !== undefined ? cell.dataset.v : cell.textContent.trim();
+            var n = parseFloat(v);
+            return v !== "" && !isNaN(n) && isFinite(v) ? n : v.toLowerCase();
+          }
+          rows.sort(function (a, b) {
+            var ka = key(a), kb = key(b);
+            if (typeof ka !== typeof kb) { ka = String(ka); kb = String(kb); }
+            var order = ka < kb ? -1 : ka > kb ? 1 : 0;
+            return ascending ? order : -order;
+          });
+          rows.forEach(function (row) { body.appendChild(row); });
+        }
+        th.addEventListener("click", sort);
+        th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+      });
+    });
+  }
+
+  // Printing: collapsed <details> would print as a bare summary line; open them for the print, then restore.
+  function setupPrint() {
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      document.querySelectorAll("details:not([open])").forEach(function (d) { d.open = true; opened.push(d); });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.forEach(function (d) { d.open = false; });
+      opened = [];
+    });
   }
 
   // --single-file: "#/examples/x.html#anchor" shows that page's section; "#/data/results.json" downloads
@@ -206,7 +282,9 @@ window.reportgen = (function () {
   }
 
   setupFilters();
+  setupSorting();
   setupScaleToggles();
+  setupPrint();
   if (document.body.dataset.single) {
     window.addEventListener("hashchange", route);
     route();
