@@ -30,6 +30,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "errors": [f["message"] for f in bundle.summary.get("findings", [])
                    if f["severity"] == "error" and not f["examples"]],
         "prediction_note": _prediction_note(bundle),
+        "target_gold": bundle.config["compute"]["target"] == "gold",
     }
 
 
@@ -60,14 +61,16 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
                 title = f"Toward “{label}”, {primary['title']}"
                 charts.append({"title": title, "plot": plots.top_words_chart(words[:10], title, f"top-class-{k}"),
                                "alt": ", ".join(f"{w['word']} ({num(w['score'], 2)})" for w in words[:10])})
-    class_table = [{"label": label, "words": ", ".join(w["word"] for w in (by_class.get(label) or [])[:6]) or "—"}
-                   for label in bundle.labels] if primary else []
+    class_table = [{"label": label, "words": ", ".join(w["word"] for w in by_class[label][:6])}
+                   for label in bundle.labels if by_class.get(label)] if primary else []
+    never = [label for label in bundle.labels if not by_class.get(label)] if primary else []
     method_table = [{"title": meta["title"], "signed": meta["signed"],
                      "words": ", ".join(w["word"] for w in (s["top_words"].get(meta["name"]) or [])[:6]) or "—"}
                     for meta in bundle.methods if meta["family"] != "reference"]
     return {
         "primary_title": primary["title"] if primary else None,
         "class_table": class_table,
+        "never_explained": never,
         "method_table": method_table,
         "model_rows": _model_rows(bundle),
         "probe": m["probe"],

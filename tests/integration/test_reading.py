@@ -6,6 +6,7 @@ page width at 390 px, what print media shows and hides, each plot's title and ax
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,23 @@ def test_methods_page_explains_gradient_x_input_against_ig(demo_site):
     assert 'id="gxi-vs-ig"' in html and f"on {gxi['negative']} of {gxi['n']} examples" in html
     assert "Random</em> row:" not in html  # the default build runs no random reference, and says so
     assert "ran no random reference" in html
+
+
+@pytest.mark.parametrize("site_name", ["demo_site", "many_classes_site"])
+def test_printed_pdf_has_no_page_with_only_the_footer(browser, request, site_name):  # noqa: F811
+    import io
+
+    import pypdf
+
+    site = request.getfixturevalue(site_name)
+    for page in _pages(site):
+        visit = _open(browser, site, page, {"width": 1280, "height": 900})
+        pdf = visit.page.pdf(format="A4", margin={side: "15mm" for side in ("top", "bottom", "left", "right")})
+        texts = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+        footer = unicodedata.normalize("NFKC", visit.page.inner_text("footer.site-footer")).split()
+        for k, text in enumerate(texts):
+            rest = unicodedata.normalize("NFKC", text)  # PDF text has ligatures ("ﬁle")
+            for word in footer:
+                rest = rest.replace(word, "", 1)
+            assert len("".join(rest.split())) > 20, f"{page}: printed page {k + 1} of {len(texts)} is only the footer"
+        visit.page.close()
