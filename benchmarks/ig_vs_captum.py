@@ -115,6 +115,7 @@ def captum_loop(results: dict, steps: int) -> tuple[float, list[np.ndarray], lis
     scores, deltas = [], []
     started = time.perf_counter()
     for ex in results["examples"]:
+        probe.use(ex["slug"])
         enc = tokenizer(ex["text"], ex["text_pair"], return_tensors="pt")
         ids, mask = enc["input_ids"], enc["attention_mask"]
         baseline = ids.clone()
@@ -128,14 +129,31 @@ def captum_loop(results: dict, steps: int) -> tuple[float, list[np.ndarray], lis
     return time.perf_counter() - started, scores, deltas
 
 
-def load_probe(results: dict):
-    """The probe the build fitted, from its saved weights, so both sides explain the same function."""
-    import numpy as np
+def load_probe(results: dict) -> "ProbePerExample":
+    """The probes the build fitted, from their saved weights, so both sides explain the same function."""
+    return ProbePerExample(results)
 
-    from reportgen.models.probe import LinearProbe
 
-    probe = results["model"]["probe"]
-    return LinearProbe(np.array(probe["weight"]), np.array(probe["bias"]))
+class ProbePerExample:
+    """Each example through the probe the build used for it: with cross-fitting, the probe of its fold (the
+    one not fitted on it). Call use(slug) before an example's forward passes."""
+
+    def __init__(self, results: dict) -> None:
+        import numpy as np
+
+        from reportgen.models.probe import LinearProbe
+
+        self.by_slug = {}
+        for saved in results["model"]["probe"]["probes"]:
+            probe = LinearProbe(np.array(saved["weight"]), np.array(saved["bias"]))
+            self.by_slug.update(dict.fromkeys(saved["examples"], probe))
+        self.current = None
+
+    def use(self, slug: str) -> None:
+        self.current = self.by_slug[slug]
+
+    def __call__(self, pooled):  # noqa: ANN001, ANN204 - a tensor in, logits out, like the probe itself
+        return self.current(pooled)
 
 
 if __name__ == "__main__":

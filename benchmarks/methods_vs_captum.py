@@ -102,6 +102,7 @@ class CaptumBench:
         return self.probe((hidden * weights).sum(1) / weights.sum(1))
 
     def inputs(self, ex: dict):
+        self.probe.use(ex["slug"])  # every loop starts here: the example's own (cross-fitted) probe
         enc = self.tokenizer(ex["text"], ex["text_pair"], return_tensors="pt")
         ids = enc["input_ids"]
         special = self.torch.tensor([[t in (self.tokenizer.cls_token, self.tokenizer.sep_token)
