@@ -4,7 +4,6 @@ so bad input stops the build before the model is loaded or anything is written."
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import platform
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from reportgen import __version__
+from reportgen.checksums import sha256_file
 from reportgen.config import BuildConfig, source_date_epoch
 from reportgen.errors import ConfigError, InputError
 from reportgen.progress import progress_bar
@@ -101,17 +101,9 @@ def versions() -> dict[str, str]:
 
 
 def _input_hashes(examples: Path, narrative: Optional[Path], probe_train: Optional[Path]) -> dict[str, Any]:
-    hashes: dict[str, Any] = {"examples": {"file": examples.name, "sha256": _sha256(examples)}}
+    hashes: dict[str, Any] = {"examples": {"file": examples.name, "sha256": sha256_file(examples)}}
     if probe_train is not None:
-        hashes["probe_train"] = {"file": probe_train.name, "sha256": _sha256(probe_train)}
+        hashes["probe_train"] = {"file": probe_train.name, "sha256": sha256_file(probe_train)}
     if narrative is not None:
-        hashes["narrative"] = {p.name: _sha256(p) for p in sorted(narrative.glob("*.md"))}
+        hashes["narrative"] = {p.name: sha256_file(p) for p in sorted(narrative.glob("*.md"))}
     return hashes
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -71,14 +71,17 @@ def compute_bundle(
     targets, target_sources = _targets(ccfg, examples, labels, predicted)
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
 
+    # One context per group for every method: what methods share (the input-gradient pass of Gradient x Input
+    # and saliency) is computed once per group, as it was once per build before cross-fitting.
+    contexts = [(group, MethodContext(adapter, _pick(encoded, group), _pick(targets, group),
+                                      _pick(target_logits, group), _pick(shared.attentions, group), ccfg, progress))
+                for group in groups]
     per_method: dict[str, list[MethodOutput]] = {m.name: [None] * len(examples) for m in methods}  # type: ignore
     for method in methods:
         log.info("running %s", method.name)
         started = time.perf_counter()
-        for group in groups:
+        for group, ctx in contexts:
             with adapter.using(group.probe):
-                ctx = MethodContext(adapter, _pick(encoded, group), _pick(targets, group),
-                                    _pick(target_logits, group), _pick(shared.attentions, group), ccfg, progress)
                 for i, out in zip(group.indices, method.attribute(ctx)):
                     per_method[method.name][i] = out
         # Read by benchmarks/methods_vs_captum.py; timings stay out of results.json (rebuilds are byte-identical).
@@ -161,15 +164,18 @@ def _metrics(metrics, adapter, groups, examples, encoded, targets, target_logits
     n = len(examples)
     metric_values: dict[str, dict[str, list]] = {}  # metric -> method -> one value per example
     curves: dict[str, dict[str, list[float]]] = {}  # metric -> method -> mean probability at 0%, 10%, ... 100%
+    # One context per group for every metric: comprehensiveness and sufficiency share their cache of perturbed
+    # inputs (each distinct one runs once), which a context per metric would throw away.
+    contexts = [(group, MetricContext(adapter, _pick(examples, group), _pick(encoded, group), _pick(targets, group),
+                                      _pick(target_logits, group), probabilities[group.indices],
+                                      {name: _pick(s, group) for name, s in scored.items()}, ccfg, progress))
+                for group in groups]
     for metric in metrics:
         log.info("computing %s", metric.name)
         values: dict[str, list] = {method: [None] * n for method in scored}
         sums: dict[str, np.ndarray] = {}
-        for group in groups:
+        for group, ctx in contexts:
             with adapter.using(group.probe):
-                ctx = MetricContext(adapter, _pick(examples, group), _pick(encoded, group), _pick(targets, group),
-                                    _pick(target_logits, group), probabilities[group.indices],
-                                    {name: _pick(s, group) for name, s in scored.items()}, ccfg, progress)
                 for method, per_example in metric.compute(ctx).items():
                     for i, v in zip(group.indices, per_example):
                         values[method][i] = None if skipped[method][i] else v

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any, Optional
 
 import torch
 
+from reportgen.checksums import sha256_files
 from reportgen.errors import ModelLoadError
 from reportgen.models.adapter import ModelAdapter
 
@@ -163,14 +163,7 @@ def _pick_device(device: str) -> torch.device:
 
 def _weights_sha256(directory: Path) -> Optional[str]:
     files = sorted(directory.glob("*.safetensors")) or sorted(directory.glob("*.bin"))
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for path in files:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return sha256_files(files) if files else None
 
 
 def _first_line(err: BaseException) -> str:

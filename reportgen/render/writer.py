@@ -15,7 +15,6 @@ What reportgen promises about the output folder (the README repeats it):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Optional
 
+from reportgen.checksums import sha256_file
 from reportgen.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class SiteWriter:
 
     def finish(self, manifest: dict[str, Any]) -> None:
         files = {
-            p.relative_to(self.tmp).as_posix(): _sha256(p) for p in sorted(self.tmp.rglob("*")) if p.is_file()
+            p.relative_to(self.tmp).as_posix(): sha256_file(p) for p in sorted(self.tmp.rglob("*")) if p.is_file()
         }
         payload = {"generator": GENERATOR, **manifest, "files": files}
         self.write_text(MANIFEST, json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
@@ -261,11 +261,3 @@ def _interrupts_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if received:
             log.warning("interrupted while the finished site was being put in place; it is complete")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
