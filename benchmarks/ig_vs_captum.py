@@ -12,7 +12,6 @@ and the same [PAD] baseline. Prints both times, their ratio and the largest attr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from reportgen.bundle.store import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def run_build(examples: Path, out: Path, steps: str) -> tuple[float, float, dict
     )
     seconds = time.perf_counter() - started
     ig_pass = re.search(r"Integrated Gradients(?: \(adaptive\))?: \d+ in ([0-9.]+) s", build.stderr)
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     return seconds, float(ig_pass.group(1)), results
 
 

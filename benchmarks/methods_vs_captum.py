@@ -19,7 +19,6 @@ a sentence in one pass where it allows it), so the baseline is as fast as Captum
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -34,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from ig_vs_captum import load_probe  # noqa: E402  (the same probe loader as the IG benchmark)
+
+from reportgen.bundle.store import read_results  # noqa: E402
 
 SAMPLED = {"smoothgrad", "noise_tunnel_ig", "lime", "kernel_shap"}
 NO_CAPTUM = ("attention_raw", "attention_rollout", "attention_flow", "attention_gradient", "random")
@@ -55,7 +56,7 @@ def main() -> None:
         check=True, capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
     build_seconds = time.perf_counter() - started
     ours_time = {m: float(t) for m, t in re.findall(r"method (\w+): ([0-9.]+) s", build.stderr)}
-    results = json.loads((work / "site" / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(work / "site" / "data")
 
     bench = CaptumBench(results)
     print(f"{len(results['examples'])} SST-2 sentences; whole build with --methods all: {build_seconds:.1f} s")

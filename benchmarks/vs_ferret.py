@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.bundle.store import read_results
+
 ROOT = Path(__file__).resolve().parents[1]
 SIX = "saliency,gradient_x_input,integrated_gradients,lime,kernel_shap"
 FERRET_METRICS = "comprehensiveness,sufficiency,loo_correlation"
@@ -71,8 +73,11 @@ def main() -> None:
     all_seconds, _ = build(examples, model_dir, work / "all", "all", "all", None)
 
     ferret_out = work / "ferret.json"
+    # The ferret side runs without reportgen: give it the bundle as one plain JSON file (examples included).
+    joined = work / "six-results.json"
+    joined.write_text(json.dumps(read_results(work / "six" / "data")), encoding="utf-8")
     subprocess.run([str(args.ferret_python), str(ROOT / "benchmarks" / "ferret_side.py"), str(model_dir),
-                    str(examples), str(work / "six" / "data" / "results.json"), str(ferret_out)], check=True,
+                    str(examples), str(joined), str(ferret_out)], check=True,
                    env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     ferret = json.loads(ferret_out.read_text())
     ferret_seconds = ferret["ferret_seconds"]
@@ -160,7 +165,7 @@ def build(
         check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
     )
     seconds = time.perf_counter() - started
-    return seconds, json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    return seconds, read_results(out / "data")
 
 
 def torch_threads() -> int:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import platform
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from reportgen import __version__
 from reportgen.checksums import sha256_file
-from reportgen.config import BuildConfig, source_date_epoch
+from reportgen.config import BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
 from reportgen.progress import progress_bar
 
@@ -54,31 +57,52 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     build_epoch = source_date_epoch()
     log.info("%d examples from %s", len(examples), cfg.examples)
 
-    from reportgen.compute.findings import at_or_above
+    from reportgen.compute.cache import ChunkCache, default_cache_dir
     from reportgen.compute.pipeline import compute_bundle
     from reportgen.models import load_adapter
-    from reportgen.render.site import render_output
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
     provenance = {"versions": versions()}
     if probe_train is not None and adapter.head_kind != "probe":
         raise ConfigError(f"--probe-train: the model {adapter.name!r} has its own classification head, so no probe "
                           "is fitted; leave --probe-train out")
-    bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar, probe_train).as_saved()
+    with _work_folder() as work:
+        cache = ChunkCache(cfg.cache_dir or default_cache_dir(), reuse=cfg.cache) if cfg.cache else \
+            ChunkCache(work / "cache", reuse=False)
+        bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar, cache, work,
+                                probe_train).as_saved()
+        return _render(cfg, bundle, provenance, command_line, build_epoch, started, len(examples))
+
+
+def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_line: Sequence[str],
+            build_epoch: Optional[int], started: float, n_examples: int) -> dict[str, Any]:
+    from reportgen.compute.findings import at_or_above
+    from reportgen.render.site import render_output
+
     manifest = {
         "reportgen": __version__,
         "versions": provenance["versions"],
         "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train),
-        "config": cfg.as_dict(),
+        "config": bundle_config(cfg),
         "command": list(command_line),
         "built": build_epoch,
     }
     written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file)
     failing = at_or_above(bundle.summary["findings"], cfg.fail_on) if cfg.fail_on else []
-    return {"examples": len(examples), "seconds": time.perf_counter() - started, "out": str(written),
+    return {"examples": n_examples, "seconds": time.perf_counter() - started, "out": str(written),
             "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
             "failing": failing}
+
+
+@contextmanager
+def _work_folder() -> Iterator[Path]:
+    """This build's chunk files and attention maps until the site is written; removed even on error."""
+    folder = Path(tempfile.mkdtemp(prefix="reportgen-build-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

@@ -70,6 +70,23 @@ def cli() -> None:
 @click.option("--global/--no-global", "global_analysis", default=None,
               help="Global analyses of the model for model.html (head statistics and importance with "
                    "one ablation pass per head, layer probes, calibration). [default: on]")
+@click.option("--global-sample", type=int,
+              help="Run the global analyses that need many examples at once (head statistics and importance, layer "
+                   "probes, projection) on a seeded sample of this many examples; model.html states the sample. "
+                   "[default: 200]")
+@click.option("--pages", type=int,
+              help="Examples with a full page (attention heatmaps): misclassified, alerted, least confident and "
+                   "most disputed first, then a seeded sample by label. Every example is still in the index and "
+                   "opens in its in-page view. [default: 300]")
+@click.option("--chunk-size", type=int,
+              help="Examples computed and written per chunk; memory grows with it, not with the data set. "
+                   "[default: 256]")
+@click.option("--cache/--no-cache", default=None,
+              help="Reuse computed chunks: the same command after a crash resumes, added examples are computed "
+                   "alone. [default: on]")
+@click.option("--cache-dir", type=click.Path(path_type=Path),
+              help="Where the cache lives. [default: $REPORTGEN_CACHE, else $XDG_CACHE_HOME/reportgen, else "
+                   "~/.cache/reportgen]")
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
@@ -166,7 +183,7 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     """Re-render a site from saved results (no model, no recompute)."""
     import json
 
-    from reportgen.compute.bundle import load_bundle
+    from reportgen.bundle import load_bundle
     from reportgen.config import source_date_epoch
     from reportgen.progress import progress_bar
     from reportgen.render.site import check_output, render_output

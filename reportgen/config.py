@@ -18,7 +18,7 @@ DEFAULT_METHODS = ("integrated_gradients", "gradient_x_input", "attention_rollou
 DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
 CONFIG_NAME = "reportgen.toml"
-PATH_FIELDS = ("examples", "narrative", "out", "probe_train")
+PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ class ComputeConfig:
     unk_threshold: float = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
     seed: int = 0
     device: str = "auto"
+    # Examples per chunk: each chunk is computed, written to the bundle (and the cache) and dropped, so memory
+    # stays flat in the number of examples; a killed build loses at most the chunk in flight.
+    chunk_size: int = 256
+    # Global analyses that need many examples at once (head statistics and importance, layer probes, the
+    # projection) run on a seeded sample of this many examples; every other figure uses all of them.
+    global_sample: int = 200
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,9 @@ class BuildConfig:
     fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
     probe_train: Optional[Path] = None  # fit a bare encoder's probe on this file instead of cross-fitting
     force: bool = False  # build even when most examples are unreadable to the model's tokenizer
+    pages: int = 300  # examples with a full page (attention heatmap); every example is in the table and its view
+    cache: bool = True  # reuse computed chunks (resume after a kill, compute only new examples)
+    cache_dir: Optional[Path] = None  # None: $REPORTGEN_CACHE, $XDG_CACHE_HOME/reportgen or ~/.cache/reportgen
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def as_dict(self) -> dict[str, Any]:
@@ -70,6 +79,12 @@ class BuildConfig:
             return value
 
         return plain(dataclasses.asdict(self))
+
+
+def bundle_config(cfg: BuildConfig) -> dict[str, Any]:
+    """The settings a site records: not where it was written nor whether a cache was used, so the same inputs
+    give the same bytes anywhere, cached or not."""
+    return {k: v for k, v in cfg.as_dict().items() if k not in ("out", "cache", "cache_dir")}
 
 
 def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path]:
@@ -164,6 +179,9 @@ def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _validate_top(values: dict[str, Any]) -> None:
+    pages = values.get("pages", 1)
+    if not isinstance(pages, int) or pages < 0:
+        raise ConfigError(f"pages must be a whole number (0 or more), got {pages!r}")
     if values.get("fail_on") not in (None, "info", "warning", "error"):
         raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
 
@@ -179,6 +197,9 @@ def _validate(cfg: ComputeConfig) -> None:
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if not cfg.methods:
         raise ConfigError("methods must name at least one attribution method")
+    for name in ("chunk_size", "global_sample"):
+        if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}")
     if len(set(cfg.methods)) != len(cfg.methods):
         raise ConfigError(f"methods lists a method twice: {', '.join(cfg.methods)}")
 

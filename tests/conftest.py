@@ -19,6 +19,13 @@ WORDS = (
 ).split()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory) -> None:
+    """Every build in the test session (in-process or a subprocess) caches in a fresh folder: no test reads
+    what an earlier run left in ~/.cache, and none writes there."""
+    os.environ["REPORTGEN_CACHE"] = str(tmp_path_factory.mktemp("reportgen-cache"))
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path

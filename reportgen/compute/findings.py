@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
-from reportgen.compute.bundle import ExampleResult
-from reportgen.compute.metrics.agreement import spearman
+from reportgen.compute.aggregate import SPECIAL_SHARE, DatasetAggregate
 
 SEVERITIES = ("info", "warning", "error")
-SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
 CUE_SHARE = 0.2  # one word is the top word of at least this share of examples...
 CUE_MIN_EXAMPLES = 5  # ...and of at least this many
 OVERFIT_GAP = 0.15
@@ -28,10 +23,10 @@ def finding(code: str, severity: str, message: str, examples: Sequence[str] = ()
 
 
 def detect_findings(
-    results: Sequence[ExampleResult], summary: dict[str, Any], methods: Sequence[dict], probe: Optional[dict]
+    aggregate: DatasetAggregate, summary: dict[str, Any], methods: Sequence[dict], probe: Optional[dict]
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    n = len(results)
+    n = aggregate.n
     if summary["unreadable"]:
         out.append(finding("unreadable", "error", f"{len(summary['unreadable'])} of {n} examples are mostly [UNK] "
                            "to the tokenizer; their predictions and explanations are meaningless, and they are "
@@ -45,37 +40,26 @@ def detect_findings(
     if summary["truncated"]:
         out.append(finding("truncated", "info", f"{len(summary['truncated'])} examples were truncated to the "
                            "model's length limit.", summary["truncated"]))
-    real = [m for m in methods if m["family"] != "reference"]
-    for m in real:
-        shares = {r.slug: _special_share(r, m["name"]) for r in results if not r.unreadable}
-        heavy = [slug for slug, share in shares.items() if share > SPECIAL_SHARE]
-        if heavy:
-            out.append(finding("special_tokens", "warning", f"{m['title']} puts more than {SPECIAL_SHARE:.0%} of "
-                               f"its attribution on [CLS]/[SEP]/punctuation in {len(heavy)} examples.", heavy,
-                               {slug: shares[slug] for slug in heavy},
-                               f"share of {m['title']} on [CLS]/[SEP]/punctuation here"))
-    signed = [m["name"] for m in real if m["signed"]]
-    if len(signed) >= 2:
-        a, b = signed[0], signed[1]
-        titles = {m["name"]: m["title"] for m in methods}
-        rhos = {}
-        for r in results:
-            rho = spearman(np.asarray(r.methods[a]["words"]), np.asarray(r.methods[b]["words"]))
-            if rho is not None and rho < 0 and not r.unreadable:
-                rhos[r.slug] = rho
-        if rhos:
-            out.append(finding("methods_disagree", "warning", f"{titles[a]} and {titles[b]} rank the words in "
-                               f"opposite orders (negative rank correlation) on {len(rhos)} examples.",
-                               list(rhos), rhos, f"rank correlation of {titles[a]} with {titles[b]} here"))
+    titles = {m["name"]: m["title"] for m in methods}
+    for name, shares in aggregate.special_shares.items():
+        if shares:
+            out.append(finding("special_tokens", "warning", f"{titles[name]} puts more than {SPECIAL_SHARE:.0%} of "
+                               f"its attribution on [CLS]/[SEP]/punctuation in {len(shares)} examples.", list(shares),
+                               dict(shares), f"share of {titles[name]} on [CLS]/[SEP]/punctuation here"))
+    if aggregate.disagree_pair and aggregate.disagree:
+        a, b = aggregate.disagree_pair
+        rhos = aggregate.disagree
+        out.append(finding("methods_disagree", "warning", f"{titles[a]} and {titles[b]} rank the words in "
+                           f"opposite orders (negative rank correlation) on {len(rhos)} examples.",
+                           list(rhos), dict(rhos), f"rank correlation of {titles[a]} with {titles[b]} here"))
     out.extend(_worse_than_random(summary, methods))
     sanity = (summary.get("sanity") or {}).get("methods", {})
-    titles = {m["name"]: m["title"] for m in methods}
     failing = sorted(titles[name] for name, result in sanity.items() if result["passes"] is False)
     if failing:
         out.append(finding("sanity_check", "warning", f"{', '.join(failing)}: the map barely changes when every "
                            "layer's weights are randomised (rank correlation stays at or above "
                            f"{summary['sanity']['threshold']}); it does not explain this model."))
-    out.extend(_spurious_cues(results, real))
+    out.extend(_spurious_cues(aggregate))
     out.extend(_probe_findings(probe))
     return out
 
@@ -109,16 +93,6 @@ def at_or_above(findings: Sequence[dict[str, Any]], severity: str) -> list[dict[
     return [f for f in findings if SEVERITIES.index(f["severity"]) >= level]
 
 
-def _special_share(r: ExampleResult, method: str) -> float:
-    scores = np.abs(np.asarray(r.methods[method]["tokens"], dtype=np.float64))
-    total = scores.sum()
-    if total == 0 or not np.isfinite(total):
-        return 0.0
-    punct_words = {k for k, w in enumerate(r.words) if not any(ch.isalnum() for ch in w["text"])}
-    special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
-    return float(scores[np.array(special)].sum() / total)
-
-
 def _worse_than_random(summary: dict[str, Any], methods: Sequence[dict]) -> list[dict[str, Any]]:
     suff = summary.get("metrics", {}).get("sufficiency", {})
     comp = summary.get("metrics", {}).get("comprehensiveness", {})
@@ -136,25 +110,15 @@ def _worse_than_random(summary: dict[str, Any], methods: Sequence[dict]) -> list
     return out
 
 
-def _spurious_cues(results: Sequence[ExampleResult], methods: Sequence[dict]) -> list[dict[str, Any]]:
-    method = next((m for m in methods if m["name"] == "integrated_gradients"), None) or next(
-        (m for m in methods if m["signed"]), None)
+def _spurious_cues(aggregate: DatasetAggregate) -> list[dict[str, Any]]:
+    method = aggregate.cue_method
     if method is None:
         return []
-    readable = [r for r in results if not r.unreadable and r.words]
-    top: dict[str, list[str]] = {}
-    counts: Counter[str] = Counter()
-    for r in readable:
-        scores = np.asarray(r.methods[method["name"]]["words"], dtype=np.float64)
-        if not np.isfinite(scores).all():
-            continue
-        word = r.words[int(np.argmax(scores))]["text"].lower()
-        counts[word] += 1
-        top.setdefault(word, []).append(r.slug)
     out = []
-    for word, k in counts.most_common():
-        if k >= CUE_MIN_EXAMPLES and k >= CUE_SHARE * len(readable):
+    readable = aggregate.cue_readable
+    for word, k in aggregate.top_word_counts.most_common():
+        if k >= CUE_MIN_EXAMPLES and k >= CUE_SHARE * readable:
             out.append(finding("spurious_cue", "warning", f"“{word}” is the top {method['title']} word of {k} of "
-                               f"{len(readable)} examples: a candidate spurious cue; check that the model does not "
-                               "predict from it alone.", top[word]))
+                               f"{readable} examples: a candidate spurious cue; check that the model does not "
+                               "predict from it alone.", aggregate.top_word_slugs[word]))
     return out

@@ -1,30 +1,42 @@
-"""compute_bundle(): one shared forward pass, the probe if needed, then every method, batched."""
+"""compute_bundle(): the examples stream through in chunks, each written to the bundle as soon as it is done.
+
+Pass 1 (per chunk, cached): predictions of a model's own head and the probe's features, no attention kept.
+Then the probes are fitted (they need every example's features). Pass 2 (per chunk, cached): attention,
+every method and metric, the per-example records; each chunk is added to the data-set aggregates and
+dropped. Analyses that need many examples at once (head statistics and importance, layer probes) run on a
+seeded sample (--global-sample); attention maps are kept only for the examples that get a full page."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 
-from reportgen.compute.attention import special_token_mass
-from reportgen.compute.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids
+from reportgen.attention import special_token_mass
+from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
+from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, chunk_bytes, parse_chunk, write_chunk
+from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
+from reportgen.compute.aggregate import DatasetAggregate
+from reportgen.compute.cache import ChunkCache, key_of
+from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
 from reportgen.compute.global_analysis import analyse_model
 from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
+from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.metrics import METRICS, MetricContext
-from reportgen.compute.metrics.agreement import agreement_matrix
+from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
-from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN, summarise
-from reportgen.compute.words import word_scores, words_from_tokens
-from reportgen.config import BuildConfig, ComputeConfig
+from reportgen.compute.words import words_from_tokens
+from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
@@ -37,6 +49,17 @@ log = logging.getLogger(__name__)
 EXCERPT_TAIL = 300  # characters kept after the last one the model read: enough to see where the cut fell
 
 
+class _Quiet:
+    """Inside a chunk: the build's own bar (examples, with an ETA over all chunks) says how far it is."""
+
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+def _quiet(description: str, total: int) -> _Quiet:
+    return _Quiet()
+
+
 def compute_bundle(
     cfg: BuildConfig,
     examples: Sequence[Example],
@@ -44,6 +67,8 @@ def compute_bundle(
     narrative: Sequence[NarrativeSection],
     provenance: dict[str, Any],
     progress: Progress,
+    cache: ChunkCache,
+    work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
 ) -> ReportBundle:
     ccfg = cfg.compute
@@ -51,80 +76,92 @@ def compute_bundle(
     metrics = [METRICS.get(name)() for name in ccfg.metrics]
     torch.manual_seed(ccfg.seed)
     max_length = min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
-    encoded = encode_examples(adapter.tokenizer, examples, max_length)
-    readable = [enc.unk_fraction < ccfg.unk_threshold for enc in encoded]
+    n = len(examples)
+    spans = [list(range(start, min(start + ccfg.chunk_size, n))) for start in range(0, n, ccfg.chunk_size)]
+    base_key = _base_key(adapter, ccfg, max_length)
+
+    features = _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress)
+    readable = [u < ccfg.unk_threshold for u in features["unk_fraction"]]
     check_readable(cfg, examples, readable, adapter.name)
     labels = _resolve_labels(cfg, examples, adapter, probe_train)
     slugs = unique_slugs(ex.id for ex in examples)
 
-    shared = shared_forward(adapter, encoded, ccfg, progress)
     fit = None
     if adapter.head_kind == "probe":
         adapter.labels = labels  # the probe's classes
-        fit = _fit_probes(adapter, cfg, examples, shared.pooled, labels, readable, max_length, progress, probe_train)
+        fit = _fit_probes(adapter, cfg, examples, features["pooled"], labels, readable, max_length, progress,
+                          probe_train)
         groups = fit.groups
     else:
-        groups = [ProbeGroup(None, list(range(len(examples))))]
-    logits = _held_out_logits(adapter, groups, shared)
+        groups = [ProbeGroup(None, list(range(n)))]
+    logits = _held_out_logits(adapter, groups, features)
     probabilities = _softmax(logits)
     predicted = probabilities.argmax(axis=1)
     targets, target_sources = _targets(ccfg, examples, labels, predicted)
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
 
-    # One context per group for every method: what methods share (the input-gradient pass of Gradient x Input
-    # and saliency) is computed once per group, as it was once per build before cross-fitting.
-    contexts = [(group, MethodContext(adapter, _pick(encoded, group), _pick(targets, group),
-                                      _pick(target_logits, group), _pick(shared.attentions, group), ccfg, progress))
-                for group in groups]
-    per_method: dict[str, list[MethodOutput]] = {m.name: [None] * len(examples) for m in methods}  # type: ignore
-    for method in methods:
-        log.info("running %s", method.name)
-        started = time.perf_counter()
-        for group, ctx in contexts:
-            with adapter.using(group.probe):
-                for i, out in zip(group.indices, method.attribute(ctx)):
-                    per_method[method.name][i] = out
-        # Read by benchmarks/methods_vs_captum.py; timings stay out of results.json (rebuilds are byte-identical).
-        log.info("method %s: %.2f s", method.name, time.perf_counter() - started)
-
-    token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
-    # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero map
-    # there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
-    skipped = {name: [not np.isfinite(s).all() for s in scores] for name, scores in token_scores.items()}
-    scored = {name: [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped[name])]
-              for name, scores in token_scores.items()}
-    metric_values, curves = _metrics(metrics, adapter, groups, examples, encoded, targets, target_logits,
-                                     probabilities, scored, skipped, ccfg, progress)
-    agreement = agreement_matrix({name: [word_scores(s, enc) for s, enc in zip(scores, encoded)]
-                                  for name, scores in token_scores.items()})
-
-    sanity = None
-    if ccfg.sanity_examples:
-        chosen = [i for i, ok in enumerate(readable) if ok][: ccfg.sanity_examples]
-        template = MethodContext(adapter, encoded, targets, target_logits, shared.attentions, ccfg, progress)
-        sanity = sanity_check(adapter, methods, encoded, chosen, targets, token_scores, template, progress, groups)
-
-    results = [
-        _example_result(
-            ex, enc, slug, labels, probabilities[i], int(predicted[i]), targets[i], target_sources[i],
-            {name: outs[i] for name, outs in per_method.items()}, shared.attentions[i], ccfg,
-            {method: {metric: values[method][i] for metric, values in metric_values.items()}
-             for method in per_method},
-            Path(cfg.examples).name,
-        )
-        for i, (ex, enc, slug) in enumerate(zip(examples, encoded, slugs))
-    ]
     method_meta = [_declare(m) for m in methods]
     ig_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
-    summary = summarise(results, labels, method_meta, ig_threshold)
-    summary["agreement"] = agreement
-    summary["sanity"] = sanity
-    summary["curves"] = curves
+    aggregate = DatasetAggregate(labels, method_meta, ig_threshold)
+    group_of = {i: g for g, group in enumerate(groups) for i in group.indices}
+    probe_keys = [_probe_key(group.probe) for group in groups]
+    rng = random.Random(ccfg.seed)
+    sample = sorted(rng.sample(range(n), ccfg.global_sample)) if n > ccfg.global_sample else list(range(n))
+    sanity_wanted = [i for i, ok in enumerate(readable) if ok][: ccfg.sanity_examples]
+    kept_results: dict[int, ExampleResult] = {}  # the sample's and the sanity check's records
+    keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted)
+    curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    method_seconds: Counter[str] = Counter()
+    chunks: list[Chunk] = []
+    source = Path(cfg.examples).name
+    bar = progress("Explaining (attention, methods, metrics)", n)
+    for number, span in enumerate(spans):
+        key = key_of({**base_key, "kind": "results", "source": source, "target": ccfg.target,
+                      "examples": [_example_key(examples[i], slugs[i]) for i in span],
+                      "probes": [probe_keys[group_of[i]] for i in span]})
+        data = cache.get("results", key)
+        if data is None:
+            data = _explain_chunk(span, adapter, methods, metrics, groups, group_of, examples, slugs, labels,
+                                  probabilities, predicted, targets, target_sources, target_logits, ccfg, source,
+                                  method_seconds)
+            cache.put("results", key, data)
+        path = work / "examples" / f"{number:05d}.json"
+        sha = write_chunk(data, path)
+        payload_results, sums = parse_chunk(data)
+        for i, r in zip(span, payload_results):
+            aggregate.add(r)
+            if i in keep:
+                kept_results[i] = r
+        for metric, per in sums.items():
+            for method, values in per.items():
+                curve_sums[metric][method] = curve_sums[metric].get(method, 0) + np.asarray(values, np.float64)
+        chunks.append(Chunk(path, sha, tuple(r.slug for r in payload_results), tuple(r.id for r in payload_results)))
+        bar.update(len(span))
+    bar.close()
+    computed = method_seconds.pop("_examples", 0)
+    for name, seconds in method_seconds.items():
+        # Read by benchmarks: each method's time and examples per second, over the chunks computed in this run.
+        log.info("method %s: %.2f s, %.1f examples/s", name, seconds, computed / seconds if seconds else 0.0)
+    log.info("cache: %d entries reused, %d computed", cache.hits, cache.misses)
+
+    summary = aggregate.summary()
+    summary["curves"] = {metric: {method: [float(v) for v in total / n] for method, total in per.items()}
+                         for metric, per in curve_sums.items()}
+    summary["sanity"] = None
+    if sanity_wanted:
+        summary["sanity"] = _sanity(adapter, methods, examples, sanity_wanted, kept_results, targets,
+                                    target_logits, groups, max_length, ccfg, progress)
+    typical = None
     if ccfg.global_analysis:
-        summary["global"] = analyse_model(adapter, encoded, results, shared, labels, method_meta, ccfg, progress,
-                                          groups)
-    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, results, slugs))
-    summary["findings"] = detect_findings(results, summary, method_meta, model_summary["probe"])
+        summary["global"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
+                                    progress, aggregate, n)
+        typical = summary["global"]["heads"]["typical_example"]
+    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(
+        fit, [_Held(r, ok) for r, ok in zip(aggregate.records, readable)], slugs))
+    summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
+    pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, [typical] if typical else [])
+    attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress)
+    store = ExampleStore(chunks)
     return ReportBundle(
         schema_version=SCHEMA_VERSION,
         title=cfg.title or f"What {adapter.name.split('/')[-1]} looks at",
@@ -132,46 +169,199 @@ def compute_bundle(
         model=model_summary,
         data=_data_summary(cfg, examples, readable),
         # Where the site is written is not part of the results: the same inputs give the same bytes anywhere.
-        config={k: v for k, v in cfg.as_dict().items() if k != "out"},
+        config=bundle_config(cfg),
         methods=method_meta,
-        examples=results,
         metrics=[m.declaration() for m in metrics],
         summary=summary,
         narrative=[vars(section) for section in narrative],
         provenance=provenance,
-        attention={slug: attn for slug, attn in zip(slugs, shared.attentions)},
+        pages=[slugs[i] for i in pages],
+        examples=store,
+        attention=attention,
     )
+
+
+def _base_key(adapter: ModelAdapter, ccfg: ComputeConfig, max_length: int) -> dict[str, Any]:
+    """What every cached entry depends on: the weights, the tokenizer, the settings that change numbers."""
+    tokenizer = hashlib.sha256(adapter.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
+    settings = {k: v for k, v in vars(ccfg).items()
+                if k not in ("sanity_examples", "global_analysis", "global_sample", "chunk_size", "device")}
+    return {"schema": SCHEMA_VERSION, "weights": adapter.details.get("weights_sha256") or adapter.name,
+            "revision": adapter.details.get("revision"), "architecture": adapter.details.get("architecture"),
+            "tokenizer": tokenizer, "max_length": max_length, "device": str(adapter.device),
+            "torch": torch.__version__, "settings": settings}
+
+
+def _example_key(ex: Example, slug: str) -> list[Any]:
+    return [slug, ex.id, ex.line, ex.text, ex.text_pair, ex.label, ex.note, ex.rationale, ex.rationale_pair]
+
+
+def _probe_key(probe: Any) -> Optional[str]:
+    if probe is None:
+        return None
+    digest = hashlib.sha256()
+    for name, tensor in sorted(probe.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress) -> dict[str, np.ndarray]:
+    """Pass 1, chunk by chunk (cached): the probe's features, the head's logits and each text's [UNK] share."""
+    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    bar = progress("Forward pass (predictions and features)", len(examples))
+    for span in spans:
+        key = key_of({**base_key, "kind": "features", "texts": [[examples[i].text, examples[i].text_pair]
+                                                                 for i in span]})
+        data = cache.get("features", key)
+        if data is None:
+            encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], max_length)
+            arrays = {"pooled": np.zeros((len(span), adapter.details["hidden_size"]), dtype=np.float32),
+                      "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64)}
+            if adapter.head_kind == "classifier":
+                arrays["logits"] = np.zeros((len(span), len(adapter.labels)), dtype=np.float32)
+            for batch in token_batches([enc.length for enc in encoded], ccfg.batch_tokens):
+                ids, mask, types = padded_batch(encoded, batch, adapter.device)
+                out = adapter.forward(ids, mask, types, attentions=False)
+                arrays["pooled"][batch] = out.pooled.float().cpu().numpy()
+                if "logits" in arrays:
+                    arrays["logits"][batch] = out.logits.float().cpu().numpy()
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            data = buffer.getvalue()
+            cache.put("features", key, data)
+        with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+            for name in loaded.files:
+                parts[name].append(loaded[name])
+        bar.update(len(span))
+    bar.close()
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def _explain_chunk(span, adapter, methods, metrics, groups, group_of, examples, slugs, labels, probabilities,
+                   predicted, targets, target_sources, target_logits, ccfg, source, method_seconds) -> bytes:
+    """Pass 2 on one chunk: attention, every method (each example through its own probe), every metric."""
+    encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], adapter_max(adapter, ccfg))
+    shared = shared_forward(adapter, encoded, ccfg, _quiet)
+    local = {i: k for k, i in enumerate(span)}
+    chunk_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
+    chunk_groups = [g for g in chunk_groups if g.indices]
+    at = [targets[i] for i in span]
+    logits_at = [target_logits[i] for i in span]
+    contexts = [(group, MethodContext(adapter, _pick(encoded, group), _pick(at, group), _pick(logits_at, group),
+                                      _pick(shared.attentions, group), ccfg, _quiet))
+                for group in chunk_groups]
+    per_method: dict[str, list[MethodOutput]] = {m.name: [None] * len(span) for m in methods}  # type: ignore
+    for method in methods:
+        started = time.perf_counter()
+        for group, ctx in contexts:
+            with adapter.using(group.probe):
+                for k, out in zip(group.indices, method.attribute(ctx)):
+                    per_method[method.name][k] = out
+        method_seconds[method.name] += time.perf_counter() - started
+    method_seconds["_examples"] += len(span)
+    token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
+    # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero map
+    # there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
+    skipped = {name: [not np.isfinite(s).all() for s in scores] for name, scores in token_scores.items()}
+    scored = {name: [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped[name])]
+              for name, scores in token_scores.items()}
+    chunk_examples = [examples[i] for i in span]
+    metric_values, curve_sums = _metrics(metrics, adapter, chunk_groups, chunk_examples, encoded, at, logits_at,
+                                         probabilities[span], scored, skipped, ccfg)
+    results = [
+        _example_result(
+            examples[i], enc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i], target_sources[i],
+            {name: outs[k] for name, outs in per_method.items()}, shared.attentions[k], ccfg,
+            {method: {metric: values[method][k] for metric, values in metric_values.items()}
+             for method in per_method},
+            source,
+        )
+        for k, (i, enc) in enumerate(zip(span, encoded))
+    ]
+    return chunk_bytes(results, curve_sums)
+
+
+def adapter_max(adapter: ModelAdapter, ccfg: ComputeConfig) -> int:
+    return min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
+
+
+class _Held:
+    """What held_out_summary reads of an example."""
+
+    def __init__(self, row: Any, readable: bool):
+        self.label, self.unreadable, self.correct = row.label, not readable, row.correct
+
+
+def _sanity(adapter, methods, examples, chosen, kept, targets, target_logits, groups, max_length, ccfg,
+            progress) -> Optional[dict[str, Any]]:
+    encoded = encode_examples(adapter.tokenizer, [examples[i] for i in chosen], max_length)
+    shared = shared_forward(adapter, encoded, ccfg, _quiet)
+    local = {i: k for k, i in enumerate(chosen)}
+    local_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
+    original = {m.name: [np.asarray(kept[i].methods[m.name]["tokens"], dtype=np.float32) for i in chosen]
+                for m in methods}
+    sub_targets = [targets[i] for i in chosen]
+    template = MethodContext(adapter, encoded, sub_targets, [target_logits[i] for i in chosen], shared.attentions,
+                             ccfg, progress)
+    return sanity_check(adapter, methods, encoded, list(range(len(chosen))), sub_targets, original, template,
+                        progress, [g for g in local_groups if g.indices])
+
+
+def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, progress, aggregate, n):
+    encoded = encode_examples(adapter.tokenizer, [examples[i] for i in sample], max_length)
+    shared = shared_forward(adapter, encoded, ccfg, progress)
+    local = {i: k for k, i in enumerate(sample)}
+    local_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
+    return analyse_model(adapter, encoded, [kept[i] for i in sample], shared, labels, ccfg, progress,
+                         [g for g in local_groups if g.indices], aggregate, n)
+
+
+def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress) -> AttentionFiles:
+    """float16 attention maps of the paged examples only, written as they are computed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bar = progress("Attention maps of the paged examples", len(pages))
+    for start in range(0, len(pages), ccfg.chunk_size):
+        part = pages[start : start + ccfg.chunk_size]
+        encoded = encode_examples(adapter.tokenizer, [examples[i] for i in part], max_length)
+        shared = shared_forward(adapter, encoded, ccfg, _quiet)
+        for i, attention in zip(part, shared.attentions):
+            np.save(folder / f"{slugs[i]}.npy", attention, allow_pickle=False)
+        bar.update(len(part))
+    bar.close()
+    return AttentionFiles(folder, [slugs[i] for i in pages])
 
 
 def _pick(values: Sequence[Any], group: ProbeGroup) -> list[Any]:
     return [values[i] for i in group.indices]
 
 
-def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], shared: Any) -> np.ndarray:
+def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], features: dict) -> np.ndarray:
     if adapter.head_kind == "classifier":
-        return shared.logits
-    logits = np.zeros((len(shared.pooled), len(adapter.labels)), dtype=np.float32)
+        return features["logits"]
+    pooled = features["pooled"]
+    logits = np.zeros((len(pooled), len(adapter.labels)), dtype=np.float32)
     for group in groups:
         with torch.no_grad():
-            features = torch.from_numpy(shared.pooled[group.indices]).to(adapter.device)
-            logits[group.indices] = group.probe.to(adapter.device)(features).cpu().numpy()
+            features_in = torch.from_numpy(pooled[group.indices]).to(adapter.device)
+            logits[group.indices] = group.probe.to(adapter.device)(features_in).cpu().numpy()
     return logits
 
 
 def _metrics(metrics, adapter, groups, examples, encoded, targets, target_logits, probabilities, scored, skipped,
-             ccfg, progress) -> tuple[dict, dict]:
-    """Every metric, each group of examples through its own probe; curves are means over all examples."""
+             ccfg) -> tuple[dict, dict]:
+    """Every metric, each group of examples through its own probe; curves are summed over the chunk's examples
+    (the build divides the sums over all chunks by the number of examples)."""
     n = len(examples)
     metric_values: dict[str, dict[str, list]] = {}  # metric -> method -> one value per example
-    curves: dict[str, dict[str, list[float]]] = {}  # metric -> method -> mean probability at 0%, 10%, ... 100%
+    curves: dict[str, dict[str, list[float]]] = {}  # metric -> method -> summed probability at 0%, 10%, ... 100%
     # One context per group for every metric: comprehensiveness and sufficiency share their cache of perturbed
     # inputs (each distinct one runs once), which a context per metric would throw away.
     contexts = [(group, MetricContext(adapter, _pick(examples, group), _pick(encoded, group), _pick(targets, group),
                                       _pick(target_logits, group), probabilities[group.indices],
-                                      {name: _pick(s, group) for name, s in scored.items()}, ccfg, progress))
+                                      {name: _pick(s, group) for name, s in scored.items()}, ccfg, _quiet))
                 for group in groups]
     for metric in metrics:
-        log.info("computing %s", metric.name)
         values: dict[str, list] = {method: [None] * n for method in scored}
         sums: dict[str, np.ndarray] = {}
         for group, ctx in contexts:
@@ -183,7 +373,7 @@ def _metrics(metrics, adapter, groups, examples, encoded, targets, target_logits
                 sums[method] = sums.get(method, 0) + np.asarray(curve) * len(group.indices)
         metric_values[metric.name] = values
         if sums:
-            curves[metric.name] = {method: [float(v) for v in total / n] for method, total in sums.items()}
+            curves[metric.name] = {method: [float(v) for v in total] for method, total in sums.items()}
     return metric_values, curves
 
 

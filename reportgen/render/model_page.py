@@ -7,14 +7,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from reportgen.compute.bundle import ReportBundle
-from reportgen.compute.global_analysis.head_stats import PATTERNS, STAT_TITLES, STATS
+from reportgen.bundle import ReportBundle
+from reportgen.bundle.vocabulary import PATTERNS, STAT_TITLES, STATS
 from reportgen.render import model_plots
 from reportgen.render.formatting import num, plural, signed
 from reportgen.render.highlight import shade
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.story import accuracy_text
-from reportgen.render.structure import model_card
+from reportgen.render.structure import example_href, model_card
+
+MISCLASSIFIED_LISTED = 100  # most confident first; the index filters (Correct: no) find every one
 
 PATTERN_CODES = {"vertical": "V", "diagonal": "D", "vertical+diagonal": "V+D", "block": "B", "heterogeneous": "H"}
 
@@ -116,7 +118,7 @@ def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
     counts = h["pattern_counts"]
     total = sum(counts.values()) or 1
     slug = h["typical_example"]
-    ex = next(e for e in bundle.examples if e.slug == slug)
+    ex = bundle.examples.get([slug])[slug]
     attn = bundle.attention.get(slug)
     rows = []
     for layer, row in enumerate(h["patterns"]):
@@ -132,7 +134,7 @@ def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
         text += " The examples have no sentence pairs, so no head can be typed as block."
     return {"rows": rows, "text": text,
             "counts": [{"pattern": p, "code": PATTERN_CODES[p], "n": counts[p]} for p in PATTERNS],
-            "example": {"slug": slug, "id": ex.id, "tokens": len(ex.tokens)},
+            "example": {"slug": slug, "id": ex.id, "tokens": len(ex.tokens), "href": example_href(bundle, slug)},
             "heads": len(h["patterns"][0]) if h["patterns"] else 0}
 
 
@@ -198,7 +200,7 @@ def _probing(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _projection(bundle: ReportBundle, proj: dict[str, Any]) -> dict[str, Any]:
-    by_slug = {e.slug: e for e in bundle.examples}
+    by_slug = bundle.examples.get(proj["slugs"])
     exs = [by_slug[slug] for slug in proj["slugs"]]  # the readable examples the analysis ran on
     status = ["no gold label" if e.correct is None else "correct" if e.correct else "wrong" for e in exs]
     gold = [e.label if e.label is not None else "(no label)" for e in exs]
@@ -227,8 +229,9 @@ def _class_words(cw: dict[str, Any]) -> dict[str, Any]:
 def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     if "skipped" in q:
         return {"skipped": q["skipped"]}
-    by_slug = {e.slug: e for e in bundle.examples}
-    wrong = [(by_slug[w["slug"]], w) for w in q["misclassified"]]
+    listed = q["misclassified"][:MISCLASSIFIED_LISTED]
+    by_slug = bundle.examples.get([w["slug"] for w in listed])
+    wrong = [(by_slug[w["slug"]], w) for w in listed]
     biggest = max(max(row) for row in q["confusion"]) or 1
     matrix = [{"gold": lab, "cells": [{"n": n, "style": shade(n / biggest, CONFUSION_RGB), "diagonal": g == k}
                                       for k, n in enumerate(row)]}
@@ -243,7 +246,7 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict
     text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
     if wrong:
         ex, w = wrong[0]
-        text += (f"{len(wrong)} examples are misclassified; the most confident mistake is {ex.id} "
+        text += (f"{len(q['misclassified'])} examples are misclassified; the most confident mistake is {ex.id} "
                  f"({w['confidence']:.0%} for “{w['predicted']}”, gold “{ex.label}”).")
     else:
         text += "No example is misclassified."
@@ -253,7 +256,9 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict
         "reliability": model_plots.reliability_diagram(q["calibration"], "plot-reliability"),
         "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {plural(b['n'], 'example')}, "
                          f"accuracy {num(b['accuracy'], 2)}" for b in q["calibration"] if b["n"]),
+        "wrong_total": len(q["misclassified"]),
         "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w["predicted"],
+                   "href": example_href(bundle, e.slug),
                    "confidence": w["confidence"], "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
                   for e, w in wrong],
         "text": text, "skipped": None,

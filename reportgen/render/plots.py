@@ -26,7 +26,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from markupsafe import Markup
 
-from reportgen.compute.attention import attention_rollout
+from reportgen.attention import attention_rollout
 
 # Beyond this many tokens a heatmap is unreadable and its page data grows with the square of the length.
 MAX_HEATMAP_TOKENS = 128

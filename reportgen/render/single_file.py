@@ -17,12 +17,13 @@ MAIN = re.compile(r'<main id="main">(.*)</main>', re.S)
 HREF = re.compile(r'href="([^"]*)"')
 PLOT_ID = re.compile(r'(class="plot" id="|data-target=")([^"]+)"')
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
+SCRIPT_SRC = re.compile(r'<script src="[^"]*"></script>\n?')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads of the embedded data)
 
 
 def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
-    pages = ["index.html", "model.html", "methods.html"]
+    pages = ["index.html", "model.html", "methods.html", "view.html"]
     pages = [p for p in pages if (site / p).is_file()]
     pages += sorted(f"examples/{p.name}" for p in (site / "examples").glob("*.html"))
     index_html = (site / "index.html").read_text(encoding="utf-8")
@@ -32,7 +33,7 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
     sections = []
     for k, page in enumerate(pages):
         text = (site / page).read_text(encoding="utf-8")
-        main = MAIN.search(text).group(1)
+        main = SCRIPT_SRC.sub("", MAIN.search(text).group(1))  # data scripts are inlined once, below
         title = TITLE.search(text).group(1)
         main = _route_links(main, page)
         # Plot targets repeat across pages (every example page has "attention-plot"): make them unique.
@@ -43,8 +44,10 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
     head = index_html.split("</head>")[0]
     css = "\n".join((site / href).read_text(encoding="utf-8") for href in STYLESHEET.findall(head))
     js = (site / "static" / "reportgen.js").read_text(encoding="utf-8")
+    data_scripts = sorted(p.relative_to(site).as_posix() for folder in ("data/rows", "data/view")
+                          for p in (site / folder).glob("*.js"))
     scripts = "".join(f"<script>{_script_text((site / s).read_text(encoding='utf-8'))}</script>\n"
-                      for s in bokeh_scripts)
+                      for s in [*bokeh_scripts, *data_scripts])
     embedded = "".join(
         f'<script type="application/json" id="embedded-{name.replace("/", "-")}">'
         f"{_json_text((site / name).read_text(encoding='utf-8'))}</script>\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -11,7 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 import bokeh
 from jinja2 import TemplateError
 
-from reportgen.compute.bundle import ReportBundle, save_bundle
+from reportgen.bundle import ReportBundle, save_bundle
 from reportgen.errors import ThemeError
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
@@ -97,17 +98,26 @@ def render_site(
                 raise ThemeError(f"theme {theme!r}: {where}: {err.message or type(err).__name__}") from None
             writer.write_text(relative, html)
 
+        # One chunk of examples in memory at a time: its table rows, its view data, the pages of its paged examples.
+        bar = progress("Writing pages", len(bundle.examples))
+        heatmap = structure.attention_plot(bundle)
+        paged = set(bundle.pages)
+        for n, examples in enumerate(bundle.examples.chunks()):
+            writer.write_text(structure.row_script_name(n), data_script("rows", n, structure.table_rows(
+                bundle, n, examples)))
+            writer.write_text(structure.view_script_name(n), data_script("view", n, {
+                ex.slug: structure.view_record(bundle, ex) for ex in examples}))
+            for ex in examples:
+                if ex.slug in paged:
+                    page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, ex, heatmap))
+            bar.update(len(examples))
+        bar.close()
         page("index.html", "index.html", view=structure.index_view(bundle))
+        page("view.html", "view.html", view=structure.view_page(bundle))
         page("methods.html", "methods.html", view=structure.methods_view(bundle))
         model = model_view(bundle)
         if model is not None:
             page("model.html", "model.html", view=model)
-        bar = progress("Writing pages", len(bundle.examples))
-        heatmap = structure.attention_plot(bundle)
-        for i, ex in enumerate(bundle.examples):
-            page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, i, heatmap))
-            bar.update(1)
-        bar.close()
         for relative, source in static_files(dirs).items():
             writer.copy(source, f"static/{relative}")
         bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
@@ -118,4 +128,12 @@ def render_site(
     except BaseException:
         writer.abort()
         raise
-    log.info("wrote %d pages to %s", len(bundle.examples) + 2, out)
+    log.info("wrote %d example pages (of %d examples) to %s", len(bundle.pages), len(bundle.examples), out)
+
+
+def data_script(kind: str, n: int, payload: Any) -> str:
+    """A chunk of data as a script (a page opened from file:// may load scripts but not fetch() JSON)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    # "</script" and "<!--" cannot occur inside the JSON (a text may hold either): "<" is escaped.
+    safe = text.replace("<", "\\u003c")
+    return f"(window.reportgenData=window.reportgenData||[]).push([{json.dumps(kind)},{n},{safe}]);\n"

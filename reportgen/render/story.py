@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from reportgen.compute.bundle import ReportBundle
+from reportgen.bundle import ReportBundle
 from reportgen.render.formatting import p_value, pct
 
 

@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
-from reportgen.compute.bundle import ExampleResult, ReportBundle
-from reportgen.compute.summary import IG_RELATIVE_DELTA_WARN
+from reportgen.bundle import ExampleResult, ReportBundle
+from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, PAGES_RULE
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
 from reportgen.render.highlight import colour, highlight, rationale_pieces
@@ -87,7 +87,10 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "findings": findings(bundle),
         "alerts": [_alert(bundle, f) for f in bundle.summary.get("findings", [])],
         "charts": charts,
-        "rows": [_table_row(bundle, ex) for ex in bundle.examples],
+        "n_examples": len(bundle.examples),
+        "n_pages": len(bundle.pages),
+        "table_page": TABLE_PAGE,
+        "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
         "narrative": [
             {"slug": sec["slug"], "title": sec["title"], "html": render_markdown(sec["markdown"])}
@@ -144,11 +147,12 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
     }
 
 
-def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str, Any]:
-    """heatmap: the shared attention plot (one Bokeh document per site, filled per page by JS)."""
-    ex = bundle.examples[index]
-    prev_ex = bundle.examples[index - 1] if index > 0 else None
-    next_ex = bundle.examples[index + 1] if index + 1 < len(bundle.examples) else None
+def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> dict[str, Any]:
+    """heatmap: the shared attention plot (one Bokeh document per site, filled per page by JS). Previous and
+    next are the neighbouring examples with a full page."""
+    k = _page_number(bundle)[ex.slug]
+    prev_slug = bundle.pages[k - 1] if k > 0 else None
+    next_slug = bundle.pages[k + 1] if k + 1 < len(bundle.pages) else None
     texts = [(0, ex.text, ex.rationale)] + ([(1, ex.text_pair, ex.rationale_pair)] if ex.text_pair else [])
     rows = []
     for meta in bundle.methods:
@@ -211,11 +215,21 @@ def example_view(bundle: ReportBundle, index: int, heatmap: Markup) -> dict[str,
         "heatmap_alt": _attention_alt(bundle, ex),
         "heatmap_cut": len(ex.tokens) if len(ex.tokens) > plots.MAX_HEATMAP_TOKENS else None,
         "heatmap_tokens": plots.MAX_HEATMAP_TOKENS,
-        "prev": prev_ex.slug if prev_ex else None,
-        "next": next_ex.slug if next_ex else None,
-        "position": index + 1,
+        "prev": prev_slug,
+        "next": next_slug,
+        "position": bundle.examples.position[ex.slug] + 1,
         "count": len(bundle.examples),
+        "paged_position": k + 1,
+        "paged_count": len(bundle.pages),
     }
+
+
+def _page_number(bundle: ReportBundle) -> dict[str, int]:
+    cached = getattr(bundle, "_page_number", None)
+    if cached is None:
+        cached = {slug: k for k, slug in enumerate(bundle.pages)}
+        object.__setattr__(bundle, "_page_number", cached)
+    return cached
 
 
 def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
@@ -267,21 +281,51 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
 
 
 def _filter_view(bundle: ReportBundle) -> dict[str, Any]:
-    """What the examples filter needs, inline (works from file://): per row its text for search, labels,
-    confidence and every metric value."""
     metrics = [{"key": f"{meta['name']}/{m['name']}", "label": f"{meta['title']} · {m['title']}"}
                for meta in bundle.methods for m in bundle.metrics]
+    return {"labels": bundle.labels, "metrics": metrics}
+
+
+ROW_DIR, VIEW_DIR = "data/rows", "data/view"
+TABLE_PAGE = 250  # rows drawn at a time; search, filters and sorting always run over every row
+
+
+def view_page(bundle: ReportBundle) -> dict[str, Any]:
+    """view.html: one page that draws any example from its view chunk (data/view/NNNNN.js), by #chunk:slug."""
+    config = {"labels": bundle.labels, "viewDir": VIEW_DIR,
+              "methods": [{"name": m["name"], "title": m["title"], "signed": m["signed"]} for m in bundle.methods],
+              "metrics": [{"name": m["name"], "title": m["title"]} for m in bundle.metrics]}
+    return {"n_pages": len(bundle.pages), "n_examples": len(bundle.examples), "rule": PAGES_RULE,
+            "config": plots.json_script(config, 'id="view-config"')}
+SEARCH_CHARS = 2000  # of each text, for the index search: enough for any sentence, bounded for a long document
+
+
+def row_script_name(n: int) -> str:
+    return f"{ROW_DIR}/{n:05d}.js"
+
+
+def view_script_name(n: int) -> str:
+    return f"{VIEW_DIR}/{n:05d}.js"
+
+
+def table_rows(bundle: ReportBundle, chunk: int, examples: list[ExampleResult]) -> list[dict[str, Any]]:
+    """One row per example for the index table (search, filters, sorting over every row, client-side):
+    examples with a full page link to it, the others to the in-page view built from their view chunk."""
+    paged = set(bundle.pages)
     rows = []
-    for ex in bundle.examples:
+    for ex in examples:
+        row = _table_row(bundle, ex)
         rows.append({
-            "text": " ".join(filter(None, [ex.id, ex.text, ex.text_pair])).lower(),
-            "gold": ex.label, "pred": ex.predicted, "conf": round(ex.confidence, 6),
-            "correct": None if ex.correct is None else bool(ex.correct),
+            "n": bundle.examples.position[ex.slug] + 1, "slug": ex.slug, "id": ex.id, "preview": row["preview"],
+            "lang": row["lang"], "gold": ex.label, "pred": ex.predicted, "conf": round(ex.confidence, 6),
+            "correct": ex.correct, "flags": row["flags"],
+            "href": f"examples/{ex.slug}.html" if ex.slug in paged else f"view.html#{chunk}:{ex.slug}",
+            "text": " ".join(filter(None, [ex.id, ex.text[:SEARCH_CHARS],
+                                           (ex.text_pair or "")[:SEARCH_CHARS]])).lower(),
             "m": {f"{method}/{name}": (None if v is None else round(v, 6))
                   for method, values in ex.metrics.items() for name, v in values.items()},
         })
-    return {"labels": bundle.labels, "metrics": metrics,
-            "data": plots.json_script({"rows": rows}, 'id="example-index"')}
+    return rows
 
 
 def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
@@ -296,9 +340,21 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
+    return {"preview": preview, "lang": text_language(ex.text), "flags": flags}
+
+
+def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
+    """What the in-page example view draws for an example without a full page: its text, every method's word
+    scores (4 significant digits: a colour needs no more), prediction, warnings and metric values."""
     return {
-        "slug": ex.slug, "id": ex.id, "preview": preview, "lang": text_language(ex.text), "gold": ex.label,
-        "predicted": ex.predicted, "confidence": ex.confidence, "correct": ex.correct, "flags": flags,
+        "id": ex.id, "text": ex.text, "pair": ex.text_pair, "gold": ex.label, "pred": ex.predicted,
+        "target": ex.target, "target_source": ex.target_source, "probs": [round(p, 4) for p in ex.probabilities],
+        "words": [[w["start"], w["end"], w["segment"]] for w in ex.words],
+        "scores": {name: (None if "skipped" in out["info"] else [float(f"{v:.4g}") for v in out["words"]])
+                   for name, out in ex.methods.items()},
+        "warnings": _warnings(bundle, ex),
+        "metrics": ex.metrics,
+        "rationale": [ex.rationale, ex.rationale_pair],
     }
 
 
@@ -395,12 +451,20 @@ def _ig_threshold(bundle: ReportBundle) -> float:
 
 
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
-    ids = {ex.slug: ex.id for ex in bundle.examples}
+    ids = bundle.examples.ids
     return {
         "severity": f["severity"], "code": f["code"], "message": f["message"],
-        "examples": [{"slug": slug, "id": ids.get(slug, slug)} for slug in f["examples"][:shown]],
+        "examples": [{"slug": slug, "id": ids.get(slug, slug), "href": example_href(bundle, slug)}
+                     for slug in f["examples"][:shown]],
         "more": max(0, len(f["examples"]) - shown),
     }
+
+
+def example_href(bundle: ReportBundle, slug: str) -> str:
+    """Site-relative link to an example: its full page, else the in-page view of its chunk."""
+    if slug in _page_number(bundle):
+        return f"examples/{slug}.html"
+    return f"view.html#{bundle.examples.chunk_number(slug)}:{slug}"
 
 
 # Alerts that the example page already explains in its own words.

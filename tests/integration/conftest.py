@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reportgen.bundle.store import read_results
 from tests.conftest import ROOT, run_cli, shared, write_jsonl
 
 
@@ -49,4 +50,4 @@ def chinese_site(tmp_path_factory) -> Path:
 
 
 def load_results(site: Path) -> dict:
-    return json.loads((site / "data" / "results.json").read_text(encoding="utf-8"))
+    return read_results(site / "data")

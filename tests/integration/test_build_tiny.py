@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reportgen.bundle.store import read_results
 from reportgen.cli import cli
 from tests.conftest import TINY_ROWS, run_cli, write_jsonl
 
@@ -59,7 +60,7 @@ def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, ho
     pair = re.sub(r"</?span[^>]*>", "", (out / "examples" / "p1.html").read_text(encoding="utf-8"))
     assert "premise / text" in pair and "hypothesis / text pair" in pair and "a man is playing" in pair
 
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     ex = results["examples"][0]
     for key in ("tokens", "offsets", "words", "probabilities", "predicted", "target", "attention"):
         assert key in ex
@@ -96,7 +97,7 @@ def test_classifier_head_is_explained_as_is(tmp_path, tiny_classifier, tiny_exam
     result = build("--examples", str(tiny_examples), "--model", str(tiny_classifier), "--out", str(out),
                    "--target", "gold", "--methods", "integrated_gradients,attention_rollout", "-q")
     assert result.exit_code == 0, result.output
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     assert results["labels"] == ["negative", "positive"] and results["model"]["probe"] is None
     assert [m["name"] for m in results["methods"]] == ["integrated_gradients", "attention_rollout"]
     assert all(ex["target"] == ex["label"] for ex in results["examples"])
@@ -163,7 +164,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
                    "--methods", "all", "--metrics", "all", "--surrogate-samples", "40", "--sanity", "3", "-q")
     assert result.exit_code == 0, result.output
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     names = [m["name"] for m in results["methods"]]
     assert names[-1] == "random" and len(names) == 13
     assert {m["name"] for m in results["metrics"]} == {
@@ -184,7 +185,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
                  "--metrics", "none", "-q").exit_code == 0
-    assert json.loads((no_metrics / "data" / "results.json").read_text())["metrics"] == []
+    assert read_results(no_metrics / "data")["metrics"] == []
 
 
 def test_fail_on_exits_3_after_writing_the_site(tmp_path, tiny_encoder, tiny_classifier, tiny_examples):
@@ -193,7 +194,7 @@ def test_fail_on_exits_3_after_writing_the_site(tmp_path, tiny_encoder, tiny_cla
                      "--fail-on", "error")
     assert result.returncode == 3, result.stderr
     assert "error: unreadable" in result.stderr and (out / "index.html").is_file()
-    findings = json.loads((out / "data" / "results.json").read_text())["summary"]["findings"]
+    findings = read_results(out / "data")["summary"]["findings"]
     unreadable = next(f for f in findings if f["code"] == "unreadable")
     assert unreadable["severity"] == "error" and "z1" in unreadable["examples"]
     assert 'id="alerts"' in (out / "index.html").read_text(encoding="utf-8")
@@ -212,7 +213,7 @@ def test_attention_flow_says_when_it_skips_a_long_input(tmp_path, tiny_encoder, 
     result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
                    "--methods", "attention_flow,integrated_gradients", "--metrics", "all", "-q")
     assert result.exit_code == 0, result.output
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     by_id = {ex["id"]: ex for ex in results["examples"]}
     skipped, kept = by_id["a1"]["methods"]["attention_flow"], by_id["a5"]["methods"]["attention_flow"]
     assert skipped["info"]["skipped"] == "7 word pieces > 6"
@@ -274,7 +275,8 @@ def test_single_file_and_theme_rerender(tmp_path, tiny_encoder, tiny_examples):
     assert result.exit_code == 0, result.output
     assert [p.name for p in report.parent.iterdir()] == ["report.html"]
     html = report.read_text(encoding="utf-8")
-    assert html.count('<section class="page"') == 3 + len(TINY_ROWS)  # index, model, methods, examples
+    # index, model, methods, the example view (for examples without a page of their own), every example
+    assert html.count('<section class="page"') == 4 + len(TINY_ROWS)
     markup = re.sub(r"<script.*?</script>", "", html, flags=re.S)  # BokehJS's own code mentions href="..."
     assert not re.search(r'(src|href)="(?!#|data:|https?:)[^"]+"', markup)  # no reference to another file
     assert 'id="embedded-data-results.json"' in html

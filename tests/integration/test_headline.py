@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reportgen.bundle.store import read_results
 from reportgen.cli import cli
 from tests.conftest import TINY_ROWS, shared, write_jsonl
 
@@ -19,7 +20,7 @@ def build(*args: str):
 
 
 def results_of(site: Path) -> dict:
-    return json.loads((site / "data" / "results.json").read_text(encoding="utf-8"))
+    return read_results(site / "data")
 
 
 def test_every_example_goes_through_a_probe_that_never_saw_it(tmp_path, tiny_encoder):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reportgen.bundle.store import read_results
 from reportgen.cli import cli
 from tests.conftest import TINY_ROWS, run_cli, write_jsonl
 
@@ -260,7 +261,7 @@ def test_a_20_mb_text_is_read_to_the_window_and_shown_as_an_excerpt(tmp_path, ti
             *TINY_ROWS[1:6]]
     examples = write_jsonl(tmp_path / "examples.jsonl", rows)
     out = built_site(tmp_path / "site", tiny_encoder, examples)
-    results = json.loads((out / "data" / "results.json").read_text(encoding="utf-8"))
+    results = read_results(out / "data")
     ex = next(e for e in results["examples"] if e["id"] == "huge")
     assert ex["truncated"] and len(ex["tokens"]) == 64  # the tiny model's window
     excerpt = ex["excerpt"]
@@ -409,7 +410,9 @@ def test_render_refuses_a_bundle_with_a_path_for_a_slug(tmp_path, tiny_encoder, 
     out = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
     results_path = out / "data" / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8"))
-    results["examples"][0]["slug"] = "../../../x"
+    # Schema 5: the slugs are indexed in results.json (examples.chunks[].slugs) and listed in pages.
+    results["examples"]["chunks"][0]["slugs"][0] = "../../../x"
+    results["pages"][0] = "../../../x"
     results_path.write_text(json.dumps(results), encoding="utf-8")
     (tmp_path / "x.npy").write_bytes(b"not read")
     message = one_line_error(CliRunner().invoke(cli, ["render", "--bundle", str(out), "--out", str(tmp_path / "r")]))

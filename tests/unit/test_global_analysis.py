@@ -146,7 +146,7 @@ def test_layer_projection_and_probes():
 
 
 def test_calibration_and_confusion_by_hand():
-    from reportgen.compute.bundle import ExampleResult
+    from reportgen.bundle import ExampleResult
 
     def result(slug, label, predicted, confidence):
         probs = [confidence, 1 - confidence] if predicted == "x" else [1 - confidence, confidence]

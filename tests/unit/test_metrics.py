@@ -133,7 +133,7 @@ def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
 
 
 def _result(slug, words, word_scores, token_scores, segments, word_index):
-    from reportgen.compute.bundle import ExampleResult
+    from reportgen.bundle import ExampleResult
 
     return ExampleResult(
         id=slug, slug=slug, line=1, text="", text_pair=None, label=None, note=None, rationale=[], rationale_pair=[],
@@ -146,7 +146,9 @@ def _result(slug, words, word_scores, token_scores, segments, word_index):
 
 
 def test_findings_special_share_and_spurious_cue():
-    from reportgen.compute.findings import _special_share, _spurious_cues, at_or_above, finding
+    # The findings are drawn from the streaming aggregate now (examples are added one by one, then dropped).
+    from reportgen.compute.aggregate import _special_share, summarise
+    from reportgen.compute.findings import _spurious_cues, at_or_above, finding
 
     # [CLS] good . [SEP]: |scores| 1 + 1 + 6 + 2 -> specials and punctuation hold 9 of 10
     r = _result("x", ["good", "."], [1.0, 6.0], [1.0, 1.0, 6.0, 2.0], [-1, 0, 0, -1], [-1, 0, 1, -1])
@@ -154,9 +156,9 @@ def test_findings_special_share_and_spurious_cue():
     many = [_result(f"e{i}", ["cue", "other"], [2.0, 1.0], [0, 2.0, 1.0, 0], [-1, 0, 0, -1], [-1, 0, 1, -1])
             for i in range(5)]
     methods = [{"name": "integrated_gradients", "title": "Integrated Gradients", "signed": True, "family": "gradient"}]
-    cues = _spurious_cues(many, methods)
+    cues = _spurious_cues(summarise(many, ["a"], methods, 0.05)[1])
     assert len(cues) == 1 and "“cue”" in cues[0]["message"] and len(cues[0]["examples"]) == 5
-    assert _spurious_cues(many[:4], methods) == []  # fewer than 5 examples: not reported
+    assert _spurious_cues(summarise(many[:4], ["a"], methods, 0.05)[1]) == []  # fewer than 5: not reported
     found = [finding("a", "info", ""), finding("b", "warning", ""), finding("c", "error", "")]
     assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from reportgen.compute.attention import attention_flow, attention_rollout, special_token_mass
+from reportgen.attention import attention_flow, attention_rollout, special_token_mass
 from reportgen.errors import ConfigError
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown

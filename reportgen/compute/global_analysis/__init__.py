@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
-from reportgen.compute.bundle import ExampleResult
+from reportgen.bundle import ExampleResult
+from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.encode import EncodedExample
 from reportgen.compute.forward import Progress, SharedForward
 from reportgen.compute.global_analysis.head_importance import head_importance
 from reportgen.compute.global_analysis.head_stats import head_statistics, typical_example
 from reportgen.compute.global_analysis.layers import layer_probing, layer_projections
 from reportgen.compute.global_analysis.predictions import prediction_quality
-from reportgen.compute.summary import top_words
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import ProbeGroup
@@ -26,13 +26,17 @@ def analyse_model(
     results: Sequence[ExampleResult],
     shared: SharedForward,
     labels: Sequence[str],
-    methods: Sequence[dict],
     cfg: ComputeConfig,
     progress: Progress,
     groups: Sequence[ProbeGroup],
+    aggregate: DatasetAggregate,
+    n_sampled_from: int,
 ) -> dict[str, Any]:
-    """Every analysis runs on the readable examples only (mostly-[UNK] texts say nothing about the model), and
-    every prediction in it is held out: each example goes through the probe of its own fold."""
+    """encoded/results/shared/groups: the seeded sample (--global-sample) the analyses that need every example
+    at once run on (head statistics, head importance, layer probes, projection); class words and prediction
+    quality come from every example (aggregate). Every analysis runs on the readable examples only (mostly-[UNK]
+    texts say nothing about the model), and every prediction in it is held out: each example goes through the
+    probe of its own fold."""
     log.info("global analyses")
     keep = [i for i, r in enumerate(results) if not r.unreadable]
     forced = not keep  # only reachable with --force: every text is unreadable, analysed anyway and said so
@@ -54,13 +58,22 @@ def analyse_model(
         "n_examples": len(kept),
         "n_unreadable": 0 if forced else len(results) - len(kept),
         "all_unreadable": forced,
+        # The sample: every example when there are at most --global-sample, else a seeded random draw.
+        "sample": {"size": len(results), "of": n_sampled_from, "seed": cfg.seed,
+                   "rule": "all examples" if len(results) == n_sampled_from else "seeded uniform random sample"},
         "heads": heads,
         "importance": importance,
         "probing": layer_probing(layer_pooled, [r.label for r in kept], labels, cfg.seed, progress),
         "projection": {**layer_projections(layer_pooled), "slugs": [r.slug for r in kept]},
-        "class_words": _class_words(kept, labels, methods),
-        "quality": prediction_quality(kept, labels),
+        "class_words": aggregate.class_words(),
+        "quality": prediction_quality([Prediction(*row) for row in aggregate.labelled], labels),
     }
+
+
+class Prediction(NamedTuple):
+    slug: str
+    label: str
+    probabilities: list[float]
 
 
 def _labels_from(results: Sequence[ExampleResult]) -> str:
@@ -68,20 +81,3 @@ def _labels_from(results: Sequence[ExampleResult]) -> str:
     if gold == len(results):
         return "gold"
     return "predicted" if gold == 0 else f"gold for {gold}, predicted for {len(results) - gold}"
-
-
-def _class_words(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict]) -> dict[str, Any]:
-    """The words with the most attribution toward each explained class, from the first signed method
-    (Integrated Gradients when it ran): which words push the model to each of its answers."""
-    method = next((m for m in methods if m["name"] == "integrated_gradients"), None) or next(
-        (m for m in methods if m["signed"] and m["family"] != "reference"), None)
-    if method is None:
-        return {"skipped": "no signed attribution method was run"}
-    readable = [r for r in results if not r.unreadable]
-    return {
-        "method": method["name"],
-        "method_title": method["title"],
-        "classes": [{"label": lab, "n": sum(1 for r in readable if r.target == lab),
-                     "words": top_words([r for r in readable if r.target == lab], method["name"], True)}
-                    for lab in labels],
-    }

@@ -6,16 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from reportgen.bundle.vocabulary import PATTERNS, STAT_TITLES, STATS  # noqa: F401 (re-exported for compute)
 from reportgen.compute.encode import SPECIAL, EncodedExample
 
-STATS = ("to_cls", "to_sep", "to_punct", "to_self", "to_prev", "to_next", "distance", "entropy")
-STAT_TITLES = {
-    "to_cls": "Attention to [CLS]", "to_sep": "Attention to [SEP]", "to_punct": "Attention to punctuation",
-    "to_self": "Attention to the token itself", "to_prev": "Attention to the previous token",
-    "to_next": "Attention to the next token", "distance": "Mean attention distance (tokens)",
-    "entropy": "Attention entropy (nats)",
-}
-PATTERNS = ("vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous")
 # Thresholds of the pattern rule, on shares of attention mass averaged over queries and examples.
 VERTICAL, DIAGONAL, MIXED, MIXED_EACH, BLOCK = 0.5, 0.5, 0.6, 0.2, 0.8
 

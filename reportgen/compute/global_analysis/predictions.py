@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from reportgen.compute.bundle import ExampleResult
+from reportgen.bundle import ExampleResult
 
 CALIBRATION_BINS = 10
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.compute.attention import attention_flow
+from reportgen.attention import attention_flow
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 # One max-flow problem per token over (layers + 1) x tokens nodes and layers x tokens^2 edges: cheap for

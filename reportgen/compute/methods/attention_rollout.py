@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.compute.attention import attention_rollout
+from reportgen.attention import attention_rollout
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 

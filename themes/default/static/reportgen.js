@@ -139,57 +139,225 @@ window.reportgen = (function () {
   }
 
   // Examples index: search and filters, entirely in the page (the rows' data is inline: works from file://).
-  function setupFilters() {
+  // Data chunks arrive as scripts (file:// pages may not fetch JSON): [kind, chunk number, payload].
+  function chunks(kind) {
+    return (window.reportgenData || []).filter(function (d) { return d[0] === kind; })
+      .sort(function (a, b) { return a[1] - b[1]; });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  // The examples table: every row's data is in memory (data/rows/*.js); search, filters and sorting run over
+  // all of them and one page of rows is drawn at a time, so 100k rows stay interactive.
+  function setupTable() {
     var form = document.getElementById("example-filters");
-    var dataEl = document.getElementById("example-index");
     var table = document.getElementById("example-table");
-    if (!form || !dataEl || !table) { return; }
-    var rows = JSON.parse(dataEl.textContent).rows;
-    // An array, not the live collection: sorting moves the rows, and row i must stay example i.
-    var trs = Array.prototype.slice.call(table.tBodies[0].rows);
+    if (!form || !table) { return; }
+    var rows = [];
+    chunks("rows").forEach(function (d) { rows = rows.concat(d[2]); });
+    var body = table.tBodies[0], pager = document.querySelector(".table-pager");
+    var size = parseInt(table.dataset.pageSize, 10) || 250, page = 0, shown = [];
+    var sortKey = null, ascending = true, metric = "";
     var metricCells = table.querySelectorAll(".metric-col");
     function num(name) {
       var v = form.elements[name] ? form.elements[name].value : "";
       return v === "" ? null : parseFloat(v);
+    }
+    function value(r, key) {
+      if (key === "metric") { var m = r.m[metric]; return m === null || m === undefined ? null : m; }
+      if (key === "flags") { return r.flags.join(" "); }
+      if (key === "correct") { return r.correct === null ? null : r.correct ? 1 : 0; }
+      return r[key];
+    }
+    function compare(a, b) {
+      var ka = value(a, sortKey), kb = value(b, sortKey);
+      if (ka === null || ka === undefined) { return kb === null || kb === undefined ? a.n - b.n : 1; }
+      if (kb === null || kb === undefined) { return -1; }
+      if (typeof ka === "string") { ka = ka.toLowerCase(); kb = String(kb).toLowerCase(); }
+      var order = ka < kb ? -1 : ka > kb ? 1 : a.n - b.n;
+      return ascending ? order : -order;
+    }
+    function draw() {
+      var pages = Math.max(1, Math.ceil(shown.length / size));
+      page = Math.min(page, pages - 1);
+      var frag = document.createDocumentFragment();
+      shown.slice(page * size, (page + 1) * size).forEach(function (r) {
+        var tr = el("tr", r.correct === false ? {"class": "wrong"} : {});
+        tr.appendChild(el("td", {}, String(r.n)));
+        var td = el("td"), link = el("a", {href: r.href}, r.preview);
+        if (r.lang) { link.setAttribute("lang", r.lang); }
+        td.appendChild(link);
+        td.appendChild(el("div", {"class": "id"}, r.id));
+        tr.appendChild(td);
+        tr.appendChild(el("td", {}, r.gold === null ? "—" : r.gold));
+        tr.appendChild(el("td", {}, r.pred));
+        tr.appendChild(el("td", {}, r.conf.toFixed(3)));
+        var c = el("td");
+        if (r.correct === null) { c.textContent = "—"; }
+        else { c.appendChild(el("span", {"class": r.correct ? "ok" : "bad"}, r.correct ? "yes" : "no")); }
+        tr.appendChild(c);
+        var m = value(r, "metric");
+        var mc = el("td", {"class": "metric-col"}, m === null ? "—" : m.toFixed(3));
+        mc.hidden = !metric;
+        tr.appendChild(mc);
+        var f = el("td");
+        r.flags.forEach(function (flag) { f.appendChild(el("span", {"class": "flag"}, flag)); f.appendChild(document.createTextNode(" ")); });
+        tr.appendChild(f);
+        frag.appendChild(tr);
+      });
+      body.textContent = "";
+      body.appendChild(frag);
+      if (pager) {
+        pager.hidden = pages < 2;
+        pager.querySelector(".page-of").textContent = "page " + (page + 1) + " of " + pages;
+        pager.querySelector('[data-step="-1"]').disabled = page === 0;
+        pager.querySelector('[data-step="1"]').disabled = page >= pages - 1;
+      }
     }
     function apply() {
       var q = form.elements.q.value.trim().toLowerCase();
       var terms = q ? q.split(/\s+/) : [];
       var gold = form.elements.gold.value, pred = form.elements.pred.value, correct = form.elements.correct.value;
       var cmin = num("cmin"), cmax = num("cmax");
-      var metric = form.elements.metric ? form.elements.metric.value : "";
       var mmin = num("mmin"), mmax = num("mmax");
-      var shown = 0;
+      metric = form.elements.metric ? form.elements.metric.value : "";
       Array.prototype.forEach.call(metricCells, function (c) { c.hidden = !metric; });
       if (metric) {
         table.querySelector("th.metric-col").textContent = form.elements.metric.selectedOptions[0].textContent;
       }
-      for (var i = 0; i < rows.length; i++) {
-        var r = rows[i], ok = true;
-        for (var t = 0; ok && t < terms.length; t++) { ok = r.text.indexOf(terms[t]) >= 0; }
-        if (ok && gold) { ok = gold === "-" ? r.gold === null : r.gold === gold; }
-        if (ok && pred) { ok = r.pred === pred; }
-        if (ok && correct) { ok = correct === "-" ? r.correct === null : r.correct === (correct === "yes"); }
-        if (ok && cmin !== null) { ok = r.conf >= cmin; }
-        if (ok && cmax !== null) { ok = r.conf <= cmax; }
-        var value = metric ? r.m[metric] : null;
-        if (ok && metric && (mmin !== null || mmax !== null)) {
-          ok = value !== null && value !== undefined && (mmin === null || value >= mmin) && (mmax === null || value <= mmax);
+      shown = rows.filter(function (r) {
+        for (var t = 0; t < terms.length; t++) { if (r.text.indexOf(terms[t]) < 0) { return false; } }
+        if (gold && (gold === "-" ? r.gold !== null : r.gold !== gold)) { return false; }
+        if (pred && r.pred !== pred) { return false; }
+        if (correct && (correct === "-" ? r.correct !== null : r.correct !== (correct === "yes"))) { return false; }
+        if (cmin !== null && r.conf < cmin) { return false; }
+        if (cmax !== null && r.conf > cmax) { return false; }
+        if (metric && (mmin !== null || mmax !== null)) {
+          var v = r.m[metric];
+          if (v === null || v === undefined || (mmin !== null && v < mmin) || (mmax !== null && v > mmax)) { return false; }
         }
-        if (metric) {
-          var cell = trs[i].querySelector("td.metric-col");
-          cell.textContent = value === null || value === undefined ? "—" : value.toFixed(3);
-          cell.dataset.v = value === null || value === undefined ? "" : String(value);
-        }
-        trs[i].hidden = !ok;
-        if (ok) { shown++; }
+        return true;
+      });
+      if (sortKey) { shown.sort(compare); }
+      page = 0;
+      form.elements.count.value = shown.length + " of " + rows.length + " examples";
+      draw();
+    }
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+      th.tabIndex = 0;
+      function sort() {
+        ascending = !(sortKey === th.dataset.key && ascending);
+        sortKey = th.dataset.key;
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        shown.sort(compare);
+        page = 0;
+        draw();
       }
-      form.elements.count.value = shown + " of " + rows.length + " examples";
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+    });
+    if (pager) {
+      pager.addEventListener("click", function (e) {
+        var step = e.target.dataset ? parseInt(e.target.dataset.step, 10) : NaN;
+        if (!isNaN(step)) { page += step; draw(); }
+      });
     }
     form.addEventListener("input", apply);
     form.addEventListener("change", apply);
     form.addEventListener("reset", function () { setTimeout(apply, 0); });
     apply();
+  }
+
+  // view.html#<chunk>:<slug>: an example without a page of its own, drawn from data/view/<chunk>.js.
+  function setupView() {
+    var box = document.getElementById("example-view"), configEl = document.getElementById("view-config");
+    if (!box || !configEl) { return; }
+    var config = JSON.parse(configEl.textContent);
+    function find(slug) {
+      var found = null;
+      chunks("view").forEach(function (d) { if (d[2][slug]) { found = d[2][slug]; } });
+      return found;
+    }
+    function render() {
+      var anchor = decodeURIComponent(location.hash || "");
+      anchor = anchor.slice(anchor.lastIndexOf("#") + 1);
+      var cut = anchor.indexOf(":"), n = parseInt(anchor.slice(0, cut), 10), slug = anchor.slice(cut + 1);
+      if (cut < 0 || isNaN(n)) { return; }
+      var ex = find(slug);
+      if (!ex) {
+        var script = el("script", {src: box.dataset.root + config.viewDir + "/" + ("0000" + n).slice(-5) + ".js"});
+        script.onload = function () { if (find(slug)) { render(); } else { box.textContent = "No example " + slug + "."; } };
+        script.onerror = function () { box.textContent = "The data file of this example is missing."; };
+        document.body.appendChild(script);
+        return;
+      }
+      draw(ex);
+    }
+    function draw(ex) {
+      document.getElementById("view-id").textContent = ex.id;
+      box.textContent = "";
+      ex.warnings.forEach(function (w) { box.appendChild(el("p", {"class": "warning", role: "alert"}, w)); });
+      var kv = el("table", {"class": "kv"});
+      [["Gold label", ex.gold === null ? "— (none given)" : ex.gold],
+       ["Predicted", ex.pred + (ex.gold === null ? "" : ex.gold === ex.pred ? " (correct)" : " (wrong)")],
+       ["Explained class", ex.target + " (" + ex.target_source + ")"]].forEach(function (row) {
+        var tr = el("tr"); tr.appendChild(el("th", {scope: "row"}, row[0])); tr.appendChild(el("td", {}, row[1]));
+        kv.appendChild(tr);
+      });
+      config.labels.forEach(function (lab, k) {
+        var tr = el("tr"); tr.appendChild(el("th", {scope: "row"}, "P(" + lab + ")"));
+        tr.appendChild(el("td", {}, ex.probs[k].toFixed(3))); kv.appendChild(tr);
+      });
+      box.appendChild(kv);
+      var texts = [ex.text, ex.pair];
+      config.methods.forEach(function (m) {
+        var section = el("section", {"class": "method-row", "data-signed": m.signed ? "1" : "0"});
+        section.appendChild(el("h2", {}, m.title));
+        var scores = ex.scores[m.name];
+        if (!scores) { section.appendChild(el("p", {"class": "hint"}, "Skipped on this example.")); box.appendChild(section); return; }
+        var scale = 0;
+        scores.forEach(function (v) { if (v !== null) { scale = Math.max(scale, Math.abs(v)); } });
+        section.dataset.scale = String(scale);
+        [0, 1].forEach(function (seg) {
+          if (texts[seg] === null || texts[seg] === undefined) { return; }
+          var p = el("p", {"class": "highlight"}), at = 0, text = texts[seg];
+          ex.words.forEach(function (w, k) {
+            if (w[2] !== seg) { return; }
+            if (w[0] > at) { p.appendChild(document.createTextNode(text.slice(at, w[0]))); }
+            var v = scores[k] === null ? 0 : scores[k];
+            p.appendChild(el("span", {"class": "w", "data-s": String(v), title: m.title + ": " + v}, text.slice(w[0], w[1])));
+            at = w[1];
+          });
+          if (at < text.length) { p.appendChild(document.createTextNode(text.slice(at))); }
+          section.appendChild(p);
+        });
+        box.appendChild(section);
+      });
+      if (config.metrics.length) {
+        var t = el("table", {"class": "quality"}), head = el("tr");
+        head.appendChild(el("th", {scope: "col"}, "Method"));
+        config.metrics.forEach(function (mt) { head.appendChild(el("th", {scope: "col"}, mt.title)); });
+        t.appendChild(head);
+        config.methods.forEach(function (m) {
+          var tr = el("tr"); tr.appendChild(el("th", {scope: "row"}, m.title));
+          config.metrics.forEach(function (mt) {
+            var v = (ex.metrics[m.name] || {})[mt.name];
+            tr.appendChild(el("td", {}, v === null || v === undefined ? "—" : v.toFixed(3)));
+          });
+          t.appendChild(tr);
+        });
+        box.appendChild(t);
+      }
+      recolour(false, box);
+    }
+    window.addEventListener("hashchange", render);
+    render();
   }
 
   // Tables with th.sortable headers sort by the column's data-v (numbers as numbers), asc then desc.
@@ -281,7 +449,8 @@ window.reportgen = (function () {
     scrollTo(target, anchor);
   }
 
-  setupFilters();
+  setupTable();
+  setupView();
   setupSorting();
   setupScaleToggles();
   setupPrint();

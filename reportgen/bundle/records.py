@@ -1,19 +1,23 @@
-"""ReportBundle: everything compute produced, saved as JSON + .npy so render never needs the model."""
+"""The typed records of a bundle: one ExampleResult per example, one ReportBundle per report.
+
+Torch-free on purpose: render/ reads these and nothing of compute/, so `reportgen render` needs no model."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
 
-SCHEMA_VERSION = 4
-RESULTS_FILE = "results.json"
+if TYPE_CHECKING:
+    from reportgen.bundle.store import ExampleStore
+
+# 5: examples moved out of results.json into chunk files (data/examples/NNNNN.json); attention maps only for
+# the examples with a full page (bundle.pages).
+SCHEMA_VERSION = 5
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
-ATTENTION_DIR = "attention"
 
 
 @dataclass
@@ -66,56 +70,56 @@ class ReportBundle:
     config: dict[str, Any]
     methods: list[dict[str, Any]]  # declared properties of each method that ran, in run order
     metrics: list[dict[str, Any]]  # declared properties of each metric: family, range, direction
-    examples: list[ExampleResult]
     summary: dict[str, Any]
     narrative: list[dict[str, Any]]
     provenance: dict[str, Any]
-    attention: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # slug -> f16[L,H,T,T]
+    pages: list[str]  # slugs of the examples with a full page and attention maps, in example order
+    # Every example, read chunk by chunk from disk: a 100k-example bundle is never in memory at once.
+    examples: "ExampleStore" = field(repr=False)
+    # slug -> float16[layers, heads, seq, seq] for the paged examples; read on access.
+    attention: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def header(self) -> dict[str, Any]:
+        """results.json: everything but the examples (in their chunks) and the attention arrays."""
+        payload = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("examples", "attention")}
+        payload["examples"] = self.examples.index()
+        return payload
 
     def to_json(self) -> str:
-        payload = asdict(self)
-        payload.pop("attention")
-        return json.dumps(_rounded(payload), sort_keys=True, ensure_ascii=False, indent=1)
+        return dumps(self.header(), indent=1)
 
     @classmethod
-    def from_json(cls, text: str, attention: dict[str, np.ndarray]) -> "ReportBundle":
-        payload = json.loads(text)
+    def from_header(cls, payload: dict[str, Any], examples: "ExampleStore",
+                    attention: Mapping[str, np.ndarray]) -> "ReportBundle":
         if payload.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"results schema {payload.get('schema_version')}, this reportgen reads {SCHEMA_VERSION}")
-        examples = [ExampleResult(**ex) for ex in payload.pop("examples")]
+        payload = {k: v for k, v in payload.items() if k != "examples"}
         return cls(examples=examples, attention=attention, **payload)
 
     def as_saved(self) -> "ReportBundle":
         """The bundle exactly as results.json will hold it (rounded numbers): a build renders this, so its
         pages are byte-identical to `reportgen render --bundle` of the same site."""
-        return ReportBundle.from_json(self.to_json(), self.attention)
+        return ReportBundle.from_header(json.loads(self.to_json()), self.examples, self.attention)
 
 
-def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / RESULTS_FILE).write_text(bundle.to_json(), encoding="utf-8")
-    attention_dir = data_dir / ATTENTION_DIR
-    attention_dir.mkdir(exist_ok=True)
-    for slug, array in sorted(bundle.attention.items()):
-        np.save(attention_dir / f"{slug}.npy", array, allow_pickle=False)
+def example_payload(result: ExampleResult) -> dict[str, Any]:
+    return _rounded(asdict(result))
 
 
-def load_bundle(data_dir: Path) -> ReportBundle:
-    """Raises ValueError for a bundle it cannot trust: every slug becomes a file name, so a tampered
-    results.json must not make render read (or write) outside the bundle and the site."""
-    text = (data_dir / RESULTS_FILE).read_text(encoding="utf-8")
-    slugs = [ex["slug"] for ex in json.loads(text)["examples"]]
-    for slug in slugs:
-        if not isinstance(slug, str) or not SLUG.fullmatch(slug):
-            raise ValueError(f"example slug {str(slug)[:80]!r} is not a safe file name")
-    if len(set(slugs)) != len(slugs):
-        raise ValueError("two examples share a slug")
-    attention = {slug: np.load(data_dir / ATTENTION_DIR / f"{slug}.npy", allow_pickle=False) for slug in slugs}
-    return ReportBundle.from_json(text, attention)
+def example_from_payload(payload: dict[str, Any]) -> ExampleResult:
+    return ExampleResult(**payload)
+
+
+def dumps(payload: Any, indent: Optional[int] = None) -> str:
+    """The one JSON encoding of the bundle: sorted keys, 8 significant digits, non-finite as null."""
+    separators = None if indent is not None else (",", ":")
+    return json.dumps(_rounded(payload), sort_keys=True, ensure_ascii=False, indent=indent, separators=separators)
 
 
 def _rounded(value: Any) -> Any:
     """8 significant digits: float32 carries no more, and the JSON stays readable and stable."""
+    if isinstance(value, np.generic):  # a numpy scalar that slipped through: its Python value
+        value = value.item()
     if isinstance(value, float):
         return float(f"{value:.8g}") if np.isfinite(value) else None
     if isinstance(value, dict):

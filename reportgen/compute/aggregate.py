@@ -1,0 +1,238 @@
+"""Data-set figures as streaming aggregates: each example is added once, as its chunk is done, and dropped.
+
+Memory grows with the number of distinct words and with small per-example scalars (a probability row, a rank
+correlation), never with tokens or attention maps, so 100k examples summarise in the space of a few MB."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from reportgen.bundle import ExampleResult
+from reportgen.compute.metrics.agreement import spearman
+
+SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
+TOP_WORDS = 15
+
+
+class WordTotals:
+    """Words with the most attribution toward the explained class, summed over examples after normalising
+    each example to unit total |attribution| (so long texts do not dominate)."""
+
+    def __init__(self, signed: bool):
+        self.signed = signed
+        self.totals: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, words: Sequence[dict[str, Any]], scores: Sequence[float]) -> None:
+        values = np.asarray(scores, dtype=np.float64)
+        norm = np.abs(values).sum()
+        if norm == 0 or not np.isfinite(norm):  # nothing to rank, or the method skipped this example
+            return
+        seen = set()
+        for word, score in zip(words, values / norm):
+            key = word["text"].lower()
+            contribution = score if self.signed else abs(score)
+            if contribution <= 0 or not any(ch.isalnum() for ch in key):
+                continue
+            self.totals[key] += float(contribution)
+            if key not in seen:
+                self.counts[key] += 1
+                seen.add(key)
+
+    def top(self, k: int = TOP_WORDS) -> list[dict[str, Any]]:
+        ranked = sorted(self.totals, key=lambda w: (-self.totals[w], w))[:k]
+        return [{"word": w, "score": self.totals[w], "examples": self.counts[w]} for w in ranked]
+
+
+class Row(NamedTuple):
+    """What is kept of every example once its chunk is dropped: enough to choose pages and judge the probe."""
+    slug: str
+    label: Optional[str]
+    predicted: str
+    unreadable: bool
+    confidence: float
+    disagreement: Optional[float]  # the lowest rank correlation between two real methods; None with fewer
+
+    @property
+    def correct(self) -> Optional[bool]:
+        return None if self.label is None else self.label == self.predicted
+
+
+class DatasetAggregate:
+    """Everything summary and findings need, accumulated example by example, in example order."""
+
+    def __init__(self, labels: Sequence[str], methods: Sequence[dict], ig_threshold: float):
+        self.labels, self.methods, self.ig_threshold = list(labels), list(methods), ig_threshold
+        names = [m["name"] for m in methods]
+        self.n = 0
+        self.n_readable = 0
+        self.confusion = {gold: {pred: 0 for pred in labels} for gold in labels}
+        self.predicted_counts = {lab: 0 for lab in labels}
+        self.confidences: list[float] = []
+        self.unreadable: list[str] = []
+        self.truncated: list[str] = []
+        self.special_mass: list[list[float]] = []
+        self.top = {m["name"]: WordTotals(m["signed"]) for m in methods}
+        self.by_class = {m["name"]: {lab: WordTotals(True) for lab in labels}
+                         for m in methods if m["signed"] and m["family"] != "reference"}
+        self.targets: Counter[str] = Counter()
+        self.metric_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
+        self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.ig: list[tuple[str, dict]] = []
+        self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
+        real = [m for m in methods if m["family"] != "reference"]
+        self.special_shares: dict[str, dict[str, float]] = {m["name"]: {} for m in real}
+        signed = [m["name"] for m in real if m["signed"]]
+        self.disagree_pair = (signed[0], signed[1]) if len(signed) >= 2 else None
+        self.disagree: dict[str, float] = {}
+        self.gxi_ig: list[float] = []
+        cue = next((m for m in methods if m["name"] == "integrated_gradients"), None) or next(
+            (m for m in real if m["signed"]), None)
+        self.cue_method = cue
+        self.top_word_counts: Counter[str] = Counter()
+        self.top_word_slugs: dict[str, list[str]] = {}
+        self.cue_readable = 0
+        self.records: list[Row] = []
+        self.real_pairs = [(a["name"], b["name"]) for k, a in enumerate(real) for b in real[k + 1:]]
+
+    def add(self, r: ExampleResult) -> None:
+        self.n += 1
+        self.special_mass.append(r.attention["special_mass"])
+        if r.unreadable:
+            self.unreadable.append(r.slug)
+        if r.truncated:
+            self.truncated.append(r.slug)
+        for method, values in r.metrics.items():
+            for metric, value in values.items():
+                if value is not None:
+                    self.metric_values[metric][method].append(value)
+        if "relative_delta" in r.methods.get("integrated_gradients", {}).get("info", {}):
+            self.ig.append((r.slug, r.methods["integrated_gradients"]["info"]))
+        words = {name: np.asarray(out["words"], dtype=np.float64) for name, out in r.methods.items()}
+        rho = {}
+        for a, b in self.pairs:
+            if (b, a) in rho:
+                rho[(a, b)] = rho[(b, a)]
+            else:
+                rho[(a, b)] = spearman(words[a], words[b])
+            if rho[(a, b)] is not None:
+                self.agreement[(a, b)].append(rho[(a, b)])
+        pair_rhos = [rho[p] for p in self.real_pairs if rho.get(p) is not None]
+        self.records.append(Row(r.slug, r.label, r.predicted, r.unreadable, r.confidence,
+                                min(pair_rhos) if pair_rhos else None))
+        if r.unreadable:
+            return
+        self.n_readable += 1
+        self.confidences.append(r.confidence)
+        self.predicted_counts[r.predicted] += 1
+        if r.label is not None:
+            self.confusion[r.label][r.predicted] += 1
+            self.labelled.append((r.slug, r.label, list(r.probabilities)))
+        for name, totals in self.top.items():
+            totals.add(r.words, r.methods[name]["words"])
+        for name, per_class in self.by_class.items():
+            per_class[r.target].add(r.words, r.methods[name]["words"])
+        self.targets[r.target] += 1
+        for name, shares in self.special_shares.items():
+            share = _special_share(r, name)
+            if share > SPECIAL_SHARE:
+                shares[r.slug] = share
+        if self.disagree_pair:
+            value = rho.get(self.disagree_pair)
+            if value is not None and value < 0:
+                self.disagree[r.slug] = value
+        if ("gradient_x_input", "integrated_gradients") in rho and rho[("gradient_x_input", "integrated_gradients")] \
+                is not None:
+            self.gxi_ig.append(rho[("gradient_x_input", "integrated_gradients")])
+        if self.cue_method is not None and r.words:
+            scores = words[self.cue_method["name"]]
+            self.cue_readable += 1
+            if np.isfinite(scores).all():
+                word = r.words[int(np.argmax(scores))]["text"].lower()
+                self.top_word_counts[word] += 1
+                self.top_word_slugs.setdefault(word, []).append(r.slug)
+
+    def summary(self) -> dict[str, Any]:
+        """Every prediction here is held out (a model's own head, or a probe that never saw the example);
+        texts that are mostly [UNK] are left out of every data-set figure, and counted."""
+        n_labelled = sum(sum(row.values()) for row in self.confusion.values())
+        n_correct = sum(self.confusion[lab][lab] for lab in self.labels)
+        names = sorted({a for a, _ in self.pairs})
+        out: dict[str, Any] = {
+            "n_examples": self.n,
+            "n_readable": self.n_readable,
+            "n_labelled": n_labelled,
+            "n_correct": n_correct,
+            "accuracy": n_correct / n_labelled if n_labelled else None,
+            "confusion": self.confusion,
+            "predicted_counts": self.predicted_counts,
+            "mean_confidence": float(np.mean(self.confidences)) if self.confidences else None,
+            "unreadable": self.unreadable,
+            "truncated": self.truncated,
+            "special_mass_by_layer": ([float(v) for v in np.mean(np.asarray(self.special_mass, np.float64), axis=0)]
+                                      if self.special_mass else []),
+            "top_words": {name: totals.top() for name, totals in self.top.items()},
+            # Signed methods per explained class: the words that push the model toward each of its answers.
+            "top_words_by_class": {name: {lab: t.top() for lab, t in per.items()}
+                                   for name, per in self.by_class.items()},
+            "metrics": {metric: {method: {"mean": float(np.mean(v)), "n": len(v)} for method, v in sorted(per.items())}
+                        for metric, per in sorted(self.metric_values.items())},
+            "gxi_vs_ig": ({"n": len(self.gxi_ig), "negative": sum(1 for v in self.gxi_ig if v < 0),
+                           "mean": float(np.mean(self.gxi_ig))} if self.gxi_ig else None),
+            "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
+                              for b in names} for a in names},
+        }
+        if self.ig:
+            out["integrated_gradients"] = self._ig_summary()
+        return out
+
+    def _ig_summary(self) -> dict[str, Any]:
+        rel = [info["relative_delta"] for _, info in self.ig]
+        steps = [info["steps"] for _, info in self.ig]
+        finite = [v for v in rel if v is not None and np.isfinite(v)]
+        return {
+            "threshold": self.ig_threshold,
+            "rule": self.ig[0][1].get("rule", "gauss-legendre"),
+            "mean_steps": float(np.mean(steps)),
+            "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
+            "median_relative_delta": float(np.median(finite)) if finite else None,
+            "max_relative_delta": float(np.max(finite)) if finite else None,
+            "max_abs_delta": float(max(abs(info["delta"]) for _, info in self.ig)),
+            "flagged": [slug for (slug, _), v in zip(self.ig, rel) if v is not None and v > self.ig_threshold],
+        }
+
+    def class_words(self) -> dict[str, Any]:
+        """model.html: the words with the most attribution toward each explained class, from the first signed
+        method (Integrated Gradients when it ran), over every readable example."""
+        method = self.cue_method
+        if method is None:
+            return {"skipped": "no signed attribution method was run"}
+        return {"method": method["name"], "method_title": method["title"],
+                "classes": [{"label": lab, "n": self.targets[lab], "words": self.by_class[method["name"]][lab].top()}
+                            for lab in self.labels]}
+
+
+def _special_share(r: ExampleResult, method: str) -> float:
+    scores = np.abs(np.asarray(r.methods[method]["tokens"], dtype=np.float64))
+    total = scores.sum()
+    if total == 0 or not np.isfinite(total):
+        return 0.0
+    punct_words = {k for k, w in enumerate(r.words) if not any(ch.isalnum() for ch in w["text"])}
+    special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
+    return float(scores[np.array(special)].sum() / total)
+
+
+def summarise(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict],
+              ig_threshold: float) -> tuple[dict[str, Any], DatasetAggregate]:
+    aggregate = DatasetAggregate(labels, methods, ig_threshold)
+    for r in results:
+        aggregate.add(r)
+    return aggregate.summary(), aggregate
+
+
+def optional_mean(values: Sequence[float]) -> Optional[float]:
+    return float(np.mean(values)) if values else None

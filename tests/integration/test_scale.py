@@ -1,0 +1,87 @@
+"""Audit scale on tiny models (issue 8): chunked compute, the cache (resume, damage, byte-identity), pages for a
+subset with every other example in the view, and `reportgen render` without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from reportgen.bundle.store import read_results
+from reportgen.cli import cli
+from tests.conftest import ROOT, TINY_ROWS, write_jsonl
+
+
+def build(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["build", "--no-global", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def many(tmp_path: Path, n: int) -> Path:
+    rows = [{**TINY_ROWS[i % len(TINY_ROWS)], "id": f"r{i}"} for i in range(n)]
+    return write_jsonl(tmp_path / "many.jsonl", rows)
+
+
+def test_chunks_cache_and_byte_identity(tmp_path, tiny_encoder):
+    examples = many(tmp_path, 23)
+    common = ["--examples", str(examples), "--model", str(tiny_encoder), "--chunk-size", "5", "--pages", "4"]
+    cache = tmp_path / "cache"
+    build(*common, "--out", str(tmp_path / "cold"), "--cache-dir", str(cache))
+    build(*common, "--out", str(tmp_path / "uncached"), "--no-cache")
+    build(*common, "--out", str(tmp_path / "warm"), "--cache-dir", str(cache))
+    cold = files(tmp_path / "cold")
+    assert cold == files(tmp_path / "uncached") == files(tmp_path / "warm")
+    results = read_results(tmp_path / "cold" / "data")
+    index = json.loads((tmp_path / "cold" / "data" / "results.json").read_text())["examples"]
+    assert len(results["examples"]) == 23 and index["count"] == 23 and len(index["chunks"]) == 5
+    # Four full pages (and attention maps); every other example opens in the view, from its chunk.
+    assert len(results["pages"]) == 4 and len(list((tmp_path / "cold" / "examples").glob("*.html"))) == 4
+    assert len(list((tmp_path / "cold" / "data" / "attention").glob("*.npy"))) == 4
+    rows = "".join(p.read_text() for p in sorted((tmp_path / "cold" / "data" / "rows").glob("*.js")))
+    assert rows.count('"slug":') == 23 and rows.count('"href":"view.html#') == 19
+    # A damaged cache entry is recomputed, never shown: the site stays the same.
+    entries = sorted((cache / "results").rglob("*"))
+    victim = next(p for p in entries if p.is_file())
+    victim.write_bytes(victim.read_bytes()[:-20] + b"x" * 20)
+    build(*common, "--out", str(tmp_path / "repaired"), "--cache-dir", str(cache))
+    assert files(tmp_path / "repaired") == cold
+
+
+def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path, tiny_encoder, caplog):
+    """With a fixed probe (--probe-train) the first four chunks of 5 are unchanged: only the new one computes."""
+    train = write_jsonl(tmp_path / "train.jsonl", [{**r, "id": f"t{i}"} for i, r in enumerate(TINY_ROWS)])
+    first = many(tmp_path, 20)
+    rows = [json.loads(line) for line in first.read_text().splitlines()]
+    grown = tmp_path / "later"
+    grown.mkdir()  # the same file name, two more rows: a user appending to their examples file
+    grown = write_jsonl(grown / first.name, rows + [{**TINY_ROWS[0], "id": "new-1"}, {**TINY_ROWS[1], "id": "new-2"}])
+    common = ["--model", str(tiny_encoder), "--probe-train", str(train), "--chunk-size", "5",
+              "--cache-dir", str(tmp_path / "cache")]
+    build("--examples", str(first), "--out", str(tmp_path / "a"), *common)
+    caplog.set_level("INFO")
+    build("--examples", str(grown), "--out", str(tmp_path / "b"), *common)
+    # 4 chunks' features and 4 chunks' results reused; the fifth chunk (the 2 new examples) computed, both passes.
+    assert "cache: 8 entries reused, 2 computed" in caplog.text
+
+
+def test_render_runs_without_torch(tmp_path, tiny_encoder, tiny_examples):
+    build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(tmp_path / "site"))
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    # A torch that cannot be imported: render must not need it (nor transformers, which imports it).
+    (blocker / "torch.py").write_text("raise ImportError('torch is blocked in this test')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(tmp_path / "site"),
+                           "--out", str(tmp_path / "again")], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert files(tmp_path / "again") == files(tmp_path / "site")
