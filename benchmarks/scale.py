@@ -66,7 +66,8 @@ def head(n: int, target: Path) -> Path:
 def same_site(a: Path, b: Path) -> tuple[bool, list[str]]:
     files_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
     files_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
-    differ = sorted(f for f in files_a & files_b if f != "manifest.json" and (a / f).read_bytes() != (b / f).read_bytes())
+    differ = sorted(f for f in files_a & files_b
+                    if f != "manifest.json" and (a / f).read_bytes() != (b / f).read_bytes())
     return files_a == files_b and not differ, differ + sorted(files_a ^ files_b)
 
 
@@ -120,8 +121,8 @@ def main() -> None:
     print("index in headless Chromium:", json.dumps(browser(site)), flush=True)
 
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(site), "--out", str(work / "rerender")],
-                   check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(site),
+                    "--out", str(work / "rerender")], check=True, cwd=ROOT, capture_output=True)
     render_s = time.perf_counter() - started
     print(f"re-render of the {large}-example bundle: {render_s:.1f} s = {render_s / b['seconds']:.1%} of the build",
           flush=True)
