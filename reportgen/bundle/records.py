@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -100,6 +100,12 @@ class ReportBundle:
         """The bundle exactly as results.json will hold it (rounded numbers): a build renders this, so its
         pages are byte-identical to `reportgen render --bundle` of the same site."""
         return ReportBundle.from_header(json.loads(self.to_json()), self.examples, self.attention)
+
+
+def lead_method(methods: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """The signed, non-reference method that heads the summaries: the highest declared lead, then run order."""
+    signed = [m for m in methods if m["signed"] and m["family"] != "reference"]
+    return max(signed, key=lambda m: m.get("lead", 0), default=None) if signed else None
 
 
 def example_payload(result: ExampleResult) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, Optional, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
+from reportgen.bundle.records import lead_method
 from reportgen.compute.metrics.agreement import spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -64,8 +65,8 @@ class Row(NamedTuple):
 class DatasetAggregate:
     """Everything summary and findings need, accumulated example by example, in example order."""
 
-    def __init__(self, labels: Sequence[str], methods: Sequence[dict], ig_threshold: float):
-        self.labels, self.methods, self.ig_threshold = list(labels), list(methods), ig_threshold
+    def __init__(self, labels: Sequence[str], methods: Sequence[dict], delta_threshold: float):
+        self.labels, self.methods, self.delta_threshold = list(labels), list(methods), delta_threshold
         names = [m["name"] for m in methods]
         self.n = 0
         self.n_readable = 0
@@ -82,17 +83,18 @@ class DatasetAggregate:
         self.metric_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
-        self.ig: list[tuple[str, dict]] = []
+        # Methods whose scores should add up to f(input) - f(baseline): each example's convergence info.
+        self.convergence: dict[str, list[tuple[str, dict]]] = {m["name"]: [] for m in methods if m.get("completeness")}
         self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
         real = [m for m in methods if m["family"] != "reference"]
         self.special_shares: dict[str, dict[str, float]] = {m["name"]: {} for m in real}
         signed = [m["name"] for m in real if m["signed"]]
         self.disagree_pair = (signed[0], signed[1]) if len(signed) >= 2 else None
         self.disagree: dict[str, float] = {}
-        self.gxi_ig: list[float] = []
-        cue = next((m for m in methods if m["name"] == "integrated_gradients"), None) or next(
-            (m for m in real if m["signed"]), None)
-        self.cue_method = cue
+        # A one-point approximation beside the method it approximates: how often the two disagree.
+        self.linearised = {m["name"]: m["approximates"] for m in methods if m.get("approximates") in names}
+        self.linearisation: dict[str, list[float]] = {name: [] for name in self.linearised}
+        self.cue_method = lead_method(methods)
         self.top_word_counts: Counter[str] = Counter()
         self.top_word_slugs: dict[str, list[str]] = {}
         self.cue_readable = 0
@@ -110,8 +112,9 @@ class DatasetAggregate:
             for metric, value in values.items():
                 if value is not None:
                     self.metric_values[metric][method].append(value)
-        if "relative_delta" in r.methods.get("integrated_gradients", {}).get("info", {}):
-            self.ig.append((r.slug, r.methods["integrated_gradients"]["info"]))
+        for name, infos in self.convergence.items():
+            if "relative_delta" in r.methods[name]["info"]:
+                infos.append((r.slug, r.methods[name]["info"]))
         words = {name: np.asarray(out["words"], dtype=np.float64) for name, out in r.methods.items()}
         rho = {}
         for a, b in self.pairs:
@@ -145,9 +148,9 @@ class DatasetAggregate:
             value = rho.get(self.disagree_pair)
             if value is not None and value < 0:
                 self.disagree[r.slug] = value
-        if ("gradient_x_input", "integrated_gradients") in rho and rho[("gradient_x_input", "integrated_gradients")] \
-                is not None:
-            self.gxi_ig.append(rho[("gradient_x_input", "integrated_gradients")])
+        for name, of in self.linearised.items():
+            if rho.get((name, of)) is not None:
+                self.linearisation[name].append(rho[(name, of)])
         if self.cue_method is not None and r.words:
             scores = words[self.cue_method["name"]]
             self.cue_readable += 1
@@ -181,33 +184,35 @@ class DatasetAggregate:
                                    for name, per in self.by_class.items()},
             "metrics": {metric: {method: {"mean": float(np.mean(v)), "n": len(v)} for method, v in sorted(per.items())}
                         for metric, per in sorted(self.metric_values.items())},
-            "gxi_vs_ig": ({"n": len(self.gxi_ig), "negative": sum(1 for v in self.gxi_ig if v < 0),
-                           "mean": float(np.mean(self.gxi_ig))} if self.gxi_ig else None),
+            # method -> how often it ranks words against the method it approximates
+            "linearisation": {name: {"of": self.linearised[name], "n": len(v), "negative": sum(1 for x in v if x < 0),
+                                     "mean": float(np.mean(v))} for name, v in self.linearisation.items() if v},
+            # method -> convergence of its completeness check
+            "convergence": {name: self._convergence(infos) for name, infos in self.convergence.items() if infos},
             "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
                               for b in names} for a in names},
         }
-        if self.ig:
-            out["integrated_gradients"] = self._ig_summary()
         return out
 
-    def _ig_summary(self) -> dict[str, Any]:
-        rel = [info["relative_delta"] for _, info in self.ig]
-        steps = [info["steps"] for _, info in self.ig]
+    def _convergence(self, infos: list[tuple[str, dict]]) -> dict[str, Any]:
+        rel = [info["relative_delta"] for _, info in infos]
+        steps = [info["steps"] for _, info in infos]
         finite = [v for v in rel if v is not None and np.isfinite(v)]
         return {
-            "threshold": self.ig_threshold,
-            "rule": self.ig[0][1].get("rule", "gauss-legendre"),
+            "threshold": self.delta_threshold,
+            "rule": infos[0][1].get("rule", "gauss-legendre"),
             "mean_steps": float(np.mean(steps)),
             "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
             "median_relative_delta": float(np.median(finite)) if finite else None,
             "max_relative_delta": float(np.max(finite)) if finite else None,
-            "max_abs_delta": float(max(abs(info["delta"]) for _, info in self.ig)),
-            "flagged": [slug for (slug, _), v in zip(self.ig, rel) if v is not None and v > self.ig_threshold],
+            "max_abs_delta": float(max(abs(info["delta"]) for _, info in infos)),
+            "max_steps": max(steps),
+            "flagged": [slug for (slug, _), v in zip(infos, rel) if v is not None and v > self.delta_threshold],
         }
 
     def class_words(self) -> dict[str, Any]:
-        """model.html: the words with the most attribution toward each explained class, from the first signed
-        method (Integrated Gradients when it ran), over every readable example."""
+        """model.html: the words with the most attribution toward each explained class, from the lead method
+        (the signed method with the highest declared lead), over every readable example."""
         method = self.cue_method
         if method is None:
             return {"skipped": "no signed attribution method was run"}
@@ -227,8 +232,8 @@ def _special_share(r: ExampleResult, method: str) -> float:
 
 
 def summarise(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict],
-              ig_threshold: float) -> tuple[dict[str, Any], DatasetAggregate]:
-    aggregate = DatasetAggregate(labels, methods, ig_threshold)
+              delta_threshold: float) -> tuple[dict[str, Any], DatasetAggregate]:
+    aggregate = DatasetAggregate(labels, methods, delta_threshold)
     for r in results:
         aggregate.add(r)
     return aggregate.summary(), aggregate

@@ -32,15 +32,15 @@ def detect_findings(
                            "to the tokenizer; their predictions and explanations are meaningless, and they are "
                            "left out of the probe's fitting, the accuracy and every data-set figure.",
                            summary["unreadable"]))
-    ig = summary.get("integrated_gradients")
-    if ig and ig["flagged"]:
-        out.append(finding("ig_not_converged", "warning", f"Integrated Gradients did not converge on "
-                           f"{len(ig['flagged'])} of {n} examples (|delta| above {ig['threshold']:.0%} of "
-                           "f(input) − f(baseline)); raise --ig-steps.", ig["flagged"]))
+    titles = {m["name"]: m["title"] for m in methods}
+    for name, conv in summary.get("convergence", {}).items():
+        if conv["flagged"]:
+            out.append(finding("not_converged", "warning", f"{titles[name]} did not converge on "
+                               f"{len(conv['flagged'])} of {n} examples (|delta| above {conv['threshold']:.0%} of "
+                               "f(input) − f(baseline)); raise its steps (--ig-steps).", conv["flagged"]))
     if summary["truncated"]:
         out.append(finding("truncated", "info", f"{len(summary['truncated'])} examples were truncated to the "
                            "model's length limit.", summary["truncated"]))
-    titles = {m["name"]: m["title"] for m in methods}
     for name, shares in aggregate.special_shares.items():
         if shares:
             out.append(finding("special_tokens", "warning", f"{titles[name]} puts more than {SPECIAL_SHARE:.0%} of "

@@ -12,7 +12,6 @@ import hashlib
 import io
 import logging
 import random
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -22,20 +21,20 @@ import torch
 
 from reportgen.attention import special_token_mass
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, chunk_bytes, parse_chunk, write_chunk
+from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, write_chunk
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
+from reportgen.compute.chunks import ChunkExplainer, quiet
 from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
 from reportgen.compute.global_analysis import analyse_model
-from reportgen.compute.methods import METHODS, MethodContext, MethodOutput
+from reportgen.compute.methods import METHODS, MethodContext
 from reportgen.compute.methods.base import padded_batch
-from reportgen.compute.metrics import METRICS, MetricContext
+from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
-from reportgen.compute.words import words_from_tokens
 from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
@@ -47,17 +46,6 @@ from reportgen.types import Example, NarrativeSection
 log = logging.getLogger(__name__)
 
 EXCERPT_TAIL = 300  # characters kept after the last one the model read: enough to see where the cut fell
-
-
-class _Quiet:
-    """Inside a chunk: the build's own bar (examples, with an ETA over all chunks) says how far it is."""
-
-    def update(self, n: int = 1) -> None: ...
-    def close(self) -> None: ...
-
-
-def _quiet(description: str, total: int) -> _Quiet:
-    return _Quiet()
 
 
 def compute_bundle(
@@ -101,30 +89,27 @@ def compute_bundle(
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
 
     method_meta = [_declare(m) for m in methods]
-    ig_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
-    aggregate = DatasetAggregate(labels, method_meta, ig_threshold)
-    group_of = {i: g for g, group in enumerate(groups) for i in group.indices}
-    probe_keys = [_probe_key(group.probe) for group in groups]
+    delta_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
+    aggregate = DatasetAggregate(labels, method_meta, delta_threshold)
     rng = random.Random(ccfg.seed)
     sample = sorted(rng.sample(range(n), ccfg.global_sample)) if n > ccfg.global_sample else list(range(n))
     sanity_wanted = [i for i, ok in enumerate(readable) if ok][: ccfg.sanity_examples]
     kept_results: dict[int, ExampleResult] = {}  # the sample's and the sanity check's records
     keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted)
     curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
-    method_seconds: Counter[str] = Counter()
     chunks: list[Chunk] = []
     source = Path(cfg.examples).name
+
+    def record(i: int, enc: EncodedExample, attention: np.ndarray) -> dict[str, Any]:
+        return _record(examples[i], enc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i],
+                       target_sources[i], attention, ccfg, source)
+
+    explainer = ChunkExplainer(
+        adapter, methods, metrics, groups, examples, slugs, targets, target_logits, probabilities, ccfg, max_length,
+        cache, {**base_key, "source": source, "target": ccfg.target}, [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
     for number, span in enumerate(spans):
-        key = key_of({**base_key, "kind": "results", "source": source, "target": ccfg.target,
-                      "examples": [_example_key(examples[i], slugs[i]) for i in span],
-                      "probes": [probe_keys[group_of[i]] for i in span]})
-        data = cache.get("results", key)
-        if data is None:
-            data = _explain_chunk(span, adapter, methods, metrics, groups, group_of, examples, slugs, labels,
-                                  probabilities, predicted, targets, target_sources, target_logits, ccfg, source,
-                                  method_seconds)
-            cache.put("results", key, data)
+        data = explainer.chunk(span)
         path = work / "examples" / f"{number:05d}.json"
         sha = write_chunk(data, path)
         payload_results, sums = parse_chunk(data)
@@ -138,10 +123,10 @@ def compute_bundle(
         chunks.append(Chunk(path, sha, tuple(r.slug for r in payload_results), tuple(r.id for r in payload_results)))
         bar.update(len(span))
     bar.close()
-    computed = method_seconds.pop("_examples", 0)
-    for name, seconds in method_seconds.items():
+    for name, seconds in explainer.seconds.items():
         # Read by benchmarks: each method's time and examples per second, over the chunks computed in this run.
-        log.info("method %s: %.2f s, %.1f examples/s", name, seconds, computed / seconds if seconds else 0.0)
+        log.info("method %s: %.2f s, %.1f examples/s", name, seconds,
+                 explainer.computed / seconds if seconds else 0.0)
     log.info("cache: %d entries reused, %d computed", cache.hits, cache.misses)
 
     summary = aggregate.summary()
@@ -182,18 +167,26 @@ def compute_bundle(
 
 
 def _base_key(adapter: ModelAdapter, ccfg: ComputeConfig, max_length: int) -> dict[str, Any]:
-    """What every cached entry depends on: the weights, the tokenizer, the settings that change numbers."""
+    """What every cached entry depends on: the weights, the tokenizer, the code that computes, and the settings
+    every method reads (each method's own settings are added to its part's key)."""
     tokenizer = hashlib.sha256(adapter.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
-    settings = {k: v for k, v in vars(ccfg).items()
-                if k not in ("sanity_examples", "global_analysis", "global_sample", "chunk_size", "device")}
     return {"schema": SCHEMA_VERSION, "weights": adapter.details.get("weights_sha256") or adapter.name,
             "revision": adapter.details.get("revision"), "architecture": adapter.details.get("architecture"),
             "tokenizer": tokenizer, "max_length": max_length, "device": str(adapter.device),
-            "torch": torch.__version__, "settings": settings}
+            "torch": torch.__version__, "code": code_fingerprint(),
+            "settings": {k: getattr(ccfg, k) for k in ("batch_tokens", "seed", "unk_threshold")}}
 
 
-def _example_key(ex: Example, slug: str) -> list[Any]:
-    return [slug, ex.id, ex.line, ex.text, ex.text_pair, ex.label, ex.note, ex.rationale, ex.rationale_pair]
+def code_fingerprint() -> str:
+    """sha256 of reportgen's computing code (everything but render/): a changed method or pipeline never
+    reuses what an older version computed."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "render" not in path.relative_to(root).parts:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _probe_key(probe: Any) -> Optional[str]:
@@ -238,50 +231,6 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-def _explain_chunk(span, adapter, methods, metrics, groups, group_of, examples, slugs, labels, probabilities,
-                   predicted, targets, target_sources, target_logits, ccfg, source, method_seconds) -> bytes:
-    """Pass 2 on one chunk: attention, every method (each example through its own probe), every metric."""
-    encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], adapter_max(adapter, ccfg))
-    shared = shared_forward(adapter, encoded, ccfg, _quiet)
-    local = {i: k for k, i in enumerate(span)}
-    chunk_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
-    chunk_groups = [g for g in chunk_groups if g.indices]
-    at = [targets[i] for i in span]
-    logits_at = [target_logits[i] for i in span]
-    contexts = [(group, MethodContext(adapter, _pick(encoded, group), _pick(at, group), _pick(logits_at, group),
-                                      _pick(shared.attentions, group), ccfg, _quiet))
-                for group in chunk_groups]
-    per_method: dict[str, list[MethodOutput]] = {m.name: [None] * len(span) for m in methods}  # type: ignore
-    for method in methods:
-        started = time.perf_counter()
-        for group, ctx in contexts:
-            with adapter.using(group.probe):
-                for k, out in zip(group.indices, method.attribute(ctx)):
-                    per_method[method.name][k] = out
-        method_seconds[method.name] += time.perf_counter() - started
-    method_seconds["_examples"] += len(span)
-    token_scores = {name: [o.token_scores for o in outs] for name, outs in per_method.items()}
-    # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero map
-    # there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
-    skipped = {name: [not np.isfinite(s).all() for s in scores] for name, scores in token_scores.items()}
-    scored = {name: [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped[name])]
-              for name, scores in token_scores.items()}
-    chunk_examples = [examples[i] for i in span]
-    metric_values, curve_sums = _metrics(metrics, adapter, chunk_groups, chunk_examples, encoded, at, logits_at,
-                                         probabilities[span], scored, skipped, ccfg)
-    results = [
-        _example_result(
-            examples[i], enc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i], target_sources[i],
-            {name: outs[k] for name, outs in per_method.items()}, shared.attentions[k], ccfg,
-            {method: {metric: values[method][k] for metric, values in metric_values.items()}
-             for method in per_method},
-            source,
-        )
-        for k, (i, enc) in enumerate(zip(span, encoded))
-    ]
-    return chunk_bytes(results, curve_sums)
-
-
 def adapter_max(adapter: ModelAdapter, ccfg: ComputeConfig) -> int:
     return min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
 
@@ -296,7 +245,7 @@ class _Held:
 def _sanity(adapter, methods, examples, chosen, kept, targets, target_logits, groups, max_length, ccfg,
             progress) -> Optional[dict[str, Any]]:
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in chosen], max_length)
-    shared = shared_forward(adapter, encoded, ccfg, _quiet)
+    shared = shared_forward(adapter, encoded, ccfg, quiet)
     local = {i: k for k, i in enumerate(chosen)}
     local_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
     original = {m.name: [np.asarray(kept[i].methods[m.name]["tokens"], dtype=np.float32) for i in chosen]
@@ -324,7 +273,7 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
     for start in range(0, len(pages), ccfg.chunk_size):
         part = pages[start : start + ccfg.chunk_size]
         encoded = encode_examples(adapter.tokenizer, [examples[i] for i in part], max_length)
-        shared = shared_forward(adapter, encoded, ccfg, _quiet)
+        shared = shared_forward(adapter, encoded, ccfg, quiet)
         for i, attention in zip(part, shared.attentions):
             np.save(folder / f"{slugs[i]}.npy", attention, allow_pickle=False)
         bar.update(len(part))
@@ -348,38 +297,10 @@ def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], featur
     return logits
 
 
-def _metrics(metrics, adapter, groups, examples, encoded, targets, target_logits, probabilities, scored, skipped,
-             ccfg) -> tuple[dict, dict]:
-    """Every metric, each group of examples through its own probe; curves are summed over the chunk's examples
-    (the build divides the sums over all chunks by the number of examples)."""
-    n = len(examples)
-    metric_values: dict[str, dict[str, list]] = {}  # metric -> method -> one value per example
-    curves: dict[str, dict[str, list[float]]] = {}  # metric -> method -> summed probability at 0%, 10%, ... 100%
-    # One context per group for every metric: comprehensiveness and sufficiency share their cache of perturbed
-    # inputs (each distinct one runs once), which a context per metric would throw away.
-    contexts = [(group, MetricContext(adapter, _pick(examples, group), _pick(encoded, group), _pick(targets, group),
-                                      _pick(target_logits, group), probabilities[group.indices],
-                                      {name: _pick(s, group) for name, s in scored.items()}, ccfg, _quiet))
-                for group in groups]
-    for metric in metrics:
-        values: dict[str, list] = {method: [None] * n for method in scored}
-        sums: dict[str, np.ndarray] = {}
-        for group, ctx in contexts:
-            with adapter.using(group.probe):
-                for method, per_example in metric.compute(ctx).items():
-                    for i, v in zip(group.indices, per_example):
-                        values[method][i] = None if skipped[method][i] else v
-            for method, curve in (getattr(metric, "curves", None) or {}).items():
-                sums[method] = sums.get(method, 0) + np.asarray(curve) * len(group.indices)
-        metric_values[metric.name] = values
-        if sums:
-            curves[metric.name] = {method: [float(v) for v in total] for method, total in sums.items()}
-    return metric_values, curves
-
-
 def _declare(method: Any) -> dict[str, Any]:
     return {"name": method.name, "title": method.title, "family": method.family, "signed": method.signed,
-            "summary": method.summary, "description": method.description}
+            "summary": method.summary, "description": method.description, "lead": method.lead,
+            "completeness": method.completeness, "approximates": method.approximates}
 
 
 def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter,
@@ -496,21 +417,14 @@ def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:
     return targets, sources
 
 
-def _example_result(
+def _record(
     ex: Example, enc: EncodedExample, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
-    target: int, target_source: str, outputs: dict[str, MethodOutput], attention: np.ndarray,
-    cfg: ComputeConfig, quality: dict[str, dict[str, Any]], source: str,
-) -> ExampleResult:
-    methods = {}
-    for name, out in outputs.items():
-        methods[name] = {
-            "tokens": [float(v) for v in out.token_scores],
-            "words": words_from_tokens(out.token_scores, enc.word_index, len(enc.words)),
-            "info": out.info,
-        }
+    target: int, target_source: str, attention: np.ndarray, cfg: ComputeConfig, source: str,
+) -> dict[str, Any]:
+    """An example's record without its scores (ExampleResult's fields but methods and metrics)."""
     special = np.array(enc.special_mask)
     text, text_pair, excerpt = _excerpt(ex, enc, source)
-    return ExampleResult(
+    return dict(
         id=ex.id, slug=slug, line=ex.line, text=text, text_pair=text_pair, label=ex.label, note=ex.note,
         rationale=_clipped(ex.rationale, len(text)), rationale_pair=_clipped(ex.rationale_pair, len(text_pair or "")),
         excerpt=excerpt,
@@ -519,10 +433,9 @@ def _example_result(
         words=[{"text": w.text, "start": w.start, "end": w.end, "segment": w.segment} for w in enc.words],
         unk_fraction=enc.unk_fraction, unreadable=enc.unk_fraction >= cfg.unk_threshold,
         truncated=enc.truncated, probabilities=[float(p) for p in probs], predicted=labels[predicted],
-        target=labels[target], target_source=target_source, methods=methods,
+        target=labels[target], target_source=target_source,
         attention={"file": f"data/attention/{slug}.npy", "shape": list(attention.shape),
                    "special_mass": special_token_mass(attention, special)},
-        metrics=quality,
     )
 
 

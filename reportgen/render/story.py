@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from reportgen.bundle import ReportBundle
+from reportgen.bundle.records import lead_method
 from reportgen.render.formatting import p_value, pct
 
 
@@ -21,12 +22,12 @@ def findings(bundle: ReportBundle) -> list[str]:
     if words:
         out.append(words)
     out.extend(_quality(bundle))
-    ig = s.get("integrated_gradients")
-    if ig:
+    titles = {m["name"]: m["title"] for m in bundle.methods}
+    for name, ig in s.get("convergence", {}).items():
         n = s["n_examples"]
         flagged = len(ig["flagged"])
         out.append(
-            f"Integrated Gradients converged on {n - flagged} of {n} examples "
+            f"{titles[name]} converged on {n - flagged} of {n} examples "
             f"(|convergence delta| at most {ig['threshold']:.0%} of |f(input) − f(baseline)|; "
             f"median {_pct(ig['median_relative_delta'], 3)})."
             + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
@@ -114,10 +115,8 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
 
 
 def _top_words(bundle: ReportBundle) -> Optional[str]:
-    # Integrated Gradients when it ran (the method with a completeness check), else the first signed one.
-    ranked = sorted(bundle.methods, key=lambda m: (m["name"] != "integrated_gradients", not m["signed"],
-                                                    m["family"] == "reference"))
-    method = ranked[0]
+    # The lead method (the signed method with the highest declared lead), else the first method.
+    method = lead_method(bundle.methods) or bundle.methods[0]
     words = bundle.summary["top_words"].get(method["name"], [])[:5]
     if not words:
         return None

@@ -7,7 +7,9 @@ from typing import Any, Optional
 
 from markupsafe import Markup
 
+from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
+from reportgen.bundle.records import lead_method
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, PAGES_RULE
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
@@ -122,7 +124,9 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles),
         "has_random": any(m["name"] == "random" for m in bundle.methods),
-        "gxi_vs_ig": bundle.summary.get("gxi_vs_ig"),
+        "linearisation": {name: {**v, "of_title": titles[v["of"]]}
+                          for name, v in bundle.summary.get("linearisation", {}).items()},
+        "convergence": bundle.summary.get("convergence", {}),
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
             {"title": titles[a], "cells": [{"text": _fmt(agreement[a][b], 2),
@@ -134,10 +138,7 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
              "html": render_markdown(m["description"])}
             for m in bundle.methods
         ],
-        "ig_steps": cfg["compute"]["ig_steps"],
-        "ig_threshold": _ig_threshold(bundle),
-        "ig_adaptive": cfg["compute"]["ig_steps"] == "auto",
-        "ig_mean_steps": (bundle.summary.get("integrated_gradients") or {}).get("mean_steps"),
+        "delta_threshold": _delta_threshold(bundle),
         "target": cfg["compute"]["target"],
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model["probe"],
@@ -173,7 +174,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
                 for seg, text, spans in texts
             ],
             "info": _method_info(result["info"]),
-            "warn": result["info"].get("relative_delta", 0.0) > _ig_threshold(bundle),
+            "warn": result["info"].get("relative_delta", 0.0) > _delta_threshold(bundle),
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
@@ -334,9 +335,7 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         flags.append("mostly [UNK]")
     if ex.truncated:
         flags.append("truncated")
-    ig = ex.methods.get("integrated_gradients")
-    if ig and ig["info"]["relative_delta"] > _ig_threshold(bundle):
-        flags.append("IG not converged")
+    flags.extend(f"{meta['title']} not converged" for meta, _ in _not_converged(bundle, ex))
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
@@ -377,11 +376,10 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
                  enumerate(("text", "text pair")) if shown[k] < chars[k]]
         out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
                    f"after. The whole text is {ex.excerpt['source']} (sha256 in results.json).")
-    ig = ex.methods.get("integrated_gradients")
-    if ig and ig["info"]["relative_delta"] > _ig_threshold(bundle):
+    for meta, info in _not_converged(bundle, ex):
         out.append(
-            f"Integrated Gradients did not converge: its scores miss f(input) − f(baseline) by "
-            f"{ig['info']['relative_delta']:.1%} (threshold {_ig_threshold(bundle):.0%}). "
+            f"{meta['title']} did not converge: its scores miss f(input) − f(baseline) by "
+            f"{info['relative_delta']:.1%} (threshold {_delta_threshold(bundle):.0%}). "
             "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
@@ -446,8 +444,16 @@ def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[
     }
 
 
-def _ig_threshold(bundle: ReportBundle) -> float:
-    return (bundle.summary.get("integrated_gradients") or {}).get("threshold", IG_RELATIVE_DELTA_WARN)
+def _delta_threshold(bundle: ReportBundle) -> float:
+    """The share of |f(input) - f(baseline)| a completeness method's |delta| may reach before it is flagged."""
+    return next((c["threshold"] for c in bundle.summary.get("convergence", {}).values()), IG_RELATIVE_DELTA_WARN)
+
+
+def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The completeness methods whose scores on this example miss f(input) - f(baseline) by too much."""
+    threshold = _delta_threshold(bundle)
+    return [(meta, ex.methods[meta["name"]]["info"]) for meta in bundle.methods if meta.get("completeness")
+            and (ex.methods[meta["name"]]["info"].get("relative_delta") or 0.0) > threshold]
 
 
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
@@ -468,14 +474,11 @@ def example_href(bundle: ReportBundle, slug: str) -> str:
 
 
 # Alerts that the example page already explains in its own words.
-_EXPLAINED_ON_PAGE = {"unreadable", "ig_not_converged", "truncated"}
+_EXPLAINED_ON_PAGE = {"unreadable", "not_converged", "truncated"}
 
 
 def _primary_method(bundle: ReportBundle) -> Optional[dict[str, Any]]:
-    """Integrated Gradients when it ran (the method with a completeness check), else the first signed method."""
-    signed_methods = [meta for meta in bundle.methods if meta["signed"] and meta["family"] != "reference"]
-    return next((meta for meta in signed_methods if meta["name"] == "integrated_gradients"),
-                signed_methods[0] if signed_methods else None)
+    return lead_method(bundle.methods)
 
 
 def _finding_here(f: dict[str, Any], ex: ExampleResult) -> str:
@@ -522,10 +525,16 @@ def _segment_label(ex: ExampleResult, segment: int) -> str:
 
 
 def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:
-    rollout = ex.methods.get("attention_rollout")
-    if not rollout:
+    """The heatmap's text alternative: the words the first token attends to most, by rollout of this page's
+    own attention maps."""
+    row = attention_rollout(bundle.attention[ex.slug])[0]
+    totals = [0.0] * len(ex.words)
+    for token, w in enumerate(ex.word_index[: len(row)]):
+        if w >= 0:
+            totals[w] += float(row[token])
+    if not totals:
         return ""
-    ranked = sorted(zip(ex.words, rollout["words"]), key=lambda p: -p[1])[:5]
+    ranked = sorted(zip(ex.words, totals), key=lambda p: -p[1])[:5]
     return "Words receiving the most attention (rollout): " + ", ".join(
         f"{w['text']} ({v:.2f})" for w, v in ranked
     )

@@ -241,9 +241,12 @@ def test_the_examples_table_sorts(browser, demo_site):  # noqa: F811
 
 def test_methods_page_explains_gradient_x_input_against_ig(demo_site):
     results = load_results(demo_site)
-    gxi = results["summary"]["gxi_vs_ig"]
+    # Declared by capability (Gradient x Input approximates Integrated Gradients), not by name (schema 5).
+    gxi = results["summary"]["linearisation"]["gradient_x_input"]
+    assert gxi["of"] == "integrated_gradients"
     html = (demo_site / "methods.html").read_text(encoding="utf-8")
-    assert 'id="gxi-vs-ig"' in html and f"on {gxi['negative']} of {gxi['n']} examples" in html
+    assert 'id="linearisation-gradient_x_input"' in html
+    assert f"on {gxi['negative']} of {gxi['n']} examples" in html
     assert "Random</em> row:" not in html  # the default build runs no random reference, and says so
     assert "ran no random reference" in html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +195,22 @@ def test_attention_flow_takes_the_narrowest_edge_where_rollout_multiplies():
     # Mean pooling: uniform attention spreads the flow evenly.
     mean = np.full((3, 1, 4, 4), 0.25)
     np.testing.assert_allclose(attention_flow(mean, np.full(4, 0.25)), 0.25, atol=1e-5)
+
+
+def test_no_method_is_recognised_by_its_name_outside_its_own_file():
+    """Summaries, findings, pages and templates read what a method declares (lead, completeness,
+    approximates), so a new method with the same capabilities is treated the same way."""
+    from reportgen.compute.methods import METHODS
+
+    root = Path(__file__).resolve().parents[2]
+    names = [n for n in METHODS.names() if n != "random"]
+    # Defaults and help text name methods; the leave-one-out metric is defined against occlusion's scores.
+    allowed = {"reportgen/config.py", "reportgen/scaffold.py", "reportgen/cli.py", "reportgen/compute/metrics/loo.py"}
+    offenders = []
+    for path in [*(root / "reportgen").rglob("*.py"), *(root / "themes").rglob("*.html")]:
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("reportgen/compute/methods/") or relative in allowed:
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{relative}: {n}" for n in names if f'"{n}"' in text or f"'{n}'" in text]
+    assert offenders == []

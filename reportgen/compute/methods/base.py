@@ -42,6 +42,17 @@ class AttributionMethod:
     signed: ClassVar[bool]  # True: scores can push for (+) or against (-) the target class
     summary: ClassVar[str]  # one line, for `reportgen methods`
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
+    # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name):
+    # completeness: its scores should add up to f(input) - f(baseline), and each example's info carries
+    #   "delta", "relative_delta", "steps" and "rule", so convergence is summarised and flagged;
+    # The ComputeConfig fields this method reads besides batch_tokens and seed: the cache recomputes a method's
+    # scores when one of them changes, and only that method's (a unit test checks the list is complete).
+    settings: ClassVar[tuple[str, ...]] = ()
+    lead: ClassVar[int] = 0  # the signed method with the highest lead heads the summaries (ties: run order)
+    completeness: ClassVar[bool] = False
+    # approximates: the method this one is a one-point (linear) approximation of; the methods page says how
+    #   often the two rank words in opposite orders.
+    approximates: ClassVar[Optional[str]] = None
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         raise NotImplementedError

@@ -14,6 +14,7 @@ class GradientXInput(AttributionMethod):
     title = "Gradient × Input"
     family = "gradient"
     signed = True
+    approximates = "integrated_gradients"  # IG with one point at the input (and a zero baseline)
     summary = "Gradient of the target logit times the input embedding (Shrikumar et al. 2016)."
     description = """\
 Gradient × Input multiplies the gradient of the target class logit with respect to each word-piece

@@ -48,7 +48,10 @@ class IntegratedGradients(AttributionMethod):
     name = "integrated_gradients"
     title = "Integrated Gradients"
     family = "gradient"
+    settings = ("ig_steps", "ig_tolerance")
     signed = True
+    completeness = True
+    lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
     summary = "Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017)."
     description = """\
 Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the target class logit

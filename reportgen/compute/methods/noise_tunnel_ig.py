@@ -25,6 +25,7 @@ class NoiseTunnelIG(AttributionMethod):
     name = "noise_tunnel_ig"
     title = "NoiseTunnel IG"
     family = "gradient"
+    settings = ("noise_tunnel_samples",)
     signed = True
     summary = "Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule)."
     description = f"""\

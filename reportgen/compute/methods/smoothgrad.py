@@ -23,6 +23,7 @@ class SmoothGrad(AttributionMethod):
     name = "smoothgrad"
     title = "SmoothGrad × Input"
     family = "gradient"
+    settings = ("smoothgrad_samples",)
     signed = True
     summary = "Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017)."
     description = """\

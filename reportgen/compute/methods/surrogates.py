@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 class _WordSurrogate(AttributionMethod):
     family = "perturbation"
+    settings = ("surrogate_samples",)
     signed = True
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
