@@ -50,7 +50,7 @@ def test_chunks_cache_and_byte_identity(tmp_path, tiny_encoder):
     rows = "".join(p.read_text() for p in sorted((tmp_path / "cold" / "data" / "rows").glob("*.js")))
     assert rows.count('"slug":') == 23 and rows.count('"href":"view.html#') == 19
     # A damaged cache entry is recomputed, never shown: the site stays the same.
-    entries = sorted((cache / "results").rglob("*"))
+    entries = sorted((cache / "method").rglob("*"))
     victim = next(p for p in entries if p.is_file())
     victim.write_bytes(victim.read_bytes()[:-20] + b"x" * 20)
     build(*common, "--out", str(tmp_path / "repaired"), "--cache-dir", str(cache))
@@ -69,9 +69,26 @@ def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path,
               "--cache-dir", str(tmp_path / "cache")]
     build("--examples", str(first), "--out", str(tmp_path / "a"), *common)
     caplog.set_level("INFO")
+    caplog.clear()  # only the second build's log
     build("--examples", str(grown), "--out", str(tmp_path / "b"), *common)
-    # 4 chunks' features and 4 chunks' results reused; the fifth chunk (the 2 new examples) computed, both passes.
-    assert "cache: 8 entries reused, 2 computed" in caplog.text
+    # Per chunk the cache holds its features, its records and one part per method (3 default methods): the
+    # first 4 chunks' 5 parts are reused, the fifth chunk (the 2 new examples) is computed.
+    assert "cache: 20 entries reused, 5 computed" in caplog.text
+
+
+def test_changing_one_methods_setting_recomputes_that_method_alone(tmp_path, tiny_encoder, caplog):
+    examples = many(tmp_path, 10)
+    common = ["--examples", str(examples), "--model", str(tiny_encoder), "--chunk-size", "5",
+              "--methods", "integrated_gradients,gradient_x_input", "--cache-dir", str(tmp_path / "cache")]
+    build(*common, "--out", str(tmp_path / "a"), "--ig-steps", "8")
+    caplog.set_level("INFO")
+    caplog.clear()  # only the second build's log
+    build(*common, "--out", str(tmp_path / "b"), "--ig-steps", "12")
+    # Reused: 2 chunks' features, records and Gradient x Input; computed: 2 chunks of Integrated Gradients.
+    assert "cache: 6 entries reused, 2 computed" in caplog.text
+    assert "method integrated_gradients:" in caplog.text and "method gradient_x_input:" not in caplog.text
+    build(*common, "--out", str(tmp_path / "c"), "--ig-steps", "12", "--no-cache")
+    assert files(tmp_path / "b") == files(tmp_path / "c")
 
 
 def test_render_runs_without_torch(tmp_path, tiny_encoder, tiny_examples):

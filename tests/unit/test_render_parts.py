@@ -214,3 +214,18 @@ def test_no_method_is_recognised_by_its_name_outside_its_own_file():
         text = path.read_text(encoding="utf-8")
         offenders += [f"{relative}: {n}" for n in names if f'"{n}"' in text or f"'{n}'" in text]
     assert offenders == []
+
+
+def test_every_setting_a_method_reads_is_declared_for_the_cache():
+    """A method's cache key holds the settings it declares; one it reads but does not declare would let a
+    changed setting reuse stale scores."""
+    import inspect
+
+    from reportgen.compute.methods import METHODS
+
+    for name in METHODS.names():
+        method = METHODS.get(name)
+        source = "".join(inspect.getsource(cls) for cls in method.__mro__ if cls.__module__.startswith("reportgen"))
+        source += inspect.getsource(inspect.getmodule(method))
+        read = set(re.findall(r"ctx\.config\.(\w+)", source)) - {"batch_tokens", "seed"}
+        assert read <= set(method.settings), f"{name} reads {sorted(read - set(method.settings))} undeclared"
