@@ -71,7 +71,7 @@ def same_site(a: Path, b: Path) -> tuple[bool, list[str]]:
     return files_a == files_b and not differ, differ + sorted(files_a ^ files_b)
 
 
-def browser(site: Path) -> dict:
+def browser(site: Path, page_name: str = "index.html") -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -81,8 +81,8 @@ def browser(site: Path) -> dict:
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         started = time.perf_counter()
-        page.goto((site / "index.html").as_uri())
-        page.wait_for_selector("#example-table tbody tr")
+        page.goto((site / page_name).as_uri() if site.is_dir() else site.as_uri(), timeout=120_000)
+        page.wait_for_selector("#example-table tbody tr", timeout=120_000)
         interactive = time.perf_counter() - started
         total = page.inner_text("#example-filters output")
         started = time.perf_counter()
@@ -126,6 +126,12 @@ def main() -> None:
     render_s = time.perf_counter() - started
     print(f"re-render of the {large}-example bundle: {render_s:.1f} s = {render_s / b['seconds']:.1%} of the build",
           flush=True)
+    single = work / "single.html"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(site), "--out", str(single),
+                    "--single-file"], check=True, cwd=ROOT, capture_output=True)
+    print(f"--single-file of the {large}-example bundle: {single.stat().st_size / 1e6:.1f} MB in "
+          f"{time.perf_counter() - started:.1f} s; in headless Chromium: {json.dumps(browser(single))}", flush=True)
     if args.skip_resume:
         return
     examples = work / f"agnews-{large}.jsonl"

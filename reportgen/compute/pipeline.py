@@ -106,7 +106,8 @@ def compute_bundle(
 
     explainer = ChunkExplainer(
         adapter, methods, metrics, groups, examples, slugs, targets, target_logits, probabilities, ccfg, max_length,
-        cache, {**base_key, "source": source, "target": ccfg.target}, [_probe_key(g.probe) for g in groups], record)
+        cache, {**base_key, "source": source, "target": ccfg.target, "labels": labels},
+        [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
     for number, span in enumerate(spans):
         data = explainer.chunk(span)

@@ -102,3 +102,39 @@ def test_render_runs_without_torch(tmp_path, tiny_encoder, tiny_examples):
                            "--out", str(tmp_path / "again")], env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert files(tmp_path / "again") == files(tmp_path / "site")
+
+
+def test_examples_without_a_page_open_in_the_view_and_the_table_pages(tmp_path, tiny_encoder):
+    """Headless Chromium from file://: the table pages through every row, search covers rows not drawn, and an
+    example without a full page opens in view.html, drawn from its data chunk, with no console error."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.test_browser import CHROMIUM, FLAGS, Visit
+
+    examples = many(tmp_path, 300)
+    site = tmp_path / "site"
+    build("--examples", str(examples), "--model", str(tiny_encoder), "--out", str(site), "--chunk-size", "64",
+          "--pages", "5", "--methods", "gradient_x_input,attention_rollout")
+    prefix = site.resolve().as_uri() + "/"
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        visit = Visit(instance, prefix + "index.html", prefix)
+        page = visit.page
+        assert page.locator("#example-table tbody tr").count() == 250  # one page of rows drawn
+        assert page.inner_text(".table-pager .page-of") == "page 1 of 2"
+        page.click(".table-pager [data-step='1']")
+        assert page.locator("#example-table tbody tr").count() == 50
+        page.fill("#example-filters input[name=q]", "r299")  # a row on the second page, found from the first
+        assert page.inner_text("#example-filters output") == "1 of 300 examples"
+        link = page.locator("#example-table tbody tr a").first
+        href = link.get_attribute("href")
+        assert href.startswith("view.html#") and href.endswith(":r299")
+        link.click()
+        page.wait_for_selector("#example-view .method-row span.w", state="attached")
+        assert page.inner_text("#view-id") == "r299"
+        coloured = page.eval_on_selector_all("#example-view span.w",
+                                             "(s) => s.filter((x) => x.style.backgroundColor).length")
+        assert coloured > 0
+        assert page.locator("#example-view .method-row").count() == 2
+        assert visit.errors == [] and [u for u in visit.requests if not u.startswith(prefix)] == []
+        instance.close()

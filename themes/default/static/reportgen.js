@@ -188,21 +188,23 @@ window.reportgen = (function () {
       var frag = document.createDocumentFragment();
       shown.slice(page * size, (page + 1) * size).forEach(function (r) {
         var tr = el("tr", r.correct === false ? {"class": "wrong"} : {});
-        tr.appendChild(el("td", {}, String(r.n)));
-        var td = el("td"), link = el("a", {href: r.href}, r.preview);
+        // data-v: each sortable cell's exact value (what a script reading the table, or a test, compares).
+        tr.appendChild(el("td", {"data-v": String(r.n)}, String(r.n)));
+        // --single-file: pages are sections behind the hash router, so links are routes.
+        var td = el("td"), link = el("a", {href: (document.body.dataset.single ? "#/" : "") + r.href}, r.preview);
         if (r.lang) { link.setAttribute("lang", r.lang); }
         td.appendChild(link);
         td.appendChild(el("div", {"class": "id"}, r.id));
         tr.appendChild(td);
         tr.appendChild(el("td", {}, r.gold === null ? "—" : r.gold));
         tr.appendChild(el("td", {}, r.pred));
-        tr.appendChild(el("td", {}, r.conf.toFixed(3)));
+        tr.appendChild(el("td", {"data-v": String(r.conf)}, r.conf.toFixed(3)));
         var c = el("td");
         if (r.correct === null) { c.textContent = "—"; }
         else { c.appendChild(el("span", {"class": r.correct ? "ok" : "bad"}, r.correct ? "yes" : "no")); }
         tr.appendChild(c);
         var m = value(r, "metric");
-        var mc = el("td", {"class": "metric-col"}, m === null ? "—" : m.toFixed(3));
+        var mc = el("td", {"class": "metric-col", "data-v": m === null ? "" : String(m)}, m === null ? "—" : m.toFixed(3));
         mc.hidden = !metric;
         tr.appendChild(mc);
         var f = el("td");
@@ -219,7 +221,14 @@ window.reportgen = (function () {
         pager.querySelector('[data-step="1"]').disabled = page >= pages - 1;
       }
     }
+    var lastState = null;
     function apply() {
+      // "change" follows "input" when the field loses focus (e.g. on a click on a row's link): redrawing the
+      // same rows then would replace the link under the pointer and lose the click.
+      var state = Array.prototype.filter.call(form.elements, function (e) { return e.name && e.tagName !== "OUTPUT"; })
+        .map(function (e) { return e.value; }).join("\u0000");
+      if (state === lastState) { return; }
+      lastState = state;
       var q = form.elements.q.value.trim().toLowerCase();
       var terms = q ? q.split(/\s+/) : [];
       var gold = form.elements.gold.value, pred = form.elements.pred.value, correct = form.elements.correct.value;
