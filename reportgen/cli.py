@@ -14,7 +14,7 @@ from reportgen import __version__
 from reportgen.errors import FindingsError, InputError
 
 
-class IgSteps(click.ParamType):
+class IntOrAuto(click.ParamType):
     name = "N|auto"
 
     def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
@@ -55,7 +55,7 @@ def cli() -> None:
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
               "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
-@click.option("--ig-steps", type=IgSteps(), help="Integrated Gradients steps (Gauss-Legendre), or 'auto' to add "
+@click.option("--ig-steps", type=IntOrAuto(), help="Integrated Gradients steps (Gauss-Legendre), or 'auto' to add "
               "steps per example until the convergence delta is within --ig-tolerance. [default: 50]")
 @click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
               "[default: 0.01]")
@@ -74,10 +74,11 @@ def cli() -> None:
               help="Run the global analyses that need many examples at once (head statistics and importance, layer "
                    "probes, projection) on a seeded sample of this many examples; model.html states the sample. "
                    "[default: 200]")
-@click.option("--pages", type=int,
+@click.option("--pages", type=IntOrAuto(),
               help="Examples with a full page (attention heatmaps): misclassified, alerted, least confident and "
                    "most disputed first, then a seeded sample by label. Every example is still in the index and "
-                   "opens in its in-page view. [default: 300]")
+                   "opens in its in-page view. 'auto': as many as fit 40 MB of attention maps, at most 300. "
+                   "[default: auto]")
 @click.option("--chunk-size", type=int,
               help="Examples computed and written per chunk; memory grows with it, not with the data set. "
                    "[default: 256]")

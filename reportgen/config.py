@@ -63,7 +63,11 @@ class BuildConfig:
     fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
     probe_train: Optional[Path] = None  # fit a bare encoder's probe on this file instead of cross-fitting
     force: bool = False  # build even when most examples are unreadable to the model's tokenizer
-    pages: int = 300  # examples with a full page (attention heatmap); every example is in the table and its view
+    # Examples with a full page (attention heatmaps); every example is in the table and its view. "auto": as
+    # many as fit PAGE_BUDGET_MB of float16 attention maps, at most MAX_AUTO_PAGES (a page costs layers x
+    # heads x tokens^2 x 2 bytes, twice over with its heatmap: 0.5 MB for a 44-piece news snippet, 37 MB for a
+    # 512-piece document), so the site stays a size one can publish.
+    pages: int | str = "auto"
     cache: bool = True  # reuse computed chunks (resume after a kill, compute only new examples)
     cache_dir: Optional[Path] = None  # None: $REPORTGEN_CACHE, $XDG_CACHE_HOME/reportgen or ~/.cache/reportgen
     compute: ComputeConfig = field(default_factory=ComputeConfig)
@@ -179,9 +183,9 @@ def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _validate_top(values: dict[str, Any]) -> None:
-    pages = values.get("pages", 1)
-    if not isinstance(pages, int) or pages < 0:
-        raise ConfigError(f"pages must be a whole number (0 or more), got {pages!r}")
+    pages = values.get("pages", "auto")
+    if pages != "auto" and (not isinstance(pages, int) or pages < 0):
+        raise ConfigError(f"pages must be 'auto' or a whole number (0 or more), got {pages!r}")
     if values.get("fail_on") not in (None, "info", "warning", "error"):
         raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
 

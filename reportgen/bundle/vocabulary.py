@@ -17,3 +17,6 @@ PATTERNS = ("vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous
 # Which examples get a full page (compute/pages.py applies it; the site states it).
 PAGES_RULE = ("misclassified (most confident first), then examples named by an alert, then the least confident, "
               "then those where two methods disagree most, then a seeded sample stratified by label")
+# --pages auto: at most this many full pages, within this many MB of float16 attention maps.
+MAX_AUTO_PAGES = 300
+PAGE_BUDGET_MB = 40.0

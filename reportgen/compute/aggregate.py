@@ -56,6 +56,7 @@ class Row(NamedTuple):
     unreadable: bool
     confidence: float
     disagreement: Optional[float]  # the lowest rank correlation between two real methods; None with fewer
+    length: int  # word pieces the model read (a full page's attention maps grow with its square)
 
     @property
     def correct(self) -> Optional[bool]:
@@ -126,7 +127,7 @@ class DatasetAggregate:
                 self.agreement[(a, b)].append(rho[(a, b)])
         pair_rhos = [rho[p] for p in self.real_pairs if rho.get(p) is not None]
         self.records.append(Row(r.slug, r.label, r.predicted, r.unreadable, r.confidence,
-                                min(pair_rhos) if pair_rhos else None))
+                                min(pair_rhos) if pair_rhos else None, len(r.tokens)))
         if r.unreadable:
             return
         self.n_readable += 1

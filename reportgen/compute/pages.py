@@ -15,26 +15,44 @@ import random
 from collections import defaultdict
 from typing import Any, Sequence
 
+from reportgen.bundle.vocabulary import MAX_AUTO_PAGES, PAGE_BUDGET_MB
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.findings import SEVERITIES
 
 
-def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]], limit: int, seed: int,
-                 required: Sequence[str] = ()) -> list[int]:
-    """Indices (in example order) of the examples with a full page; all of them when there are at most limit.
-    required: slugs that must have one (the model page's thumbnail example)."""
+def page_limit(pages: int | str) -> tuple[int, float]:
+    """(most pages, byte budget) for --pages: a number is taken as it is; "auto" allows MAX_AUTO_PAGES within
+    PAGE_BUDGET_MB of attention maps (each page's maps cost layers x heads x tokens^2 x 2 bytes)."""
+    if pages != "auto":
+        return int(pages), float("inf")
+    return MAX_AUTO_PAGES, PAGE_BUDGET_MB * 1e6
+
+
+def attention_bytes(length: int, layers: int, heads: int) -> int:
+    return layers * heads * length * length * 2
+
+
+def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]], pages: int | str, seed: int,
+                 layers: int, heads: int, required: Sequence[str] = ()) -> list[int]:
+    """Indices (in example order) of the examples with a full page. required: slugs that must have one (the
+    model page's thumbnail example)."""
     rows = aggregate.records
-    if len(rows) <= limit:
+    limit, budget = page_limit(pages)
+    cost = [attention_bytes(r.length, layers, heads) for r in rows]
+    if len(rows) <= limit and sum(cost) <= budget:
         return list(range(len(rows)))
     index = {r.slug: i for i, r in enumerate(rows)}
     chosen: dict[int, None] = {index[s]: None for s in required if s in index}
+    spent = [sum(cost[i] for i in chosen)]
 
     def take(candidates: Sequence[int], share: int = limit) -> None:
         stop = min(limit, len(chosen) + share)
         for i in candidates:
             if len(chosen) >= stop:
                 return
-            chosen.setdefault(i, None)
+            if i not in chosen and spent[0] + cost[i] <= budget:  # a page that does not fit is passed over
+                chosen[i] = None
+                spent[0] += cost[i]
 
     fifth = max(1, limit // 5)
 
@@ -53,7 +71,7 @@ def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]]
     for members in strata.values():
         rng.shuffle(members)
     queues = [strata[k] for k in sorted(strata)]
-    while len(chosen) < limit and any(queues):  # round robin over the labels
+    while len(chosen) < limit and any(queues) and spent[0] < budget:  # round robin over the labels
         for queue in queues:
             if queue:
                 take([queue.pop()])

@@ -145,7 +145,8 @@ def compute_bundle(
     model_summary = _model_summary(adapter, None if fit is None else held_out_summary(
         fit, [_Held(r, ok) for r, ok in zip(aggregate.records, readable)], slugs))
     summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
-    pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, [typical] if typical else [])
+    pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
+                         adapter.details["heads"], [typical] if typical else [])
     attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress)
     store = ExampleStore(chunks)
     return ReportBundle(

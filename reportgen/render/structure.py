@@ -10,7 +10,7 @@ from markupsafe import Markup
 from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.records import lead_method
-from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, PAGES_RULE
+from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
 from reportgen.render.highlight import colour, highlight, rationale_pieces
@@ -91,6 +91,9 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "charts": charts,
         "n_examples": len(bundle.examples),
         "n_pages": len(bundle.pages),
+        "pages_rule": PAGES_RULE,
+        "pages_budget": (f"as many as fit {PAGE_BUDGET_MB:.0f} MB of attention maps, at most {MAX_AUTO_PAGES}"
+                         if bundle.config.get("pages") == "auto" else None),
         "table_page": TABLE_PAGE,
         "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
@@ -323,8 +326,9 @@ def table_rows(bundle: ReportBundle, chunk: int, examples: list[ExampleResult]) 
             "href": f"examples/{ex.slug}.html" if ex.slug in paged else f"view.html#{chunk}:{ex.slug}",
             "text": " ".join(filter(None, [ex.id, ex.text[:SEARCH_CHARS],
                                            (ex.text_pair or "")[:SEARCH_CHARS]])).lower(),
-            "m": {f"{method}/{name}": (None if v is None else round(v, 6))
-                  for method, values in ex.metrics.items() for name, v in values.items()},
+            # Only the values a metric gave (most are absent without rationales): the table reads absent as none.
+            "m": {f"{method}/{name}": round(v, 6)
+                  for method, values in ex.metrics.items() for name, v in values.items() if v is not None},
         })
     return rows
 
@@ -352,8 +356,8 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         "scores": {name: (None if "skipped" in out["info"] else [float(f"{v:.4g}") for v in out["words"]])
                    for name, out in ex.methods.items()},
         "warnings": _warnings(bundle, ex),
-        "metrics": ex.metrics,
-        "rationale": [ex.rationale, ex.rationale_pair],
+        "metrics": {method: {name: v for name, v in values.items() if v is not None}
+                    for method, values in ex.metrics.items() if any(v is not None for v in values.values())},
     }
 
 
