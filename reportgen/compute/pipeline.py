@@ -40,6 +40,7 @@ from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, train_file_fit
+from reportgen.progress import release_memory
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -122,6 +123,8 @@ def compute_bundle(
             for method, values in per.items():
                 curve_sums[metric][method] = curve_sums[metric].get(method, 0) + np.asarray(values, np.float64)
         chunks.append(Chunk(path, sha, tuple(r.slug for r in payload_results), tuple(r.id for r in payload_results)))
+        del payload_results, data
+        release_memory()
         bar.update(len(span))
     bar.close()
     for name, seconds in explainer.seconds.items():
@@ -228,6 +231,7 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
         with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
             for name in loaded.files:
                 parts[name].append(loaded[name])
+        release_memory()
         bar.update(len(span))
     bar.close()
     return {name: np.concatenate(values) for name, values in parts.items()}

@@ -14,6 +14,7 @@ from jinja2 import TemplateError
 
 from reportgen.bundle import ReportBundle, save_bundle
 from reportgen.errors import ThemeError
+from reportgen.progress import release_memory
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
 from reportgen.render.single_file import single_file_html
@@ -111,6 +112,7 @@ def render_site(
                 if ex.slug in paged:
                     page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, ex, heatmap))
             bar.update(len(examples))
+            release_memory()
         bar.close()
         page("index.html", "index.html", view=structure.index_view(bundle))
         page("view.html", "view.html", view=structure.view_page(bundle))
