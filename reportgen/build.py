@@ -29,8 +29,10 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.compute.methods import METHODS
     from reportgen.inputs import load_examples
     from reportgen.narrative import load_narrative
+    from reportgen.progress import configure_memory
     from reportgen.render.templates import theme_dirs
 
+    configure_memory()
     started = time.perf_counter()
     examples = load_examples(cfg.examples)
     narrative = load_narrative(cfg.narrative)

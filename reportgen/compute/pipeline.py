@@ -110,7 +110,8 @@ def compute_bundle(
         cache, {**base_key, "source": source, "target": ccfg.target, "labels": labels},
         [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
-    for number, span in enumerate(spans):
+    for number, span in enumerate(attention_spans(features["length"], ccfg.chunk_size, adapter.num_layers,
+                                                  adapter.details["heads"])):
         data = explainer.chunk(span)
         path = work / "examples" / f"{number:05d}.json"
         sha = write_chunk(data, path)
@@ -171,6 +172,29 @@ def compute_bundle(
     )
 
 
+CHUNK_ATTENTION_MB = 128  # float16 attention maps a chunk holds while its methods run
+
+
+def attention_spans(lengths: Sequence[int], chunk_size: int, layers: int, heads: int) -> list[list[int]]:
+    """Pass 2's chunks: at most chunk_size examples and CHUNK_ATTENTION_MB of attention maps (layers x heads x
+    tokens^2 float16 each), so a run of long texts is split and memory does not depend on the longest texts.
+    Cut from the lengths alone (in example order), so examples added at the end leave earlier chunks, and
+    their cache entries, as they were."""
+    spans: list[list[int]] = []
+    current: list[int] = []
+    held = 0
+    for i, length in enumerate(lengths):
+        cost = layers * heads * int(length) ** 2 * 2
+        if current and (len(current) >= chunk_size or held + cost > CHUNK_ATTENTION_MB * 1e6):
+            spans.append(current)
+            current, held = [], 0
+        current.append(i)
+        held += cost
+    if current:
+        spans.append(current)
+    return spans
+
+
 def _base_key(adapter: ModelAdapter, ccfg: ComputeConfig, max_length: int) -> dict[str, Any]:
     """What every cached entry depends on: the weights, the tokenizer, the code that computes, and the settings
     every method reads (each method's own settings are added to its part's key)."""
@@ -215,7 +239,8 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
         if data is None:
             encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], max_length)
             arrays = {"pooled": np.zeros((len(span), adapter.details["hidden_size"]), dtype=np.float32),
-                      "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64)}
+                      "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64),
+                      "length": np.array([enc.length for enc in encoded], dtype=np.int64)}
             if adapter.head_kind == "classifier":
                 arrays["logits"] = np.zeros((len(span), len(adapter.labels)), dtype=np.float32)
             for batch in token_batches([enc.length for enc in encoded], ccfg.batch_tokens):

@@ -9,7 +9,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequen
 import numpy as np
 import torch
 
-from reportgen.compute.encode import EncodedExample
+from reportgen.compute.encode import EncodedExample, batch_rows
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
 from reportgen.registry import Registry
@@ -71,7 +71,7 @@ def equal_length_chunks(
         by_length[encoded[i].length].append(i)
     for length in sorted(by_length):
         group = by_length[length]
-        per_batch = max(1, budget_tokens // (max(rows_per_example, 1) * length))
+        per_batch = batch_rows(length, budget_tokens, rows_per_example)
         for start in range(0, len(group), per_batch):
             yield group[start : start + per_batch]
 
