@@ -81,6 +81,17 @@ def release_memory() -> None:
             pass
 
 
+class _Quiet:
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+def quiet(description: str, total: int) -> _Quiet:
+    """A bar that says nothing: for work inside a stage whose own bar already says how far it is (a chunk's
+    methods, the sanity check's passes on a randomised model)."""
+    return _Quiet()
+
+
 def progress_bar(description: str, total: int) -> Any:
     if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
         from tqdm import tqdm

@@ -26,19 +26,9 @@ from reportgen.compute.metrics import MetricContext
 from reportgen.compute.words import words_from_tokens
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
-from reportgen.models.crossfit import ProbeGroup
+from reportgen.models.crossfit import ProbeGroup, restricted
+from reportgen.progress import quiet
 from reportgen.types import Example
-
-
-class Quiet:
-    """Inside a chunk: the build's own bar (examples, with an ETA over all chunks) says how far it is."""
-
-    def update(self, n: int = 1) -> None: ...
-    def close(self) -> None: ...
-
-
-def quiet(description: str, total: int) -> Quiet:
-    return Quiet()
 
 
 @dataclass
@@ -101,9 +91,7 @@ class ChunkExplainer:
         if need_records:
             out["records"] = dumps([self.record(i, enc, attention) for i, enc, attention
                                     in zip(span, encoded, attentions)]).encode("utf-8")
-        local = {i: k for k, i in enumerate(span)}
-        groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in self.groups]
-        groups = [g for g in groups if g.indices]
+        groups = restricted(self.groups, span)
         at = [self.targets[i] for i in span]
         logits_at = [self.target_logits[i] for i in span]
         for method in missing:

@@ -25,7 +25,7 @@ from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_ch
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
-from reportgen.compute.chunks import ChunkExplainer, quiet
+from reportgen.compute.chunks import ChunkExplainer
 from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
@@ -39,8 +39,8 @@ from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
-from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, train_file_fit
-from reportgen.progress import release_memory
+from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, restricted, train_file_fit
+from reportgen.progress import quiet, release_memory
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -146,8 +146,7 @@ def compute_bundle(
         summary["global"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
                                     progress, aggregate, n)
         typical = summary["global"]["heads"]["typical_example"]
-    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(
-        fit, [_Held(r, ok) for r, ok in zip(aggregate.records, readable)], slugs))
+    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, aggregate.records, slugs))
     summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
     pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
                          adapter.details["heads"], [typical] if typical else [])
@@ -262,39 +261,24 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-def adapter_max(adapter: ModelAdapter, ccfg: ComputeConfig) -> int:
-    return min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
-
-
-class _Held:
-    """What held_out_summary reads of an example."""
-
-    def __init__(self, row: Any, readable: bool):
-        self.label, self.unreadable, self.correct = row.label, not readable, row.correct
-
-
 def _sanity(adapter, methods, examples, chosen, kept, targets, target_logits, groups, max_length, ccfg,
             progress) -> Optional[dict[str, Any]]:
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in chosen], max_length)
     shared = shared_forward(adapter, encoded, ccfg, quiet)
-    local = {i: k for k, i in enumerate(chosen)}
-    local_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
     original = {m.name: [np.asarray(kept[i].methods[m.name]["tokens"], dtype=np.float32) for i in chosen]
                 for m in methods}
     sub_targets = [targets[i] for i in chosen]
     template = MethodContext(adapter, encoded, sub_targets, [target_logits[i] for i in chosen], shared.attentions,
                              ccfg, progress)
     return sanity_check(adapter, methods, encoded, list(range(len(chosen))), sub_targets, original, template,
-                        progress, [g for g in local_groups if g.indices])
+                        progress, restricted(groups, chosen))
 
 
 def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, progress, aggregate, n):
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in sample], max_length)
     shared = shared_forward(adapter, encoded, ccfg, progress)
-    local = {i: k for k, i in enumerate(sample)}
-    local_groups = [ProbeGroup(g.probe, [local[i] for i in g.indices if i in local], g.fold) for g in groups]
     return analyse_model(adapter, encoded, [kept[i] for i in sample], shared, labels, ccfg, progress,
-                         [g for g in local_groups if g.indices], aggregate, n)
+                         restricted(groups, sample), aggregate, n)
 
 
 def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress) -> AttentionFiles:
@@ -310,10 +294,6 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
         bar.update(len(part))
     bar.close()
     return AttentionFiles(folder, [slugs[i] for i in pages])
-
-
-def _pick(values: Sequence[Any], group: ProbeGroup) -> list[Any]:
-    return [values[i] for i in group.indices]
 
 
 def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], features: dict) -> np.ndarray:

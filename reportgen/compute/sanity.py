@@ -19,14 +19,10 @@ from reportgen.compute.metrics.agreement import spearman
 from reportgen.compute.words import word_scores
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import ProbeGroup
+from reportgen.progress import quiet
 
 log = logging.getLogger(__name__)
 PASS_BELOW = 0.5  # mean rank correlation with the original map once every layer is randomised
-
-
-class _Quiet:
-    def update(self, n: int = 1) -> None: ...
-    def close(self) -> None: ...
 
 
 def sanity_check(
@@ -86,14 +82,14 @@ def _layer_rhos(adapter, checked, encoded, indices, targets, original, ctx_templ
     """Rank correlation of each method's map on the randomised model with its original map, per example."""
     sub = [encoded[i] for i in indices]
     sub_targets = [targets[i] for i in indices]
-    shared = shared_forward(adapter, sub, ctx_template.config, lambda d, n: _Quiet())
+    shared = shared_forward(adapter, sub, ctx_template.config, quiet)
     logits, attentions = shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         with torch.no_grad():
             logits = adapter.probe(torch.from_numpy(shared.pooled).to(adapter.device)).cpu().numpy()
     ctx = replace(ctx_template, encoded=sub, targets=sub_targets,
                   target_logits=[float(logits[k, t]) for k, t in enumerate(sub_targets)],
-                  attentions=attentions, progress=lambda d, n: _Quiet())
+                  attentions=attentions, progress=quiet)
     return {method.name: [spearman(np.abs(word_scores(original[method.name][i], encoded[i])),
                                    np.abs(word_scores(out.token_scores, encoded[i])))
                           for i, out in zip(indices, method.attribute(ctx))]

@@ -81,6 +81,14 @@ def train_file_fit(
                     train_file)
 
 
+def restricted(groups: Sequence[ProbeGroup], indices: Sequence[int]) -> list[ProbeGroup]:
+    """The groups over a subset of the examples (a chunk, a sample), numbered by position in `indices`:
+    each example keeps its own probe. Groups with none of the subset are left out."""
+    position = {i: k for k, i in enumerate(indices)}
+    out = [ProbeGroup(g.probe, [position[i] for i in g.indices if i in position], g.fold) for g in groups]
+    return [g for g in out if g.indices]
+
+
 def held_out_predictions(fit: CrossFit, features: np.ndarray) -> np.ndarray:
     """int[n]: each example's predicted class from its own group's probe."""
     predicted = np.zeros(len(features), dtype=np.int64)

@@ -15,7 +15,7 @@ from reportgen.compute.global_analysis.layers import layer_probing, layer_projec
 from reportgen.compute.global_analysis.predictions import prediction_quality
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
-from reportgen.models.crossfit import ProbeGroup
+from reportgen.models.crossfit import ProbeGroup, restricted
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ def analyse_model(
         keep = list(range(len(results)))
     enc = [encoded[i] for i in keep]
     kept = [results[i] for i in keep]
-    position = {i: k for k, i in enumerate(keep)}
-    local_groups = [ProbeGroup(g.probe, [position[i] for i in g.indices if i in position], g.fold) for g in groups]
+    local_groups = restricted(groups, keep)
     heads = head_statistics([shared.attentions[i] for i in keep], enc, adapter.tokenizer.cls_token,
                             adapter.tokenizer.sep_token)
     heads["typical_example"] = kept[typical_example(enc, [False] * len(enc))].slug
