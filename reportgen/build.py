@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from reportgen import __version__
 from reportgen.checksums import sha256_file
-from reportgen.config import BuildConfig, bundle_config, source_date_epoch
+from reportgen.config import ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
 from reportgen.progress import progress_bar
 
@@ -51,6 +51,10 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))
     theme_dirs(cfg.theme)
+    if cfg.engine == "ray":
+        from reportgen.compute.engines import import_ray
+
+        import_ray()  # a missing Ray is said now, in one line, not after the first pass over the data
     # The output is judged now, not after minutes of compute: a refused folder costs nothing.
     from reportgen.render.site import check_output
 
@@ -64,6 +68,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.models import load_adapter
 
     adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
+    from reportgen.models.memory import with_batch_tokens
+
+    cfg = with_batch_tokens(cfg, adapter)  # before the manifest and the cache keys read it
     provenance = {"versions": versions()}
     if probe_train is not None and adapter.head_kind != "probe":
         raise ConfigError(f"--probe-train: the model {adapter.name!r} has its own classification head, so no probe "
@@ -87,6 +94,8 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
         "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train),
         "config": bundle_config(cfg),
+        # Where the per-example work ran: the only part of a site that differs between engines.
+        "engine": {name: getattr(cfg, name) for name in ENGINE_FIELDS},
         "command": list(command_line),
         "built": build_epoch,
     }

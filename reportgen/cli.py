@@ -103,9 +103,29 @@ def cli() -> None:
 @click.option("--force", is_flag=True, default=None,
               help="Build even when most examples are mostly [UNK] to the model's tokenizer (exit 2 otherwise).")
 @click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
-@click.option("--batch-tokens", type=int,
-              help="Tokens per forward/backward batch; lower it if memory runs out. [default: 4096]")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
+@click.option("--batch-tokens", type=IntOrAuto(),
+              help="Tokens per forward/backward batch; lower it if memory runs out. [default: auto: 4096 on a CPU, "
+                   "on a GPU what half its free memory holds]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
+              help="Where the model runs; auto takes a CUDA GPU when torch sees one. [default: auto]")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
+              help="Arithmetic of Integrated Gradients' passes. bf16/fp16 are faster on a GPU; every example whose "
+                   "completeness check fails in them is recomputed in fp32, and the methods page says how many. "
+                   "[default: fp32]")
+@click.option("--engine", type=click.Choice(["local", "ray"]),
+              help="Where the per-example work (forward pass, methods, metrics) runs: in this process, or on Ray "
+                   "workers that each load the model once (pip install 'reportgen[ray]'). Same site either way. "
+                   "[default: local]")
+@click.option("--ray-address", help="With --engine ray: join this Ray cluster (e.g. 10.0.0.1:6379, as printed by "
+                                    "`ray start --head`). [default: start a local Ray for the build]")
+@click.option("--workers", type=int, help="With --engine ray: Ray workers (actors), each loading the model once. "
+                                          "[default: as many as the cluster's CPUs (or GPUs on CUDA) hold]")
+@click.option("--threads-per-worker", type=int,
+              help="With --engine ray: torch threads (Ray CPUs) per worker. The thread count decides the last "
+                   "digits of float sums, so the default gives the local engine's exact numbers. [default: the "
+                   "threads this machine's local engine uses]")
+@click.option("--gpus-per-worker", type=float,
+              help="With --engine ray: GPUs each worker reserves. [default: 1 when the build runs on CUDA, else 0]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
 @click.option("--single-file", is_flag=True, default=None,
               help="Write one self-contained HTML file (BokehJS, CSS, every page and the results inline) instead "

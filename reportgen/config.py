@@ -17,6 +17,9 @@ DEFAULT_METHODS = ("integrated_gradients", "gradient_x_input", "attention_rollou
 # method, so they are asked for by name (or with "all").
 DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
+PRECISIONS = ("fp32", "bf16", "fp16")
+# Where the per-example work runs: recorded in the manifest only (the results do not depend on it).
+ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads_per_worker")
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "cache_dir")
 
@@ -36,10 +39,15 @@ class ComputeConfig:
     surrogate_samples: int = 200  # masked samples per example for LIME and KernelSHAP
     ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     max_length: Optional[int] = None  # None: the model's own limit
-    batch_tokens: int = 4096  # tokens per forward/backward batch: bounds memory; ~4k is fastest on CPU
+    # Tokens per forward/backward batch: bounds memory. "auto": 4096 on a CPU (about the fastest there), and on
+    # a GPU as many as half its free memory holds, measured with one pass at build start (models/memory.py).
+    batch_tokens: int | str = "auto"
     unk_threshold: float = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
     seed: int = 0
     device: str = "auto"
+    # Arithmetic of the forward/backward passes of methods with a completeness check (Integrated Gradients):
+    # "bf16" or "fp16" run them in reduced precision, and every example whose check fails is recomputed in fp32.
+    precision: str = "fp32"
     # Examples per chunk: each chunk is computed, written to the bundle (and the cache) and dropped, so memory
     # stays flat in the number of examples; a killed build loses at most the chunk in flight.
     chunk_size: int = 256
@@ -70,6 +78,12 @@ class BuildConfig:
     pages: int | str = "auto"
     cache: bool = True  # reuse computed chunks (resume after a kill, compute only new examples)
     cache_dir: Optional[Path] = None  # None: $REPORTGEN_CACHE, $XDG_CACHE_HOME/reportgen or ~/.cache/reportgen
+    # Where pass 2's per-example work runs (compute/engines.py); none of it changes a number on the site.
+    engine: str = "local"  # or "ray"
+    ray_address: Optional[str] = None  # join this Ray cluster; None: a local Ray started for the build
+    workers: Optional[int] = None  # Ray actors; None: one per CPU (or per GPU) of the cluster
+    gpus_per_worker: Optional[float] = None  # None: 1 when the build runs on CUDA, else 0
+    threads_per_worker: Optional[int] = None  # None: the threads of the local engine (same digits)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,7 +102,7 @@ class BuildConfig:
 def bundle_config(cfg: BuildConfig) -> dict[str, Any]:
     """The settings a site records: not where it was written nor whether a cache was used, so the same inputs
     give the same bytes anywhere, cached or not."""
-    return {k: v for k, v in cfg.as_dict().items() if k not in ("out", "cache", "cache_dir")}
+    return {k: v for k, v in cfg.as_dict().items() if k not in ("out", "cache", "cache_dir", *ENGINE_FIELDS)}
 
 
 def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path]:
@@ -186,6 +200,18 @@ def _validate_top(values: dict[str, Any]) -> None:
     pages = values.get("pages", "auto")
     if pages != "auto" and (not isinstance(pages, int) or pages < 0):
         raise ConfigError(f"pages must be 'auto' or a whole number (0 or more), got {pages!r}")
+    engine = values.get("engine", "local")
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"engine must be local or ray, got {engine!r}")
+    if engine == "local":
+        given = [f"--{name.replace('_', '-')}" for name in ENGINE_FIELDS[1:] if values.get(name) is not None]
+        if given:
+            raise ConfigError(f"{given[0]} applies to --engine ray; add --engine ray or leave it out")
+    for name in ("workers", "threads_per_worker"):
+        if values.get(name) is not None and (not isinstance(values[name], int) or values[name] < 1):
+            raise ConfigError(f"{name} must be a positive integer, got {values[name]!r}")
+    if values.get("gpus_per_worker") is not None and not 0 <= values["gpus_per_worker"] <= 64:
+        raise ConfigError(f"gpus_per_worker must be between 0 and 64, got {values['gpus_per_worker']!r}")
     if values.get("fail_on") not in (None, "info", "warning", "error"):
         raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
 
@@ -197,6 +223,10 @@ def _validate(cfg: ComputeConfig) -> None:
         raise ConfigError(f"ig_steps must be 'auto' or an integer between 2 and 1000, got {cfg.ig_steps!r}")
     if not 0 < cfg.ig_tolerance < 1:
         raise ConfigError(f"ig_tolerance must be between 0 and 1, got {cfg.ig_tolerance}")
+    if cfg.batch_tokens != "auto" and not (isinstance(cfg.batch_tokens, int) and cfg.batch_tokens >= 16):
+        raise ConfigError(f"batch_tokens must be 'auto' or an integer of at least 16, got {cfg.batch_tokens!r}")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if not cfg.methods:

@@ -199,7 +199,12 @@ class DatasetAggregate:
         rel = [info["relative_delta"] for _, info in infos]
         steps = [info["steps"] for _, info in infos]
         finite = [v for v in rel if v is not None and np.isfinite(v)]
-        return {
+        reduced = sorted({info.get("recomputed_from") or info["precision"] for _, info in infos if "precision" in info})
+        out: dict[str, Any] = {}
+        if reduced:  # computed in bf16/fp16 (--precision): how many failed the check there and were redone in fp32
+            out["precision"] = {"reduced": reduced[0], "n": len(infos),
+                                "recomputed": sum(1 for _, info in infos if "recomputed_from" in info)}
+        return out | {
             "threshold": self.delta_threshold,
             "rule": infos[0][1].get("rule", "gauss-legendre"),
             "mean_steps": float(np.mean(steps)),

@@ -57,6 +57,15 @@ class ChunkExplainer:
         self.group_of = {i: g for g, group in enumerate(self.groups) for i in group.indices}
 
     def chunk(self, span: Sequence[int]) -> bytes:
+        """The chunk's bytes, its missing parts computed here and cached (the local engine)."""
+        keys, parts = self.lookup(span)
+        todo = self.missing(parts)
+        if todo is not None:
+            self.store(keys, parts, self.compute(span, *todo))
+        return self.assemble(parts)
+
+    def lookup(self, span: Sequence[int]) -> tuple[dict[str, str], dict[str, Optional[bytes]]]:
+        """Each part's cache key, and what the cache holds for it (None: to compute)."""
         common = {**self.key, "examples": [_example_key(self.examples[i], self.slugs[i]) for i in span],
                   "probes": [self.probe_keys[self.group_of[i]] for i in span]}
         keys = {"records": key_of({**common, "kind": "records"})}
@@ -64,15 +73,24 @@ class ChunkExplainer:
         for method in self.methods:
             keys[method.name] = key_of({**common, "kind": "method", "method": method.name, "metrics": metric_key,
                                         "settings": {s: getattr(self.ccfg, s) for s in method.settings}})
-        parts = {name: self.cache.get("records" if name == "records" else "method", key) for name, key in keys.items()}
-        missing = [m for m in self.methods if parts[m.name] is None]
-        if parts["records"] is None or missing:
-            computed = self._compute(span, missing, need_records=parts["records"] is None)
-            for name, data in computed.items():
-                self.cache.put("records" if name == "records" else "method", keys[name], data)
-                parts[name] = data
-        records = json.loads(parts["records"])
-        scores = {m.name: json.loads(parts[m.name]) for m in self.methods}
+        return keys, {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
+
+    def missing(self, parts: dict[str, Optional[bytes]]) -> Optional[tuple[list[str], bool]]:
+        """(methods to compute, whether the records are needed), or None when every part is cached."""
+        methods = [m.name for m in self.methods if parts[m.name] is None]
+        if parts["records"] is None or methods:
+            return methods, parts["records"] is None
+        return None
+
+    def store(self, keys: dict[str, str], parts: dict[str, Optional[bytes]], computed: dict[str, bytes]) -> None:
+        for name, data in computed.items():
+            self.cache.put(_kind(name), keys[name], data)
+            parts[name] = data
+
+    def assemble(self, parts: dict[str, Optional[bytes]]) -> bytes:
+        """The chunk file's bytes, always from the parts' stored bytes: cached or computed now, the same."""
+        records = json.loads(parts["records"])  # type: ignore[arg-type]
+        scores = {m.name: json.loads(parts[m.name]) for m in self.methods}  # type: ignore[arg-type]
         results = [ExampleResult(**record, methods={name: s["outputs"][k] for name, s in scores.items()},
                                  metrics={name: s["metrics"][k] for name, s in scores.items()})
                    for k, record in enumerate(records)]
@@ -81,6 +99,11 @@ class ChunkExplainer:
             for metric, curve in s["curves"].items():
                 curves.setdefault(metric, {})[name] = curve
         return chunk_bytes(results, curves)
+
+    def compute(self, span: Sequence[int], method_names: Sequence[str], need_records: bool) -> dict[str, bytes]:
+        """The named parts of one chunk, computed with this explainer's model (in this process or a worker)."""
+        missing = [m for m in self.methods if m.name in method_names]
+        return self._compute(span, missing, need_records)
 
     def _compute(self, span: Sequence[int], missing: Sequence[Any], need_records: bool) -> dict[str, bytes]:
         encoded = encode_examples(self.adapter.tokenizer, [self.examples[i] for i in span], self.max_length)
@@ -141,6 +164,10 @@ class ChunkExplainer:
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")
+
+
+def _kind(part: str) -> str:
+    return "records" if part == "records" else "method"
 
 
 def _pick(values: Sequence[Any], group: ProbeGroup) -> list[Any]:

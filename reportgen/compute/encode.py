@@ -154,21 +154,23 @@ def _window_settled(enc: Any, prefixes: list, texts: tuple) -> bool:
 
 
 # Attention memory grows with batch x tokens^2 (every layer keeps [batch, heads, tokens, tokens] for the
-# output or the backward pass): batches also stay within this many batch x tokens^2 cells, so one long text
-# does not make a batch of it and its neighbours cost gigabytes (a 4096-token budget alone allows 13 texts
-# of 300 word pieces: 9 GB of attention cells in float32 across 6 layers x 12 heads).
-ATTENTION_CELLS = 1 << 19
+# output or the backward pass): batches also stay within CELLS_PER_TOKEN x the token budget batch x tokens^2
+# cells (2^19 for 4096 tokens), so one long text does not make a batch of it and its neighbours cost gigabytes
+# (a 4096-token budget alone allows 13 texts of 300 word pieces: 9 GB of attention cells in float32 across
+# 6 layers x 12 heads).
+CELLS_PER_TOKEN = 128
 
 
 def batch_rows(length: int, budget_tokens: int, rows_per_example: int = 1) -> int:
     """How many examples of this length go in one batch: within the token and the attention-cell budget."""
     rows = max(rows_per_example, 1)
-    return max(1, min(budget_tokens // (rows * length), ATTENTION_CELLS // (rows * length * length)))
+    cells = budget_tokens * CELLS_PER_TOKEN
+    return max(1, min(budget_tokens // (rows * length), cells // (rows * length * length)))
 
 
 def token_batches(lengths: Sequence[int], budget_tokens: int) -> list[list[int]]:
     """Group example indices of similar length so padded batches stay near `budget_tokens` tokens (and within
-    ATTENTION_CELLS)."""
+    the attention-cell budget)."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []

@@ -22,16 +22,16 @@ import torch
 from reportgen.attention import special_token_mass
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, write_chunk
-from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.chunks import ChunkExplainer
 from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
+from reportgen.compute.engines import EngineSettings, explained_chunks
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
 from reportgen.compute.global_analysis import analyse_model
 from reportgen.compute.methods import METHODS, MethodContext
-from reportgen.compute.methods.base import padded_batch
+from reportgen.compute.methods.base import convergence_threshold, padded_batch
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
@@ -40,6 +40,7 @@ from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, restricted, train_file_fit
+from reportgen.models.memory import with_batch_tokens
 from reportgen.progress import quiet, release_memory
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
@@ -60,6 +61,7 @@ def compute_bundle(
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
 ) -> ReportBundle:
+    cfg = with_batch_tokens(cfg, adapter)
     ccfg = cfg.compute
     methods = [METHODS.get(name)() for name in ccfg.methods]
     metrics = [METRICS.get(name)() for name in ccfg.metrics]
@@ -90,7 +92,7 @@ def compute_bundle(
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
 
     method_meta = [_declare(m) for m in methods]
-    delta_threshold = ccfg.ig_tolerance if ccfg.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
+    delta_threshold = convergence_threshold(ccfg)
     aggregate = DatasetAggregate(labels, method_meta, delta_threshold)
     rng = random.Random(ccfg.seed)
     sample = sorted(rng.sample(range(n), ccfg.global_sample)) if n > ccfg.global_sample else list(range(n))
@@ -110,9 +112,10 @@ def compute_bundle(
         cache, {**base_key, "source": source, "target": ccfg.target, "labels": labels},
         [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
-    for number, span in enumerate(attention_spans(features["length"], ccfg.chunk_size, adapter.num_layers,
-                                                  adapter.details["heads"])):
-        data = explainer.chunk(span)
+    spans2 = attention_spans(features["length"], ccfg.chunk_size, adapter.num_layers, adapter.details["heads"])
+    engine = EngineSettings(cfg.engine, cfg.ray_address, cfg.workers, cfg.gpus_per_worker, cfg.threads_per_worker,
+                            cfg.model, cfg.trust_remote_code)
+    for number, (span, data) in enumerate(zip(spans2, explained_chunks(explainer, spans2, engine))):
         path = work / "examples" / f"{number:05d}.json"
         sha = write_chunk(data, path)
         payload_results, sums = parse_chunk(data)

@@ -32,6 +32,7 @@ def findings(bundle: ReportBundle) -> list[str]:
             f"median {_pct(ig['median_relative_delta'], 3)})."
             + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
                "their pages: read their highlights with care." if flagged else "")
+            + _precision(ig.get("precision"))
         )
     if s["unreadable"]:
         k = len(s["unreadable"])
@@ -155,3 +156,11 @@ def _quality(bundle: ReportBundle) -> list[str]:
             text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")
         sentences.append(text)
     return sentences
+
+
+def _precision(precision: Optional[dict[str, Any]]) -> str:
+    if not precision:
+        return ""
+    k = precision["recomputed"]
+    return (f" It ran in {precision['reduced']}; {k} of {precision['n']} examples failed that check in "
+            f"{precision['reduced']} and {'were' if k != 1 else 'was'} recomputed in fp32.")

@@ -14,7 +14,10 @@ DEFAULT_THEME = "default"
 
 
 def themes_root() -> Path:
-    return Path(str(resources.files("reportgen.themes")))
+    try:
+        return Path(str(resources.files("reportgen.themes")))
+    except ModuleNotFoundError:  # run from a source checkout that was never installed (PYTHONPATH=checkout)
+        return Path(__file__).resolve().parents[2] / "themes"
 
 
 def available_themes() -> list[str]:

@@ -299,3 +299,21 @@ def test_single_file_and_theme_rerender(tmp_path, tiny_encoder, tiny_examples):
     assert "Georgia" in (audit / "static" / "audit.css").read_text() and 'static/audit.css"' in page
     assert (audit / "model.html").is_file() and "Head importance" in (audit / "model.html").read_text()
     assert (audit / "data" / "results.json").read_bytes() == (site / "data" / "results.json").read_bytes()
+
+
+def test_reduced_precision_build_says_how_many_examples_were_recomputed(tmp_path, tiny_encoder, tiny_examples):
+    out = tmp_path / "site"
+    result = build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(out),
+                   "--precision", "bf16", "--ig-steps", "auto", "--no-global", "-q")
+    assert result.exit_code == 0, result.output
+    results = read_results(out / "data")
+    precision = results["summary"]["convergence"]["integrated_gradients"]["precision"]
+    infos = [ex["methods"]["integrated_gradients"]["info"] for ex in results["examples"]]
+    recomputed = sum(1 for info in infos if info.get("recomputed_from") == "bf16")
+    assert precision == {"reduced": "bf16", "n": len(infos), "recomputed": recomputed}
+    assert all(info["precision"] == ("fp32" if info.get("recomputed_from") else "bf16") for info in infos)
+    assert all(info["relative_delta"] <= 0.01 for info in infos if info["precision"] == "bf16")
+    text = re.sub(r"\s+", " ", (out / "methods.html").read_text(encoding="utf-8"))
+    assert f"{recomputed} of {len(infos)} examples failed the completeness check in bf16" in text
+    assert f"{recomputed} of {len(infos)} examples failed that check in bf16" in \
+        re.sub(r"\s+", " ", (out / "index.html").read_text(encoding="utf-8"))

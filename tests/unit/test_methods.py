@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -49,18 +50,23 @@ def test_every_registered_method_is_in_the_table():
     assert set(METHODS.names()) == set(METHOD_TABLE)
 
 
-def _context(model_dir, config=None):
-    adapter = load_adapter(str(model_dir), False, "cpu")
+def _context(model_dir, config=None, device="cpu", probe=None):
+    """Methods' context on the six TEXTS; a bare encoder gets a probe fitted on their pooled features (or the
+    given one, so contexts on two devices explain the same function)."""
+    adapter = load_adapter(str(model_dir), False, device)
     examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
     encoded = encode_examples(adapter.tokenizer, examples, 64)
-    cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8)
+    cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8, batch_tokens=4096)
     shared = shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
     pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if adapter.head_kind == "probe":
         labels = ["neg", "pos"]
-        probe = fit_linear(pooled.astype(np.float64), np.array([1, 0, 1, 0, 1, 0]), 2, 0)
-        adapter.probe, adapter.labels = probe, labels  # what the pipeline does per fold (adapter.using)
-        logits = adapter.probe(torch.from_numpy(pooled)).numpy()
+        # a copy: Module.to() moves in place, and the given probe stays on its own context's device
+        probe = copy.deepcopy(probe) if probe is not None else \
+            fit_linear(pooled.astype(np.float64), np.array([1, 0, 1, 0, 1, 0]), 2, 0)
+        adapter.probe, adapter.labels = probe.to(adapter.device), labels  # what the pipeline does per fold
+        with torch.no_grad():
+            logits = adapter.probe(torch.from_numpy(pooled).to(adapter.device)).cpu().numpy()
     targets = [int(v) for v in logits.argmax(1)]
     return MethodContext(adapter, encoded, targets, [float(logits[i, t]) for i, t in enumerate(targets)],
                          attentions, cfg, lambda d, n: _Quiet())
@@ -275,3 +281,43 @@ def test_huge_gradients_stay_finite(tiny_encoder):
         with torch.no_grad():
             ctx.adapter.probe.linear.weight.div_(1e25)
             ctx.adapter.probe.linear.bias.div_(1e25)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_integrated_gradients_recomputes_failed_checks_in_fp32(ctx, precision):
+    method = METHODS.get("integrated_gradients")()
+    auto = replace(ctx.config, ig_steps="auto")
+    full = method.attribute(replace(ctx, config=auto))
+    assert all("precision" not in o.info for o in full)  # fp32 builds say nothing about precision
+    # A tolerance that reduced precision cannot meet: every example is computed again, and exactly as in fp32.
+    strict = replace(auto, ig_tolerance=1e-9)
+    redone = method.attribute(replace(ctx, config=replace(strict, precision=precision)))
+    reference = method.attribute(replace(ctx, config=strict))
+    for r, f in zip(redone, reference):
+        assert r.info["precision"] == "fp32" and r.info["recomputed_from"] == precision
+        np.testing.assert_array_equal(r.token_scores, f.token_scores)
+    # The default tolerance (1%): what passes in reduced precision is kept, near the fp32 scores; the rest is
+    # fp32's. The random head's logit gaps f(x) - f(baseline) are ~1e-4, below what bf16/fp16 logits resolve,
+    # so there every example is recomputed; the random encoder's probe gaps are ~1 and most pass.
+    loose = method.attribute(replace(ctx, config=replace(auto, precision=precision)))
+    kept = [k for k, o in enumerate(loose) if "recomputed_from" not in o.info]
+    assert bool(kept) == (ctx.adapter.head_kind == "probe")
+    for k, (o, f) in enumerate(zip(loose, full)):
+        if k in kept:
+            assert o.info["precision"] == precision and o.info["relative_delta"] <= 0.01
+            np.testing.assert_allclose(o.token_scores, f.token_scores, atol=0.1 * np.abs(f.token_scores).max())
+        else:
+            assert o.info["precision"] == "fp32" and o.info["recomputed_from"] == precision
+            np.testing.assert_array_equal(o.token_scores, f.token_scores)
+
+
+def test_reduced_precision_is_summarised_with_the_number_recomputed():
+    from reportgen.compute.aggregate import DatasetAggregate
+
+    infos = [{"relative_delta": 0.001, "delta": 0.0, "steps": 17, "precision": "bf16"},
+             {"relative_delta": 0.002, "delta": 0.0, "steps": 33, "precision": "fp32", "recomputed_from": "bf16"}]
+    agg = DatasetAggregate.__new__(DatasetAggregate)
+    agg.delta_threshold = 0.01
+    summary = agg._convergence([("a", infos[0]), ("b", infos[1])])
+    assert summary["precision"] == {"reduced": "bf16", "n": 2, "recomputed": 1}
+    assert "precision" not in agg._convergence([("a", {"relative_delta": 0.0, "delta": 0.0, "steps": 50})])

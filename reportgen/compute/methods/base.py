@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequen
 import numpy as np
 import torch
 
+from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.encode import EncodedExample, batch_rows
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
@@ -59,6 +60,12 @@ class AttributionMethod:
 
 
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
+
+
+def convergence_threshold(config: ComputeConfig) -> float:
+    """The largest relative completeness delta that counts as resolved: the adaptive tolerance when steps are
+    chosen per example, else the fixed-step warning threshold."""
+    return config.ig_tolerance if config.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
 
 
 def equal_length_chunks(

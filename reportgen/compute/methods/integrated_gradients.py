@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -10,6 +12,7 @@ from reportgen.compute.methods.base import (
     AttributionMethod,
     MethodContext,
     MethodOutput,
+    convergence_threshold,
     equal_length_chunks,
 )
 
@@ -48,7 +51,7 @@ class IntegratedGradients(AttributionMethod):
     name = "integrated_gradients"
     title = "Integrated Gradients"
     family = "gradient"
-    settings = ("ig_steps", "ig_tolerance")
+    settings = ("ig_steps", "ig_tolerance", "precision")
     signed = True
     completeness = True
     lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
@@ -71,36 +74,60 @@ integral was not resolved and the highlights should not be trusted as they are.
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        precision = ctx.config.precision
+        outputs = self._integrate(ctx, range(len(ctx.encoded)), precision)
+        if precision == "fp32":
+            return outputs
+        # Reduced precision is trusted only where the completeness check passes: every other example is
+        # computed again in fp32, so a flagged example is one that float32 could not resolve either.
+        threshold = convergence_threshold(ctx.config)
+        redo = [i for i, out in enumerate(outputs) if not out.info["relative_delta"] <= threshold]
+        for out in outputs:
+            out.info["precision"] = precision
+        for i, out in zip(redo, self._integrate(ctx, redo, "fp32")):
+            out.info["precision"] = "fp32"
+            out.info["recomputed_from"] = precision
+            outputs[i] = out
+        return outputs
+
+    def _integrate(self, ctx: MethodContext, indices, precision: str) -> list[MethodOutput]:
+        """Outputs of the examples at these indices, in that order."""
+        indices = list(indices)
         if ctx.config.ig_steps == "auto":
-            return self._adaptive(ctx)
+            found = self._adaptive(ctx, indices, precision)
+        else:
+            found = self._fixed(ctx, indices, precision)
+        return [found[i] for i in indices]
+
+    def _fixed(self, ctx: MethodContext, indices: list[int], precision: str) -> dict[int, MethodOutput]:
         nodes, weights = gauss_legendre(int(ctx.config.ig_steps))
         w = np.asarray(weights)
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        bar = ctx.progress("Integrated Gradients", len(ctx.encoded))
-        for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), len(nodes), ctx.config.batch_tokens):
-            terms, f_base = self._terms(ctx, chunk, nodes)
+        outputs: dict[int, MethodOutput] = {}
+        bar = ctx.progress("Integrated Gradients", len(indices))
+        for chunk in equal_length_chunks(ctx.encoded, indices, len(nodes), ctx.config.batch_tokens):
+            terms, f_base = self._terms(ctx, chunk, nodes, precision=precision)
             for j, i in enumerate(chunk):
                 outputs[i] = self._output(ctx, i, terms[j].T @ w, float(f_base[j]), len(nodes), "gauss-legendre")
             bar.update(len(chunk))
         bar.close()
-        return outputs  # type: ignore[return-value]
+        return outputs
 
-    def _adaptive(self, ctx: MethodContext) -> list[MethodOutput]:
+    def _adaptive(self, ctx: MethodContext, indices: list[int], precision: str) -> dict[int, MethodOutput]:
         tolerance = ctx.config.ig_tolerance
         finest = ADAPTIVE_LEVELS[-1]
         grid, _ = clenshaw_curtis(finest)
         terms: dict[int, np.ndarray] = {}  # example -> float64[finest + 1, seq], rows filled as computed
         f_base: dict[int, float] = {}
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        pending = list(range(len(ctx.encoded)))
-        bar = ctx.progress("Integrated Gradients (adaptive)", len(ctx.encoded))
+        outputs: dict[int, MethodOutput] = {}
+        pending = indices
+        bar = ctx.progress("Integrated Gradients (adaptive)", len(indices))
         previous = None
         for level in ADAPTIVE_LEVELS:
             stride = finest // level
             rows = list(range(0, finest + 1, stride))
             new_rows = [r for r in rows if previous is None or r % (finest // previous) != 0]
             for chunk in equal_length_chunks(ctx.encoded, pending, len(new_rows), ctx.config.batch_tokens):
-                part, base = self._terms(ctx, chunk, [grid[r] for r in new_rows])
+                part, base = self._terms(ctx, chunk, [grid[r] for r in new_rows], precision=precision)
                 for j, i in enumerate(chunk):
                     store = terms.setdefault(i, np.zeros((finest + 1, ctx.encoded[i].length)))
                     store[new_rows] = part[j]
@@ -119,16 +146,16 @@ integral was not resolved and the highlights should not be trusted as they are.
                     still.append(i)
             pending, previous = still, level
         bar.close()
-        return outputs  # type: ignore[return-value]
+        return outputs
 
-    def _terms(self, ctx, chunk, alphas, noise=None) -> tuple[np.ndarray, np.ndarray]:
+    def _terms(self, ctx, chunk, alphas, noise=None, precision="fp32") -> tuple[np.ndarray, np.ndarray]:
         """grad(target logit) . (input - baseline) per word piece at each alpha, for examples of one
         length: float64[k, n_alpha, seq], and f(baseline) float[k].
         noise (float[k, seq, hidden], optional) is added to the input end of the path (NoiseTunnel)."""
         x, x0, target, types = self.endpoints(ctx, chunk)
         if noise is not None:
             x = x + noise.to(x.device)
-        return integrate_paths(ctx.adapter, x, x0, target, types, alphas, ctx.config.batch_tokens)
+        return integrate_paths(ctx.adapter, x, x0, target, types, alphas, ctx.config.batch_tokens, precision)
 
     @staticmethod
     def endpoints(ctx, chunk):
@@ -159,10 +186,23 @@ integral was not resolved and the highlights should not be trusted as they are.
         )
 
 
-def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int,
+                    precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
     """For k straight paths x0 -> x (float[k, seq, hidden], one length): grad(target logit) . (x - x0) per
     word piece at each alpha, float64[k, n_alpha, seq], and f(x0) float[k]. Every path's step runs in the
-    same forward pass; the steps run in slices of about batch_tokens tokens."""
+    same forward pass; the steps run in slices of about batch_tokens tokens. precision "bf16"/"fp16" runs the
+    model's passes under autocast (the path, the gradients and the products stay float32)."""
+    with reduced(device_type=x.device.type, precision=precision):
+        return _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens)
+
+
+def reduced(device_type: str, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+def _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) -> tuple[np.ndarray, np.ndarray]:
     device = x.device
     k, length = x.shape[0], x.shape[1]
     diff = x - x0
@@ -180,7 +220,7 @@ def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) ->
         ).view(k, rows, -1)
         chosen = logits.gather(2, target.view(k, 1, 1).expand(k, rows, 1))
         (grads,) = torch.autograd.grad(chosen.sum(), path)
-        products = (grads.view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
+        products = (grads.float().view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
         out[:, start : start + rows] = products.detach().cpu().numpy()
     with torch.no_grad():  # f(baseline), for the convergence delta: one row per path, no backward
         mask = torch.ones(x0.shape[:2], dtype=torch.long, device=device)

@@ -46,7 +46,7 @@ shared equally among its pieces, so word scores are exact drops. It needs one fo
         ids = torch.tensor(enc.input_ids, device=adapter.device)
         variants = ids.repeat(n_words, 1)
         for w in range(n_words):
-            variants[w, torch.from_numpy(word_index == w)] = filler
+            variants[w, torch.from_numpy(word_index == w).to(adapter.device)] = filler
         types = None if enc.token_type_ids is None else torch.tensor(
             [enc.token_type_ids], device=adapter.device).repeat(n_words, 1)
         drops = np.zeros(n_words, dtype=np.float32)

@@ -1,0 +1,152 @@
+"""Where pass 2's chunks are computed: in this process (local) or on a Ray cluster (ray). The engine only
+decides where a chunk's missing parts run; the cache, the chunk files and everything after are the driver's,
+so both engines write the same site.
+
+Ray: Ray Data's map_batches over an actor pool, one chunk per batch. Each actor loads the model once and
+computes the parts a chunk lacks; the driver stores them in its cache as they arrive, in chunk order, so a
+killed driver resumes from the cache, and a killed worker is restarted by Ray and its chunk run again."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import pickle
+import warnings
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+
+from reportgen.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+RAY_MISSING = ("--engine ray needs Ray, which is not installed: pip install 'reportgen[ray]' "
+               "(or pip install 'ray[data]>=2.40')")
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    engine: str = "local"  # "local" or "ray"
+    ray_address: Optional[str] = None  # None: start a local Ray for this build
+    workers: Optional[int] = None  # actors; None: one per CPU of the cluster (per GPU with gpus_per_worker)
+    gpus_per_worker: Optional[float] = None  # None: 1 when the build runs on CUDA, else 0
+    # torch threads (and Ray CPUs) per worker; None: the threads this process computes with. A float sum splits
+    # across threads, so the thread count decides the last digits: equal counts give the local engine's bytes.
+    threads_per_worker: Optional[int] = None
+    model: Optional[str] = None  # what each worker loads (the build's --model)
+    trust_remote_code: bool = False
+
+
+def explained_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: EngineSettings) -> Iterator[bytes]:
+    """Each span's chunk bytes, in span order."""
+    if settings.engine == "local":
+        for span in spans:
+            yield explainer.chunk(span)
+        return
+    yield from _ray_chunks(explainer, spans, settings)
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ConfigError(RAY_MISSING) from None
+    return ray
+
+
+def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: EngineSettings) -> Iterator[bytes]:
+    todo = []  # chunks with a part to compute; the cached ones never leave the driver
+    for number, span in enumerate(spans):
+        missing = explainer.missing(explainer.lookup(span)[1])
+        if missing is not None:
+            todo.append({"number": number, "span": json.dumps(list(span)), "methods": json.dumps(missing[0]),
+                         "records": missing[1]})
+    results = _run_on_ray(explainer, todo, settings) if todo else iter(())
+    for number, span in enumerate(spans):
+        keys, parts = explainer.lookup(span)
+        if explainer.missing(parts) is not None:
+            row = next(results)
+            if int(row["number"]) != number:
+                raise RuntimeError(f"Ray returned chunk {row['number']} where chunk {number} was expected")
+            computed, seconds = pickle.loads(row["parts"])
+            explainer.store(keys, parts, computed)
+            explainer.seconds.update(seconds)
+            if seconds:
+                explainer.computed += len(span)
+        yield explainer.assemble(parts)
+
+
+def _run_on_ray(explainer: Any, todo: list[dict], settings: EngineSettings) -> Iterator[dict]:
+    ray = import_ray()
+    # Ray Data narrates its plan and warns about idle actors on the terminal; this build has its own progress.
+    for handler in logging.getLogger("ray.data").handlers:
+        if not isinstance(handler, logging.FileHandler):  # its own log file in the Ray session keeps everything
+            handler.setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"ray\.")
+    started_here = not ray.is_initialized()
+    if started_here:
+        # A local Ray unless an address is given; its logs stay in its session folder, not on the terminal.
+        ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR, configure_logging=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True  # results in chunk order: the driver streams them
+        context.enable_progress_bars = False
+        gpus = settings.gpus_per_worker
+        if gpus is None:
+            gpus = 1.0 if explainer.adapter.device.type == "cuda" else 0.0
+        threads = settings.threads_per_worker or torch.get_num_threads()
+        workers = settings.workers or _default_workers(ray, gpus, threads)
+        log.info("Ray at %s: %d workers of %d threads (%s GPU each), %d chunks to compute",
+                 ray.get_runtime_context().gcs_address, workers, threads, gpus, len(todo))
+        template = dataclasses.replace(explainer, adapter=None, cache=None)
+        worker_args = {"template": template, "model": settings.model, "trust_remote_code": settings.trust_remote_code,
+                       "device": "cuda" if gpus > 0 else "cpu", "labels": list(explainer.adapter.labels),
+                       "threads": threads}
+        # One block per chunk, made on the driver: no task needs a CPU the actors hold (a repartition would
+        # wait for one forever when the actors take every CPU).
+        dataset = ray.data.from_items(todo, override_num_blocks=len(todo))
+        mapped = dataset.map_batches(ChunkWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
+                                     num_cpus=threads, num_gpus=gpus, fn_constructor_kwargs=worker_args)
+        yield from mapped.iter_rows()
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _default_workers(ray: Any, gpus: float, threads: int) -> int:
+    resources = ray.cluster_resources()
+    if gpus > 0:
+        return max(1, int(resources.get("GPU", 0) // gpus))
+    return max(1, int(resources.get("CPU", os.cpu_count() or 1) // threads))
+
+
+class ChunkWorker:
+    """A Ray actor: loads the model once, then computes the missing parts of one chunk per batch."""
+
+    def __init__(self, template: Any, model: Optional[str], trust_remote_code: bool, device: str,
+                 labels: list[str], threads: int) -> None:
+        from reportgen.models import load_adapter
+        from reportgen.progress import configure_memory
+
+        torch.set_num_threads(threads)  # Ray's OMP_NUM_THREADS=1 would otherwise decide the last digits
+        configure_memory()
+        adapter = load_adapter(model, trust_remote_code, device)
+        adapter.labels = labels  # the probe's classes, or the head's after --label-map
+        self.explainer = dataclasses.replace(template, adapter=adapter)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from reportgen.progress import release_memory
+
+        out = []
+        for span, methods, records in zip(batch["span"], batch["methods"], batch["records"]):
+            before = dict(self.explainer.seconds)
+            computed = self.explainer.compute(json.loads(span), json.loads(methods), bool(records))
+            seconds = {k: v - before.get(k, 0.0) for k, v in self.explainer.seconds.items() if v != before.get(k)}
+            out.append(pickle.dumps((computed, seconds)))
+            release_memory()
+        return {"number": batch["number"], "parts": np.array(out, dtype=object)}
