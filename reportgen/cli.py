@@ -109,9 +109,9 @@ def cli() -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where the model runs; auto takes a CUDA GPU when torch sees one. [default: auto]")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
-              help="Arithmetic of Integrated Gradients' passes. bf16/fp16 are faster on a GPU; every example whose "
-                   "completeness check fails in them is recomputed in fp32, and the methods page says how many. "
-                   "[default: fp32]")
+              help="Arithmetic of Integrated Gradients' passes. bf16/fp16 run them under autocast; every example "
+                   "whose completeness check fails there is recomputed in fp32, and the methods page says how many "
+                   "(the README says what it measured: not yet faster). [default: fp32]")
 @click.option("--engine", type=click.Choice(["local", "ray"]),
               help="Where the per-example work (forward pass, methods, metrics) runs: in this process, or on Ray "
                    "workers that each load the model once (pip install 'reportgen[ray]'). Same site either way. "

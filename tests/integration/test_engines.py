@@ -57,7 +57,7 @@ def workers_of(cache: Path) -> list[int]:
 
 @pytest.fixture()
 def many_examples(tmp_path) -> Path:
-    rows = [dict(r, id=f"{r['id']}-{k}") for k in range(4) for r in TINY_ROWS]  # 12 chunks of 2
+    rows = [dict(r, id=f"{r['id']}-{k}") for k in range(4) for r in TINY_ROWS]  # chunks of 2 (--chunk-size 2)
     return write_jsonl(tmp_path / "many.jsonl", rows)
 
 
@@ -75,11 +75,11 @@ def test_ray_engine_writes_the_local_engines_site(tmp_path, tiny_encoder, many_e
 
 def test_a_killed_ray_worker_is_retried_and_the_site_does_not_change(tmp_path, tiny_encoder, many_examples):
     cache = tmp_path / "cache-ray"
-    # Slow chunks (a 2000-step integral each) so that the kill lands while chunks remain to compute.
+    # Slow chunks (a 1000-step integral each) so that the kill lands while chunks remain to compute.
     proc = start_build(tmp_path, many_examples, tiny_encoder, tmp_path / "ray", cache, "--engine", "ray",
-                       "--ig-steps", "2000")
+                       "--ig-steps", "1000")
     reference = start_build(tmp_path, many_examples, tiny_encoder, tmp_path / "ref", tmp_path / "cache-ref",
-                            "--ig-steps", "2000")
+                            "--ig-steps", "1000")
     deadline = time.monotonic() + 300
     killed, done = None, 0
     while killed is None and time.monotonic() < deadline and proc.poll() is None:
@@ -90,7 +90,8 @@ def test_a_killed_ray_worker_is_retried_and_the_site_does_not_change(tmp_path, t
             killed = workers[0]
         time.sleep(0.05)
     assert killed is not None, "the build ended before a worker could be killed"
-    assert proc.poll() is None and done < 12  # killed mid-build, chunks still to compute
+    chunks = len(many_examples.read_text().splitlines()) // 2
+    assert proc.poll() is None and done < chunks  # killed mid-build, chunks still to compute
     finish(proc)
     finish(reference)
     a, b = site_files(tmp_path / "ref"), site_files(tmp_path / "ray")
