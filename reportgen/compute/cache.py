@@ -45,6 +45,10 @@ class ChunkCache:
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
 
+    def has(self, kind: str, key: str) -> bool:
+        """Whether an entry exists (unread: get() still checks it); counts neither a hit nor a miss."""
+        return self.reuse and self.path(kind, key).is_file()
+
     def get(self, kind: str, key: str) -> Optional[bytes]:
         if not self.reuse:
             return None

@@ -66,6 +66,15 @@ class ChunkExplainer:
 
     def lookup(self, span: Sequence[int]) -> tuple[dict[str, str], dict[str, Optional[bytes]]]:
         """Each part's cache key, and what the cache holds for it (None: to compute)."""
+        keys = self.keys(span)
+        return keys, {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
+
+    def uncached(self, span: Sequence[int]) -> Optional[tuple[list[str], bool]]:
+        """missing() from which entries exist, without reading them (a damaged one is found when read)."""
+        return self.missing({name: b"" if self.cache.has(_kind(name), key) else None
+                             for name, key in self.keys(span).items()})
+
+    def keys(self, span: Sequence[int]) -> dict[str, str]:
         common = {**self.key, "examples": [_example_key(self.examples[i], self.slugs[i]) for i in span],
                   "probes": [self.probe_keys[self.group_of[i]] for i in span]}
         keys = {"records": key_of({**common, "kind": "records"})}
@@ -73,7 +82,7 @@ class ChunkExplainer:
         for method in self.methods:
             keys[method.name] = key_of({**common, "kind": "method", "method": method.name, "metrics": metric_key,
                                         "settings": {s: getattr(self.ccfg, s) for s in method.settings}})
-        return keys, {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
+        return keys
 
     def missing(self, parts: dict[str, Optional[bytes]]) -> Optional[tuple[list[str], bool]]:
         """(methods to compute, whether the records are needed), or None when every part is cached."""

@@ -61,14 +61,15 @@ def import_ray() -> Any:
 def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: EngineSettings) -> Iterator[bytes]:
     todo = []  # chunks with a part to compute; the cached ones never leave the driver
     for number, span in enumerate(spans):
-        missing = explainer.missing(explainer.lookup(span)[1])
+        missing = explainer.uncached(span)
         if missing is not None:
             todo.append({"number": number, "span": json.dumps(list(span)), "methods": json.dumps(missing[0]),
                          "records": missing[1]})
+    sent = {task["number"] for task in todo}
     results = _run_on_ray(explainer, todo, settings) if todo else iter(())
     for number, span in enumerate(spans):
         keys, parts = explainer.lookup(span)
-        if explainer.missing(parts) is not None:
+        if number in sent:
             row = next(results)
             if int(row["number"]) != number:
                 raise RuntimeError(f"Ray returned chunk {row['number']} where chunk {number} was expected")
@@ -77,6 +78,9 @@ def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: Engine
             explainer.seconds.update(seconds)
             if seconds:
                 explainer.computed += len(span)
+        missing = explainer.missing(parts)
+        if missing is not None:  # an entry found damaged when read: computed here, as the local engine would
+            explainer.store(keys, parts, explainer.compute(span, *missing))
         yield explainer.assemble(parts)
 
 

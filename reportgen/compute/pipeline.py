@@ -40,7 +40,6 @@ from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, restricted, train_file_fit
-from reportgen.models.memory import with_batch_tokens
 from reportgen.progress import quiet, release_memory
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
@@ -61,7 +60,6 @@ def compute_bundle(
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
 ) -> ReportBundle:
-    cfg = with_batch_tokens(cfg, adapter)
     ccfg = cfg.compute
     methods = [METHODS.get(name)() for name in ccfg.methods]
     metrics = [METRICS.get(name)() for name in ccfg.metrics]

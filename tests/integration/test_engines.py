@@ -112,3 +112,14 @@ def test_ray_options_need_the_ray_engine(tmp_path, tiny_examples):
                                       "--out", str(tmp_path / "s")])
     assert result.exit_code == 2
     assert "--workers applies to --engine ray" in result.output
+
+
+def test_ray_engine_repairs_a_damaged_cache_entry(tmp_path, tiny_encoder, tiny_examples):
+    cache, first, second = tmp_path / "cache", tmp_path / "first", tmp_path / "second"
+    finish(start_build(tmp_path, tiny_examples, tiny_encoder, first, cache, "--engine", "ray"))
+    entry = sorted(p for p in (cache / "method").rglob("*") if p.is_file())[0]
+    entry.write_bytes(entry.read_bytes()[:-10] + b"0123456789")  # exists, so no chunk is sent to Ray for it
+    finish(start_build(tmp_path, tiny_examples, tiny_encoder, second, cache, "--engine", "ray"))
+    a, b = site_files(first), site_files(second)
+    assert a.keys() == b.keys() and [name for name in a if a[name] != b[name]] == ["manifest.json"]
+    assert not entry.read_bytes().endswith(b"0123456789")  # rewritten with the recomputed part
