@@ -121,6 +121,30 @@ def test_batch_size_does_not_change_integrated_gradients(ctx):
         np.testing.assert_allclose(a.token_scores, b.token_scores, atol=1e-5)
 
 
+@pytest.mark.parametrize("name,settings", [("integrated_gradients", {}),
+                                           ("integrated_gradients", {"ig_steps": "auto"}),
+                                           ("noise_tunnel_ig", {})])
+def test_padded_path_batches_give_the_equal_length_scores(ctx, monkeypatch, name, settings):
+    """What a GPU does (examples of different lengths padded into one path batch), checked on the CPU."""
+    from reportgen.compute.methods import base, integrated_gradients, noise_tunnel_ig
+
+    config = replace(ctx.config, **settings)
+    rows = 50 if name == "integrated_gradients" else config.noise_tunnel_samples * 16
+    mixed = list(base.path_batches(ctx.encoded, range(len(ctx.encoded)), rows, config.batch_tokens, pad=True))
+    assert any(len({ctx.encoded[i].length for i in batch}) > 1 for batch in mixed)  # the case under test occurs
+    method = METHODS.get(name)()
+    exact = method.attribute(replace(ctx, config=config))
+    for module in (integrated_gradients, noise_tunnel_ig):
+        monkeypatch.setattr(module, "pads_across_lengths", lambda device: True)
+    padded = method.attribute(replace(ctx, config=config))
+    for e, p, ex in zip(exact, padded, ctx.encoded):
+        assert p.token_scores.shape == (ex.length,)
+        np.testing.assert_allclose(p.token_scores, e.token_scores, atol=1e-4 * np.abs(e.token_scores).max())
+        assert abs(p.info["delta"] - e.info["delta"]) < 1e-4 * abs(e.info["f_input" if "f_input" in e.info
+                                                                       else "mean_f_noisy"]) + 1e-5
+        assert p.info.get("steps") == e.info.get("steps")
+
+
 def test_integrated_gradients_match_captum(ctx):
     from captum.attr import LayerIntegratedGradients
 

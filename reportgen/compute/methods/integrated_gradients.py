@@ -13,7 +13,9 @@ from reportgen.compute.methods.base import (
     MethodContext,
     MethodOutput,
     convergence_threshold,
-    equal_length_chunks,
+    pads_across_lengths,
+    padded_batch,
+    path_batches,
 )
 
 
@@ -104,10 +106,11 @@ integral was not resolved and the highlights should not be trusted as they are.
         w = np.asarray(weights)
         outputs: dict[int, MethodOutput] = {}
         bar = ctx.progress("Integrated Gradients", len(indices))
-        for chunk in equal_length_chunks(ctx.encoded, indices, len(nodes), ctx.config.batch_tokens):
+        for chunk in self._batches(ctx, indices, len(nodes)):
             terms, f_base = self._terms(ctx, chunk, nodes, precision=precision)
             for j, i in enumerate(chunk):
-                outputs[i] = self._output(ctx, i, terms[j].T @ w, float(f_base[j]), len(nodes), "gauss-legendre")
+                scores = terms[j, :, : ctx.encoded[i].length].T @ w
+                outputs[i] = self._output(ctx, i, scores, float(f_base[j]), len(nodes), "gauss-legendre")
             bar.update(len(chunk))
         bar.close()
         return outputs
@@ -126,11 +129,12 @@ integral was not resolved and the highlights should not be trusted as they are.
             stride = finest // level
             rows = list(range(0, finest + 1, stride))
             new_rows = [r for r in rows if previous is None or r % (finest // previous) != 0]
-            for chunk in equal_length_chunks(ctx.encoded, pending, len(new_rows), ctx.config.batch_tokens):
+            for chunk in self._batches(ctx, pending, len(new_rows)):
                 part, base = self._terms(ctx, chunk, [grid[r] for r in new_rows], precision=precision)
                 for j, i in enumerate(chunk):
-                    store = terms.setdefault(i, np.zeros((finest + 1, ctx.encoded[i].length)))
-                    store[new_rows] = part[j]
+                    length = ctx.encoded[i].length
+                    store = terms.setdefault(i, np.zeros((finest + 1, length)))
+                    store[new_rows] = part[j, :, :length]
                     f_base.setdefault(i, float(base[j]))
             _, weights = clenshaw_curtis(level)
             still = []
@@ -148,30 +152,34 @@ integral was not resolved and the highlights should not be trusted as they are.
         bar.close()
         return outputs
 
-    def _terms(self, ctx, chunk, alphas, noise=None, precision="fp32") -> tuple[np.ndarray, np.ndarray]:
-        """grad(target logit) . (input - baseline) per word piece at each alpha, for examples of one
-        length: float64[k, n_alpha, seq], and f(baseline) float[k].
-        noise (float[k, seq, hidden], optional) is added to the input end of the path (NoiseTunnel)."""
-        x, x0, target, types = self.endpoints(ctx, chunk)
-        if noise is not None:
-            x = x + noise.to(x.device)
-        return integrate_paths(ctx.adapter, x, x0, target, types, alphas, ctx.config.batch_tokens, precision)
+    @staticmethod
+    def _batches(ctx, indices, rows_per_example: int):
+        pad = pads_across_lengths(ctx.adapter.device)
+        return path_batches(ctx.encoded, indices, rows_per_example, ctx.config.batch_tokens, pad)
+
+    def _terms(self, ctx, chunk, alphas, precision="fp32") -> tuple[np.ndarray, np.ndarray]:
+        """grad(target logit) . (input - baseline) per word piece at each alpha: float64[k, n_alpha, width]
+        (zero past an example's length), and f(baseline) float[k]."""
+        x, x0, target, types, mask = self.endpoints(ctx, chunk)
+        return integrate_paths(ctx.adapter, x, x0, target, types, alphas, ctx.config.batch_tokens, precision, mask)
 
     @staticmethod
     def endpoints(ctx, chunk):
-        """Input and [PAD]-baseline embeddings (float[k, seq, hidden]), targets and token types of examples
-        of one length."""
+        """Input and [PAD]-baseline embeddings (float[k, width, hidden]), targets, token types and attention
+        mask of examples right-padded to the longest (width). A padded position holds [PAD] at both ends of
+        the path, so it contributes nothing, and the mask hides it from every other position."""
         adapter = ctx.adapter
         device = adapter.device
         pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
-        ids = torch.tensor([ctx.encoded[i].input_ids for i in chunk], device=device)
-        special = torch.tensor([ctx.encoded[i].special_mask for i in chunk], device=device)
-        base_ids = torch.where(special, ids, torch.full_like(ids, pad_id))
+        ids, mask, types = padded_batch(ctx.encoded, chunk, device)
+        keep = torch.zeros_like(mask, dtype=torch.bool)  # [CLS], [SEP]: kept in the baseline
+        for row, i in enumerate(chunk):
+            keep[row, : ctx.encoded[i].length] = torch.tensor(ctx.encoded[i].special_mask)
+        padding = torch.full_like(ids, pad_id)
+        ids = torch.where(mask.bool(), ids, padding)
+        base_ids = torch.where(keep, ids, padding)
         target = torch.tensor([ctx.targets[i] for i in chunk], device=device)
-        types = None
-        if ctx.encoded[chunk[0]].token_type_ids is not None:
-            types = torch.tensor([ctx.encoded[i].token_type_ids for i in chunk], device=device)
-        return adapter.embed(ids).detach(), adapter.embed(base_ids).detach(), target, types
+        return adapter.embed(ids).detach(), adapter.embed(base_ids).detach(), target, types, mask
 
     @staticmethod
     def _output(ctx, i, scores: np.ndarray, f_base: float, steps: int, rule: str) -> MethodOutput:
@@ -187,13 +195,16 @@ integral was not resolved and the highlights should not be trusted as they are.
 
 
 def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int,
-                    precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
-    """For k straight paths x0 -> x (float[k, seq, hidden], one length): grad(target logit) . (x - x0) per
-    word piece at each alpha, float64[k, n_alpha, seq], and f(x0) float[k]. Every path's step runs in the
-    same forward pass; the steps run in slices of about batch_tokens tokens. precision "bf16"/"fp16" runs the
-    model's passes under autocast (the path, the gradients and the products stay float32)."""
+                    precision: str = "fp32", mask=None) -> tuple[np.ndarray, np.ndarray]:
+    """For k straight paths x0 -> x (float[k, seq, hidden]): grad(target logit) . (x - x0) per word piece at
+    each alpha, float64[k, n_alpha, seq], and f(x0) float[k]. mask (long[k, seq], default all ones) marks the
+    real positions of padded paths. Every path's step runs in the same forward pass; the steps run in slices
+    of about batch_tokens tokens. precision "bf16"/"fp16" runs the model's passes under autocast (the path,
+    the gradients and the products stay float32)."""
+    if mask is None:
+        mask = torch.ones(x.shape[:2], dtype=torch.long, device=x.device)
     with reduced(device_type=x.device.type, precision=precision):
-        return _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens)
+        return _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens, mask)
 
 
 def reduced(device_type: str, precision: str):
@@ -202,7 +213,7 @@ def reduced(device_type: str, precision: str):
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
-def _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+def _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int, mask) -> tuple[np.ndarray, np.ndarray]:
     device = x.device
     k, length = x.shape[0], x.shape[1]
     diff = x - x0
@@ -214,15 +225,13 @@ def _integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int) -
         rows = a.shape[0]
         path = (x0[:, None] + a[None, :, None, None] * diff[:, None]).reshape(-1, *x.shape[1:])
         path.requires_grad_(True)
-        mask = torch.ones(path.shape[:2], dtype=torch.long, device=device)
         logits = adapter.logits_from_embeddings(
-            path, mask, None if types is None else types.repeat_interleave(rows, dim=0)
+            path, mask.repeat_interleave(rows, dim=0), None if types is None else types.repeat_interleave(rows, dim=0)
         ).view(k, rows, -1)
         chosen = logits.gather(2, target.view(k, 1, 1).expand(k, rows, 1))
         (grads,) = torch.autograd.grad(chosen.sum(), path)
         products = (grads.float().view(k, rows, *x.shape[1:]) * diff[:, None]).sum(-1)
         out[:, start : start + rows] = products.detach().cpu().numpy()
     with torch.no_grad():  # f(baseline), for the convergence delta: one row per path, no backward
-        mask = torch.ones(x0.shape[:2], dtype=torch.long, device=device)
         f_base = adapter.logits_from_embeddings(x0, mask, types).gather(1, target[:, None])[:, 0]
     return out, f_base.float().cpu().numpy()

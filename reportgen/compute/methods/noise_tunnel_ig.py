@@ -10,7 +10,8 @@ from reportgen.compute.methods.base import (
     AttributionMethod,
     MethodContext,
     MethodOutput,
-    equal_length_chunks,
+    pads_across_lengths,
+    path_batches,
 )
 from reportgen.compute.methods.integrated_gradients import IntegratedGradients, gauss_legendre, integrate_paths
 from reportgen.compute.methods.smoothgrad import NOISE_LEVEL, example_noise
@@ -47,11 +48,20 @@ measured that way.
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("NoiseTunnel IG", len(ctx.encoded))
         rows = samples * STEPS_PER_SAMPLE
-        for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), rows, ctx.config.batch_tokens):
-            x, x0, target, types = IntegratedGradients.endpoints(ctx, chunk)
+        pad = pads_across_lengths(adapter.device)
+        for chunk in path_batches(ctx.encoded, range(len(ctx.encoded)), rows, ctx.config.batch_tokens, pad):
+            x, x0, target, types, mask = IntegratedGradients.endpoints(ctx, chunk)
             k, shape = len(chunk), x.shape[1:]
-            spread = (x.amax(dim=(1, 2)) - x.amin(dim=(1, 2)))[:, None, None, None]
-            noise = torch.stack([example_noise(ctx, i, samples, shape) for i in chunk]).to(x.device)
+            # The range of each example's own embeddings, padding left out.
+            real = mask[:, :, None].bool()
+            high = torch.where(real, x, torch.full_like(x, -torch.inf)).amax(dim=(1, 2))
+            low = torch.where(real, x, torch.full_like(x, torch.inf)).amin(dim=(1, 2))
+            spread = (high - low)[:, None, None, None]
+            # Each example's noise is drawn at its own length (so it does not depend on its batch), then padded.
+            noise = torch.zeros(k, samples, *shape)
+            for j, i in enumerate(chunk):
+                noise[j, :, : ctx.encoded[i].length] = example_noise(ctx, i, samples, (ctx.encoded[i].length, shape[1]))
+            noise = noise.to(x.device) * mask[:, None, :, None]
             # Every (example, noisy copy) pair is one path, so all copies and steps share the forward passes.
             noisy = (x[:, None] + NOISE_LEVEL * spread * noise).reshape(k * samples, *shape)
 
@@ -59,14 +69,13 @@ measured that way.
                 return None if t is None else t.repeat_interleave(samples, dim=0)
 
             terms, f_base = integrate_paths(adapter, noisy, repeat(x0), repeat(target), repeat(types), nodes,
-                                            ctx.config.batch_tokens)
+                                            ctx.config.batch_tokens, mask=repeat(mask))
             with torch.no_grad():
-                mask = torch.ones(noisy.shape[:2], dtype=torch.long, device=x.device)
-                f_noisy = adapter.logits_from_embeddings(noisy, mask, repeat(types)).gather(
+                f_noisy = adapter.logits_from_embeddings(noisy, repeat(mask), repeat(types)).gather(
                     1, repeat(target)[:, None])[:, 0].float().cpu().numpy().reshape(k, samples)
             scores_all = np.einsum("pas,a->ps", terms, w).reshape(k, samples, -1).mean(axis=1)
             for j, i in enumerate(chunk):
-                scores = scores_all[j]
+                scores = scores_all[j, : ctx.encoded[i].length]
                 gap = float(f_noisy[j].mean()) - float(f_base[j * samples])
                 delta = float(scores.sum()) - gap
                 outputs[i] = MethodOutput(scores.astype(np.float32), {
