@@ -13,8 +13,8 @@ from reportgen.compute.methods.base import (
     MethodContext,
     MethodOutput,
     convergence_threshold,
-    pads_across_lengths,
     padded_batch,
+    pads_across_lengths,
     path_batches,
 )
 
