@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/engines.py ray [--n 1000]       # local vs Ray on this machine, a worker killed
     .venv/bin/python benchmarks/engines.py device [--n 1000]    # default build here: examples per second
     python3 benchmarks/engines.py device --device cuda --n 10001  # the same on a GPU, then bf16 vs fp32
+    python3 benchmarks/engines.py device --device cuda --n 10001 --extra --methods integrated_gradients --no-global
+                                                                  # bf16 vs fp32 alone, in about 3 minutes
 
 Every build is the default build (default methods, metrics and global analyses) of the first N AG News
 snippets with the default model, in its own process with its own fresh cache folder. "device" then rebuilds
@@ -68,7 +70,7 @@ def convergence(site: Path) -> dict:
 def device_figures(args: argparse.Namespace, work: Path) -> dict:
     examples = head(args.data, args.n, work / f"examples-{args.n}.jsonl")
     model = ["--model", args.model] if args.model else []
-    common = ["--examples", str(examples), *model, "--device", args.device]
+    common = ["--examples", str(examples), *model, "--device", args.device, *args.extra]
     cache = work / "cache"
     fp32 = build([*common, "--out", str(work / "site-fp32")], cache, work / "fp32.log")
     config = json.loads((work / "site-fp32" / "manifest.json").read_text())["config"]

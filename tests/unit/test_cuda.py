@@ -51,7 +51,10 @@ def test_reduced_precision_on_cuda_keeps_only_what_passes_the_check(pair, precis
     for r, f in zip(reduced, fp32):
         if "recomputed_from" in r.info:
             assert r.info["precision"] == "fp32"
-            np.testing.assert_array_equal(r.token_scores, f.token_scores)
+            # The same fp32 integral; on a GPU the recomputed examples share a padded batch with other examples
+            # than in the fp32 run, which moves the last bits (7e-9 measured on an H100), nothing more.
+            np.testing.assert_allclose(r.token_scores, f.token_scores, rtol=0,
+                                       atol=1e-6 * max(np.abs(f.token_scores).max(), 1e-6))
         else:
             assert r.info["precision"] == precision and r.info["relative_delta"] <= auto.ig_tolerance
 
