@@ -155,10 +155,14 @@ def main() -> None:
         lines = source.readlines()
     extra = lines[large:large + 100] or [line.replace('"id": "', '"id": "extra-', 1) for line in lines[:100]]
     grown.write_text(examples.read_text(encoding="utf-8") + "".join(extra), encoding="utf-8")
-    plus = build(["--examples", str(grown), "--out", str(work / "site-plus"), *common], resume_cache, work)
-    print(f"adding 100 examples: rebuild {plus['seconds']:.1f} s = {plus['seconds'] / b['seconds']:.1%} of the full "
-          "build (a cross-fitted probe changes with every added example, so every explanation through it is "
-          "recomputed)", flush=True)
+    plus = build(["--examples", str(grown), "--out", str(work / "site-plus"), "--probe-from", str(resumed), *common],
+                 resume_cache, work)
+    print(f"adding 100 examples with the earlier report's probes (--probe-from): rebuild {plus['seconds']:.1f} s = "
+          f"{plus['seconds'] / b['seconds']:.1%} of the full build", flush=True)
+    refit = build(["--examples", str(grown), "--out", str(work / "site-refit"), *common], resume_cache, work)
+    print(f"adding 100 examples with probes cross-fitted anew: rebuild {refit['seconds']:.1f} s = "
+          f"{refit['seconds'] / b['seconds']:.1%} of the full build (every probe changes, so every explanation "
+          "through it is recomputed)", flush=True)
     print(f"work folder: {work}")
 
 

@@ -44,6 +44,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
             raise InputError(f"{cfg.probe_train}:{unlabelled.line}: field 'label' is missing; every example of "
                              "--probe-train needs a gold label")
         probe_train = (train_examples, Path(cfg.probe_train).name)
+    from reportgen.models.crossfit import check_probe_model, read_probe_source
+
+    probe_from = read_probe_source(cfg.probe_from) if cfg.probe_from is not None else None
     from reportgen.compute.metrics import METRICS
 
     # Unknown names fail here, before the model loads; "all" expands to every registered name.
@@ -72,14 +75,17 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
 
     cfg = with_batch_tokens(cfg, adapter)  # before the manifest and the cache keys read it
     provenance = {"versions": versions()}
-    if probe_train is not None and adapter.head_kind != "probe":
-        raise ConfigError(f"--probe-train: the model {adapter.name!r} has its own classification head, so no probe "
-                          "is fitted; leave --probe-train out")
+    for option, given in (("--probe-train", probe_train), ("--probe-from", probe_from)):
+        if given is not None and adapter.head_kind != "probe":
+            raise ConfigError(f"{option}: the model {adapter.name!r} has its own classification head, so no probe "
+                              f"is used; leave {option} out")
+    if probe_from is not None:
+        check_probe_model(probe_from, adapter)
     with _work_folder() as work:
         cache = ChunkCache(cfg.cache_dir or default_cache_dir(), reuse=cfg.cache) if cfg.cache else \
             ChunkCache(work / "cache", reuse=False)
         bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar, cache, work,
-                                probe_train).as_saved()
+                                probe_train, probe_from).as_saved()
         return _render(cfg, bundle, provenance, command_line, build_epoch, started, len(examples))
 
 
@@ -92,7 +98,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
         "reportgen": __version__,
         "versions": provenance["versions"],
         "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
-        "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train),
+        "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train, cfg.probe_from),
         "config": bundle_config(cfg),
         # Where the per-example work ran: the only part of a site that differs between engines.
         "engine": {name: getattr(cfg, name) for name in ENGINE_FIELDS},
@@ -135,10 +141,15 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _input_hashes(examples: Path, narrative: Optional[Path], probe_train: Optional[Path]) -> dict[str, Any]:
+def _input_hashes(examples: Path, narrative: Optional[Path], probe_train: Optional[Path],
+                  probe_from: Optional[Path]) -> dict[str, Any]:
     hashes: dict[str, Any] = {"examples": {"file": examples.name, "sha256": sha256_file(examples)}}
     if probe_train is not None:
         hashes["probe_train"] = {"file": probe_train.name, "sha256": sha256_file(probe_train)}
+    if probe_from is not None:
+        from reportgen.models.crossfit import probe_results_file
+
+        hashes["probe_from"] = {"file": probe_from.name, "sha256": sha256_file(probe_results_file(probe_from))}
     if narrative is not None:
         hashes["narrative"] = {p.name: sha256_file(p) for p in sorted(narrative.glob("*.md"))}
     return hashes

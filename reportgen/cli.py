@@ -100,6 +100,11 @@ def cli() -> None:
               help="For a bare encoder: fit the probe on this labelled JSONL/CSV file (e.g. a training split) "
                    "instead of cross-fitting it on the examples. [default: cross-fitting, so no example is "
                    "explained through a probe fitted on it]")
+@click.option("--probe-from", type=click.Path(path_type=Path),
+              help="For a bare encoder: reuse the probes of an earlier report of the same model (its site folder) "
+                   "instead of fitting new ones. Examples it explained keep their probes and their cached "
+                   "explanations; new examples go through probes fitted before they existed (still held out). "
+                   "For adding examples to an evaluation set without recomputing the others.")
 @click.option("--force", is_flag=True, default=None,
               help="Build even when most examples are mostly [UNK] to the model's tokenizer (exit 2 otherwise).")
 @click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")

@@ -21,7 +21,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 # Where the per-example work runs: recorded in the manifest only (the results do not depend on it).
 ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads_per_worker")
 CONFIG_NAME = "reportgen.toml"
-PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "cache_dir")
+PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class BuildConfig:
     single_file: bool = False  # one HTML file with everything inline instead of a site folder
     fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
     probe_train: Optional[Path] = None  # fit a bare encoder's probe on this file instead of cross-fitting
+    probe_from: Optional[Path] = None  # reuse the probes of this earlier report (a site folder or its results.json)
     force: bool = False  # build even when most examples are unreadable to the model's tokenizer
     # Examples with a full page (attention heatmaps); every example is in the table and its view. "auto": as
     # many as fit PAGE_BUDGET_MB of float16 attention maps, at most MAX_AUTO_PAGES (a page costs layers x
@@ -212,6 +213,8 @@ def _validate_top(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be a positive integer, got {values[name]!r}")
     if values.get("gpus_per_worker") is not None and not 0 <= values["gpus_per_worker"] <= 64:
         raise ConfigError(f"gpus_per_worker must be between 0 and 64, got {values['gpus_per_worker']!r}")
+    if values.get("probe_train") is not None and values.get("probe_from") is not None:
+        raise ConfigError("--probe-train fits new probes and --probe-from reuses a report's probes: give one")
     if values.get("fail_on") not in (None, "info", "warning", "error"):
         raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
 

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 # 5: examples moved out of results.json into chunk files (data/examples/NNNNN.json); attention maps only for
 # the examples with a full page (bundle.pages).
-SCHEMA_VERSION = 5
+# 6: an example's words are stored as columns ({"text": [...], "start": [...], "end": [...], "segment": [...]}):
+# repeating four keys for every word was a fifth of a 10k bundle.
+SCHEMA_VERSION = 6
+WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
 
@@ -109,11 +112,16 @@ def lead_method(methods: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
 
 
 def example_payload(result: ExampleResult) -> dict[str, Any]:
-    return _rounded(asdict(result))
+    """An example as stored: its words as columns (WORD_FIELDS), everything else as in ExampleResult."""
+    payload = asdict(result)
+    payload["words"] = {key: [w[key] for w in result.words] for key in WORD_FIELDS}
+    return _rounded(payload)
 
 
 def example_from_payload(payload: dict[str, Any]) -> ExampleResult:
-    return ExampleResult(**payload)
+    columns = payload["words"]
+    words = [dict(zip(WORD_FIELDS, values)) for values in zip(*(columns[key] for key in WORD_FIELDS))]
+    return ExampleResult(**{**payload, "words": words})
 
 
 def dumps(payload: Any, indent: Optional[int] = None) -> str:

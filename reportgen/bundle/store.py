@@ -1,7 +1,8 @@
 """The bundle on disk: results.json, the examples in chunk files, attention maps of the paged examples.
 
     data/results.json            everything but the examples; "examples" indexes the chunks
-    data/examples/00000.json     {"schema_version", "examples": [ExampleResult, ...]}, compact JSON
+    data/examples/00000.json     {"schema_version", "examples": [ExampleResult, ...]}, compact JSON; an
+                                 example's "words" are columns: {"text": [...], "start", "end", "segment"}
     data/attention/<slug>.npy    float16[layers, heads, seq, seq], only for bundle.pages
 
 Chunks are plain JSON rather than Parquet: every per-example record is nested (tokens, words, a score per

@@ -39,7 +39,16 @@ from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
-from reportgen.models.crossfit import CrossFit, ProbeGroup, cross_fit, held_out_summary, restricted, train_file_fit
+from reportgen.models.crossfit import (
+    CrossFit,
+    ProbeGroup,
+    ProbeSource,
+    cross_fit,
+    held_out_summary,
+    restricted,
+    reused_fit,
+    train_file_fit,
+)
 from reportgen.progress import quiet, release_memory
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
@@ -59,6 +68,7 @@ def compute_bundle(
     cache: ChunkCache,
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
+    probe_from: Optional[ProbeSource] = None,  # an earlier report's probes (--probe-from)
 ) -> ReportBundle:
     ccfg = cfg.compute
     methods = [METHODS.get(name)() for name in ccfg.methods]
@@ -78,8 +88,11 @@ def compute_bundle(
     fit = None
     if adapter.head_kind == "probe":
         adapter.labels = labels  # the probe's classes
-        fit = _fit_probes(adapter, cfg, examples, features["pooled"], labels, readable, max_length, progress,
-                          probe_train)
+        if probe_from is not None:
+            fit = _reuse_probes(probe_from, labels, slugs)
+        else:
+            fit = _fit_probes(adapter, cfg, examples, features["pooled"], labels, readable, max_length, progress,
+                              probe_train)
         groups = fit.groups
     else:
         groups = [ProbeGroup(None, list(range(n)))]
@@ -365,6 +378,15 @@ def head_labels(model_labels: Sequence[str], label_map: Optional[Sequence[tuple[
     if len(set(names)) != len(names):
         raise ConfigError(f"two of the model's classes would share a name: {', '.join(names)}")
     return names
+
+
+def _reuse_probes(source: ProbeSource, labels: Sequence[str], slugs: Sequence[str]) -> CrossFit:
+    if list(labels) != source.labels:
+        raise ConfigError(f"--probe-from {source.name}: its probes predict {', '.join(source.labels)}; these examples "
+                          f"give the classes {', '.join(labels)} (pass --labels in the report's order, or fit anew)")
+    fit = reused_fit(source.probe, source.name, slugs)
+    log.info("probes reused from %s: %d of %d examples are new to them", source.name, fit.n_new, len(slugs))
+    return fit
 
 
 def _fit_probes(adapter, cfg, examples, pooled, labels, readable, max_length, progress, probe_train) -> CrossFit:

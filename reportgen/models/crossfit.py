@@ -3,13 +3,18 @@
 The labelled examples are split into k stratified folds; the examples of fold j are predicted, explained and
 scored through the probe fitted on the other folds. Examples the probes never learn from (unlabelled, or
 unreadable) go through the probe fitted on every labelled readable example. With a separate training file
-(--probe-train) one probe fitted on that file serves every example. Either way each prediction shown is a
-held-out one, and the accuracy on the pages is the held-out accuracy."""
+(--probe-train) one probe fitted on that file serves every example. The probes of an earlier report can be
+reused (--probe-from) so that adding examples to an evaluation set recomputes only the new ones: the examples
+that report explained keep their probes, and new examples go through probes fitted before they existed.
+Either way each prediction shown is a held-out one, and the accuracy on the pages is the held-out accuracy."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -37,6 +42,8 @@ class CrossFit:
     train_accuracy: float  # the all-examples probe on its own training data: optimistic, shown for contrast
     regularisation_c: float
     train_file: Optional[str]
+    reused_from: Optional[str] = None  # --probe-from: the report whose probes these are
+    n_new: int = 0  # with reused probes: examples that report did not explain
 
 
 def cross_fit(
@@ -81,6 +88,78 @@ def train_file_fit(
                     train_file)
 
 
+@dataclass(frozen=True)
+class ProbeSource:
+    """What --probe-from reads of an earlier report: its probe section, its classes and its model's weights."""
+
+    name: str  # the report's folder name, as the pages say it
+    probe: dict[str, Any]  # results.json model.probe
+    labels: list[str]
+    weights_sha256: Optional[str]
+
+
+def probe_results_file(path: Path) -> Path:
+    """results.json of a report given as its site folder, its data/ folder or the file itself."""
+    for candidate in (path / "data" / "results.json", path / "results.json", path):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"--probe-from {path}: no data/results.json there; name a site that reportgen built")
+
+
+def read_probe_source(path: Path) -> ProbeSource:
+    from reportgen.errors import ConfigError, InputError
+
+    try:
+        payload = json.loads(probe_results_file(path).read_text(encoding="utf-8"))
+        model = payload["model"]
+        probe = model["probe"]
+    except FileNotFoundError as err:
+        raise InputError(str(err)) from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"--probe-from {path}: its results.json is not a reportgen report's") from None
+    if not probe or not probe.get("probes"):
+        raise ConfigError(f"--probe-from {path}: that report used its model's own head, so it has no probes")
+    name = path.name if path.name not in ("data", "results.json") else path.resolve().parent.name
+    return ProbeSource(name, probe, list(payload["labels"]), model.get("weights_sha256"))
+
+
+def check_probe_model(source: ProbeSource, adapter: Any) -> None:
+    """Probes read another model's features meaninglessly: refuse a report of different weights."""
+    from reportgen.errors import ConfigError
+
+    mine = adapter.details.get("weights_sha256")
+    if source.weights_sha256 != mine:
+        raise ConfigError(f"--probe-from {source.name}: that report's model has weights sha256 "
+                          f"{str(source.weights_sha256)[:12]}, this one {str(mine)[:12]}; probes only apply to the "
+                          "model they were fitted on")
+    hidden = len(source.probe["probes"][0]["weight"][0])
+    if hidden != adapter.details["hidden_size"]:
+        raise ConfigError(f"--probe-from {source.name}: its probes read {hidden} features, this model has "
+                          f"{adapter.details['hidden_size']}")
+
+
+def reused_fit(previous: dict[str, Any], source: str, slugs: Sequence[str]) -> CrossFit:
+    """The probes of an earlier report (its results.json model.probe): an example that report explained keeps
+    its probe (matched by slug); an example new here goes through one of the fold probes, picked by a hash of
+    its slug so the choice depends on nothing else. None of those probes saw a new example, so its prediction is
+    held out too; the figures of how the probes were fitted are the earlier report's."""
+    from reportgen.models.probe import LinearProbe
+
+    entries = previous["probes"]
+    position = {slug: i for i, slug in enumerate(slugs)}
+    members: list[list[int]] = [[position[s] for s in entry["examples"] if s in position] for entry in entries]
+    known = {i for group in members for i in group}
+    new = [i for i in range(len(slugs)) if i not in known]
+    folds = [k for k, entry in enumerate(entries) if entry["fold"] is not None] or list(range(len(entries)))
+    for i in new:
+        digest = hashlib.sha256(slugs[i].encode("utf-8")).digest()
+        members[folds[int.from_bytes(digest[:8], "little") % len(folds)]].append(i)
+    groups = [ProbeGroup(LinearProbe(np.asarray(entry["weight"]), np.asarray(entry["bias"])), sorted(group),
+                         entry["fold"]) for entry, group in zip(entries, members)]
+    return CrossFit(groups, previous["scheme"], previous["folds"], previous["n_fitted"], previous["train_accuracy"],
+                    previous["regularisation_c"], previous["train_file"], source, len(new))
+
+
 def restricted(groups: Sequence[ProbeGroup], indices: Sequence[int]) -> list[ProbeGroup]:
     """The groups over a subset of the examples (a chunk, a sample), numbered by position in `indices`:
     each example keeps its own probe. Groups with none of the subset are left out."""
@@ -107,6 +186,7 @@ def held_out_summary(fit: CrossFit, results: Sequence[Any], slugs: Sequence[str]
     correct = sum(1 for r in held if r.correct)
     summary: dict[str, Any] = {
         "scheme": fit.scheme, "folds": fit.folds, "n_fitted": fit.n_fitted, "train_file": fit.train_file,
+        "reused_from": fit.reused_from, "n_new": fit.n_new,
         "train_accuracy": fit.train_accuracy, "regularisation_c": fit.regularisation_c,
         "n_held_out": len(held), "held_out_accuracy": correct / len(held) if held else None,
         "majority_share": None, "p_value": None,

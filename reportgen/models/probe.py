@@ -18,8 +18,8 @@ class LinearProbe(nn.Module):
         super().__init__()
         self.linear = nn.Linear(weight.shape[1], weight.shape[0])
         with torch.no_grad():
-            self.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
-            self.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+            self.linear.weight.copy_(torch.from_numpy(as_stored(weight)))
+            self.linear.bias.copy_(torch.from_numpy(as_stored(bias)))
         self.requires_grad_(False)
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
@@ -29,6 +29,17 @@ class LinearProbe(nn.Module):
         with torch.no_grad():
             logits = self.linear(torch.as_tensor(features, dtype=torch.float32, device=self.linear.weight.device))
         return logits.argmax(-1).cpu().numpy()
+
+
+def as_stored(values: Any) -> np.ndarray:
+    """float32 values that the bundle's JSON (8 significant digits) holds exactly: a probe is rounded so once,
+    before it predicts anything, so the weights in results.json are the very weights every prediction and
+    explanation went through, and a probe read back from a report (--probe-from) is the same probe, bit for bit.
+    Rounding a float32 to 8 digits and back moves it at most one unit in its last place (0.7% of the values of
+    a fitted probe move), and a second rounding changes nothing."""
+    array = np.asarray(values, dtype=np.float32)
+    rounded = [float(f"{float(v):.8g}") for v in array.ravel()]
+    return np.array(rounded, dtype=np.float32).reshape(array.shape)
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int, c: float = 1.0) -> LinearProbe:

@@ -90,6 +90,10 @@ def probe_text(probe: dict[str, Any]) -> str:
         text = (f"The probe is cross-fitted: the {probe['n_fitted']} labelled readable examples are split into "
                 f"{probe['folds']} folds, and each example is predicted and explained through the probe fitted on the "
                 "other folds, so no example goes through a probe that saw it.")
+    if probe.get("reused_from"):
+        text += (f" These probes were fitted for the earlier report {probe['reused_from']} and reused here "
+                 f"(--probe-from): the examples that report explained keep their probes, and the "
+                 f"{probe['n_new']:,} examples new here go through probes fitted before they were added.")
     text += (f" On the data it was fitted on it scores {probe['train_accuracy']:.1%}, an optimistic figure "
              "shown only for contrast.")
     if probe["majority_share"] is not None:

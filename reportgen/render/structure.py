@@ -44,6 +44,8 @@ def _prediction_note(bundle: ReportBundle) -> Optional[str]:
         how = f"a probe fitted on {probe['n_fitted']:,} examples of {probe['train_file']} (--probe-train)"
     else:
         how = f"probes cross-fitted in {probe['folds']} folds, so no example goes through a probe fitted on it"
+    if probe.get("reused_from"):
+        how += f", reused from the report {probe['reused_from']} (--probe-from)"
     return (f"Predictions and explanations: {bundle.model['name']} + {how}. "
             f"Held-out accuracy {accuracy_text(bundle)}.")
 
@@ -245,8 +247,10 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
                          f"hidden size {m['hidden_size']}"),
         ("Labels", ", ".join(bundle.labels)),
         ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
-         else "a linear probe fitted here on mean-pooled last-layer states "
-              "(the model has no classification head); "
+         else "a linear probe "
+              + (f"fitted for the report {m['probe']['reused_from']} (reused with --probe-from) "
+                 if m["probe"].get("reused_from") else "fitted here ")
+              + "on mean-pooled last-layer states (the model has no classification head); "
               + ("fitted on " + m["probe"]["train_file"] if m["probe"]["scheme"] == "train_file"
                  else f"cross-fitted in {m['probe']['folds']} folds") + ", so every prediction is held out"),
     ]

@@ -76,6 +76,57 @@ def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path,
     assert "cache: 20 entries reused, 5 computed" in caplog.text
 
 
+def test_adding_examples_with_the_earlier_reports_probes(tmp_path, tiny_encoder, caplog):
+    """Cross-fitted probes change with every added example, and every explanation through them with it;
+    --probe-from keeps the earlier report's probes: only the new chunk computes, every earlier example's record
+    is unchanged, and the two new examples go through fold probes that never saw them."""
+    first = many(tmp_path, 20)
+    rows = [json.loads(line) for line in first.read_text().splitlines()]
+    grown = tmp_path / "later"
+    grown.mkdir()
+    grown = write_jsonl(grown / first.name, rows + [{**TINY_ROWS[0], "id": "new-1"}, {**TINY_ROWS[1], "id": "new-2"}])
+    common = ["--model", str(tiny_encoder), "--chunk-size", "5", "--cache-dir", str(tmp_path / "cache")]
+    build("--examples", str(first), "--out", str(tmp_path / "a"), *common)
+    caplog.set_level("INFO")
+    caplog.clear()
+    build("--examples", str(grown), "--out", str(tmp_path / "b"), *common, "--probe-from", str(tmp_path / "a"))
+    assert "cache: 20 entries reused, 5 computed" in caplog.text
+    before, after = read_results(tmp_path / "a" / "data"), read_results(tmp_path / "b" / "data")
+    earlier = {e["slug"]: e for e in before["examples"]}
+    assert len(after["examples"]) == 22
+    assert all(e == earlier[e["slug"]] for e in after["examples"] if e["slug"] in earlier)
+    old, new = before["model"]["probe"], after["model"]["probe"]
+    assert new["reused_from"] == "a" and new["n_new"] == 2 and new["folds"] == old["folds"]
+    for p, q in zip(old["probes"], new["probes"]):  # the same probes, bit for bit, each with its old examples
+        assert (q["weight"], q["bias"], q["fold"]) == (p["weight"], p["bias"], p["fold"])
+        assert set(q["examples"]) - set(p["examples"]) <= {"new-1", "new-2"}
+    assert {"new-1", "new-2"} <= {s for q in new["probes"] if q["fold"] is not None for s in q["examples"]}
+    assert "reused here (--probe-from)" in (tmp_path / "b" / "index.html").read_text()
+    # Reproducible: the same command without a cache writes the same site.
+    build("--examples", str(grown), "--out", str(tmp_path / "c"), "--model", str(tiny_encoder), "--chunk-size", "5",
+          "--no-cache", "--probe-from", str(tmp_path / "a"))
+    assert files(tmp_path / "b") == files(tmp_path / "c")
+
+
+def test_probe_from_refuses_what_it_cannot_reuse(tmp_path, tiny_encoder, tiny_classifier, tiny_examples):
+    build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(tmp_path / "a"))
+    other = tmp_path / "other" / "data"
+    other.mkdir(parents=True)
+    results = json.loads((tmp_path / "a" / "data" / "results.json").read_text())
+    results["model"]["weights_sha256"] = "0" * 64
+    (other / "results.json").write_text(json.dumps(results))
+    cases = [(["--model", str(tiny_encoder), "--probe-from", str(tmp_path / "other")], "probes only apply"),
+             (["--model", str(tiny_classifier), "--probe-from", str(tmp_path / "a")], "own classification head"),
+             (["--model", str(tiny_encoder), "--probe-from", str(tmp_path / "a"), "--probe-train", str(tiny_examples)],
+              "give one"),
+             (["--model", str(tiny_encoder), "--probe-from", str(tmp_path / "nowhere")], "no data/results.json")]
+    for args, message in cases:
+        result = CliRunner().invoke(cli, ["build", "--no-global", "--examples", str(tiny_examples),
+                                          "--out", str(tmp_path / "refused"), *args])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "refused").exists()
+
+
 def test_changing_one_methods_setting_recomputes_that_method_alone(tmp_path, tiny_encoder, caplog):
     examples = many(tmp_path, 10)
     common = ["--examples", str(examples), "--model", str(tiny_encoder), "--chunk-size", "5",
