@@ -53,6 +53,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
         _check_model_folder(Path(location), name)
     try:
         config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
+        _refuse_decoders(config, name)
         tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, trust_remote_code=trust_remote_code)
         has_head = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
         auto = AutoModelForSequenceClassification if has_head else AutoModel
@@ -99,6 +100,34 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
         name=name, loaded_from=loaded_from, model=model, tokenizer=tokenizer,
         head_kind="classifier" if has_head else "probe", labels=labels, device=target, details=details,
     )
+
+
+def _refuse_decoders(config: Any, name: str) -> None:
+    """A decoder (GPT-2, Llama, ...) attends causally and its head reads the last token: rollout's first row,
+    the attention statistics and the probe's mean pool would all describe something its prediction never
+    used, so its explanations would look fine and be wrong. Refused until those readouts follow the model.
+    A family is a decoder when transformers knows it for causal or sequence-to-sequence language modelling
+    and not for masked language modelling (BERT-family encoders have a masked-LM head class), or when it is an
+    encoder-decoder."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
+
+    kind = config.model_type
+    if kind in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES or getattr(config, "is_encoder_decoder", False):
+        what = "an encoder-decoder"  # (BART's classification head reads its decoder's last token)
+    elif kind in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(config, "is_decoder", False):
+        return
+    elif kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or getattr(config, "is_decoder", False):
+        what = "a decoder with causal attention"
+    else:
+        return  # an encoder family transformers has no masked-LM class for (or custom code): explained as one
+    raise ModelLoadError(
+        f"model {name!r} ({kind}) is {what}: reportgen explains encoders whose prediction reads the first token or "
+        "a mean pool, and would describe tokens this model's prediction never reads; use an encoder (BERT, "
+        "RoBERTa, DeBERTa, ELECTRA, ...)")
 
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
