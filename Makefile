@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv
+.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,18 @@ ferret-venv: $(FERRET_VENV)/bin/python
 
 benchmark-ferret: install-test ferret-venv
 	$(VENV)/bin/python benchmarks/vs_ferret.py --ferret-python $(FERRET_VENV)/bin/python
+
+# The DecompX authors' code is a patched modeling_bert.py of transformers 4.18 (their demo's pin); their src/
+# folder comes from a checkout of github.com/mohsenfayyaz/DecompX (DECOMPX_SRC). transformers 4.18 is installed
+# without its tokenizers pin: the comparison feeds token ids, so no tokenizer runs on that side.
+DECOMPX_VENV ?= .bench/decompx-venv
+DECOMPX_SRC ?= ../DecompX/src
+$(DECOMPX_VENV)/bin/python:
+	$(PYTHON) -m venv $(DECOMPX_VENV)
+	$(DECOMPX_VENV)/bin/python -m pip install $(PIP_FLAGS) "$(TORCH)" "numpy<2" safetensors filelock regex requests tqdm packaging pyyaml sacremoses "huggingface_hub<0.20"
+	$(DECOMPX_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps transformers==4.18.0
+
+decompx-venv: $(DECOMPX_VENV)/bin/python
+
+benchmark-decompx: install-test decompx-venv
+	$(VENV)/bin/python benchmarks/vs_decompx.py --decompx-src $(DECOMPX_SRC) --python $(DECOMPX_VENV)/bin/python

@@ -55,8 +55,9 @@ def cli() -> None:
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
               "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
-@click.option("--ig-steps", type=IntOrAuto(), help="Integrated Gradients steps (Gauss-Legendre), or 'auto' to add "
-              "steps per example until the convergence delta is within --ig-tolerance. [default: 50]")
+@click.option("--ig-steps", type=IntOrAuto(), help="Integrated Gradients steps: 'auto' adds steps per example (17, 33, "
+              "65, then 129) until its convergence delta is within --ig-tolerance, or a fixed number of "
+              "Gauss-Legendre steps (Captum's rule; 50 is Captum's default). [default: auto]")
 @click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
               "[default: 0.01]")
 @click.option("--smoothgrad-samples", type=int, help="Noisy copies per example for smoothgrad. [default: 20]")

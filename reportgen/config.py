@@ -31,7 +31,9 @@ class ComputeConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
     metrics: tuple[str, ...] = DEFAULT_METRICS
     target: str = "predicted"  # or "gold"
-    ig_steps: int | str = 50  # or "auto": nested Clenshaw-Curtis rules until the delta is within ig_tolerance
+    # "auto": nested Clenshaw-Curtis rules (17, 33, 65, 129 points) until each example's delta is within
+    # ig_tolerance, so easy examples cost few steps and hard ones get more; or a fixed Gauss-Legendre step count.
+    ig_steps: int | str = "auto"
     smoothgrad_samples: int = 20  # noisy copies per example for SmoothGrad
     noise_tunnel_samples: int = 8  # noisy copies per example for NoiseTunnel IG (each a 16-step integral)
     sanity_examples: int = 0  # >0: model-randomisation sanity check on this many examples (costly)

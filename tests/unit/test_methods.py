@@ -38,6 +38,7 @@ METHOD_TABLE = {
     "saliency": {"signed": False, "completeness": False},
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
+    "decompx": {"signed": True, "completeness": False},
     "attention_gradient": {"signed": False, "completeness": False},
     "smoothgrad": {"signed": True, "completeness": False},
     "noise_tunnel_ig": {"signed": True, "completeness": "mean_f_noisy"},
@@ -101,7 +102,7 @@ def test_deterministic(ctx, name):
 def test_declares_what_pages_need(name):
     method = METHODS.get(name)
     assert method.name == name and method.title and method.summary and method.description
-    assert method.family in {"gradient", "attention", "perturbation", "reference"}
+    assert method.family in {"gradient", "attention", "perturbation", "decomposition", "reference"}
     assert method.signed == METHOD_TABLE[name]["signed"]
 
 
@@ -345,3 +346,59 @@ def test_reduced_precision_is_summarised_with_the_number_recomputed():
     summary = agg._convergence([("a", infos[0]), ("b", infos[1])])
     assert summary["precision"] == {"reduced": "bf16", "n": 2, "recomputed": 1}
     assert "precision" not in agg._convergence([("a", {"relative_delta": 0.0, "delta": 0.0, "steps": 50})])
+
+
+def test_decompx_shares_add_up_to_the_logit(ctx):
+    for out, logit in zip(METHODS.get("decompx")().attribute(ctx), ctx.target_logits):
+        assert abs(out.token_scores.sum() - logit) < 1e-5 * max(1.0, abs(logit))
+        assert out.info["sum"] == pytest.approx(float(out.token_scores.sum()))
+
+
+def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx):
+    """With every bias zero nothing is shared out, and DecompX is exactly linear in the input embeddings: each
+    token's share is its embedding times the gradient of the model whose attention weights, LayerNorm scales
+    and activation ratios are frozen at their values on this input. Computed here with autograd, independently
+    of the method's explicit decomposition."""
+    from reportgen.compute.methods.decompx import _bert_layout, logit_shares
+
+    adapter = copy.copy(ctx.adapter)
+    adapter.model = copy.deepcopy(ctx.adapter.model)
+    with torch.no_grad():
+        for module in adapter.model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.LayerNorm)) and module.bias is not None:
+                module.bias.zero_()
+        if adapter.probe is not None:
+            adapter.probe = copy.deepcopy(adapter.probe)
+            adapter.probe.linear.bias.zero_()
+    base = _bert_layout(adapter)
+    for enc, target in zip(ctx.encoded, ctx.targets):
+        ids = torch.tensor([enc.input_ids])
+        with torch.no_grad():
+            shares = logit_shares(adapter, base, ids, None)[0, :, target]
+        x0 = base.embeddings(input_ids=ids).detach().requires_grad_(True)
+        logit = _frozen_forward(adapter, base, x0)[0, target]
+        (grad,) = torch.autograd.grad(logit, x0)
+        np.testing.assert_allclose(shares.numpy(), (grad * x0).sum(-1)[0].detach().numpy(), atol=1e-5, rtol=1e-4)
+
+
+def _frozen_forward(adapter, base, hidden):
+    """The model with its non-linear gains detached: attention weights, LayerNorm scales, GELU(a)/a, tanh(a)/a."""
+    def norm(x, ln):
+        centred = x - x.mean(-1, keepdim=True)
+        return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
+
+    for layer in base.encoder.layer:
+        sa = layer.attention.self
+        b, s, d = hidden.shape
+        h, size = sa.num_attention_heads, d // sa.num_attention_heads
+        q, k, v = (t.view(b, s, h, size).transpose(1, 2) for t in (sa.query(hidden), sa.key(hidden), sa.value(hidden)))
+        probs = torch.softmax(q @ k.transpose(-1, -2) / size**0.5, -1)
+        context = (probs.detach() @ v).transpose(1, 2).reshape(b, s, d)
+        hidden = norm(layer.attention.output.dense(context) + hidden, layer.attention.output.LayerNorm)
+        pre = layer.intermediate.dense(hidden)
+        gain = (layer.intermediate.intermediate_act_fn(pre) / pre).detach()
+        hidden = norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
+    if adapter.head_kind == "classifier":
+        pre = base.pooler.dense(hidden[:, 0])
+        return adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)
+    return adapter.probe(hidden.mean(1))

@@ -6,6 +6,7 @@ from reportgen.compute.methods import (  # noqa: F401,E402
     attention_gradient,
     attention_raw,
     attention_rollout,
+    decompx,
     gradient_x_input,
     integrated_gradients,
     noise_tunnel_ig,

@@ -39,7 +39,7 @@ class MethodContext:
 class AttributionMethod:
     name: ClassVar[str]
     title: ClassVar[str]
-    family: ClassVar[str]  # "gradient", "attention", "perturbation", "reference"
+    family: ClassVar[str]  # "gradient", "attention", "perturbation", "decomposition", "reference"
     signed: ClassVar[bool]  # True: scores can push for (+) or against (-) the target class
     summary: ClassVar[str]  # one line, for `reportgen methods`
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats

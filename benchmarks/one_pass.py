@@ -1,0 +1,69 @@
+"""One-pass decomposition methods against Integrated Gradients (issue 13), figures from one run.
+
+For each data set (HateXplain and SST-2 samples, 200 each, from ../shared/data) one build with the default model
+(a probe cross-fitted on the set): Integrated Gradients (adaptive, the default), the one-pass methods and the
+random reference, scored by comprehensiveness and sufficiency (AOPC over ferret's deletion ratios, the metric
+code that benchmarks/vs_ferret.py checks against ferret). Printed per method: both metrics and the seconds of
+its own pass, from the build's log. Comprehensiveness: higher is better; sufficiency: lower is better.
+
+    .venv/bin/python benchmarks/one_pass.py [--methods decompx] [--n 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+METHOD_LINE = re.compile(r"method (\w+): ([\d.]+) s, ([\d.]+) examples/s")
+METRICS = ("comprehensiveness", "sufficiency")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--methods", default="decompx", help="the one-pass methods to compare")
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--sets", default="hatexplain,sst2")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="reportgen-one-pass-"))
+    methods = ["integrated_gradients", *args.methods.split(","), "random"]
+    figures = {}
+    for name in args.sets.split(","):
+        examples = work / f"{name}.jsonl"
+        lines = (DATA / name / "sample.jsonl").read_text(encoding="utf-8").splitlines()[: args.n]
+        examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        log = work / f"{name}.log"
+        env = {**os.environ, "REPORTGEN_CACHE": str(work / f"cache-{name}"), "SOURCE_DATE_EPOCH": "0"}
+        started = time.perf_counter()
+        with log.open("w") as out:
+            done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--examples", str(examples),
+                                   "--out", str(work / f"site-{name}"), "--methods", ",".join(methods),
+                                   "--metrics", ",".join(METRICS), "--no-global"],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            sys.exit(f"{name}: build failed\n{log.read_text()[-3000:]}")
+        seconds = {m[1]: float(m[2]) for m in METHOD_LINE.finditer(log.read_text())}
+        summary = json.loads((work / f"site-{name}" / "data" / "results.json").read_text())["summary"]["metrics"]
+        figures[name] = {m: {"seconds": seconds.get(m), **{k: summary[k][m]["mean"] for k in METRICS}}
+                         for m in methods}
+        print(f"{name} ({len(lines)} examples, build {time.perf_counter() - started:.0f} s):", flush=True)
+        ig = figures[name]["integrated_gradients"]
+        for method, row in figures[name].items():
+            cost = "" if row["seconds"] is None or not ig["seconds"] else \
+                f", {row['seconds']:.1f} s = {row['seconds'] / ig['seconds']:.2f}x IG's time"
+            print(f"  {method:<22} comprehensiveness {row['comprehensiveness']:.3f}, sufficiency "
+                  f"{row['sufficiency']:.3f}{cost}", flush=True)
+    (work / "figures.json").write_text(json.dumps(figures, indent=1))
+    print(f"work folder: {work}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""DecompX (Modarressi et al., ACL 2023): each token's representation is kept as one vector per input token and
+propagated through every layer and the classifier, so a word's score is its share of the target logit."""
+
+from __future__ import annotations
+
+import torch
+
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.errors import ConfigError
+
+EPS = 1e-12  # the reference implementation's guard in every ratio and normalisation
+# Elements of the largest intermediate tensor (positions x sources x FFN width) built at once: bounds memory on
+# long inputs, where one example's decomposition is seq^2 vectors.
+FFN_BLOCK_ELEMENTS = 1 << 24
+# Component vectors per token of --batch-tokens: a component costs about a tenth of what a token costs in a
+# forward/backward pass (one hidden vector in a few live tensors, against a token's activations in every layer).
+COMPONENTS_PER_TOKEN = 8
+
+
+@METHODS.register("decompx")
+class DecompX(AttributionMethod):
+    name = "decompx"
+    title = "DecompX"
+    family = "decomposition"
+    signed = True
+    summary = "Token decomposition propagated through every layer and the classifier (Modarressi et al. 2023)."
+    description = """\
+DecompX (Modarressi et al., ACL 2023) keeps every token's representation as a sum of one vector per input
+token and carries that decomposition through the whole model in one pass: the attention mixing (with the
+attention weights of the actual input), both residual connections, both LayerNorms (each component
+centred and scaled by the standard deviation of the whole vector), the feed-forward network (its GELU
+replaced, per unit, by the ratio GELU(a)/a at the actual pre-activation a, so the decomposition adds up
+exactly) and the classification head: the pooler and classifier of a model's own head, or the mean pool
+and linear probe fitted here. Every bias is shared out among the token vectors in proportion to the
+absolute dot product of each with the bias (the authors' default). A word's score is its share of the
+target logit: the shares of all word pieces and special tokens add up to the logit. It needs the BERT
+layout (post-LayerNorm blocks with a self-attention, an intermediate and an output module); other
+architectures are refused with the reason. Its cost grows with the square of the text's length, since
+each of n tokens carries n vectors through every layer.
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        adapter = ctx.adapter
+        base = _bert_layout(adapter)
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        bar = ctx.progress("DecompX", len(ctx.encoded))
+        for batch in _batches(ctx):
+            ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
+            types = None
+            if ctx.encoded[batch[0]].token_type_ids is not None:
+                types = torch.tensor([ctx.encoded[i].token_type_ids for i in batch], device=adapter.device)
+            with torch.no_grad():
+                shares = logit_shares(adapter, base, ids, types)  # [k, seq, classes]
+            for j, i in enumerate(batch):
+                scores = shares[j, :, ctx.targets[i]].float().cpu().numpy()
+                # The shares add up to the logit by construction; "sum" beside "logit" shows it per example.
+                outputs[i] = MethodOutput(scores, {"sum": float(scores.sum()), "logit": float(ctx.target_logits[i])})
+            bar.update(len(batch))
+        bar.close()
+        return outputs  # type: ignore[return-value]
+
+
+def _batches(ctx: MethodContext) -> list[list[int]]:
+    """Examples of equal length (no padding, so no masked positions to decompose), as many per batch as keep
+    the component vectors (length^2 per example) within the batch budget."""
+    by_length: dict[int, list[int]] = {}
+    for i, enc in enumerate(ctx.encoded):
+        by_length.setdefault(enc.length, []).append(i)
+    batches = []
+    for length in sorted(by_length):
+        size = max(1, ctx.config.batch_tokens * COMPONENTS_PER_TOKEN // (length * length))
+        group = by_length[length]
+        batches += [group[start : start + size] for start in range(0, len(group), size)]
+    return batches
+
+
+def _bert_layout(adapter):
+    """The base model if it has the BERT block layout DecompX is defined on, else a one-line refusal."""
+    base = adapter.model.base_model
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    first = layers[0] if layers is not None and len(layers) else None
+    needed = ("attention.self.query", "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
+              "intermediate.dense", "output.dense", "output.LayerNorm")
+    has_all = first is not None and all(_has(first, path) for path in needed)
+    position = getattr(adapter.model.config, "position_embedding_type", "absolute")
+    if not has_all or position != "absolute":
+        raise ConfigError(f"decompx: {adapter.details.get('architecture')} is not laid out like BERT (post-LayerNorm "
+                          "blocks with absolute positions); leave decompx out of --methods for this model")
+    if adapter.head_kind == "classifier" and not (hasattr(adapter.model, "classifier") and
+                                                  getattr(base, "pooler", None) is not None):
+        raise ConfigError(f"decompx: the classification head of {adapter.details.get('architecture')} is not "
+                          "BERT's pooler + classifier; leave decompx out of --methods for this model")
+    return base
+
+
+def _has(module, path: str) -> bool:
+    for name in path.split("."):
+        module = getattr(module, name, None)
+        if module is None:
+            return False
+    return True
+
+
+def logit_shares(adapter, base, ids: torch.Tensor, types) -> torch.Tensor:
+    """float[k, seq, classes]: each input token's share of every logit, for k unpadded inputs of one length."""
+    hidden = base.embeddings(input_ids=ids, token_type_ids=types)
+    components = None  # the first layer starts from each token's own embedding (its value bias included)
+    for layer in base.encoder.layer:
+        hidden, components = _layer(layer, hidden, components)
+    if adapter.head_kind == "classifier":
+        dense = base.pooler.dense
+        pre = dense(hidden[:, 0])
+        pooled = _share_bias(torch.einsum("ld,bkd->bkl", dense.weight, components[:, 0]), dense.bias)
+        pooled = pooled * (torch.tanh(pre) / (pre + EPS)).unsqueeze(1)  # tanh as the ratio at its input
+        classifier = adapter.model.classifier
+        return _share_bias(torch.einsum("ld,bkd->bkl", classifier.weight, pooled), classifier.bias)
+    # A probe on the mean over positions (no padding here): the mean of each source's vectors, then the probe.
+    linear = adapter.probe.linear
+    mean = components.mean(dim=1)
+    return _share_bias(torch.einsum("ld,bkd->bkl", linear.weight, mean), linear.bias)
+
+
+def _layer(layer, hidden: torch.Tensor, components):
+    attention = layer.attention.self
+    batch, seq, width = hidden.shape
+    heads = attention.num_attention_heads
+    size = width // heads
+
+    def split(t: torch.Tensor) -> torch.Tensor:  # [b, s, d] -> [b, h, s, size]
+        return t.view(batch, seq, heads, size).transpose(1, 2)
+
+    query, key, value = split(attention.query(hidden)), split(attention.key(hidden)), split(attention.value(hidden))
+    probs = torch.softmax(query @ key.transpose(-1, -2) / size**0.5, dim=-1)  # [b, h, i, j]
+    context = (probs @ value).transpose(1, 2).reshape(batch, seq, width)
+    out = layer.attention.output
+    pre_ln1 = out.dense(context) + hidden
+    hidden1 = out.LayerNorm(pre_ln1)
+    mixing = out.dense.weight.view(width, heads, size)  # W_O, split by head
+    if components is None:
+        # First layer: token j's whole value vector (bias included) is its own contribution.
+        transformed = torch.einsum("bhjv,dhv->bhjd", value, mixing)
+        mixed = torch.einsum("bhij,bhjd->bijd", probs, transformed)
+        residual = mixed + torch.diag_embed(hidden.transpose(1, 2)).permute(0, 2, 3, 1)  # [b, i, k=i, d]
+        bias = out.dense.bias
+    else:
+        values = torch.einsum("bjkd,vd->bjkv", components, attention.value.weight).view(batch, seq, seq, heads, size)
+        mixed = torch.einsum("bhij,bjkhv->bikhv", probs, values)
+        residual = torch.einsum("bikhv,dhv->bikd", mixed, mixing) + components
+        bias = out.dense.weight @ attention.value.bias + out.dense.bias
+    components = _layer_norm(_share_bias(residual, bias), pre_ln1, out.LayerNorm)
+
+    intermediate, output = layer.intermediate, layer.output
+    pre_act = intermediate.dense(hidden1)
+    act = intermediate.intermediate_act_fn(pre_act)
+    pre_ln2 = output.dense(act) + hidden1
+    hidden2 = output.LayerNorm(pre_ln2)
+    ratio = act / (pre_act + EPS)  # the activation as a per-unit gain at the actual input ("zero-origin")
+    block = max(1, FFN_BLOCK_ELEMENTS // max(1, batch * seq * pre_act.shape[-1]))
+    ffn = torch.empty_like(components)
+    for start in range(0, seq, block):
+        rows = slice(start, start + block)
+        inner = _share_bias(torch.einsum("ld,bikd->bikl", intermediate.dense.weight, components[:, rows]),
+                            intermediate.dense.bias)
+        inner = inner * ratio[:, rows].unsqueeze(2)
+        ffn[:, rows] = _share_bias(torch.einsum("bikl,dl->bikd", inner, output.dense.weight), output.dense.bias)
+    components = _layer_norm(components + ffn, pre_ln2, output.LayerNorm)
+    return hidden2, components
+
+
+def _share_bias(components: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Add a bias to a sum of components, shared out in proportion to |component . bias| ("absdot")."""
+    weights = torch.abs((components * bias).sum(-1))
+    weights = weights / (weights.sum(-1, keepdim=True) + EPS)
+    return components + weights.unsqueeze(-1) * bias
+
+
+def _layer_norm(components: torch.Tensor, total: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
+    """LayerNorm of a sum, per component: each centred on its own mean and divided by the whole vector's
+    standard deviation (the whole sum's, measured on the actual input); gamma scales, beta is shared out."""
+    variance = (total - total.mean(-1, keepdim=True)).pow(2).mean(-1, keepdim=True).unsqueeze(2)
+    centred = components - components.mean(-1, keepdim=True)
+    return _share_bias(centred / torch.sqrt(variance + norm.eps) * norm.weight, norm.bias)
