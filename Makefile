@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx
+.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,9 @@ decompx-venv: $(DECOMPX_VENV)/bin/python
 
 benchmark-decompx: install-test decompx-venv
 	$(VENV)/bin/python benchmarks/vs_decompx.py --decompx-src $(DECOMPX_SRC) --python $(DECOMPX_VENV)/bin/python
+
+# ALTI's authors' code (github.com/mt-upc/transformer-contributions, ALTI_SRC: the repository root) runs in the
+# test environment: it needs torch, transformers and captum.
+ALTI_SRC ?= ../transformer-contributions
+benchmark-alti: install-test
+	$(VENV)/bin/python benchmarks/vs_alti.py --alti-src $(ALTI_SRC)

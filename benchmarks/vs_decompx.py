@@ -80,11 +80,12 @@ def minilm(folder: Path) -> Path:
 
 
 def our_shares(folder: Path, texts: list[str]) -> tuple[list[dict], float]:
-    from reportgen.compute.methods.decompx import _bert_layout, logit_shares
+    from reportgen.compute.methods.bert_layout import bert_layout
+    from reportgen.compute.methods.decompx import logit_shares
     from reportgen.models import load_adapter
 
     adapter = load_adapter(str(folder), False, "cpu")
-    base = _bert_layout(adapter)
+    base = bert_layout(adapter, "decompx", head=True)
     found = []
     started = time.perf_counter()
     for text in texts:

@@ -39,6 +39,7 @@ METHOD_TABLE = {
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
     "decompx": {"signed": True, "completeness": False},
+    "alti": {"signed": False, "completeness": False},
     "attention_gradient": {"signed": False, "completeness": False},
     "smoothgrad": {"signed": True, "completeness": False},
     "noise_tunnel_ig": {"signed": True, "completeness": "mean_f_noisy"},
@@ -359,7 +360,8 @@ def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx)
     token's share is its embedding times the gradient of the model whose attention weights, LayerNorm scales
     and activation ratios are frozen at their values on this input. Computed here with autograd, independently
     of the method's explicit decomposition."""
-    from reportgen.compute.methods.decompx import _bert_layout, logit_shares
+    from reportgen.compute.methods.bert_layout import bert_layout
+    from reportgen.compute.methods.decompx import logit_shares
 
     adapter = copy.copy(ctx.adapter)
     adapter.model = copy.deepcopy(ctx.adapter.model)
@@ -370,7 +372,7 @@ def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx)
         if adapter.probe is not None:
             adapter.probe = copy.deepcopy(adapter.probe)
             adapter.probe.linear.bias.zero_()
-    base = _bert_layout(adapter)
+    base = bert_layout(adapter, "decompx", head=True)
     for enc, target in zip(ctx.encoded, ctx.targets):
         ids = torch.tensor([enc.input_ids])
         with torch.no_grad():
@@ -402,3 +404,25 @@ def _frozen_forward(adapter, base, hidden):
         pre = base.pooler.dense(hidden[:, 0])
         return adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)
     return adapter.probe(hidden.mean(1))
+
+
+def test_alti_scores_are_a_distribution_and_the_identity_without_attention(ctx):
+    """ALTI's rows share out 1 over the tokens; with every value and output projection zeroed, a block's
+    attention adds nothing, so each position owes everything to itself and the rollout is the identity."""
+    from reportgen.compute.methods.alti import contribution_rollout
+    from reportgen.compute.methods.bert_layout import bert_layout
+
+    for out in METHODS.get("alti")().attribute(ctx):
+        assert (out.token_scores >= 0).all() and abs(out.token_scores.sum() - 1) < 1e-5
+    model = copy.deepcopy(ctx.adapter.model)
+    with torch.no_grad():
+        for layer in model.base_model.encoder.layer:
+            for linear in (layer.attention.self.value, layer.attention.output.dense):
+                linear.weight.zero_()
+                linear.bias.zero_()
+    adapter = copy.copy(ctx.adapter)
+    adapter.model = model
+    ids = torch.tensor([ctx.encoded[0].input_ids])
+    with torch.no_grad():
+        rollout = contribution_rollout(bert_layout(adapter, "alti", head=False), ids, None)[0]
+    np.testing.assert_allclose(rollout.numpy(), np.eye(len(ctx.encoded[0].input_ids)), atol=1e-6)

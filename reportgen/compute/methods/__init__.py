@@ -2,6 +2,7 @@
 
 # Importing a module registers its method.
 from reportgen.compute.methods import (  # noqa: F401,E402
+    alti,
     attention_flow,
     attention_gradient,
     attention_raw,

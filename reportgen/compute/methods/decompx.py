@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.errors import ConfigError
+from reportgen.compute.methods.bert_layout import bert_layout, equal_length_batches, feed_forward, self_attention
 
 EPS = 1e-12  # the reference implementation's guard in every ratio and normalisation
 # Elements of the largest intermediate tensor (positions x sources x FFN width) built at once: bounds memory on
@@ -41,10 +41,12 @@ each of n tokens carries n vectors through every layer.
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter
-        base = _bert_layout(adapter)
+        base = bert_layout(adapter, self.name, head=True)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("DecompX", len(ctx.encoded))
-        for batch in _batches(ctx):
+        # Each example holds length x length component vectors.
+        budget = ctx.config.batch_tokens * COMPONENTS_PER_TOKEN
+        for batch in equal_length_batches(ctx.encoded, budget, lambda length: length * length):
             ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
             types = None
             if ctx.encoded[batch[0]].token_type_ids is not None:
@@ -58,47 +60,6 @@ each of n tokens carries n vectors through every layer.
             bar.update(len(batch))
         bar.close()
         return outputs  # type: ignore[return-value]
-
-
-def _batches(ctx: MethodContext) -> list[list[int]]:
-    """Examples of equal length (no padding, so no masked positions to decompose), as many per batch as keep
-    the component vectors (length^2 per example) within the batch budget."""
-    by_length: dict[int, list[int]] = {}
-    for i, enc in enumerate(ctx.encoded):
-        by_length.setdefault(enc.length, []).append(i)
-    batches = []
-    for length in sorted(by_length):
-        size = max(1, ctx.config.batch_tokens * COMPONENTS_PER_TOKEN // (length * length))
-        group = by_length[length]
-        batches += [group[start : start + size] for start in range(0, len(group), size)]
-    return batches
-
-
-def _bert_layout(adapter):
-    """The base model if it has the BERT block layout DecompX is defined on, else a one-line refusal."""
-    base = adapter.model.base_model
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
-    first = layers[0] if layers is not None and len(layers) else None
-    needed = ("attention.self.query", "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
-              "intermediate.dense", "output.dense", "output.LayerNorm")
-    has_all = first is not None and all(_has(first, path) for path in needed)
-    position = getattr(adapter.model.config, "position_embedding_type", "absolute")
-    if not has_all or position != "absolute":
-        raise ConfigError(f"decompx: {adapter.details.get('architecture')} is not laid out like BERT (post-LayerNorm "
-                          "blocks with absolute positions); leave decompx out of --methods for this model")
-    if adapter.head_kind == "classifier" and not (hasattr(adapter.model, "classifier") and
-                                                  getattr(base, "pooler", None) is not None):
-        raise ConfigError(f"decompx: the classification head of {adapter.details.get('architecture')} is not "
-                          "BERT's pooler + classifier; leave decompx out of --methods for this model")
-    return base
-
-
-def _has(module, path: str) -> bool:
-    for name in path.split("."):
-        module = getattr(module, name, None)
-        if module is None:
-            return False
-    return True
 
 
 def logit_shares(adapter, base, ids: torch.Tensor, types) -> torch.Tensor:
@@ -121,17 +82,11 @@ def logit_shares(adapter, base, ids: torch.Tensor, types) -> torch.Tensor:
 
 
 def _layer(layer, hidden: torch.Tensor, components):
-    attention = layer.attention.self
     batch, seq, width = hidden.shape
-    heads = attention.num_attention_heads
+    heads = layer.attention.self.num_attention_heads
     size = width // heads
-
-    def split(t: torch.Tensor) -> torch.Tensor:  # [b, s, d] -> [b, h, s, size]
-        return t.view(batch, seq, heads, size).transpose(1, 2)
-
-    query, key, value = split(attention.query(hidden)), split(attention.key(hidden)), split(attention.value(hidden))
-    probs = torch.softmax(query @ key.transpose(-1, -2) / size**0.5, dim=-1)  # [b, h, i, j]
-    context = (probs @ value).transpose(1, 2).reshape(batch, seq, width)
+    probs, value, context = self_attention(layer, hidden)
+    attention = layer.attention.self
     out = layer.attention.output
     pre_ln1 = out.dense(context) + hidden
     hidden1 = out.LayerNorm(pre_ln1)
@@ -150,10 +105,7 @@ def _layer(layer, hidden: torch.Tensor, components):
     components = _layer_norm(_share_bias(residual, bias), pre_ln1, out.LayerNorm)
 
     intermediate, output = layer.intermediate, layer.output
-    pre_act = intermediate.dense(hidden1)
-    act = intermediate.intermediate_act_fn(pre_act)
-    pre_ln2 = output.dense(act) + hidden1
-    hidden2 = output.LayerNorm(pre_ln2)
+    pre_act, act, pre_ln2, hidden2 = feed_forward(layer, hidden1)
     ratio = act / (pre_act + EPS)  # the activation as a per-unit gain at the actual input ("zero-origin")
     block = max(1, FFN_BLOCK_ELEMENTS // max(1, batch * seq * pre_act.shape[-1]))
     ffn = torch.empty_like(components)
