@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti
+.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +65,10 @@ benchmark-decompx: install-test decompx-venv
 ALTI_SRC ?= ../transformer-contributions
 benchmark-alti: install-test
 	$(VENV)/bin/python benchmarks/vs_alti.py --alti-src $(ALTI_SRC)
+
+# Value zeroing's authors' code (github.com/hmohebbi/ValueZeroing, VZ_ROOT: the repository root) is a patched
+# modeling_bert.py of transformers 4.15; the DecompX environment runs it, with scikit-learn for its distances.
+VZ_ROOT ?= ../ValueZeroing
+benchmark-value-zeroing: install-test decompx-venv
+	$(DECOMPX_VENV)/bin/python -m pip install $(PIP_FLAGS) scikit-learn
+	$(VENV)/bin/python benchmarks/vs_value_zeroing.py --vz-root $(VZ_ROOT) --python $(DECOMPX_VENV)/bin/python

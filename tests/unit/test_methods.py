@@ -40,6 +40,7 @@ METHOD_TABLE = {
     "random": {"signed": True, "completeness": False},
     "decompx": {"signed": True, "completeness": False},
     "alti": {"signed": False, "completeness": False},
+    "value_zeroing": {"signed": False, "completeness": False},
     "attention_gradient": {"signed": False, "completeness": False},
     "smoothgrad": {"signed": True, "completeness": False},
     "noise_tunnel_ig": {"signed": True, "completeness": "mean_f_noisy"},
@@ -406,13 +407,17 @@ def _frozen_forward(adapter, base, hidden):
     return adapter.probe(hidden.mean(1))
 
 
-def test_alti_scores_are_a_distribution_and_the_identity_without_attention(ctx):
-    """ALTI's rows share out 1 over the tokens; with every value and output projection zeroed, a block's
-    attention adds nothing, so each position owes everything to itself and the rollout is the identity."""
+@pytest.mark.parametrize("name", ["alti", "value_zeroing"])
+def test_context_mixing_scores_are_a_distribution_and_the_identity_without_attention(ctx, name):
+    """ALTI's and value zeroing's rows share out 1 over the tokens; with every value and output projection
+    zeroed, a block's attention adds nothing, so each position owes everything to itself and the rollout is the
+    identity."""
     from reportgen.compute.methods.alti import contribution_rollout
     from reportgen.compute.methods.bert_layout import bert_layout
+    from reportgen.compute.methods.value_zeroing import zeroing_rollout
 
-    for out in METHODS.get("alti")().attribute(ctx):
+    rollout_of = {"alti": contribution_rollout, "value_zeroing": zeroing_rollout}[name]
+    for out in METHODS.get(name)().attribute(ctx):
         assert (out.token_scores >= 0).all() and abs(out.token_scores.sum() - 1) < 1e-5
     model = copy.deepcopy(ctx.adapter.model)
     with torch.no_grad():
@@ -424,5 +429,5 @@ def test_alti_scores_are_a_distribution_and_the_identity_without_attention(ctx):
     adapter.model = model
     ids = torch.tensor([ctx.encoded[0].input_ids])
     with torch.no_grad():
-        rollout = contribution_rollout(bert_layout(adapter, "alti", head=False), ids, None)[0]
+        rollout = rollout_of(bert_layout(adapter, name, head=False), ids, None)[0]
     np.testing.assert_allclose(rollout.numpy(), np.eye(len(ctx.encoded[0].input_ids)), atol=1e-6)

@@ -16,6 +16,7 @@ from reportgen.compute.methods import (  # noqa: F401,E402
     saliency,
     smoothgrad,
     surrogates,
+    value_zeroing,
 )
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 

@@ -1,0 +1,88 @@
+"""Value zeroing (Mohebbi et al., EACL 2023): how much each block's output at a position changes when one token's
+value vector is zeroed, rolled out through the layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.bert_layout import bert_layout, equal_length_batches, feed_forward, self_attention
+
+# Zeroed copies x positions per token of --batch-tokens: each example runs one block on length copies of itself.
+ROWS_PER_TOKEN = 8
+
+
+@METHODS.register("value_zeroing")
+class ValueZeroing(AttributionMethod):
+    name = "value_zeroing"
+    title = "Value zeroing"
+    family = "decomposition"
+    signed = False
+    summary = "Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023)."
+    description = """\
+Value zeroing (Mohebbi et al., EACL 2023) measures context mixing over the whole block, feed-forward network
+included: in each layer, for each token j, the block is run again on its actual input with j's value vector
+set to zero in every head (so no position can read j through attention, while j's own residual stays), and
+the cosine distance between each position's new and original output is j's share of that position,
+normalised over the tokens. The layers' matrices are multiplied (rollout, without an added identity, as in
+the paper), and the row of the token the classifier reads is the score: `[CLS]` for a model with its own
+head, the mean over rows for a probe on mean-pooled states. The scores are non-negative and **do not depend
+on the target class**. It needs the BERT layout and runs each block once per token (length² positions per
+layer, in batches).
+"""
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        adapter = ctx.adapter
+        base = bert_layout(adapter, self.name, head=False)
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        bar = ctx.progress("Value zeroing", len(ctx.encoded))
+        budget = ctx.config.batch_tokens * ROWS_PER_TOKEN
+        for batch in equal_length_batches(ctx.encoded, budget, lambda length: length * length):
+            ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
+            types = None
+            if ctx.encoded[batch[0]].token_type_ids is not None:
+                types = torch.tensor([ctx.encoded[i].token_type_ids for i in batch], device=adapter.device)
+            with torch.no_grad():
+                rollout = zeroing_rollout(base, ids, types)
+            rows = rollout[:, 0] if adapter.head_kind == "classifier" else rollout.mean(dim=1)
+            for j, i in enumerate(batch):
+                outputs[i] = MethodOutput(rows[j].float().cpu().numpy().astype(np.float32))
+            bar.update(len(batch))
+        bar.close()
+        return outputs  # type: ignore[return-value]
+
+
+def zeroing_rollout(base, ids: torch.Tensor, types) -> torch.Tensor:
+    """float[k, seq, seq]: row i says how much each input token's value mattered to position i, over the layers."""
+    hidden = base.embeddings(input_ids=ids, token_type_ids=types)
+    rolled = None
+    for layer in base.encoder.layer:
+        scores, hidden = zeroing_scores(layer, hidden)
+        rolled = scores if rolled is None else scores @ rolled
+    return rolled
+
+
+def zeroing_scores(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One block's normalised matrix float[k, i, j] (j's value zeroed, cosine distance at i) and its output."""
+    batch, seq, width = hidden.shape
+    probs, value, context = self_attention(layer, hidden)
+    out = layer.attention.output
+    output = feed_forward(layer, out.LayerNorm(out.dense(context) + hidden))[3]
+    # Zeroing j's value removes alpha_ij v_j from every position's context: one subtraction per copy, with the
+    # attention weights unchanged (queries and keys do not read values).
+    removed = torch.einsum("bhij,bhjv->bjihv", probs, value).reshape(batch, seq, seq, width)  # [b, j, i, d]
+    zeroed = (context.unsqueeze(1) - removed).reshape(batch * seq, seq, width)
+    repeated = hidden.repeat_interleave(seq, dim=0)
+    changed = feed_forward(layer, out.LayerNorm(out.dense(zeroed) + repeated))[3].view(batch, seq, seq, width)
+    # Cosine distance as half the squared distance of the unit vectors, in float64: zeroing one value often moves
+    # an output by 1e-3 of its length, and 1 - cos of float32 vectors that close is mostly rounding.
+    unit = torch.nn.functional.normalize(changed.double(), dim=-1)
+    reference = torch.nn.functional.normalize(output.double(), dim=-1).unsqueeze(1)
+    distance = 0.5 * (unit - reference).pow(2).sum(-1)  # [b, j, i]
+    scores = distance.transpose(1, 2)  # [b, i, j]
+    total = scores.sum(-1, keepdim=True)
+    # A position no zeroing moves (its block reads nothing through attention) owes everything to itself.
+    own = torch.eye(seq, dtype=scores.dtype, device=scores.device).expand_as(scores)
+    normalised = torch.where(total > 0, scores / total.clamp(min=torch.finfo(scores.dtype).tiny), own)
+    return normalised, output  # the scores in float64, the output as the model runs
