@@ -121,7 +121,7 @@ def _layer(layer, hidden: torch.Tensor, components):
 
 def _share_bias(components: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Add a bias to a sum of components, shared out in proportion to |component . bias| ("absdot")."""
-    weights = torch.abs((components * bias).sum(-1))
+    weights = torch.abs(components @ bias)
     weights = weights / (weights.sum(-1, keepdim=True) + EPS)
     return components + weights.unsqueeze(-1) * bias
 
