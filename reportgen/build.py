@@ -50,6 +50,7 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.compute.metrics import METRICS
 
     # Unknown names fail here, before the model loads; "all" expands to every registered name.
+    named_methods = set(cfg.compute.methods) - {"all"}
     cfg = dataclasses.replace(cfg, compute=dataclasses.replace(
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))
@@ -81,11 +82,12 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
                               f"is used; leave {option} out")
     if probe_from is not None:
         check_probe_model(probe_from, adapter)
+    cfg, not_applicable = _applicable_methods(cfg, adapter, named_methods)
     with _work_folder() as work:
         cache = ChunkCache(cfg.cache_dir or default_cache_dir(), reuse=cfg.cache) if cfg.cache else \
             ChunkCache(work / "cache", reuse=False)
         bundle = compute_bundle(cfg, examples, adapter, narrative, provenance, progress_bar, cache, work,
-                                probe_train, probe_from).as_saved()
+                                probe_train, probe_from, not_applicable).as_saved()
         return _render(cfg, bundle, provenance, command_line, build_epoch, started, len(examples))
 
 
@@ -120,6 +122,19 @@ def _work_folder() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tuple[BuildConfig, dict[str, str]]:
+    """The build without the methods that cannot explain this model: a method named on the command line is an
+    error (exit 2, with the reason); one that came from --methods all is left out and the methods page says why."""
+    from reportgen.compute.methods import METHODS
+
+    reasons = {name: why for name in cfg.compute.methods if (why := METHODS.get(name).does_not_apply(adapter))}
+    for name in cfg.compute.methods:
+        if name in reasons and name in named:
+            raise ConfigError(f"{name}: {reasons[name]}; leave {name} out of --methods for this model")
+    kept = tuple(name for name in cfg.compute.methods if name not in reasons)
+    return dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, methods=kept)), reasons
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

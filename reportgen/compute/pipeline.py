@@ -69,6 +69,7 @@ def compute_bundle(
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
     probe_from: Optional[ProbeSource] = None,  # an earlier report's probes (--probe-from)
+    not_applicable: Optional[dict[str, str]] = None,  # method -> why it cannot explain this model (left out)
 ) -> ReportBundle:
     ccfg = cfg.compute
     methods = [METHODS.get(name)() for name in ccfg.methods]
@@ -152,6 +153,8 @@ def compute_bundle(
     summary["curves"] = {metric: {method: [float(v) for v in total / n] for method, total in per.items()}
                          for metric, per in curve_sums.items()}
     summary["sanity"] = None
+    summary["not_applicable"] = [{"name": name, "title": METHODS.get(name).title, "reason": reason}
+                                 for name, reason in sorted((not_applicable or {}).items())]
     if sanity_wanted:
         summary["sanity"] = _sanity(adapter, methods, examples, sanity_wanted, kept_results, targets,
                                     target_logits, groups, max_length, ccfg, progress)

@@ -129,6 +129,7 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles),
         "has_random": any(m["name"] == "random" for m in bundle.methods),
+        "not_applicable": bundle.summary.get("not_applicable", []),
         "linearisation": {name: {**v, "of_title": titles[v["of"]]}
                           for name, v in bundle.summary.get("linearisation", {}).items()},
         "convergence": bundle.summary.get("convergence", {}),

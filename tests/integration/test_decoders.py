@@ -68,3 +68,38 @@ def test_decoders_are_refused_in_one_line(tmp_path, tiny_examples, make, what):
     message = result.output.strip()
     assert what in message and "use an encoder" in message and len(message.splitlines()) == 1
     assert not (tmp_path / "site").exists()
+
+
+def _distilbert(directory: Path) -> Path:
+    """A tiny random bare DistilBERT (not BERT's block layout) with the tests' WordPiece vocabulary."""
+    import torch
+    from transformers import BertTokenizerFast, DistilBertConfig, DistilBertModel
+
+    from tests.conftest import _save_tiny
+
+    _save_tiny(directory, with_head=False)  # for its tokenizer files; the weights are replaced below
+    for weights in directory.glob("*.safetensors"):
+        weights.unlink()
+    vocab = BertTokenizerFast.from_pretrained(directory).vocab_size
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=64)
+    DistilBertModel(config).save_pretrained(directory)
+    return directory
+
+
+def test_methods_that_cannot_read_a_model_are_left_out_with_the_reason(tmp_path, tiny_examples):
+    """--methods all on a model that is not laid out like BERT: the decomposition methods are left out and the
+    methods page says why; naming one of them is exit 2 with the same reason."""
+    model = _distilbert(tmp_path / "distilbert")
+    site = tmp_path / "site"
+    result = CliRunner().invoke(cli, ["build", "--examples", str(tiny_examples), "--model", str(model),
+                                      "--out", str(site), "--methods", "all", "--no-global", "-q"])
+    assert result.exit_code == 0, result.output
+    page = (site / "methods.html").read_text(encoding="utf-8")
+    assert "Methods left out for this model" in page
+    for title in ("DecompX", "ALTI", "Value zeroing"):
+        assert f"<strong>{title}</strong>: DistilBertModel is not laid out like BERT" in page
+    named = CliRunner().invoke(cli, ["build", "--examples", str(tiny_examples), "--model", str(model),
+                                     "--out", str(tmp_path / "refused"), "--methods", "decompx", "-q"])
+    assert named.exit_code == 2 and "decompx: DistilBertModel is not laid out like BERT" in named.output

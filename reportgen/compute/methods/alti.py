@@ -3,11 +3,19 @@ measured by distance, then rolled out through the layers."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.compute.methods.bert_layout import bert_layout, equal_length_batches, feed_forward, self_attention
+from reportgen.compute.methods.bert_layout import (
+    bert_layout,
+    equal_length_batches,
+    feed_forward,
+    layout_problem,
+    self_attention,
+)
 
 # Vectors (positions x sources) per token of --batch-tokens: one layer's vectors are held at a time.
 VECTORS_PER_TOKEN = 8
@@ -32,6 +40,10 @@ block is left out, as in the paper. The scores are non-negative and **do not dep
 like attention rollout, ALTI says where information came from, not whether it argued for the prediction.
 It needs the BERT layout and costs one pass with length² vectors per layer.
 """
+
+    @classmethod
+    def does_not_apply(cls, adapter) -> Optional[str]:
+        return layout_problem(adapter, head=False)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter

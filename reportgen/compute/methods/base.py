@@ -58,6 +58,12 @@ class AttributionMethod:
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         raise NotImplementedError
 
+    @classmethod
+    def does_not_apply(cls, adapter: ModelAdapter) -> Optional[str]:
+        """Why this method cannot explain this model, in one sentence (shown on the methods page when the method
+        came from --methods all, an error when it was named), or None."""
+        return None
+
 
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
 

@@ -3,6 +3,8 @@ block's self-attention on the actual input. Not a method: nothing here registers
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from reportgen.errors import ConfigError
@@ -11,9 +13,10 @@ NEEDED = ("attention.self.query", "attention.self.key", "attention.self.value", 
           "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")
 
 
-def bert_layout(adapter, method: str, head: bool):
-    """The base model if its blocks are BERT's (post-LayerNorm, absolute positions), else a one-line refusal.
-    head: the method also reads the classification head, which must then be BERT's pooler + classifier."""
+def layout_problem(adapter, head: bool) -> Optional[str]:
+    """Why a decomposition method cannot read this model, in one sentence, or None when it can: its blocks must
+    be BERT's (post-LayerNorm, absolute positions) and, with head, its classification head BERT's pooler +
+    classifier (or a probe fitted here)."""
     base = adapter.model.base_model
     layers = getattr(getattr(base, "encoder", None), "layer", None)
     first = layers[0] if layers is not None and len(layers) else None
@@ -21,13 +24,19 @@ def bert_layout(adapter, method: str, head: bool):
     position = getattr(adapter.model.config, "position_embedding_type", "absolute")
     architecture = adapter.details.get("architecture")
     if not has_all or position != "absolute":
-        raise ConfigError(f"{method}: {architecture} is not laid out like BERT (post-LayerNorm blocks with absolute "
-                          f"positions); leave {method} out of --methods for this model")
+        return f"{architecture} is not laid out like BERT (post-LayerNorm blocks with absolute positions)"
     if head and adapter.head_kind == "classifier" and not (
             hasattr(adapter.model, "classifier") and getattr(base, "pooler", None) is not None):
-        raise ConfigError(f"{method}: the classification head of {architecture} is not BERT's pooler + classifier; "
-                          f"leave {method} out of --methods for this model")
-    return base
+        return f"the classification head of {architecture} is not BERT's pooler + classifier"
+    return None
+
+
+def bert_layout(adapter, method: str, head: bool):
+    """The base model, or a one-line refusal naming what does not fit."""
+    problem = layout_problem(adapter, head)
+    if problem:
+        raise ConfigError(f"{method}: {problem}; leave {method} out of --methods for this model")
+    return adapter.model.base_model
 
 
 def _has(module, path: str) -> bool:

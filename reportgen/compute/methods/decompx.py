@@ -3,10 +3,18 @@ propagated through every layer and the classifier, so a word's score is its shar
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.compute.methods.bert_layout import bert_layout, equal_length_batches, feed_forward, self_attention
+from reportgen.compute.methods.bert_layout import (
+    bert_layout,
+    equal_length_batches,
+    feed_forward,
+    layout_problem,
+    self_attention,
+)
 
 EPS = 1e-12  # the reference implementation's guard in every ratio and normalisation
 # Elements of the largest intermediate tensor (positions x sources x FFN width) built at once: bounds memory on
@@ -38,6 +46,10 @@ layout (post-LayerNorm blocks with a self-attention, an intermediate and an outp
 architectures are refused with the reason. Its cost grows with the square of the text's length, since
 each of n tokens carries n vectors through every layer.
 """
+
+    @classmethod
+    def does_not_apply(cls, adapter) -> Optional[str]:
+        return layout_problem(adapter, head=True)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter

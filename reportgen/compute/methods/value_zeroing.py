@@ -3,11 +3,19 @@ value vector is zeroed, rolled out through the layers."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.compute.methods.bert_layout import bert_layout, equal_length_batches, feed_forward, self_attention
+from reportgen.compute.methods.bert_layout import (
+    bert_layout,
+    equal_length_batches,
+    feed_forward,
+    layout_problem,
+    self_attention,
+)
 
 # Zeroed copies x positions per token of --batch-tokens: each example runs one block on length copies of itself.
 ROWS_PER_TOKEN = 8
@@ -31,6 +39,10 @@ head, the mean over rows for a probe on mean-pooled states. The scores are non-n
 on the target class**. It needs the BERT layout and runs each block once per token (length² positions per
 layer, in batches).
 """
+
+    @classmethod
+    def does_not_apply(cls, adapter) -> Optional[str]:
+        return layout_problem(adapter, head=False)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter
