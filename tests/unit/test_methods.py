@@ -431,3 +431,14 @@ def test_context_mixing_scores_are_a_distribution_and_the_identity_without_atten
     with torch.no_grad():
         rollout = rollout_of(bert_layout(adapter, name, head=False), ids, None)[0]
     np.testing.assert_allclose(rollout.numpy(), np.eye(len(ctx.encoded[0].input_ids)), atol=1e-6)
+
+
+@pytest.mark.parametrize("name,constant", [("decompx", "FFN_BLOCK_ELEMENTS"), ("value_zeroing", "COPY_BLOCK_ELEMENTS")])
+def test_long_input_blocks_give_the_same_scores(ctx, monkeypatch, name, constant):
+    """The slices that bound a long input's memory (one row or copy at a time here) change no score."""
+    import importlib
+
+    whole = METHODS.get(name)().attribute(ctx)
+    monkeypatch.setattr(importlib.import_module(f"reportgen.compute.methods.{name}"), constant, 1)
+    for a, b in zip(whole, METHODS.get(name)().attribute(ctx)):
+        np.testing.assert_allclose(b.token_scores, a.token_scores, rtol=1e-5, atol=1e-6)

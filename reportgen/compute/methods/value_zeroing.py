@@ -19,6 +19,8 @@ from reportgen.compute.methods.bert_layout import (
 
 # Zeroed copies x positions per token of --batch-tokens: each example runs one block on length copies of itself.
 ROWS_PER_TOKEN = 8
+# Elements of the feed-forward activations (copies x positions x FFN width) computed at once.
+COPY_BLOCK_ELEMENTS = 1 << 24
 
 
 @METHODS.register("value_zeroing")
@@ -83,10 +85,18 @@ def zeroing_scores(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     output = feed_forward(layer, out.LayerNorm(out.dense(context) + hidden))[3]
     # Zeroing j's value removes alpha_ij v_j from every position's context: one subtraction per copy, with the
     # attention weights unchanged (queries and keys do not read values).
-    removed = torch.einsum("bhij,bhjv->bjihv", probs, value).reshape(batch, seq, seq, width)  # [b, j, i, d]
-    zeroed = (context.unsqueeze(1) - removed).reshape(batch * seq, seq, width)
-    repeated = hidden.repeat_interleave(seq, dim=0)
-    changed = feed_forward(layer, out.LayerNorm(out.dense(zeroed) + repeated))[3].view(batch, seq, seq, width)
+    # The copies (one per zeroed token j) go through the block in slices, so a long input's length^2 positions
+    # never hold the feed-forward width all at once.
+    step = max(1, COPY_BLOCK_ELEMENTS // max(1, batch * seq * layer.intermediate.dense.out_features))
+    changed = torch.empty(batch, seq, seq, width, dtype=hidden.dtype, device=hidden.device)  # [b, j, i, d]
+    for start in range(0, seq, step):
+        copies = slice(start, min(seq, start + step))
+        removed = torch.einsum("bhij,bhjv->bjihv", probs[..., copies], value[:, :, copies])
+        count = removed.shape[1]
+        zeroed = (context.unsqueeze(1) - removed.reshape(batch, count, seq, width)).reshape(-1, seq, width)
+        repeated = hidden.repeat_interleave(count, dim=0)
+        changed[:, copies] = feed_forward(layer, out.LayerNorm(out.dense(zeroed) + repeated))[3].view(
+            batch, count, seq, width)
     # Cosine distance as half the squared distance of the unit vectors, in float64: zeroing one value often moves
     # an output by 1e-3 of its length, and 1 - cos of float32 vectors that close is mostly rounding.
     unit = torch.nn.functional.normalize(changed.double(), dim=-1)
