@@ -150,7 +150,10 @@ def main() -> None:
     identical, differ = same_site(site, resumed)
     print(f"uncached and resumed (partly cached) sites byte-identical (manifest.json aside): {identical}"
           + ("" if identical else f"; differing: {differ[:5]}"), flush=True)
-    grown = work / "agnews-plus-100.jsonl"
+    # The same file name in another folder: a user appending to their examples file (the name is part of every
+    # record, so a renamed file is a different input).
+    (work / "plus").mkdir(exist_ok=True)
+    grown = work / "plus" / examples.name
     with AGNEWS.open(encoding="utf-8") as source:
         lines = source.readlines()
     extra = lines[large:large + 100] or [line.replace('"id": "', '"id": "extra-', 1) for line in lines[:100]]
