@@ -111,6 +111,12 @@ def lead_method(methods: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
     return max(signed, key=lambda m: m.get("lead", 0), default=None) if signed else None
 
 
+def example_record(result: ExampleResult) -> dict[str, Any]:
+    """An example as plain JSON values, its words as a list of {"text", "start", "end", "segment"}: the form
+    read_results() gives scripts (the chunk files store the words as columns)."""
+    return _rounded(asdict(result))
+
+
 def example_payload(result: ExampleResult) -> dict[str, Any]:
     """An example as stored: its words as columns (WORD_FIELDS), everything else as in ExampleResult."""
     payload = asdict(result)

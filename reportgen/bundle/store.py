@@ -30,6 +30,7 @@ from reportgen.bundle.records import (
     dumps,
     example_from_payload,
     example_payload,
+    example_record,
 )
 
 RESULTS_FILE = "results.json"
@@ -154,10 +155,11 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
 
 def read_results(data_dir: Path) -> dict[str, Any]:
     """results.json with "examples" as the list of every example record (read from the chunks, checksums
-    verified): the whole bundle as plain JSON values, for scripts that re-derive the site's numbers."""
+    verified; each example's words as a list of records): the whole bundle as plain JSON values, for scripts
+    that re-derive the site's numbers."""
     bundle = load_bundle(data_dir)
     payload = json.loads((data_dir / RESULTS_FILE).read_text(encoding="utf-8"))
-    payload["examples"] = [example_payload(r) for r in bundle.examples]
+    payload["examples"] = [example_record(r) for r in bundle.examples]
     return payload
 
 

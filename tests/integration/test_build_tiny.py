@@ -121,7 +121,7 @@ def test_failed_build_leaves_the_previous_site(tmp_path, tiny_encoder, tiny_exam
 def test_unknown_method_lists_the_available_ones(tmp_path, tiny_examples):
     result = run_cli("build", "--examples", str(tiny_examples), "--methods", "ig2", "--out", str(tmp_path / "s"))
     assert result.returncode == 2
-    expected = "Unknown attribution method 'ig2'. Available: attention_flow, attention_gradient, attention_raw"
+    expected = "Unknown attribution method 'ig2'. Available: alti, attention_flow, attention_gradient, attention_raw"
     assert expected in result.stderr
     assert not (tmp_path / "s").exists()
 
