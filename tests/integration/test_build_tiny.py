@@ -154,9 +154,9 @@ def test_cli_help_and_methods():
     methods = run_cli("methods")
     assert methods.returncode == 0
     assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "gradient_x_input",
-        "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion", "random", "saliency",
-        "smoothgrad"]
+        "alti", "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "decompx",
+        "gradient_x_input", "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion", "random",
+        "saliency", "smoothgrad", "value_zeroing"]
 
 
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
@@ -166,7 +166,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert result.exit_code == 0, result.output
     results = read_results(out / "data")
     names = [m["name"] for m in results["methods"]]
-    assert names[-1] == "random" and len(names) == 13
+    assert names[-1] == "random" and len(names) == 16
     assert {m["name"] for m in results["metrics"]} == {
         "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation"}
     for ex in results["examples"]:
@@ -180,7 +180,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     methods_page = (out / "methods.html").read_text(encoding="utf-8")
     assert 'class="reference"' in methods_page and "Agreement between methods" in methods_page
     sanity = results["summary"]["sanity"]
-    assert sanity["examples"] == 3 and len(sanity["methods"]) == 12 and "Sanity check" in methods_page
+    assert sanity["examples"] == 3 and len(sanity["methods"]) == 15 and "Sanity check" in methods_page
     assert "Random scores reach" in (out / "index.html").read_text(encoding="utf-8")
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
