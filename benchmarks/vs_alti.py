@@ -17,10 +17,8 @@ with a seeded random two-class head. Inputs: the first N SST-2 sentences, one at
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 import types
 from pathlib import Path
@@ -28,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from vs_decompx import minilm, tiny  # benchmarks/ is the script's folder, first on sys.path
+from vs_decompx import add_case_arguments, cases  # benchmarks/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alti-src", type=Path, required=True, help="the authors' repository root (holds src/)")
-    parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
+    add_case_arguments(parser)
     args = parser.parse_args()
     sys.path.insert(0, str(args.alti_src))
     # Their module reads ./src/config.yaml through pyaml_env at import; PyYAML reads the same file.
@@ -45,14 +42,12 @@ def main() -> None:
     os.chdir(args.alti_src)
     from src.contributions import ModelWrapper  # the authors' code
 
-    from reportgen.compute.methods.alti import contribution_rollout
+    from reportgen.compute.methods.alti import ALTI
     from reportgen.compute.methods.bert_layout import bert_layout
     from reportgen.models import load_adapter
 
-    work = Path(tempfile.mkdtemp(prefix="reportgen-alti-"))
-    texts = [json.loads(line)["text"] for line in args.data.read_text(encoding="utf-8").splitlines()][: args.n]
-    for name, folder in (("tiny random BERT (2 x 2)", tiny(work / "tiny")),
-                         ("all-MiniLM-L6-v2 + random head", minilm(work / "minilm"))):
+    work, texts, models = cases(args, "reportgen-alti-")
+    for name, folder in models:
         adapter = load_adapter(str(folder), False, "cpu")
         base = bert_layout(adapter, "alti", head=False)
         adapter.model.set_attn_implementation("eager")  # their wrapper reads output_attentions
@@ -62,7 +57,7 @@ def main() -> None:
             batch = adapter.tokenizer(text, return_tensors="pt", truncation=True, max_length=64)
             started = time.perf_counter()
             with torch.no_grad():
-                ours = contribution_rollout(base, batch["input_ids"], batch["token_type_ids"])[0, 0].numpy()
+                ours = ALTI.rollout(base, batch["input_ids"], batch["token_type_ids"])[0, 0].numpy()
             ours_s += time.perf_counter() - started
             started = time.perf_counter()
             _, _, _, data = wrapper(dict(batch))

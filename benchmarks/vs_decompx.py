@@ -35,15 +35,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--decompx-src", type=Path, required=True, help="the authors' src/ folder")
     parser.add_argument("--python", type=Path, default=ROOT / ".bench" / "decompx-venv" / "bin" / "python")
-    parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
+    add_case_arguments(parser)
     args = parser.parse_args()
     if not args.python.exists():
-        sys.exit(f"{args.python}: not found; run `make decompx-venv` first (the authors' code needs transformers 4.17)")
-    work = Path(tempfile.mkdtemp(prefix="reportgen-decompx-"))
-    texts = [json.loads(line)["text"] for line in args.data.read_text(encoding="utf-8").splitlines()][: args.n]
-    for name, folder in (("tiny random BERT (2 x 2)", tiny(work / "tiny")), ("all-MiniLM-L6-v2 + random head",
-                                                                           minilm(work / "minilm"))):
+        sys.exit(f"{args.python}: not found; run `make decompx-venv` first (the authors' code needs transformers 4.18)")
+    work, texts, models = cases(args, "reportgen-decompx-")
+    for name, folder in models:
         ours, seconds = our_shares(folder, texts)
         np.savez(folder / "ours.npz", *[o["ids"] for o in ours])
         subprocess.run([str(args.python), str(SIDE), str(args.decompx_src), str(folder)], check=True)
@@ -57,6 +54,20 @@ def main() -> None:
         print(f"{name}: {len(ours)} sentences; largest |difference| in a token's logit share {worst_abs:.2e} "
               f"({worst_rel:.2e} of that sentence's largest share); reportgen {seconds:.2f} s", flush=True)
     print(f"work folder: {work}")
+
+
+def add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
+
+
+def cases(args: argparse.Namespace, prefix: str) -> tuple[Path, list[str], list[tuple[str, Path]]]:
+    """What every comparison with a reference implementation runs on: a work folder, the first N sentences and
+    the two models (name, saved folder) that both sides load."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    texts = [json.loads(line)["text"] for line in args.data.read_text(encoding="utf-8").splitlines()][: args.n]
+    return work, texts, [("tiny random BERT (2 x 2)", tiny(work / "tiny")),
+                         ("all-MiniLM-L6-v2 + random head", minilm(work / "minilm"))]
 
 
 def tiny(folder: Path) -> Path:

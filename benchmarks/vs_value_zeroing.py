@@ -14,15 +14,13 @@ sklearn distances included). Models and inputs as in benchmarks/vs_decompx.py.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from vs_decompx import minilm, tiny  # benchmarks/ is the script's folder, first on sys.path
+from vs_decompx import add_case_arguments, cases  # benchmarks/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = Path(__file__).with_name("value_zeroing_side.py")
@@ -32,17 +30,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vz-root", type=Path, required=True, help="the authors' repository root")
     parser.add_argument("--python", type=Path, default=ROOT / ".bench" / "decompx-venv" / "bin" / "python")
-    parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
+    add_case_arguments(parser)
     args = parser.parse_args()
     from reportgen.compute.methods.bert_layout import bert_layout
-    from reportgen.compute.methods.value_zeroing import zeroing_rollout
+    from reportgen.compute.methods.value_zeroing import ValueZeroing
     from reportgen.models import load_adapter
 
-    work = Path(tempfile.mkdtemp(prefix="reportgen-vz-"))
-    texts = [json.loads(line)["text"] for line in args.data.read_text(encoding="utf-8").splitlines()][: args.n]
-    for name, folder in (("tiny random BERT (2 x 2)", tiny(work / "tiny")),
-                         ("all-MiniLM-L6-v2 + random head", minilm(work / "minilm"))):
+    work, texts, models = cases(args, "reportgen-vz-")
+    for name, folder in models:
         adapter = load_adapter(str(folder), False, "cpu")
         adapter.model.double()  # both sides in float64: small cosine distances are rounding in float32
         base = bert_layout(adapter, "value_zeroing", head=False)
@@ -51,7 +46,7 @@ def main() -> None:
             ids = torch.tensor([adapter.tokenizer(text, truncation=True, max_length=64)["input_ids"]])
             started = time.perf_counter()
             with torch.no_grad():
-                ours.append(zeroing_rollout(base, ids, torch.zeros_like(ids))[0, 0].numpy())
+                ours.append(ValueZeroing.rollout(base, ids, torch.zeros_like(ids))[0, 0].numpy())
             seconds += time.perf_counter() - started
             ids_list.append(ids[0].numpy())
         np.savez(folder / "ours.npz", *ids_list)

@@ -412,11 +412,8 @@ def test_context_mixing_scores_are_a_distribution_and_the_identity_without_atten
     """ALTI's and value zeroing's rows share out 1 over the tokens; with every value and output projection
     zeroed, a block's attention adds nothing, so each position owes everything to itself and the rollout is the
     identity."""
-    from reportgen.compute.methods.alti import contribution_rollout
     from reportgen.compute.methods.bert_layout import bert_layout
-    from reportgen.compute.methods.value_zeroing import zeroing_rollout
 
-    rollout_of = {"alti": contribution_rollout, "value_zeroing": zeroing_rollout}[name]
     for out in METHODS.get(name)().attribute(ctx):
         assert (out.token_scores >= 0).all() and abs(out.token_scores.sum() - 1) < 1e-5
     model = copy.deepcopy(ctx.adapter.model)
@@ -429,7 +426,7 @@ def test_context_mixing_scores_are_a_distribution_and_the_identity_without_atten
     adapter.model = model
     ids = torch.tensor([ctx.encoded[0].input_ids])
     with torch.no_grad():
-        rollout = rollout_of(bert_layout(adapter, name, head=False), ids, None)[0]
+        rollout = METHODS.get(name).rollout(bert_layout(adapter, name, head=False), ids, None)[0]
     np.testing.assert_allclose(rollout.numpy(), np.eye(len(ctx.encoded[0].input_ids)), atol=1e-6)
 
 

@@ -3,30 +3,16 @@ measured by distance, then rolled out through the layers."""
 
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
 import torch
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.compute.methods.bert_layout import (
-    bert_layout,
-    equal_length_batches,
-    feed_forward,
-    layout_problem,
-    self_attention,
-)
-
-# Vectors (positions x sources) per token of --batch-tokens: one layer's vectors are held at a time.
-VECTORS_PER_TOKEN = 8
+from reportgen.compute.methods.base import METHODS
+from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, self_attention
 
 
 @METHODS.register("alti")
-class ALTI(AttributionMethod):
+class ALTI(LayerMixing):
     name = "alti"
     title = "ALTI"
-    family = "decomposition"
-    signed = False
     summary = "Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022)."
     description = """\
 ALTI (Ferrando et al., EMNLP 2022) splits the output of each block's attention (after its residual and
@@ -41,39 +27,9 @@ like attention rollout, ALTI says where information came from, not whether it ar
 It needs the BERT layout and costs one pass with length² vectors per layer.
 """
 
-    @classmethod
-    def does_not_apply(cls, adapter) -> Optional[str]:
-        return layout_problem(adapter, head=False)
-
-    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        adapter = ctx.adapter
-        base = bert_layout(adapter, self.name, head=False)
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        bar = ctx.progress("ALTI", len(ctx.encoded))
-        budget = ctx.config.batch_tokens * VECTORS_PER_TOKEN
-        for batch in equal_length_batches(ctx.encoded, budget, lambda length: length * length):
-            ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
-            types = None
-            if ctx.encoded[batch[0]].token_type_ids is not None:
-                types = torch.tensor([ctx.encoded[i].token_type_ids for i in batch], device=adapter.device)
-            with torch.no_grad():
-                rollout = contribution_rollout(base, ids, types)  # [k, seq, seq]
-            rows = rollout[:, 0] if adapter.head_kind == "classifier" else rollout.mean(dim=1)
-            for j, i in enumerate(batch):
-                outputs[i] = MethodOutput(rows[j].float().cpu().numpy().astype(np.float32))
-            bar.update(len(batch))
-        bar.close()
-        return outputs  # type: ignore[return-value]
-
-
-def contribution_rollout(base, ids: torch.Tensor, types) -> torch.Tensor:
-    """float[k, seq, seq]: row i says how much each input token contributed to position i's last layer."""
-    hidden = base.embeddings(input_ids=ids, token_type_ids=types)
-    rolled = None
-    for layer in base.encoder.layer:
-        contributions, hidden = layer_contributions(layer, hidden)
-        rolled = contributions if rolled is None else contributions @ rolled
-    return rolled
+    @staticmethod
+    def layer_matrix(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return layer_contributions(layer, hidden)
 
 
 def layer_contributions(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, readout_row
 
 
 @METHODS.register("attention_raw")
@@ -26,6 +26,5 @@ is **not** class-specific, and is known to disagree with gradient-based importan
         outputs = []
         for attn in ctx.attentions:
             last = attn[-1].astype(np.float32).mean(axis=0)  # [seq, seq]
-            row = last[0] if ctx.adapter.head_kind == "classifier" else last.mean(axis=0)
-            outputs.append(MethodOutput(row.astype(np.float32)))
+            outputs.append(MethodOutput(readout_row(ctx.adapter, last).astype(np.float32)))
         return outputs

@@ -68,6 +68,12 @@ class AttributionMethod:
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
 
 
+def readout_row(adapter: ModelAdapter, matrix: Any) -> Any:
+    """The row of a token-to-token matrix (numpy or torch, [..., seq, seq]) at what the classifier reads: the
+    first token for a model's own head, the mean over positions for a probe on mean-pooled states."""
+    return matrix[..., 0, :] if adapter.head_kind == "classifier" else matrix.mean(-2)
+
+
 def convergence_threshold(config: ComputeConfig) -> float:
     """The largest relative completeness delta that counts as resolved: the adaptive tolerance when steps are
     chosen per example, else the fixed-step warning threshold."""
@@ -75,16 +81,19 @@ def convergence_threshold(config: ComputeConfig) -> float:
 
 
 def equal_length_chunks(
-    encoded: Sequence[EncodedExample], indices: Iterable[int], rows_per_example: int, budget_tokens: int
+    encoded: Sequence[EncodedExample], indices: Iterable[int], rows_per_example: int | Callable[[int], int],
+    budget_tokens: int,
 ) -> Iterator[list[int]]:
     """Examples of exactly equal length, batched together (so no padding at all), each batch holding
-    about budget_tokens tokens once every example is expanded to rows_per_example rows."""
+    about budget_tokens tokens once every example is expanded to rows_per_example rows (a number, or a function
+    of the length: a decomposition holds length rows of length vectors)."""
     by_length: dict[int, list[int]] = defaultdict(list)
     for i in indices:
         by_length[encoded[i].length].append(i)
     for length in sorted(by_length):
         group = by_length[length]
-        per_batch = batch_rows(length, budget_tokens, rows_per_example)
+        rows = rows_per_example(length) if callable(rows_per_example) else rows_per_example
+        per_batch = batch_rows(length, budget_tokens, rows)
         for start in range(0, len(group), per_batch):
             yield group[start : start + per_batch]
 

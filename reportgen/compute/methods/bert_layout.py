@@ -1,13 +1,28 @@
-"""What the decomposition methods (DecompX, ALTI) read inside a BERT-layout encoder: the layout check and one
-block's self-attention on the actual input. Not a method: nothing here registers."""
+"""What the decomposition methods (DecompX, ALTI, value zeroing) read inside a BERT-layout encoder: the layout
+check, one block's self-attention and feed-forward half on the actual input, their batches, and the shared
+shape of the context-mixing methods. Not a method: nothing here registers."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
+import numpy as np
 import torch
 
+from reportgen.compute.methods.base import (
+    AttributionMethod,
+    MethodContext,
+    MethodOutput,
+    equal_length_chunks,
+    padded_batch,
+    readout_row,
+)
 from reportgen.errors import ConfigError
+
+# Vectors (positions x sources, or zeroed copies x positions) per token of --batch-tokens: such a vector costs
+# about a tenth of what a token costs in a forward/backward pass (one hidden vector in a few live tensors,
+# against a token's activations in every layer).
+VECTORS_PER_TOKEN = 8
 
 NEEDED = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
           "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")
@@ -73,15 +88,50 @@ def feed_forward(layer, hidden1: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return pre_act, act, pre_ln2, layer.output.LayerNorm(pre_ln2)
 
 
-def equal_length_batches(encoded, budget: int, cost) -> list[list[int]]:
-    """Example indices grouped by exact length (no padding, so no masked positions to decompose), as many per
-    batch as keep cost(length) summed within budget."""
-    by_length: dict[int, list[int]] = {}
-    for i, enc in enumerate(encoded):
-        by_length.setdefault(enc.length, []).append(i)
-    batches = []
-    for length in sorted(by_length):
-        size = max(1, budget // max(1, cost(length)))
-        group = by_length[length]
-        batches += [group[start : start + size] for start in range(0, len(group), size)]
-    return batches
+def square_batches(ctx: MethodContext) -> Iterator[tuple[list[int], torch.Tensor, Optional[torch.Tensor]]]:
+    """Batches of examples of one length (no padding, so no masked positions to decompose) with their token ids
+    and types: each example holds length x length vectors, VECTORS_PER_TOKEN of them per token of the budget."""
+    budget = ctx.config.batch_tokens * VECTORS_PER_TOKEN
+    for batch in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), lambda length: length, budget):
+        ids, _, types = padded_batch(ctx.encoded, batch, ctx.adapter.device)
+        yield batch, ids, types
+
+
+class LayerMixing(AttributionMethod):
+    """A context-mixing method (ALTI, value zeroing): one token-to-token matrix per block, multiplied through the
+    layers, read at the token the classifier reads. A subclass defines layer_matrix."""
+
+    family = "decomposition"
+    signed = False
+
+    @staticmethod
+    def layer_matrix(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The block's normalised matrix float[k, i, j] (what position i owes token j) and the block's output."""
+        raise NotImplementedError
+
+    @classmethod
+    def does_not_apply(cls, adapter) -> Optional[str]:
+        return layout_problem(adapter, head=False)
+
+    @classmethod
+    def rollout(cls, base, ids: torch.Tensor, types: Optional[torch.Tensor]) -> torch.Tensor:
+        """float[k, seq, seq]: the layers' matrices multiplied, bottom layer first."""
+        hidden = base.embeddings(input_ids=ids, token_type_ids=types)
+        rolled = None
+        for layer in base.encoder.layer:
+            matrix, hidden = cls.layer_matrix(layer, hidden)
+            rolled = matrix if rolled is None else matrix @ rolled
+        return rolled
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        base = bert_layout(ctx.adapter, self.name, head=False)
+        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
+        bar = ctx.progress(self.title, len(ctx.encoded))
+        for batch, ids, types in square_batches(ctx):
+            with torch.no_grad():
+                rows = readout_row(ctx.adapter, self.rollout(base, ids, types))
+            for j, i in enumerate(batch):
+                outputs[i] = MethodOutput(rows[j].float().cpu().numpy().astype(np.float32))
+            bar.update(len(batch))
+        bar.close()
+        return outputs  # type: ignore[return-value]

@@ -10,19 +10,16 @@ import torch
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.bert_layout import (
     bert_layout,
-    equal_length_batches,
     feed_forward,
     layout_problem,
     self_attention,
+    square_batches,
 )
 
 EPS = 1e-12  # the reference implementation's guard in every ratio and normalisation
 # Elements of the largest intermediate tensor (positions x sources x FFN width) built at once: bounds memory on
 # long inputs, where one example's decomposition is seq^2 vectors.
 FFN_BLOCK_ELEMENTS = 1 << 24
-# Component vectors per token of --batch-tokens: a component costs about a tenth of what a token costs in a
-# forward/backward pass (one hidden vector in a few live tensors, against a token's activations in every layer).
-COMPONENTS_PER_TOKEN = 8
 
 
 @METHODS.register("decompx")
@@ -52,19 +49,12 @@ each of n tokens carries n vectors through every layer.
         return layout_problem(adapter, head=True)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        adapter = ctx.adapter
-        base = bert_layout(adapter, self.name, head=True)
+        base = bert_layout(ctx.adapter, self.name, head=True)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("DecompX", len(ctx.encoded))
-        # Each example holds length x length component vectors.
-        budget = ctx.config.batch_tokens * COMPONENTS_PER_TOKEN
-        for batch in equal_length_batches(ctx.encoded, budget, lambda length: length * length):
-            ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
-            types = None
-            if ctx.encoded[batch[0]].token_type_ids is not None:
-                types = torch.tensor([ctx.encoded[i].token_type_ids for i in batch], device=adapter.device)
+        for batch, ids, types in square_batches(ctx):
             with torch.no_grad():
-                shares = logit_shares(adapter, base, ids, types)  # [k, seq, classes]
+                shares = logit_shares(ctx.adapter, base, ids, types)  # [k, seq, classes]
             for j, i in enumerate(batch):
                 scores = shares[j, :, ctx.targets[i]].float().cpu().numpy()
                 # The shares add up to the logit by construction; "sum" beside "logit" shows it per example.

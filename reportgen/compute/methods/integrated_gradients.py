@@ -172,9 +172,10 @@ integral was not resolved and the highlights should not be trusted as they are.
         device = adapter.device
         pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
         ids, mask, types = padded_batch(ctx.encoded, chunk, device)
-        keep = torch.zeros_like(mask, dtype=torch.bool)  # [CLS], [SEP]: kept in the baseline
-        for row, i in enumerate(chunk):
+        keep = torch.zeros(mask.shape, dtype=torch.bool)  # [CLS], [SEP]: kept in the baseline (built on the host,
+        for row, i in enumerate(chunk):                   # then one copy to the device)
             keep[row, : ctx.encoded[i].length] = torch.tensor(ctx.encoded[i].special_mask)
+        keep = keep.to(device)
         padding = torch.full_like(ids, pad_id)
         ids = torch.where(mask.bool(), ids, padding)
         base_ids = torch.where(keep, ids, padding)

@@ -3,32 +3,19 @@ value vector is zeroed, rolled out through the layers."""
 
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
 import torch
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
-from reportgen.compute.methods.bert_layout import (
-    bert_layout,
-    equal_length_batches,
-    feed_forward,
-    layout_problem,
-    self_attention,
-)
+from reportgen.compute.methods.base import METHODS
+from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, self_attention
 
-# Zeroed copies x positions per token of --batch-tokens: each example runs one block on length copies of itself.
-ROWS_PER_TOKEN = 8
 # Elements of the feed-forward activations (copies x positions x FFN width) computed at once.
 COPY_BLOCK_ELEMENTS = 1 << 24
 
 
 @METHODS.register("value_zeroing")
-class ValueZeroing(AttributionMethod):
+class ValueZeroing(LayerMixing):
     name = "value_zeroing"
     title = "Value zeroing"
-    family = "decomposition"
-    signed = False
     summary = "Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023)."
     description = """\
 Value zeroing (Mohebbi et al., EACL 2023) measures context mixing over the whole block, feed-forward network
@@ -42,39 +29,9 @@ on the target class**. It needs the BERT layout and runs each block once per tok
 layer, in batches).
 """
 
-    @classmethod
-    def does_not_apply(cls, adapter) -> Optional[str]:
-        return layout_problem(adapter, head=False)
-
-    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        adapter = ctx.adapter
-        base = bert_layout(adapter, self.name, head=False)
-        outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
-        bar = ctx.progress("Value zeroing", len(ctx.encoded))
-        budget = ctx.config.batch_tokens * ROWS_PER_TOKEN
-        for batch in equal_length_batches(ctx.encoded, budget, lambda length: length * length):
-            ids = torch.tensor([ctx.encoded[i].input_ids for i in batch], device=adapter.device)
-            types = None
-            if ctx.encoded[batch[0]].token_type_ids is not None:
-                types = torch.tensor([ctx.encoded[i].token_type_ids for i in batch], device=adapter.device)
-            with torch.no_grad():
-                rollout = zeroing_rollout(base, ids, types)
-            rows = rollout[:, 0] if adapter.head_kind == "classifier" else rollout.mean(dim=1)
-            for j, i in enumerate(batch):
-                outputs[i] = MethodOutput(rows[j].float().cpu().numpy().astype(np.float32))
-            bar.update(len(batch))
-        bar.close()
-        return outputs  # type: ignore[return-value]
-
-
-def zeroing_rollout(base, ids: torch.Tensor, types) -> torch.Tensor:
-    """float[k, seq, seq]: row i says how much each input token's value mattered to position i, over the layers."""
-    hidden = base.embeddings(input_ids=ids, token_type_ids=types)
-    rolled = None
-    for layer in base.encoder.layer:
-        scores, hidden = zeroing_scores(layer, hidden)
-        rolled = scores if rolled is None else scores @ rolled
-    return rolled
+    @staticmethod
+    def layer_matrix(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return zeroing_scores(layer, hidden)
 
 
 def zeroing_scores(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
