@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 log = logging.getLogger("reportgen")
 
@@ -63,6 +64,22 @@ def configure_memory() -> None:
         libc.mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """For a loop over chunks that calls release_memory(): what exists before the loop (the examples, the model,
+    the aggregates' containers) lives through it, so it is frozen out of the cyclic collector and each chunk's
+    collection walks only what that chunk made. Over 10k examples a full collection per chunk took 0.3 s, and a
+    rebuild from the cache was mostly collections. Unfrozen afterwards, so nothing stays uncollectable."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def release_memory() -> None:

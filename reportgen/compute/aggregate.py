@@ -6,16 +6,25 @@ correlation), never with tokens or attention maps, so 100k examples summarise in
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from functools import lru_cache
 from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.records import lead_method
-from reportgen.compute.metrics.agreement import spearman
+from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
 TOP_WORDS = 15
+
+
+@lru_cache(maxsize=1 << 16)
+def word_key(text: str) -> Optional[str]:
+    """How a word is counted across examples (lower case), or None for punctuation and symbols. Cached: a data
+    set repeats its vocabulary, and every example's words are keyed once per method."""
+    key = text.lower()
+    return key if any(ch.isalnum() for ch in key) else None
 
 
 class WordTotals:
@@ -34,9 +43,9 @@ class WordTotals:
             return
         seen = set()
         for word, score in zip(words, values / norm):
-            key = word["text"].lower()
+            key = word_key(word["text"])
             contribution = score if self.signed else abs(score)
-            if contribution <= 0 or not any(ch.isalnum() for ch in key):
+            if contribution <= 0 or key is None:
                 continue
             self.totals[key] += float(contribution)
             if key not in seen:
@@ -121,6 +130,8 @@ class DatasetAggregate:
         for a, b in self.pairs:
             if (b, a) in rho:
                 rho[(a, b)] = rho[(b, a)]
+            elif a == b:  # a map against itself: 1 wherever a rank correlation is defined at all
+                rho[(a, b)] = 1.0 if rankable(words[a]) else None
             else:
                 rho[(a, b)] = spearman(words[a], words[b])
             if rho[(a, b)] is not None:
@@ -232,7 +243,7 @@ def _special_share(r: ExampleResult, method: str) -> float:
     total = scores.sum()
     if total == 0 or not np.isfinite(total):
         return 0.0
-    punct_words = {k for k, w in enumerate(r.words) if not any(ch.isalnum() for ch in w["text"])}
+    punct_words = {k for k, w in enumerate(r.words) if word_key(w["text"]) is None}
     special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
     return float(scores[np.array(special)].sum() / total)
 

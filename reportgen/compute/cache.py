@@ -49,22 +49,24 @@ class ChunkCache:
         """Whether an entry exists (unread: get() still checks it); counts neither a hit nor a miss."""
         return self.reuse and self.path(kind, key).is_file()
 
-    def get(self, kind: str, key: str) -> Optional[bytes]:
+    def get(self, kind: str, key: str, counts: int = 1) -> Optional[bytes]:
+        """counts: how many entries a hit stands for (an assembled chunk stands for its parts); a miss of an
+        entry that stands for others (counts > 1) is not counted: its parts are looked up next."""
         if not self.reuse:
             return None
         path = self.path(kind, key)
         try:
             raw = path.read_bytes()
         except OSError:
-            self.misses += 1
+            self.misses += counts == 1
             return None
         head, _, data = raw.partition(b"\n")
         if head.decode("ascii", "replace") != hashlib.sha256(data).hexdigest():
             log.warning("cache entry %s is damaged; recomputing it", path)
             path.unlink(missing_ok=True)
-            self.misses += 1
+            self.misses += counts == 1
             return None
-        self.hits += 1
+        self.hits += counts
         return data
 
     def put(self, kind: str, key: str, data: bytes) -> Path:

@@ -58,25 +58,43 @@ class ChunkExplainer:
 
     def chunk(self, span: Sequence[int]) -> bytes:
         """The chunk's bytes, its missing parts computed here and cached (the local engine)."""
-        keys, parts = self.lookup(span)
+        keys = self.keys(span)
+        whole = self.whole(keys)
+        if whole is not None:
+            return whole
+        parts = self.read(keys)
         todo = self.missing(parts)
         if todo is not None:
             self.store(keys, parts, self.compute(span, *todo))
-        return self.assemble(parts)
+        return self.assembled(keys, parts)
+
+    def whole(self, keys: dict[str, str]) -> Optional[bytes]:
+        """The chunk as assembled before from these very parts, or None. Assembling parses every part and writes
+        every record again, the largest cost of a rebuild from the cache; the assembled bytes are the same."""
+        return self.cache.get("chunk", _whole_key(keys), counts=len(keys))
 
     def lookup(self, span: Sequence[int]) -> tuple[dict[str, str], dict[str, Optional[bytes]]]:
         """Each part's cache key, and what the cache holds for it (None: to compute)."""
         keys = self.keys(span)
-        return keys, {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
+        return keys, self.read(keys)
+
+    def read(self, keys: dict[str, str]) -> dict[str, Optional[bytes]]:
+        return {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
 
     def uncached(self, span: Sequence[int]) -> Optional[tuple[list[str], bool]]:
         """missing() from which entries exist, without reading them (a damaged one is found when read)."""
-        return self.missing({name: b"" if self.cache.has(_kind(name), key) else None
-                             for name, key in self.keys(span).items()})
+        keys = self.keys(span)
+        if self.cache.has("chunk", _whole_key(keys)):
+            return None
+        return self.missing({name: b"" if self.cache.has(_kind(name), key) else None for name, key in keys.items()})
+
+    def common_key(self, span: Sequence[int]) -> dict[str, Any]:
+        """What everything computed on these examples depends on: the build's key, the examples, their probes."""
+        return {**self.key, "examples": [_example_key(self.examples[i], self.slugs[i]) for i in span],
+                "probes": [self.probe_keys[self.group_of[i]] for i in span]}
 
     def keys(self, span: Sequence[int]) -> dict[str, str]:
-        common = {**self.key, "examples": [_example_key(self.examples[i], self.slugs[i]) for i in span],
-                  "probes": [self.probe_keys[self.group_of[i]] for i in span]}
+        common = self.common_key(span)
         keys = {"records": key_of({**common, "kind": "records"})}
         metric_key = [m.name for m in self.metrics]
         for method in self.methods:
@@ -95,6 +113,12 @@ class ChunkExplainer:
         for name, data in computed.items():
             self.cache.put(_kind(name), keys[name], data)
             parts[name] = data
+
+    def assembled(self, keys: dict[str, str], parts: dict[str, Optional[bytes]]) -> bytes:
+        """assemble(), kept in the cache under the parts' keys for the next build."""
+        data = self.assemble(parts)
+        self.cache.put("chunk", _whole_key(keys), data)
+        return data
 
     def assemble(self, parts: dict[str, Optional[bytes]]) -> bytes:
         """The chunk file's bytes, always from the parts' stored bytes: cached or computed now, the same."""
@@ -173,6 +197,10 @@ class ChunkExplainer:
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")
+
+
+def _whole_key(keys: dict[str, str]) -> str:
+    return key_of({"kind": "chunk", "parts": keys})
 
 
 def _kind(part: str) -> str:

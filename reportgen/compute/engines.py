@@ -68,7 +68,12 @@ def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: Engine
     sent = {task["number"] for task in todo}
     results = _run_on_ray(explainer, todo, settings) if todo else iter(())
     for number, span in enumerate(spans):
-        keys, parts = explainer.lookup(span)
+        keys = explainer.keys(span)
+        whole = None if number in sent else explainer.whole(keys)
+        if whole is not None:
+            yield whole
+            continue
+        parts = explainer.read(keys)
         if number in sent:
             row = next(results)
             if int(row["number"]) != number:
@@ -81,7 +86,7 @@ def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: Engine
         missing = explainer.missing(parts)
         if missing is not None:  # an entry found damaged when read: computed here, as the local engine would
             explainer.store(keys, parts, explainer.compute(span, *missing))
-        yield explainer.assemble(parts)
+        yield explainer.assembled(keys, parts)
 
 
 def _run_on_ray(explainer: Any, todo: list[dict], settings: EngineSettings) -> Iterator[dict]:

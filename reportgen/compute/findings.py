@@ -53,6 +53,7 @@ def detect_findings(
                            f"opposite orders (negative rank correlation) on {len(rhos)} examples.",
                            list(rhos), dict(rhos), f"rank correlation of {titles[a]} with {titles[b]} here"))
     out.extend(_worse_than_random(summary, methods))
+    out.extend(_faithfulness_for_cost(summary, methods))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     failing = sorted(titles[name] for name, result in sanity.items() if result["passes"] is False)
     if failing:
@@ -107,6 +108,35 @@ def _worse_than_random(summary: dict[str, Any], methods: Sequence[dict]) -> list
         if bad:
             out.append(finding(f"{name}_vs_random", "warning", f"{', '.join(bad)}: {name} no better than random "
                                f"scores ({reference['mean']:.3f}); their highlights are not faithful here."))
+    return out
+
+
+def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[dict]) -> list[dict[str, Any]]:
+    """What a cheaper method gives up against the first method with a completeness check (Integrated Gradients by
+    default): every one-pass decomposition method, and any cheaper method at least as comprehensive."""
+    cost = (summary.get("cost") or {}).get("methods", {})
+    metrics = summary.get("metrics", {})
+    comp, suff = metrics.get("comprehensiveness", {}), metrics.get("sufficiency", {})
+    anchor = next((m for m in methods
+                   if m["completeness"] and m["name"] in comp and cost.get(m["name"], {}).get("flops")), None)
+    if anchor is None:
+        return []
+    out = []
+    a = anchor["name"]
+    for m in methods:
+        name, flops = m["name"], cost.get(m["name"], {}).get("flops")
+        if name == a or m["family"] == "reference" or name not in comp or not flops or flops >= cost[a]["flops"]:
+            continue
+        as_faithful = comp[name]["mean"] >= comp[a]["mean"]
+        if m["family"] != "decomposition" and not as_faithful:
+            continue
+        parts = [f"comprehensiveness {comp[name]['mean']:.3f} against {anchor['title']}'s {comp[a]['mean']:.3f}"]
+        if name in suff and a in suff:
+            parts.append(f"sufficiency {suff[name]['mean']:.3f} against {suff[a]['mean']:.3f}")
+        verdict = "as comprehensive, for less arithmetic" if as_faithful else "less comprehensive"
+        out.append(finding("faithfulness_for_cost", "info",
+                           f"{m['title']}: {' and '.join(parts)}, at {flops / cost[a]['flops']:.2f}× its counted "
+                           f"arithmetic per example ({verdict})."))
     return out
 
 

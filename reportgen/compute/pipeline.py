@@ -25,6 +25,7 @@ from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_ch
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.chunks import ChunkExplainer
+from reportgen.compute.cost import COST_EXAMPLES, counted_costs
 from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
 from reportgen.compute.engines import EngineSettings, explained_chunks
 from reportgen.compute.findings import detect_findings
@@ -49,7 +50,7 @@ from reportgen.models.crossfit import (
     reused_fit,
     train_file_fit,
 )
-from reportgen.progress import quiet, release_memory
+from reportgen.progress import quiet, release_memory, settled_heap
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -127,21 +128,23 @@ def compute_bundle(
     spans2 = attention_spans(features["length"], ccfg.chunk_size, adapter.num_layers, adapter.details["heads"])
     engine = EngineSettings(cfg.engine, cfg.ray_address, cfg.workers, cfg.gpus_per_worker, cfg.threads_per_worker,
                             cfg.model, cfg.trust_remote_code)
-    for number, (span, data) in enumerate(zip(spans2, explained_chunks(explainer, spans2, engine))):
-        path = work / "examples" / f"{number:05d}.json"
-        sha = write_chunk(data, path)
-        payload_results, sums = parse_chunk(data)
-        for i, r in zip(span, payload_results):
-            aggregate.add(r)
-            if i in keep:
-                kept_results[i] = r
-        for metric, per in sums.items():
-            for method, values in per.items():
-                curve_sums[metric][method] = curve_sums[metric].get(method, 0) + np.asarray(values, np.float64)
-        chunks.append(Chunk(path, sha, tuple(r.slug for r in payload_results), tuple(r.id for r in payload_results)))
-        del payload_results, data
-        release_memory()
-        bar.update(len(span))
+    with settled_heap():
+        for number, (span, data) in enumerate(zip(spans2, explained_chunks(explainer, spans2, engine))):
+            path = work / "examples" / f"{number:05d}.json"
+            sha = write_chunk(data, path)
+            payload_results, sums = parse_chunk(data)
+            for i, r in zip(span, payload_results):
+                aggregate.add(r)
+                if i in keep:
+                    kept_results[i] = r
+            for metric, per in sums.items():
+                for method, values in per.items():
+                    curve_sums[metric][method] = curve_sums[metric].get(method, 0) + np.asarray(values, np.float64)
+            chunks.append(Chunk(path, sha, tuple(r.slug for r in payload_results),
+                                tuple(r.id for r in payload_results)))
+            del payload_results, data
+            release_memory()
+            bar.update(len(span))
     bar.close()
     for name, seconds in explainer.seconds.items():
         # Read by benchmarks: each method's time and examples per second, over the chunks computed in this run.
@@ -158,6 +161,9 @@ def compute_bundle(
     if sanity_wanted:
         summary["sanity"] = _sanity(adapter, methods, examples, sanity_wanted, kept_results, targets,
                                     target_logits, groups, max_length, ccfg, progress)
+    costed = [i for i, ok in enumerate(readable) if ok][:COST_EXAMPLES]
+    summary["cost"] = _cost(adapter, methods, examples, costed, targets, target_logits, groups, max_length, ccfg,
+                            cache, explainer.common_key(costed), progress)
     typical = None
     if ccfg.global_analysis:
         summary["global"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
@@ -167,7 +173,8 @@ def compute_bundle(
     summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
     pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
                          adapter.details["heads"], [typical] if typical else [])
-    attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress)
+    attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress,
+                                cache, base_key)
     store = ExampleStore(chunks)
     return ReportBundle(
         schema_version=SCHEMA_VERSION,
@@ -248,32 +255,33 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
     """Pass 1, chunk by chunk (cached): the probe's features, the head's logits and each text's [UNK] share."""
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     bar = progress("Forward pass (predictions and features)", len(examples))
-    for span in spans:
-        key = key_of({**base_key, "kind": "features", "texts": [[examples[i].text, examples[i].text_pair]
-                                                                 for i in span]})
-        data = cache.get("features", key)
-        if data is None:
-            encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], max_length)
-            arrays = {"pooled": np.zeros((len(span), adapter.details["hidden_size"]), dtype=np.float32),
-                      "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64),
-                      "length": np.array([enc.length for enc in encoded], dtype=np.int64)}
-            if adapter.head_kind == "classifier":
-                arrays["logits"] = np.zeros((len(span), len(adapter.labels)), dtype=np.float32)
-            for batch in token_batches([enc.length for enc in encoded], ccfg.batch_tokens):
-                ids, mask, types = padded_batch(encoded, batch, adapter.device)
-                out = adapter.forward(ids, mask, types, attentions=False)
-                arrays["pooled"][batch] = out.pooled.float().cpu().numpy()
-                if "logits" in arrays:
-                    arrays["logits"][batch] = out.logits.float().cpu().numpy()
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            data = buffer.getvalue()
-            cache.put("features", key, data)
-        with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-            for name in loaded.files:
-                parts[name].append(loaded[name])
-        release_memory()
-        bar.update(len(span))
+    with settled_heap():
+        for span in spans:
+            key = key_of({**base_key, "kind": "features", "texts": [[examples[i].text, examples[i].text_pair]
+                                                                     for i in span]})
+            data = cache.get("features", key)
+            if data is None:
+                encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], max_length)
+                arrays = {"pooled": np.zeros((len(span), adapter.details["hidden_size"]), dtype=np.float32),
+                          "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64),
+                          "length": np.array([enc.length for enc in encoded], dtype=np.int64)}
+                if adapter.head_kind == "classifier":
+                    arrays["logits"] = np.zeros((len(span), len(adapter.labels)), dtype=np.float32)
+                for batch in token_batches([enc.length for enc in encoded], ccfg.batch_tokens):
+                    ids, mask, types = padded_batch(encoded, batch, adapter.device)
+                    out = adapter.forward(ids, mask, types, attentions=False)
+                    arrays["pooled"][batch] = out.pooled.float().cpu().numpy()
+                    if "logits" in arrays:
+                        arrays["logits"][batch] = out.logits.float().cpu().numpy()
+                buffer = io.BytesIO()
+                np.savez(buffer, **arrays)
+                data = buffer.getvalue()
+                cache.put("features", key, data)
+            with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+                for name in loaded.files:
+                    parts[name].append(loaded[name])
+            release_memory()
+            bar.update(len(span))
     bar.close()
     return {name: np.concatenate(values) for name, values in parts.items()}
 
@@ -291,6 +299,14 @@ def _sanity(adapter, methods, examples, chosen, kept, targets, target_logits, gr
                         progress, restricted(groups, chosen))
 
 
+def _cost(adapter, methods, examples, chosen, targets, target_logits, groups, max_length, ccfg, cache, key,
+          progress):
+    encoded = encode_examples(adapter.tokenizer, [examples[i] for i in chosen], max_length)
+    attentions = shared_forward(adapter, encoded, ccfg, quiet).attentions if encoded else []
+    return counted_costs(adapter, methods, encoded, [targets[i] for i in chosen], [target_logits[i] for i in chosen],
+                         attentions, restricted(groups, chosen), ccfg, cache, key, progress)
+
+
 def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, progress, aggregate, n):
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in sample], max_length)
     shared = shared_forward(adapter, encoded, ccfg, progress)
@@ -298,16 +314,31 @@ def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, p
                          restricted(groups, sample), aggregate, n)
 
 
-def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress) -> AttentionFiles:
-    """float16 attention maps of the paged examples only, written as they are computed."""
+def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress, cache,
+                    base_key) -> AttentionFiles:
+    """float16 attention maps of the paged examples only, written as they are computed; each map is cached (a
+    rebuild that adds examples pages mostly the same ones)."""
     folder.mkdir(parents=True, exist_ok=True)
     bar = progress("Attention maps of the paged examples", len(pages))
-    for start in range(0, len(pages), ccfg.chunk_size):
-        part = pages[start : start + ccfg.chunk_size]
+    keys = {i: key_of({**base_key, "kind": "attention", "text": [examples[i].text, examples[i].text_pair]})
+            for i in pages}
+    todo = []
+    for i in pages:
+        data = cache.get("attention", keys[i])
+        if data is None:
+            todo.append(i)
+        else:
+            (folder / f"{slugs[i]}.npy").write_bytes(data)
+            bar.update(1)
+    for start in range(0, len(todo), ccfg.chunk_size):
+        part = todo[start : start + ccfg.chunk_size]
         encoded = encode_examples(adapter.tokenizer, [examples[i] for i in part], max_length)
         shared = shared_forward(adapter, encoded, ccfg, quiet)
         for i, attention in zip(part, shared.attentions):
-            np.save(folder / f"{slugs[i]}.npy", attention, allow_pickle=False)
+            buffer = io.BytesIO()
+            np.save(buffer, attention, allow_pickle=False)
+            (folder / f"{slugs[i]}.npy").write_bytes(buffer.getvalue())
+            cache.put("attention", keys[i], buffer.getvalue())
         bar.update(len(part))
     bar.close()
     return AttentionFiles(folder, [slugs[i] for i in pages])

@@ -14,7 +14,7 @@ from jinja2 import TemplateError
 
 from reportgen.bundle import ReportBundle, save_bundle
 from reportgen.errors import ThemeError
-from reportgen.progress import release_memory
+from reportgen.progress import release_memory, settled_heap
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
 from reportgen.render.single_file import single_file_html
@@ -103,20 +103,24 @@ def render_site(
         bar = progress("Writing pages", len(bundle.examples))
         heatmap = structure.attention_plot(bundle)
         paged = set(bundle.pages)
-        for n, examples in enumerate(bundle.examples.chunks()):
-            writer.write_text(structure.row_script_name(n), data_script("rows", n, structure.table_rows(
-                bundle, n, examples)))
-            writer.write_text(structure.view_script_name(n), data_script("view", n, {
-                ex.slug: structure.view_record(bundle, ex) for ex in examples}))
-            for ex in examples:
-                if ex.slug in paged:
-                    page("example.html", f"examples/{ex.slug}.html", view=structure.example_view(bundle, ex, heatmap))
-            bar.update(len(examples))
-            release_memory()
+        metric_values = structure.MetricValues(bundle)
+        with settled_heap():
+            for n, examples in enumerate(bundle.examples.chunks()):
+                writer.write_text(structure.row_script_name(n), data_script("rows", n, structure.table_rows(
+                    bundle, n, examples)))
+                writer.write_text(structure.view_script_name(n), data_script("view", n, {
+                    ex.slug: structure.view_record(bundle, ex) for ex in examples}))
+                for ex in examples:
+                    if ex.slug in paged:
+                        page("example.html", f"examples/{ex.slug}.html",
+                             view=structure.example_view(bundle, ex, heatmap))
+                metric_values.add(examples)
+                bar.update(len(examples))
+                release_memory()
         bar.close()
         page("index.html", "index.html", view=structure.index_view(bundle))
         page("view.html", "view.html", view=structure.view_page(bundle))
-        page("methods.html", "methods.html", view=structure.methods_view(bundle))
+        page("methods.html", "methods.html", view=structure.methods_view(bundle, metric_values))
         model = model_view(bundle)
         if model is not None:
             page("model.html", "model.html", view=model)

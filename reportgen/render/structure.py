@@ -112,8 +112,9 @@ def attention_plot(bundle: ReportBundle) -> Markup:
     return plots.attention_heatmap(bundle.model["layers"], bundle.model["heads"], "attention-plot")
 
 
-def methods_view(bundle: ReportBundle) -> dict[str, Any]:
+def methods_view(bundle: ReportBundle, metric_values: Optional["MetricValues"] = None) -> dict[str, Any]:
     cfg = bundle.config
+    cost = cost_view(bundle)
     means = bundle.summary.get("metrics", {})
     titles = {m["name"]: m["title"] for m in bundle.methods}
     agreement = bundle.summary.get("agreement", {})
@@ -123,11 +124,13 @@ def methods_view(bundle: ReportBundle) -> dict[str, Any]:
         ],
         "quality_rows": [
             {"title": meta["title"], "reference": meta["family"] == "reference",
-             "cells": [_mean_cell(means.get(m["name"], {}).get(meta["name"])) for m in bundle.metrics]}
+             "cells": [_mean_cell(means.get(m["name"], {}).get(meta["name"])) for m in bundle.metrics],
+             "cost": cost["cells"].get(meta["name"], {}).get("text", "—")}
             for meta in bundle.methods
         ],
+        "cost": cost,
         "sanity": _sanity_view(bundle, titles),
-        "plots": _quality_plots(bundle, titles),
+        "plots": _quality_plots(bundle, titles, metric_values),
         "has_random": any(m["name"] == "random" for m in bundle.methods),
         "not_applicable": bundle.summary.get("not_applicable", []),
         "linearisation": {name: {**v, "of_title": titles[v["of"]]}
@@ -367,10 +370,8 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
 
 
 def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
-    out = [
-        _finding_here(f, ex) for f in bundle.summary.get("findings", [])
-        if ex.slug in f["examples"] and f["code"] not in _EXPLAINED_ON_PAGE
-    ]
+    out = [_finding_here(f, ex) for f in _findings_by_slug(bundle).get(ex.slug, [])
+           if f["code"] not in _EXPLAINED_ON_PAGE]
     if ex.unreadable:
         out.append(
             f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
@@ -416,7 +417,26 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _quality_plots(bundle: ReportBundle, titles: dict[str, str]) -> list[dict[str, Any]]:
+class MetricValues:
+    """Every example's metric values per method, gathered while the pages loop reads each chunk anyway (for the
+    per-example distributions on the methods page), so no chunk is read twice."""
+
+    def __init__(self, bundle: ReportBundle):
+        self.methods, self.metrics = bundle.methods, [m["name"] for m in bundle.metrics]
+        self.values: dict[str, dict[str, list[float]]] = {m: {meta["title"]: [] for meta in self.methods}
+                                                          for m in self.metrics}
+
+    def add(self, examples: list[ExampleResult]) -> None:
+        for ex in examples:
+            for meta in self.methods:
+                scored = ex.metrics.get(meta["name"], {})
+                for metric in self.metrics:
+                    if (v := scored.get(metric)) is not None:
+                        self.values[metric][meta["title"]].append(v)
+
+
+def _quality_plots(bundle: ReportBundle, titles: dict[str, str],
+                   per_metric: Optional[MetricValues] = None) -> list[dict[str, Any]]:
     plots_out = []
     curves = bundle.summary.get("curves", {})
     captions = {"comprehensiveness": "Deletion curve: the top-ranked pieces are removed",
@@ -425,12 +445,12 @@ def _quality_plots(bundle: ReportBundle, titles: dict[str, str]) -> list[dict[st
         if name in curves:
             series = {titles[m]: ys for m, ys in curves[name].items()}
             plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})
+    if per_metric is None:
+        per_metric = MetricValues(bundle)
+        for examples in bundle.examples.chunks():
+            per_metric.add(examples)
     for metric in bundle.metrics:
-        values = {
-            meta["title"]: [v for ex in bundle.examples
-                            if (v := ex.metrics.get(meta["name"], {}).get(metric["name"])) is not None]
-            for meta in bundle.methods
-        }
+        values = per_metric.values[metric["name"]]
         if any(values.values()):
             arrow = "higher is better" if metric["higher_is_better"] else "lower is better"
             caption = f"{metric['title']} per example ({arrow}); the bar marks the mean"
@@ -456,6 +476,19 @@ def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[
 def _delta_threshold(bundle: ReportBundle) -> float:
     """The share of |f(input) - f(baseline)| a completeness method's |delta| may reach before it is flagged."""
     return next((c["threshold"] for c in bundle.summary.get("convergence", {}).values()), IG_RELATIVE_DELTA_WARN)
+
+
+def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[dict[str, Any]]]:
+    """slug -> the findings that list it, in findings order: built once per bundle (a finding may list
+    thousands of examples, and every example asks)."""
+    cached = getattr(bundle, "_findings_by_slug", None)
+    if cached is None:
+        cached = {}
+        for f in bundle.summary.get("findings", []):
+            for slug in dict.fromkeys(f["examples"]):
+                cached.setdefault(slug, []).append(f)
+        bundle._findings_by_slug = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -514,6 +547,26 @@ def _agreement_style(value: Optional[float]) -> str:
     """A rank correlation shaded on the same diverging scale as the highlights (orange agree, purple disagree)."""
     return "" if value is None else colour(value, 1.0)
 
+
+
+def cost_view(bundle: ReportBundle) -> dict[str, Any]:
+    """Each method's counted arithmetic per example, in forward passes, and beside the first method with a
+    completeness check (Integrated Gradients in a default build) as a share of its count."""
+    counted = bundle.summary.get("cost")
+    if not counted:
+        return {"examples": 0, "cells": {}, "relative_to": None}
+    per = counted["methods"]
+    anchor = next((m for m in bundle.methods if m["completeness"] and per.get(m["name"], {}).get("flops")), None)
+    cells = {}
+    for name, entry in per.items():
+        passes, share = entry["forward_passes"], None
+        if anchor and name != anchor["name"] and entry["flops"]:
+            share = f"{entry['flops'] / per[anchor['name']]['flops']:.2f}×"
+        cells[name] = {"passes": "—" if passes is None else num(passes, 1), "share": share, "none": passes == 0,
+                       "text": "none beyond the shared pass" if passes == 0 else
+                       ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
+    return {"examples": counted["examples"], "cells": cells,
+            "relative_to": anchor["title"] if anchor else None}
 
 
 def _mean_cell(entry: Optional[dict[str, Any]]) -> str:

@@ -182,6 +182,16 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     sanity = results["summary"]["sanity"]
     assert sanity["examples"] == 3 and len(sanity["methods"]) == 15 and "Sanity check" in methods_page
     assert "Random scores reach" in (out / "index.html").read_text(encoding="utf-8")
+    # Cost, counted for every method on the same examples, beside the faithfulness columns.
+    cost = results["summary"]["cost"]
+    assert set(cost["methods"]) == set(names) and cost["examples"] == min(8, sum(not e["unreadable"]
+                                                                                 for e in results["examples"]))
+    assert cost["methods"]["random"]["flops"] == 0 and cost["methods"]["lime"]["forward_passes"] > 10
+    assert 'id="cost"' in methods_page and "cost ↓" in methods_page
+    assert len(re.findall(r"Cost per example:", methods_page)) == len(names)
+    relative = [f for f in results["summary"]["findings"] if f["code"] == "faithfulness_for_cost"]
+    decomposition = {m["title"] for m in results["methods"] if m["family"] == "decomposition"}
+    assert decomposition and decomposition <= {f["message"].split(":")[0] for f in relative}
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
                  "--metrics", "none", "-q").exit_code == 0

@@ -118,8 +118,12 @@ def test_ray_engine_repairs_a_damaged_cache_entry(tmp_path, tiny_encoder, tiny_e
     cache, first, second = tmp_path / "cache", tmp_path / "first", tmp_path / "second"
     finish(start_build(tmp_path, tiny_examples, tiny_encoder, first, cache, "--engine", "ray"))
     entry = sorted(p for p in (cache / "method").rglob("*") if p.is_file())[0]
-    entry.write_bytes(entry.read_bytes()[:-10] + b"0123456789")  # exists, so no chunk is sent to Ray for it
+    # A part is read only when its assembled chunk is not in the cache: damage those too (they exist, so no
+    # chunk is sent to Ray; both are found damaged when read, the part recomputed and the chunk assembled anew).
+    damaged = [entry, *(p for p in (cache / "chunk").rglob("*") if p.is_file())]
+    for path in damaged:
+        path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
     finish(start_build(tmp_path, tiny_examples, tiny_encoder, second, cache, "--engine", "ray"))
     a, b = site_files(first), site_files(second)
     assert a.keys() == b.keys() and [name for name in a if a[name] != b[name]] == ["manifest.json"]
-    assert not entry.read_bytes().endswith(b"0123456789")  # rewritten with the recomputed part
+    assert len(damaged) > 1 and not any(p.read_bytes().endswith(b"0123456789") for p in damaged)  # rewritten

@@ -49,12 +49,17 @@ def test_chunks_cache_and_byte_identity(tmp_path, tiny_encoder):
     assert len(list((tmp_path / "cold" / "data" / "attention").glob("*.npy"))) == 4
     rows = "".join(p.read_text() for p in sorted((tmp_path / "cold" / "data" / "rows").glob("*.js")))
     assert rows.count('"slug":') == 23 and rows.count('"href":"view.html#') == 19
-    # A damaged cache entry is recomputed, never shown: the site stays the same.
-    entries = sorted((cache / "method").rglob("*"))
-    victim = next(p for p in entries if p.is_file())
-    victim.write_bytes(victim.read_bytes()[:-20] + b"x" * 20)
+    # A damaged cache entry is recomputed, never shown: the site stays the same. Every assembled chunk is damaged
+    # too, or the damaged part under it would never be read; one entry of every other kind as well.
+    kinds = sorted(p.name for p in cache.iterdir())
+    assert kinds == ["attention", "chunk", "cost", "features", "method", "records"]
+    victims = [*(p for p in (cache / "chunk").rglob("*") if p.is_file())]
+    victims += [next(p for p in sorted((cache / kind).rglob("*")) if p.is_file()) for kind in kinds if kind != "chunk"]
+    for victim in victims:
+        victim.write_bytes(victim.read_bytes()[:-20] + b"x" * 20)
     build(*common, "--out", str(tmp_path / "repaired"), "--cache-dir", str(cache))
     assert files(tmp_path / "repaired") == cold
+    assert not any(v.read_bytes().endswith(b"x" * 20) for v in victims)  # each one computed and written again
 
 
 def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path, tiny_encoder, caplog):

@@ -439,3 +439,40 @@ def test_long_input_blocks_give_the_same_scores(ctx, monkeypatch, name, constant
     monkeypatch.setattr(importlib.import_module(f"reportgen.compute.methods.{name}"), constant, 1)
     for a, b in zip(whole, METHODS.get(name)().attribute(ctx)):
         np.testing.assert_allclose(b.token_scores, a.token_scores, rtol=1e-5, atol=1e-6)
+
+
+def test_counted_cost_is_in_forward_passes_and_cached(ctx, tmp_path):
+    """Cost is torch's FLOP count per example over one plain forward pass per example: Gradient x Input is one
+    forward and one backward pass (2 to 3 forward passes: the backward computes input gradients, not weight
+    ones); Integrated Gradients at 8 fixed steps is 8 of those; rollout and random run no model arithmetic."""
+    from reportgen.compute.cache import ChunkCache
+    from reportgen.compute.cost import counted_costs
+    from reportgen.models.crossfit import ProbeGroup
+
+    config = replace(ctx.config, ig_steps=8)
+    chosen = [0, 1, 2]
+    methods = [METHODS.get(n)() for n in ("gradient_x_input", "integrated_gradients", "attention_rollout", "random")]
+    args = (ctx.adapter, methods, [ctx.encoded[i] for i in chosen], [ctx.targets[i] for i in chosen],
+            [ctx.target_logits[i] for i in chosen], [ctx.attentions[i] for i in chosen],
+            [ProbeGroup(ctx.adapter.probe, [0, 1, 2])], config, ChunkCache(tmp_path), {"test": 1})
+    cost = counted_costs(*args)
+    passes = {name: entry["forward_passes"] for name, entry in cost["methods"].items()}
+    assert cost["examples"] == 3 and cost["forward_flops"] > 0
+    assert 1.5 < passes["gradient_x_input"] < 3.5
+    assert 8 * 1.5 < passes["integrated_gradients"] < 8 * 3.5
+    assert passes["attention_rollout"] == 0 and passes["random"] == 0
+
+    class _Refuses:  # a second call must come from the cache, without running any method
+        name, settings = "gradient_x_input", ()
+
+        def attribute(self, _ctx):
+            raise AssertionError("recomputed")
+
+    again = counted_costs(ctx.adapter, [_Refuses(), *methods[1:]], *args[2:])
+    assert again == json_round_trip(cost)
+
+
+def json_round_trip(value):
+    import json
+
+    return json.loads(json.dumps(value))

@@ -163,6 +163,33 @@ def test_findings_special_share_and_spurious_cue():
     assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]
 
 
+def test_findings_weigh_faithfulness_against_counted_cost():
+    """Every decomposition method, and any cheaper method at least as comprehensive, is set against the first
+    method with a completeness check; a costlier or less faithful non-decomposition method is not mentioned."""
+    from reportgen.compute.findings import _faithfulness_for_cost
+
+    def declared(name, family, completeness=False):
+        return {"name": name, "title": name.upper(), "family": family, "completeness": completeness}
+
+    methods = [declared("ig", "gradient", True), declared("dx", "decomposition"), declared("gxi", "gradient"),
+               declared("alt", "decomposition"), declared("occ", "perturbation"), declared("rnd", "reference")]
+    comp = {"ig": 0.6, "dx": 0.7, "gxi": 0.3, "alt": 0.4, "occ": 0.8, "rnd": 0.1}
+    summary = {
+        "metrics": {"comprehensiveness": {k: {"mean": v} for k, v in comp.items()},
+                    "sufficiency": {k: {"mean": -v} for k, v in comp.items()}},
+        "cost": {"methods": {"ig": {"flops": 100.0}, "dx": {"flops": 25.0}, "gxi": {"flops": 2.0},
+                             "alt": {"flops": 5.0}, "occ": {"flops": 200.0}, "rnd": {"flops": 0.0}}},
+    }
+    found = [f["message"] for f in _faithfulness_for_cost(summary, methods)]
+    assert found == [
+        "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency -0.700 against -0.600, at 0.25× its "
+        "counted arithmetic per example (as comprehensive, for less arithmetic).",
+        "ALT: comprehensiveness 0.400 against IG's 0.600 and sufficiency -0.400 against -0.600, at 0.05× its "
+        "counted arithmetic per example (less comprehensive).",
+    ]
+    assert _faithfulness_for_cost({**summary, "cost": None}, methods) == []  # an older bundle: nothing counted
+
+
 def test_spread_over_pieces_keeps_word_sums():
     from reportgen.compute.words import spread_over_pieces, words_from_tokens
 
