@@ -32,7 +32,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sst2" / "sample.jsonl")
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--demo", action="store_true",
+                        help="instead: the whole default build of the demo (inputs/, no cache) against the Captum "
+                             "loop alone on the same examples")
     args = parser.parse_args()
+    if args.demo:
+        demo_against_captum(args.steps)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="reportgen-bench-"))
     examples = work / "examples.jsonl"
@@ -63,7 +69,7 @@ def main() -> None:
                 - ex["methods"]["integrated_gradients"]["info"]["f_baseline"]) for ex in results["examples"]]
     captum_rel = [d / g if g else 0.0 for d, g in zip(captum_deltas, gaps)]
     auto_rel = [ex["methods"]["integrated_gradients"]["info"]["relative_delta"] for ex in auto["examples"]]
-    summary = auto["summary"]["integrated_gradients"]
+    summary = auto["summary"]["convergence"]["integrated_gradients"]
     print(f"adaptive IG pass: {auto_pass:.1f} s (whole build {auto_seconds:.1f} s), mean steps "
           f"{summary['mean_steps']:.1f}, steps used {summary['steps_histogram']}")
     print(f"ratio captum_loop / adaptive_ig_pass: {captum_seconds / auto_pass:.2f}x")
@@ -72,6 +78,22 @@ def main() -> None:
     print("relative |delta| per sentence (adaptive vs captum 50 steps), first 10:")
     for a, c in list(zip(auto_rel, captum_rel))[:10]:
         print(f"  {a:.2e}  {c:.2e}")
+
+
+def demo_against_captum(steps: int) -> None:
+    """Issue 13's target: `reportgen build` on the demo, as a user runs it (every default method, metric, global
+    analysis and page, no cache), against only the Captum IG loop over the same examples."""
+    out = Path(tempfile.mkdtemp(prefix="reportgen-bench-")) / "demo"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "reportgen", "build", "--out", str(out), "--no-cache", "-q"],
+                   cwd=ROOT / "inputs", check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    build_seconds = time.perf_counter() - started
+    results = read_results(out / "data")
+    captum_seconds, _, _ = captum_loop(results, steps)
+    print(f"demo: {len(results['examples'])} examples, torch threads: {torch_threads()}")
+    print(f"reportgen build of the demo, whole (defaults, no cache): {build_seconds:.1f} s")
+    print(f"captum LayerIntegratedGradients loop alone, {steps} steps (compute only): {captum_seconds:.1f} s")
+    print(f"ratio captum_loop / reportgen_build: {captum_seconds / build_seconds:.2f}x")
 
 
 def run_build(examples: Path, out: Path, steps: str) -> tuple[float, float, dict]:

@@ -4,7 +4,8 @@ For each data set (HateXplain and SST-2 samples, 200 each, from ../shared/data) 
 (a probe cross-fitted on the set): Integrated Gradients (adaptive, the default), the one-pass methods and the
 random reference, scored by comprehensiveness and sufficiency (AOPC over ferret's deletion ratios, the metric
 code that benchmarks/vs_ferret.py checks against ferret). Printed per method: both metrics and the seconds of
-its own pass, from the build's log. Comprehensiveness: higher is better; sufficiency: lower is better.
+its own pass, from the build's log, and its counted arithmetic (the methods page's cost) as a multiple of IG's.
+Comprehensiveness: higher is better; sufficiency: lower is better.
 
     .venv/bin/python benchmarks/one_pass.py [--methods decompx] [--n 200]
 """
@@ -51,14 +52,17 @@ def main() -> None:
         if done.returncode != 0:
             sys.exit(f"{name}: build failed\n{log.read_text()[-3000:]}")
         seconds = {m[1]: float(m[2]) for m in METHOD_LINE.finditer(log.read_text())}
-        summary = json.loads((work / f"site-{name}" / "data" / "results.json").read_text())["summary"]["metrics"]
-        figures[name] = {m: {"seconds": seconds.get(m), **{k: summary[k][m]["mean"] for k in METRICS}}
-                         for m in methods}
+        summary = json.loads((work / f"site-{name}" / "data" / "results.json").read_text())["summary"]
+        counted = summary["cost"]["methods"]  # FLOPs per example on the first 8 readable examples (the site's)
+        figures[name] = {m: {"seconds": seconds.get(m), "flops": counted[m]["flops"],
+                             **{k: summary["metrics"][k][m]["mean"] for k in METRICS}} for m in methods}
         print(f"{name} ({len(lines)} examples, build {time.perf_counter() - started:.0f} s):", flush=True)
         ig = figures[name]["integrated_gradients"]
         for method, row in figures[name].items():
             cost = "" if row["seconds"] is None or not ig["seconds"] else \
                 f", {row['seconds']:.1f} s = {row['seconds'] / ig['seconds']:.2f}x IG's time"
+            if ig["flops"]:
+                cost += f", counted arithmetic {row['flops'] / ig['flops']:.2f}x IG's"
             print(f"  {method:<22} comprehensiveness {row['comprehensiveness']:.3f}, sufficiency "
                   f"{row['sufficiency']:.3f}{cost}", flush=True)
     (work / "figures.json").write_text(json.dumps(figures, indent=1))

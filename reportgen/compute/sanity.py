@@ -37,9 +37,9 @@ def sanity_check(
     groups: Optional[Sequence[ProbeGroup]] = None,
 ) -> Optional[dict[str, Any]]:
     """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
-    layers = encoder_layers(adapter.model)
+    layers = adapter.blocks()
     if layers is None:
-        return {"skipped": f"no encoder layers found in {type(adapter.model).__name__}"}
+        return {"skipped": adapter.blocks_problem()}
     checked = [m for m in methods if m.family != "reference"]
     groups = groups or [ProbeGroup(adapter.probe, list(range(len(encoded))))]
     saved = copy.deepcopy(adapter.model.state_dict())
@@ -96,20 +96,6 @@ def _layer_rhos(adapter, checked, encoded, indices, targets, original, ctx_templ
             for method in checked}
 
 
-def encoder_layers(model: nn.Module) -> Optional[list[nn.Module]]:
-    """The transformer blocks, bottom to top, for the BERT family's usual layouts."""
-    base = getattr(model, "base_model", model)
-    for path in ("encoder.layer", "transformer.layer", "layer"):
-        node: Any = base
-        for part in path.split("."):
-            node = getattr(node, part, None)
-            if node is None:
-                break
-        if isinstance(node, (nn.ModuleList, list)) and len(node):
-            return list(node)
-    return None
-
-
 def _randomise(layer: nn.Module, generator: torch.Generator, std: float) -> None:
     with torch.no_grad():
         for module in layer.modules():
@@ -118,5 +104,7 @@ def _randomise(layer: nn.Module, generator: torch.Generator, std: float) -> None
                 if module.bias is not None:
                     module.bias.zero_()
             elif isinstance(module, nn.LayerNorm):
-                module.weight.fill_(1.0)
-                module.bias.zero_()
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                if module.bias is not None:  # ModernBERT's LayerNorms have no bias
+                    module.bias.zero_()

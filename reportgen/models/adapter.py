@@ -9,6 +9,7 @@ from typing import Any, Iterator, Optional
 import torch
 from torch import nn
 
+from reportgen.models.architecture import Architecture, architecture_of, module_at, readout_of
 from reportgen.models.probe import LinearProbe
 
 
@@ -31,6 +32,57 @@ class ModelAdapter:
     device: torch.device
     details: dict[str, Any] = field(default_factory=dict)  # architecture, layers, heads, revision, ...
     probe: Optional[LinearProbe] = None  # the probe logits go through now (see using())
+    # The architecture table's row (models/architecture.py) and where the prediction reads the last layer:
+    # "first" token or "mean" over the real tokens. Filled from the model's config when not given.
+    architecture: Optional[Architecture] = None
+    readout: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.architecture is None:
+            self.architecture = architecture_of(self.model.config)
+        if self.readout is None:
+            self.readout = readout_of(self.model.config, self.head_kind == "classifier")
+
+    @property
+    def pad_id(self) -> int:
+        """The token of an empty position (Integrated Gradients' baseline): the tokenizer's padding, else 0."""
+        pad = self.tokenizer.pad_token_id
+        return int(pad) if pad is not None else 0
+
+    @property
+    def filler_id(self) -> int:
+        """What a removed word piece becomes (occlusion, LIME, KernelSHAP): the mask token, else padding."""
+        mask = self.tokenizer.mask_token_id
+        return int(mask) if mask is not None else self.pad_id
+
+    def blocks(self) -> Optional[list[nn.Module]]:
+        """The transformer blocks, bottom to top, one per layer; None when the table does not know where they are
+        or one block serves every layer."""
+        arch = self.architecture
+        found = module_at(self.model.base_model, arch.layers) if arch.layers and not arch.shared_layers else None
+        if isinstance(found, (nn.ModuleList, list)) and len(found) == self.num_layers:
+            return list(found)
+        return None
+
+    def blocks_problem(self) -> Optional[str]:
+        """Why this model's layers cannot be changed one at a time (randomised, pruned), or None."""
+        if self.blocks() is not None:
+            return None
+        if self.architecture.shared_layers:
+            return f"{self.architecture.family} shares one block's weights across its layers"
+        return f"reportgen does not know where the layers of {self.details.get('architecture')} are"
+
+    def output_projections(self) -> Optional[list[nn.Linear]]:
+        """Per layer, the Linear whose input is the heads side by side (head masks scale its input)."""
+        blocks, path = self.blocks(), self.architecture.output_projection
+        if blocks is None or path is None:
+            return None
+        found = [module_at(block, path) for block in blocks]
+        return found if all(isinstance(f, nn.Linear) for f in found) else None  # type: ignore[misc]
+
+    def readout_row(self, matrix: Any) -> Any:
+        """The row of a token-to-token matrix (numpy or torch, [..., seq, seq]) at what the prediction reads."""
+        return matrix[..., 0, :] if self.readout == "first" else matrix.mean(-2)
 
     @property
     def num_layers(self) -> int:

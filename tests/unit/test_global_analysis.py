@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from reportgen.compute.encode import SPECIAL, EncodedExample
-from reportgen.compute.global_analysis.head_importance import head_importance, head_mask, output_projections
+from reportgen.compute.global_analysis.head_importance import head_importance, head_mask
 from reportgen.compute.global_analysis.head_stats import classify_heads, head_statistics
 from reportgen.compute.global_analysis.layers import layer_probing, layer_projections
 from reportgen.compute.global_analysis.predictions import prediction_quality
@@ -87,7 +87,7 @@ def _logits(adapter, enc, mask=None):
 
 def test_head_mask_identity_removal_and_gradient(adapter_and_data):
     adapter, encoded = adapter_and_data
-    assert len(output_projections(adapter.model)) == adapter.num_layers
+    assert len(adapter.output_projections()) == adapter.num_layers
     enc = encoded[0]
     ones = torch.ones(adapter.num_layers, adapter.num_heads)
     with torch.no_grad():

@@ -262,13 +262,13 @@ def test_adaptive_integrated_gradients(ctx):
 
 
 def test_sanity_check_randomises_cascading_and_restores_the_model(ctx):
-    from reportgen.compute.sanity import encoder_layers, sanity_check
+    from reportgen.compute.sanity import sanity_check
 
     methods = [METHODS.get(n)() for n in ("integrated_gradients", "attention_raw", "random")]
     before = {m.name: [o.token_scores for o in m.attribute(ctx)] for m in methods}
     result = sanity_check(ctx.adapter, methods, ctx.encoded, [0, 1, 2, 3], ctx.targets, before, ctx,
                           lambda d, n: _Quiet())
-    assert result["layers"] == len(encoder_layers(ctx.adapter.model)) == 2
+    assert result["layers"] == len(ctx.adapter.blocks()) == 2
     assert set(result["methods"]) == {"integrated_gradients", "attention_raw"}  # never the random reference
     for entry in result["methods"].values():
         assert len(entry["curve"]) == 2 and all(v is None or -1 <= v <= 1 for v in entry["curve"])

@@ -229,3 +229,17 @@ def test_every_setting_a_method_reads_is_declared_for_the_cache():
         source += inspect.getsource(inspect.getmodule(method))
         read = set(re.findall(r"ctx\.config\.(\w+)", source)) - {"batch_tokens", "seed"}
         assert read <= set(method.settings), f"{name} reads {sorted(read - set(method.settings))} undeclared"
+
+
+def test_only_the_architecture_table_knows_an_architecture():
+    """Module paths inside a model and model-type names live in models/architecture.py; everything else asks the
+    adapter (blocks, output projections, readout, fillers), so a new encoder family is one row of that table."""
+    root = Path(__file__).resolve().parents[2]
+    table = root / "reportgen" / "models" / "architecture.py"
+    known = ['"bert"', '"distilbert"', '"roberta"', '"xlm-roberta"', '"albert"', '"electra"', '"deberta', '"mpnet"',
+             '"modernbert"', "encoder.layer", "transformer.layer", "albert_layer", "out_lin", "q_lin", "attn.Wo",
+             "attention.attn", '"attention.self', '"attention.output']
+    assert all(k in table.read_text(encoding="utf-8") for k in known if k != "q_lin")  # the table's own vocabulary
+    offenders = [f"{path.relative_to(root).as_posix()}: {k}" for path in (root / "reportgen").rglob("*.py")
+                 if path != table for k in known if k in path.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -17,32 +17,13 @@ from reportgen.models.crossfit import ProbeGroup
 
 PRUNE_FRACTIONS = tuple(k / 10 for k in range(11))
 
-# Where each attention block's heads are concatenated, just before the output projection: the input of
-# that Linear is [batch, seq, heads * head_dim]. Per architecture family, as data: (marker child, path).
-OUTPUT_PROJECTIONS = (("self", "output.dense"),  # BERT, RoBERTa, ELECTRA, MiniLM, XLM-R, ...
-                      ("q_lin", "out_lin"))  # DistilBERT
-
-
-def output_projections(model: nn.Module) -> Optional[list[nn.Linear]]:
-    found: list[nn.Linear] = []
-    for module in model.modules():
-        for marker, path in OUTPUT_PROJECTIONS:
-            if hasattr(module, marker):
-                target: Any = module
-                for part in path.split("."):
-                    target = getattr(target, part, None)
-                if isinstance(target, nn.Linear):
-                    found.append(target)
-    return found or None
-
-
 @contextlib.contextmanager
 def head_mask(adapter: ModelAdapter, mask: torch.Tensor) -> Iterator[None]:
     """Scale each head's output by mask (float[layers, heads], or float[batch, layers, heads]) for the
     duration of the block; 0 removes a head, and a mask that requires grad gives d(loss)/d(mask)."""
-    projections = output_projections(adapter.model)
-    if projections is None or len(projections) != adapter.num_layers:
-        raise RuntimeError("head_mask() needs one output projection per layer; check output_projections() first")
+    projections = adapter.output_projections()
+    if projections is None:
+        raise RuntimeError("head_mask() needs one output projection per layer; see output_projections()")
     heads = adapter.num_heads
     handles = []
     for layer, linear in enumerate(projections):
@@ -64,9 +45,10 @@ def head_importance(
     progress: Any, groups: Optional[Sequence[ProbeGroup]] = None,
 ) -> dict[str, Any]:
     """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
-    projections = output_projections(adapter.model)
-    if projections is None or len(projections) != adapter.num_layers:
-        return {"skipped": f"no per-head output projection found for {type(adapter.model).__name__}"}
+    if adapter.output_projections() is None:
+        why = adapter.blocks_problem() or f"the architecture table has no per-head output projection for " \
+            f"{adapter.architecture.family}"
+        return {"skipped": why}
     layers, heads = adapter.num_layers, adapter.num_heads
     y = torch.tensor(labels, device=adapter.device)
     lengths = [enc.length for enc in encoded]

@@ -43,10 +43,7 @@ is not class-specific.
                 outputs.append(MethodOutput(np.full(size, np.nan, dtype=np.float32),
                                             {"skipped": f"{size} word pieces > {MAX_FLOW_TOKENS}"}))
             else:
-                if ctx.adapter.head_kind == "classifier":
-                    sink = np.eye(size)[0]
-                else:
-                    sink = np.full(size, 1.0 / size)
+                sink = ctx.adapter.readout_row(np.eye(size))  # the first token, or every token equally
                 outputs.append(MethodOutput(attention_flow(attn, sink)))
             bar.update(1)
         bar.close()

@@ -44,7 +44,7 @@ attention or rollout it is **class-specific**, but it keeps only what pushes the
                 relevance = torch.eye(n, dtype=torch.float64)
                 for layer in weighted:
                     relevance = relevance + layer[row, :n, :n].double().cpu() @ relevance
-                scores = (relevance[0] if adapter.head_kind == "classifier" else relevance.mean(dim=0)).numpy()
+                scores = adapter.readout_row(relevance).numpy()
                 info = {}
                 if np.isfinite(scores).all() and np.abs(scores).max() > np.finfo(np.float32).max:
                     scores = scores / np.abs(scores).max()  # only the ranking survives; say so

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, readout_row
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 
 @METHODS.register("attention_raw")
@@ -26,5 +26,5 @@ is **not** class-specific, and is known to disagree with gradient-based importan
         outputs = []
         for attn in ctx.attentions:
             last = attn[-1].astype(np.float32).mean(axis=0)  # [seq, seq]
-            outputs.append(MethodOutput(readout_row(ctx.adapter, last).astype(np.float32)))
+            outputs.append(MethodOutput(ctx.adapter.readout_row(last).astype(np.float32)))
         return outputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.attention import attention_rollout
-from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, readout_row
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 
 @METHODS.register("attention_rollout")
@@ -28,5 +28,5 @@ Wiegreffe & Pinter, 2019): use it as a view of the model's routing, not as evide
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         outputs = []
         for attn in ctx.attentions:
-            outputs.append(MethodOutput(readout_row(ctx.adapter, attention_rollout(attn)).astype(np.float32)))
+            outputs.append(MethodOutput(ctx.adapter.readout_row(attention_rollout(attn)).astype(np.float32)))
         return outputs

@@ -68,12 +68,6 @@ class AttributionMethod:
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
 
 
-def readout_row(adapter: ModelAdapter, matrix: Any) -> Any:
-    """The row of a token-to-token matrix (numpy or torch, [..., seq, seq]) at what the classifier reads: the
-    first token for a model's own head, the mean over positions for a probe on mean-pooled states."""
-    return matrix[..., 0, :] if adapter.head_kind == "classifier" else matrix.mean(-2)
-
-
 def convergence_threshold(config: ComputeConfig) -> float:
     """The largest relative completeness delta that counts as resolved: the adaptive tolerance when steps are
     chosen per example, else the fixed-step warning threshold."""

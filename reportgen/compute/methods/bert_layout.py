@@ -4,7 +4,8 @@ shape of the context-mixing methods. Not a method: nothing here registers."""
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
@@ -15,17 +16,14 @@ from reportgen.compute.methods.base import (
     MethodOutput,
     equal_length_chunks,
     padded_batch,
-    readout_row,
 )
 from reportgen.errors import ConfigError
+from reportgen.models.architecture import BERT_BLOCK_PARTS
 
 # Vectors (positions x sources, or zeroed copies x positions) per token of --batch-tokens: such a vector costs
 # about a tenth of what a token costs in a forward/backward pass (one hidden vector in a few live tensors,
 # against a token's activations in every layer).
 VECTORS_PER_TOKEN = 8
-
-NEEDED = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-          "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")
 
 
 def layout_problem(adapter, head: bool) -> Optional[str]:
@@ -33,12 +31,11 @@ def layout_problem(adapter, head: bool) -> Optional[str]:
     be BERT's (post-LayerNorm, absolute positions) and, with head, its classification head BERT's pooler +
     classifier (or a probe fitted here)."""
     base = adapter.model.base_model
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
-    first = layers[0] if layers is not None and len(layers) else None
-    has_all = first is not None and all(_has(first, path) for path in NEEDED)
-    position = getattr(adapter.model.config, "position_embedding_type", "absolute")
+    blocks = adapter.blocks()
     architecture = adapter.details.get("architecture")
-    if not has_all or position != "absolute":
+    if adapter.architecture.not_bert_blocks:
+        return f"{architecture} is not laid out like BERT ({adapter.architecture.not_bert_blocks})"
+    if blocks is None or not all(_has(blocks[0], path) for path in BERT_BLOCK_PARTS):  # the table's promise, checked
         return f"{architecture} is not laid out like BERT (post-LayerNorm blocks with absolute positions)"
     if head and adapter.head_kind == "classifier" and not (
             hasattr(adapter.model, "classifier") and getattr(base, "pooler", None) is not None):
@@ -46,12 +43,24 @@ def layout_problem(adapter, head: bool) -> Optional[str]:
     return None
 
 
-def bert_layout(adapter, method: str, head: bool):
-    """The base model, or a one-line refusal naming what does not fit."""
+@dataclass(frozen=True)
+class BertLayout:
+    """What the decomposition methods trace: the base model (its embeddings, and its pooler for a head) and its
+    BERT blocks, bottom to top, where the architecture table says they are."""
+
+    base: Any
+    blocks: list
+
+    def embeddings(self, ids: torch.Tensor, types: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.base.embeddings(input_ids=ids, token_type_ids=types)
+
+
+def bert_layout(adapter, method: str, head: bool) -> BertLayout:
+    """The model as BERT blocks, or a one-line refusal naming what does not fit."""
     problem = layout_problem(adapter, head)
     if problem:
         raise ConfigError(f"{method}: {problem}; leave {method} out of --methods for this model")
-    return adapter.model.base_model
+    return BertLayout(adapter.model.base_model, adapter.blocks())
 
 
 def _has(module, path: str) -> bool:
@@ -114,22 +123,22 @@ class LayerMixing(AttributionMethod):
         return layout_problem(adapter, head=False)
 
     @classmethod
-    def rollout(cls, base, ids: torch.Tensor, types: Optional[torch.Tensor]) -> torch.Tensor:
+    def rollout(cls, layout: BertLayout, ids: torch.Tensor, types: Optional[torch.Tensor]) -> torch.Tensor:
         """float[k, seq, seq]: the layers' matrices multiplied, bottom layer first."""
-        hidden = base.embeddings(input_ids=ids, token_type_ids=types)
+        hidden = layout.embeddings(ids, types)
         rolled = None
-        for layer in base.encoder.layer:
+        for layer in layout.blocks:
             matrix, hidden = cls.layer_matrix(layer, hidden)
             rolled = matrix if rolled is None else matrix @ rolled
         return rolled
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        base = bert_layout(ctx.adapter, self.name, head=False)
+        layout = bert_layout(ctx.adapter, self.name, head=False)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress(self.title, len(ctx.encoded))
         for batch, ids, types in square_batches(ctx):
             with torch.no_grad():
-                rows = readout_row(ctx.adapter, self.rollout(base, ids, types))
+                rows = ctx.adapter.readout_row(self.rollout(layout, ids, types))
             for j, i in enumerate(batch):
                 outputs[i] = MethodOutput(rows[j].float().cpu().numpy().astype(np.float32))
             bar.update(len(batch))

@@ -49,12 +49,12 @@ each of n tokens carries n vectors through every layer.
         return layout_problem(adapter, head=True)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        base = bert_layout(ctx.adapter, self.name, head=True)
+        layout = bert_layout(ctx.adapter, self.name, head=True)
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("DecompX", len(ctx.encoded))
         for batch, ids, types in square_batches(ctx):
             with torch.no_grad():
-                shares = logit_shares(ctx.adapter, base, ids, types)  # [k, seq, classes]
+                shares = logit_shares(ctx.adapter, layout, ids, types)  # [k, seq, classes]
             for j, i in enumerate(batch):
                 scores = shares[j, :, ctx.targets[i]].float().cpu().numpy()
                 # The shares add up to the logit by construction; "sum" beside "logit" shows it per example.
@@ -64,14 +64,14 @@ each of n tokens carries n vectors through every layer.
         return outputs  # type: ignore[return-value]
 
 
-def logit_shares(adapter, base, ids: torch.Tensor, types) -> torch.Tensor:
+def logit_shares(adapter, layout, ids: torch.Tensor, types) -> torch.Tensor:
     """float[k, seq, classes]: each input token's share of every logit, for k unpadded inputs of one length."""
-    hidden = base.embeddings(input_ids=ids, token_type_ids=types)
+    hidden = layout.embeddings(ids, types)
     components = None  # the first layer starts from each token's own embedding (its value bias included)
-    for layer in base.encoder.layer:
+    for layer in layout.blocks:
         hidden, components = _layer(layer, hidden, components)
     if adapter.head_kind == "classifier":
-        dense = base.pooler.dense
+        dense = layout.base.pooler.dense
         pre = dense(hidden[:, 0])
         pooled = _share_bias(torch.einsum("ld,bkd->bkl", dense.weight, components[:, 0]), dense.bias)
         pooled = pooled * (torch.tanh(pre) / (pre + EPS)).unsqueeze(1)  # tanh as the ratio at its input

@@ -170,7 +170,7 @@ integral was not resolved and the highlights should not be trusted as they are.
         the path, so it contributes nothing, and the mask hides it from every other position."""
         adapter = ctx.adapter
         device = adapter.device
-        pad_id = adapter.tokenizer.pad_token_id if adapter.tokenizer.pad_token_id is not None else 0
+        pad_id = adapter.pad_id
         ids, mask, types = padded_batch(ctx.encoded, chunk, device)
         keep = torch.zeros(mask.shape, dtype=torch.bool)  # [CLS], [SEP]: kept in the baseline (built on the host,
         for row, i in enumerate(chunk):                   # then one copy to the device)

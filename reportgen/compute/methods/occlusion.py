@@ -26,8 +26,7 @@ shared equally among its pieces, so word scores are exact drops. It needs one fo
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter
-        tokenizer = adapter.tokenizer
-        filler = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id or 0
+        filler = adapter.filler_id
         # One example at a time: its masked copies (one per word) are already a batch of equal length.
         outputs = []
         bar = ctx.progress("Occlusion", len(ctx.encoded))

@@ -26,8 +26,7 @@ class _WordSurrogate(AttributionMethod):
         import captum.attr
 
         adapter = ctx.adapter
-        tokenizer = adapter.tokenizer
-        filler = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id or 0
+        filler = adapter.filler_id
         samples = ctx.config.surrogate_samples
 
         seen: dict[bytes, torch.Tensor] = {}  # masked copy -> logits, for the example being explained

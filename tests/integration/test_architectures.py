@@ -1,0 +1,127 @@
+"""Every encoder family of the architecture table, with and without a classification head (issue 11).
+
+Each model is tiny and random, built here from its transformers config, with a tokenizer trained here by the
+`tokenizers` library on ../shared/data (WordPiece, byte-level BPE or Unigram, as the family ships): no download.
+Each builds with --methods all and the global analyses; every method gives finite scores, or the methods page
+says in one sentence why it does not apply."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reportgen.bundle.store import read_results
+from reportgen.cli import cli
+from tests.conftest import TINY_ROWS, shared, write_jsonl
+
+SPECIALS = {"wordpiece": ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
+            "bpe": ("<pad>", "<unk>", "<s>", "</s>", "<mask>"),
+            "unigram": ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")}
+
+# family -> (tokenizer model, config class name, extra config fields)
+FAMILIES = {
+    "bert": ("wordpiece", "BertConfig", {}),
+    "distilbert": ("wordpiece", "DistilBertConfig", {}),
+    "electra": ("wordpiece", "ElectraConfig", {"embedding_size": 16}),
+    "mpnet": ("wordpiece", "MPNetConfig", {}),
+    "roberta": ("bpe", "RobertaConfig", {}),
+    "modernbert": ("bpe", "ModernBertConfig", {"local_attention": 8}),
+    "xlm-roberta": ("unigram", "XLMRobertaConfig", {}),
+    "albert": ("unigram", "AlbertConfig", {"embedding_size": 16}),
+    "deberta-v2": ("unigram", "DebertaV2Config", {}),
+}
+
+
+def _texts() -> list[str]:
+    lines = shared("sst2").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines] + [r["text"] for r in TINY_ROWS]
+
+
+def _tokenizer(kind: str):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    pad, unk, cls, sep, mask = SPECIALS[kind]
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token=unk))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(vocab_size=400, special_tokens=list(SPECIALS[kind]))
+    elif kind == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=unk))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=list(SPECIALS[kind]),
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    else:
+        tok = Tokenizer(models.Unigram())
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.decoder = decoders.Metaspace()
+        trainer = trainers.UnigramTrainer(vocab_size=400, special_tokens=list(SPECIALS[kind]), unk_token=unk)
+    tok.train_from_iterator(_texts(), trainer)
+    ids = {t: tok.token_to_id(t) for t in (cls, sep)}
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1", special_tokens=list(ids.items()))
+    if kind == "bpe":  # byte-level pieces carry their leading space: offsets trimmed to the word
+        tok.post_processor = processors.Sequence([processors.ByteLevel(trim_offsets=True), tok.post_processor])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=pad, unk_token=unk, cls_token=cls,
+                                   sep_token=sep, mask_token=mask, bos_token=cls, eos_token=sep, model_max_length=64)
+
+
+def _model(directory, family: str, with_head: bool):
+    import torch
+    import transformers
+
+    kind, config_class, extra = FAMILIES[family]
+    tokenizer = _tokenizer(kind)
+    tokenizer.save_pretrained(directory)
+    sizes = ({"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64} if family == "distilbert" else
+             {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
+    config = getattr(transformers, config_class)(
+        vocab_size=len(tokenizer), max_position_embeddings=80, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **sizes, **extra)
+    for name, value in (("cls_token_id", tokenizer.cls_token_id), ("sep_token_id", tokenizer.sep_token_id)):
+        if hasattr(config, name):
+            setattr(config, name, value)
+    torch.manual_seed(0)
+    if with_head:
+        config.num_labels, config.id2label = 2, {0: "negative", 1: "positive"}
+        config.label2id = {"negative": 0, "positive": 1}
+        model = transformers.AutoModelForSequenceClassification.from_config(config)
+    else:
+        model = transformers.AutoModel.from_config(config)
+    model.save_pretrained(directory)
+    return directory
+
+
+@pytest.mark.parametrize("with_head", [False, True], ids=["bare", "head"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_method_and_analysis_runs_or_says_why_not(tmp_path, family, with_head):
+    model = _model(tmp_path / "model", family, with_head)
+    examples = write_jsonl(tmp_path / "examples.jsonl", TINY_ROWS)
+    site = tmp_path / "site"
+    result = CliRunner().invoke(cli, ["build", "--examples", str(examples), "--model", str(model), "--out", str(site),
+                                      "--methods", "all", "--metrics", "all", "--surrogate-samples", "20",
+                                      "--sanity", "2", "--ig-steps", "8", "-q"])
+    assert result.exit_code == 0, result.output
+    results = read_results(site / "data")
+    page = re.sub(r"\s+", " ", html.unescape((site / "methods.html").read_text(encoding="utf-8")))
+    ran = [m["name"] for m in results["methods"]]
+    for left_out in results["summary"]["not_applicable"]:  # each with its one sentence on the methods page
+        assert f"<strong>{left_out['title']}</strong>: {left_out['reason']}." in page
+    assert len(ran) + len(results["summary"]["not_applicable"]) == 16
+    for ex in results["examples"]:
+        for name in ran:
+            scores = np.array(ex["methods"][name]["tokens"], dtype=float)
+            assert np.isfinite(scores).all() or "skipped" in ex["methods"][name]["info"], (family, name, ex["id"])
+    analyses = results["summary"]["global"]
+    model_page = re.sub(r"\s+", " ", html.unescape((site / "model.html").read_text(encoding="utf-8")))
+    for name, analysis in analyses.items():  # computed, or skipped with the reason shown on model.html
+        if isinstance(analysis, dict) and "skipped" in analysis:
+            assert analysis["skipped"] in model_page, (family, name)
