@@ -49,7 +49,7 @@ def main() -> None:
     work, texts, models = cases(args, "reportgen-alti-")
     for name, folder in models:
         adapter = load_adapter(str(folder), False, "cpu")
-        base = bert_layout(adapter, "alti", head=False)
+        layout = bert_layout(adapter, "alti", head=False)
         adapter.model.set_attn_implementation("eager")  # their wrapper reads output_attentions
         wrapper = ModelWrapper(adapter.model)
         worst, ours_s, theirs_s = 0.0, 0.0, 0.0
@@ -57,7 +57,7 @@ def main() -> None:
             batch = adapter.tokenizer(text, return_tensors="pt", truncation=True, max_length=64)
             started = time.perf_counter()
             with torch.no_grad():
-                ours = ALTI.rollout(base, batch["input_ids"], batch["token_type_ids"])[0, 0].numpy()
+                ours = ALTI.rollout(layout, batch["input_ids"], batch["token_type_ids"])[0, 0].numpy()
             ours_s += time.perf_counter() - started
             started = time.perf_counter()
             _, _, _, data = wrapper(dict(batch))

@@ -96,13 +96,13 @@ def our_shares(folder: Path, texts: list[str]) -> tuple[list[dict], float]:
     from reportgen.models import load_adapter
 
     adapter = load_adapter(str(folder), False, "cpu")
-    base = bert_layout(adapter, "decompx", head=True)
+    layout = bert_layout(adapter, "decompx", head=True)
     found = []
     started = time.perf_counter()
     for text in texts:
         ids = torch.tensor([adapter.tokenizer(text, truncation=True, max_length=64)["input_ids"]])
         with torch.no_grad():
-            shares = logit_shares(adapter, base, ids, torch.zeros_like(ids))[0].numpy()
+            shares = logit_shares(adapter, layout, ids, torch.zeros_like(ids))[0].numpy()
         found.append({"ids": ids[0].numpy(), "shares": shares})
     return found, time.perf_counter() - started
 

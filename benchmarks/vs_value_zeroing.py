@@ -40,13 +40,13 @@ def main() -> None:
     for name, folder in models:
         adapter = load_adapter(str(folder), False, "cpu")
         adapter.model.double()  # both sides in float64: small cosine distances are rounding in float32
-        base = bert_layout(adapter, "value_zeroing", head=False)
+        layout = bert_layout(adapter, "value_zeroing", head=False)
         ours, ids_list, seconds = [], [], 0.0
         for text in texts:
             ids = torch.tensor([adapter.tokenizer(text, truncation=True, max_length=64)["input_ids"]])
             started = time.perf_counter()
             with torch.no_grad():
-                ours.append(ValueZeroing.rollout(base, ids, torch.zeros_like(ids))[0, 0].numpy())
+                ours.append(ValueZeroing.rollout(layout, ids, torch.zeros_like(ids))[0, 0].numpy())
             seconds += time.perf_counter() - started
             ids_list.append(ids[0].numpy())
         np.savez(folder / "ours.npz", *ids_list)

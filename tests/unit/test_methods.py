@@ -373,24 +373,24 @@ def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx)
         if adapter.probe is not None:
             adapter.probe = copy.deepcopy(adapter.probe)
             adapter.probe.linear.bias.zero_()
-    base = bert_layout(adapter, "decompx", head=True)
+    layout = bert_layout(adapter, "decompx", head=True)
     for enc, target in zip(ctx.encoded, ctx.targets):
         ids = torch.tensor([enc.input_ids])
         with torch.no_grad():
-            shares = logit_shares(adapter, base, ids, None)[0, :, target]
-        x0 = base.embeddings(input_ids=ids).detach().requires_grad_(True)
-        logit = _frozen_forward(adapter, base, x0)[0, target]
+            shares = logit_shares(adapter, layout, ids, None)[0, :, target]
+        x0 = layout.embeddings(ids, None).detach().requires_grad_(True)
+        logit = _frozen_forward(adapter, layout, x0)[0, target]
         (grad,) = torch.autograd.grad(logit, x0)
         np.testing.assert_allclose(shares.numpy(), (grad * x0).sum(-1)[0].detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
-def _frozen_forward(adapter, base, hidden):
+def _frozen_forward(adapter, layout, hidden):
     """The model with its non-linear gains detached: attention weights, LayerNorm scales, GELU(a)/a, tanh(a)/a."""
     def norm(x, ln):
         centred = x - x.mean(-1, keepdim=True)
         return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
 
-    for layer in base.encoder.layer:
+    for layer in layout.blocks:
         sa = layer.attention.self
         b, s, d = hidden.shape
         h, size = sa.num_attention_heads, d // sa.num_attention_heads
@@ -402,7 +402,7 @@ def _frozen_forward(adapter, base, hidden):
         gain = (layer.intermediate.intermediate_act_fn(pre) / pre).detach()
         hidden = norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
     if adapter.head_kind == "classifier":
-        pre = base.pooler.dense(hidden[:, 0])
+        pre = layout.base.pooler.dense(hidden[:, 0])
         return adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)
     return adapter.probe(hidden.mean(1))
 
