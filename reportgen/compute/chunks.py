@@ -73,11 +73,6 @@ class ChunkExplainer:
         every record again, the largest cost of a rebuild from the cache; the assembled bytes are the same."""
         return self.cache.get("chunk", _whole_key(keys), counts=len(keys))
 
-    def lookup(self, span: Sequence[int]) -> tuple[dict[str, str], dict[str, Optional[bytes]]]:
-        """Each part's cache key, and what the cache holds for it (None: to compute)."""
-        keys = self.keys(span)
-        return keys, self.read(keys)
-
     def read(self, keys: dict[str, str]) -> dict[str, Optional[bytes]]:
         return {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
 

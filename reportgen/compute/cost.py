@@ -40,8 +40,10 @@ def counted_costs(
     key: dict[str, Any],  # what the counts depend on besides the methods' settings (weights, code, examples)
     progress: Callable[[str, int], Any] = quiet,
 ) -> Optional[dict[str, Any]]:
-    """{"examples", "forward_flops" (one forward pass per example), "methods": {name: {"flops", "forward_passes"}}},
-    per example; cached like a chunk's parts. None without examples."""
+    """{"examples", "forward_flops" (one forward pass per example), "relative_to" (the first method with a
+    completeness check and a count: Integrated Gradients by default, or None), "methods": {name: {"flops",
+    "forward_passes", "share" (of relative_to's count)}}}, per example; cached like a chunk's parts. None without
+    examples."""
     if not encoded:
         return None
     entry = key_of({**key, "kind": "cost", "methods": {m.name: {s: getattr(ccfg, s) for s in m.settings}
@@ -65,7 +67,10 @@ def counted_costs(
         per_method[method.name] = {"flops": flops / n, "forward_passes": flops / n / forward if forward else None}
         bar.update(1)
     bar.close()
-    result = {"examples": n, "forward_flops": forward, "methods": per_method}
+    anchor = next((m.name for m in methods if m.completeness and per_method[m.name]["flops"]), None)
+    for counted in per_method.values():
+        counted["share"] = counted["flops"] / per_method[anchor]["flops"] if anchor else None
+    result = {"examples": n, "forward_flops": forward, "relative_to": anchor, "methods": per_method}
     cache.put("cost", entry, json.dumps(result, sort_keys=True).encode("utf-8"))
     return result
 

@@ -114,18 +114,17 @@ def _worse_than_random(summary: dict[str, Any], methods: Sequence[dict]) -> list
 def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[dict]) -> list[dict[str, Any]]:
     """What a cheaper method gives up against the first method with a completeness check (Integrated Gradients by
     default): every one-pass decomposition method, and any cheaper method at least as comprehensive."""
-    cost = (summary.get("cost") or {}).get("methods", {})
+    counted = summary.get("cost") or {}
+    cost, a = counted.get("methods", {}), counted.get("relative_to")
     metrics = summary.get("metrics", {})
     comp, suff = metrics.get("comprehensiveness", {}), metrics.get("sufficiency", {})
-    anchor = next((m for m in methods
-                   if m["completeness"] and m["name"] in comp and cost.get(m["name"], {}).get("flops")), None)
-    if anchor is None:
+    if a is None or a not in comp:
         return []
+    anchor = next(m for m in methods if m["name"] == a)
     out = []
-    a = anchor["name"]
     for m in methods:
-        name, flops = m["name"], cost.get(m["name"], {}).get("flops")
-        if name == a or m["family"] == "reference" or name not in comp or not flops or flops >= cost[a]["flops"]:
+        name, share = m["name"], cost.get(m["name"], {}).get("share")
+        if name == a or m["family"] == "reference" or name not in comp or not share or share >= 1:
             continue
         as_faithful = comp[name]["mean"] >= comp[a]["mean"]
         if m["family"] != "decomposition" and not as_faithful:
@@ -135,7 +134,7 @@ def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[dict]) -> 
             parts.append(f"sufficiency {suff[name]['mean']:.3f} against {suff[a]['mean']:.3f}")
         verdict = "as comprehensive, for less arithmetic" if as_faithful else "less comprehensive"
         out.append(finding("faithfulness_for_cost", "info",
-                           f"{m['title']}: {' and '.join(parts)}, at {flops / cost[a]['flops']:.2f}× its counted "
+                           f"{m['title']}: {' and '.join(parts)}, at {share:.2f}× its counted "
                            f"arithmetic per example ({verdict})."))
     return out
 

@@ -112,7 +112,7 @@ def attention_plot(bundle: ReportBundle) -> Markup:
     return plots.attention_heatmap(bundle.model["layers"], bundle.model["heads"], "attention-plot")
 
 
-def methods_view(bundle: ReportBundle, metric_values: Optional["MetricValues"] = None) -> dict[str, Any]:
+def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[str, Any]:
     cfg = bundle.config
     cost = cost_view(bundle)
     means = bundle.summary.get("metrics", {})
@@ -435,8 +435,7 @@ class MetricValues:
                         self.values[metric][meta["title"]].append(v)
 
 
-def _quality_plots(bundle: ReportBundle, titles: dict[str, str],
-                   per_metric: Optional[MetricValues] = None) -> list[dict[str, Any]]:
+def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
     plots_out = []
     curves = bundle.summary.get("curves", {})
     captions = {"comprehensiveness": "Deletion curve: the top-ranked pieces are removed",
@@ -445,10 +444,6 @@ def _quality_plots(bundle: ReportBundle, titles: dict[str, str],
         if name in curves:
             series = {titles[m]: ys for m, ys in curves[name].items()}
             plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})
-    if per_metric is None:
-        per_metric = MetricValues(bundle)
-        for examples in bundle.examples.chunks():
-            per_metric.add(examples)
     for metric in bundle.metrics:
         values = per_metric.values[metric["name"]]
         if any(values.values()):
@@ -555,18 +550,17 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
     counted = bundle.summary.get("cost")
     if not counted:
         return {"examples": 0, "cells": {}, "relative_to": None}
-    per = counted["methods"]
-    anchor = next((m for m in bundle.methods if m["completeness"] and per.get(m["name"], {}).get("flops")), None)
+    anchor = counted["relative_to"]
     cells = {}
-    for name, entry in per.items():
+    for name, entry in counted["methods"].items():
         passes, share = entry["forward_passes"], None
-        if anchor and name != anchor["name"] and entry["flops"]:
-            share = f"{entry['flops'] / per[anchor['name']]['flops']:.2f}×"
+        if anchor and name != anchor and entry["flops"]:
+            share = f"{entry['share']:.2f}×"
         cells[name] = {"passes": "—" if passes is None else num(passes, 1), "share": share, "none": passes == 0,
                        "text": "none beyond the shared pass" if passes == 0 else
                        ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
     return {"examples": counted["examples"], "cells": cells,
-            "relative_to": anchor["title"] if anchor else None}
+            "relative_to": next((m["title"] for m in bundle.methods if m["name"] == anchor), None)}
 
 
 def _mean_cell(entry: Optional[dict[str, Any]]) -> str:

@@ -461,6 +461,7 @@ def test_counted_cost_is_in_forward_passes_and_cached(ctx, tmp_path):
     assert 1.5 < passes["gradient_x_input"] < 3.5
     assert 8 * 1.5 < passes["integrated_gradients"] < 8 * 3.5
     assert passes["attention_rollout"] == 0 and passes["random"] == 0
+    assert cost["relative_to"] == "integrated_gradients" and cost["methods"]["integrated_gradients"]["share"] == 1
 
     class _Refuses:  # a second call must come from the cache, without running any method
         name, settings = "gradient_x_input", ()

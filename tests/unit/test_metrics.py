@@ -177,8 +177,9 @@ def test_findings_weigh_faithfulness_against_counted_cost():
     summary = {
         "metrics": {"comprehensiveness": {k: {"mean": v} for k, v in comp.items()},
                     "sufficiency": {k: {"mean": -v} for k, v in comp.items()}},
-        "cost": {"methods": {"ig": {"flops": 100.0}, "dx": {"flops": 25.0}, "gxi": {"flops": 2.0},
-                             "alt": {"flops": 5.0}, "occ": {"flops": 200.0}, "rnd": {"flops": 0.0}}},
+        "cost": {"relative_to": "ig", "methods": {name: {"flops": flops, "share": flops / 100.0} for name, flops in
+                                                  {"ig": 100.0, "dx": 25.0, "gxi": 2.0, "alt": 5.0, "occ": 200.0,
+                                                   "rnd": 0.0}.items()}},
     }
     found = [f["message"] for f in _faithfulness_for_cost(summary, methods)]
     assert found == [
