@@ -77,7 +77,8 @@ def device_figures(args: argparse.Namespace, work: Path) -> dict:
     figures = {"device": args.device, "n": args.n, "card": card(args.device),
                "batch_tokens": config["compute"]["batch_tokens"],
                "fp32": fp32, "examples_per_s": args.n / fp32["seconds"]}
-    print(f"{args.n} examples on {figures['card']}: default build {fp32['seconds']:.1f} s = "
+    what = "build with " + " ".join(args.extra) if args.extra else "default build"
+    print(f"{args.n} examples on {figures['card']}: {what} {fp32['seconds']:.1f} s = "
           f"{figures['examples_per_s']:.1f} examples/s (batch {figures['batch_tokens']} tokens); per method: "
           + ", ".join(f"{k} {v['seconds']:.1f} s" for k, v in fp32["methods"].items()), flush=True)
     save(args, figures)  # a run cut short still leaves the fp32 figures
