@@ -108,7 +108,15 @@ def cli() -> None:
                    "For adding examples to an evaluation set without recomputing the others.")
 @click.option("--force", is_flag=True, default=None,
               help="Build even when most examples are mostly [UNK] to the model's tokenizer (exit 2 otherwise).")
-@click.option("--max-length", type=int, help="Truncate examples to this many word pieces. [default: the model's limit]")
+@click.option("--max-length", type=int,
+              help="The window: this many word pieces per model input. [default: the model's limit]")
+@click.option("--long-inputs", type=click.Choice(["window", "truncate"]),
+              help="A text longer than the window: read it in overlapping windows, averaging their logits and "
+                   "merging every method's scores so the whole text is explained (window), or explain its first "
+                   "window only (truncate). Text pairs are always truncated. [default: window]")
+@click.option("--window-stride", type=int,
+              help="With --long-inputs window: word pieces two neighbouring windows share. [default: a quarter of "
+                   "the window]")
 @click.option("--batch-tokens", type=IntOrAuto(),
               help="Tokens per forward/backward batch; lower it if memory runs out. [default: auto: 4096 on a CPU, "
                    "on a GPU what half its free memory holds]")

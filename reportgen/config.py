@@ -41,6 +41,10 @@ class ComputeConfig:
     surrogate_samples: int = 200  # masked samples per example for LIME and KernelSHAP
     ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     max_length: Optional[int] = None  # None: the model's own limit
+    # A text longer than the window: "window" reads it in overlapping windows and merges them (compute/windows.py
+    # states the rules); "truncate" explains its first window only.
+    long_inputs: str = "window"
+    window_stride: Optional[int] = None  # pieces neighbouring windows share; None: a quarter of the window
     # Tokens per forward/backward batch: bounds memory. "auto": 4096 on a CPU (about the fastest there), and on
     # a GPU as many as half its free memory holds, measured with one pass at build start (models/memory.py).
     batch_tokens: int | str = "auto"
@@ -236,6 +240,11 @@ def _validate(cfg: ComputeConfig) -> None:
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if not cfg.methods:
         raise ConfigError("methods must name at least one attribution method")
+    if cfg.long_inputs not in ("window", "truncate"):
+        raise ConfigError(f"long_inputs must be window or truncate, got {cfg.long_inputs!r}")
+    if cfg.window_stride is not None and not (isinstance(cfg.window_stride, int) and cfg.window_stride >= 1):
+        raise ConfigError(f"window_stride must be a positive integer (pieces two windows share), got "
+                          f"{cfg.window_stride!r}")
     for name in ("chunk_size", "global_sample"):
         if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # the examples with a full page (bundle.pages).
 # 6: an example's words are stored as columns ({"text": [...], "start": [...], "end": [...], "segment": [...]}):
 # repeating four keys for every word was a fifth of a 10k bundle.
-SCHEMA_VERSION = 6
+# 7: a record may carry "windows" (a text longer than the model's window, read in overlapping windows).
+SCHEMA_VERSION = 7
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -53,6 +54,10 @@ class ExampleResult:
     # bounded tail) and this says where the whole text is: {"source": "file:line", "chars": [n_text, n_pair],
     # "shown": [chars of text kept, of text_pair kept], "sha256": [of text, of text_pair]}.
     excerpt: Optional[dict[str, Any]] = None
+    # A text longer than the model's window, read in overlapping windows (--long-inputs window): per window,
+    # {"tokens": [first, end) in tokens, "length": pieces with special tokens, "chars": [start, end) in text,
+    # "file": its attention maps (paged examples), "shape"}. None (and absent from the JSON): one window.
+    windows: Optional[list[dict[str, Any]]] = None
 
     @property
     def correct(self) -> Optional[bool]:
@@ -114,12 +119,20 @@ def lead_method(methods: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
 def example_record(result: ExampleResult) -> dict[str, Any]:
     """An example as plain JSON values, its words as a list of {"text", "start", "end", "segment"}: the form
     read_results() gives scripts (the chunk files store the words as columns)."""
-    return _rounded(asdict(result))
+    return _rounded(_without_absent(asdict(result)))
+
+
+def _without_absent(payload: dict[str, Any]) -> dict[str, Any]:
+    """Optional fields added after schema 6 are left out where they are None, so one-window records stay as
+    they were."""
+    if payload.get("windows") is None:
+        payload.pop("windows", None)
+    return payload
 
 
 def example_payload(result: ExampleResult) -> dict[str, Any]:
     """An example as stored: its words as columns (WORD_FIELDS), everything else as in ExampleResult."""
-    payload = asdict(result)
+    payload = _without_absent(asdict(result))
     payload["words"] = {key: [w[key] for w in result.words] for key in WORD_FIELDS}
     return _rounded(payload)
 

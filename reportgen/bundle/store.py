@@ -130,11 +130,33 @@ class AttentionFiles(Mapping[str, np.ndarray]):
             raise KeyError(slug)
         return np.load(self.folder / f"{slug}.npy", allow_pickle=False)
 
+    def windows(self, slug: str) -> Iterator[np.ndarray]:
+        """Each window's maps of a text read in windows, one at a time (a one-window example: its maps)."""
+        if slug not in self._slugs:
+            raise KeyError(slug)
+        k = 0
+        while k == 0 or (self.folder / window_file(slug, k)).exists():
+            yield np.load(self.folder / window_file(slug, k), allow_pickle=False)
+            k += 1
+
+    def extra_files(self, slug: str) -> list[Path]:
+        """The files of windows 1, 2, ... of a paged example (window 0 is <slug>.npy)."""
+        files, k = [], 1
+        while (self.folder / window_file(slug, k)).exists():
+            files.append(self.folder / window_file(slug, k))
+            k += 1
+        return files
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._slugs)
 
     def __len__(self) -> int:
         return len(self._slugs)
+
+
+def window_file(slug: str, k: int) -> str:
+    """The attention maps of window k of a paged example: window 0 keeps the one-window name."""
+    return f"{slug}.npy" if k == 0 else f"{slug}.w{k}.npy"
 
 
 def chunk_name(n: int) -> str:
@@ -151,6 +173,10 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
     attention_dir.mkdir(exist_ok=True)
     for slug in bundle.pages:
         np.save(attention_dir / f"{slug}.npy", bundle.attention[slug], allow_pickle=False)
+        if isinstance(bundle.attention, AttentionFiles):
+            for path in bundle.attention.extra_files(slug):
+                if path.parent.resolve() != attention_dir.resolve():
+                    shutil.copyfile(path, attention_dir / path.name)
 
 
 def read_results(data_dir: Path) -> dict[str, Any]:

@@ -57,6 +57,12 @@ class WordTotals:
         return [{"word": w, "score": self.totals[w], "examples": self.counts[w]} for w in ranked]
 
 
+def attention_cells(r: ExampleResult) -> int:
+    if r.windows:
+        return sum(w["length"] ** 2 for w in r.windows)
+    return len(r.tokens) ** 2
+
+
 class Row(NamedTuple):
     """What is kept of every example once its chunk is dropped: enough to choose pages and judge the probe."""
     slug: str
@@ -65,7 +71,7 @@ class Row(NamedTuple):
     unreadable: bool
     confidence: float
     disagreement: Optional[float]  # the lowest rank correlation between two real methods; None with fewer
-    length: int  # word pieces the model read (a full page's attention maps grow with its square)
+    cells: int  # attention cells of a full page: word pieces squared, summed over the windows
 
     @property
     def correct(self) -> Optional[bool]:
@@ -85,6 +91,7 @@ class DatasetAggregate:
         self.confidences: list[float] = []
         self.unreadable: list[str] = []
         self.truncated: list[str] = []
+        self.windowed: list[str] = []  # read in overlapping windows (--long-inputs window)
         self.special_mass: list[list[float]] = []
         self.top = {m["name"]: WordTotals(m["signed"]) for m in methods}
         self.by_class = {m["name"]: {lab: WordTotals(True) for lab in labels}
@@ -118,6 +125,8 @@ class DatasetAggregate:
             self.unreadable.append(r.slug)
         if r.truncated:
             self.truncated.append(r.slug)
+        if r.windows:
+            self.windowed.append(r.slug)
         for method, values in r.metrics.items():
             for metric, value in values.items():
                 if value is not None:
@@ -138,7 +147,7 @@ class DatasetAggregate:
                 self.agreement[(a, b)].append(rho[(a, b)])
         pair_rhos = [rho[p] for p in self.real_pairs if rho.get(p) is not None]
         self.records.append(Row(r.slug, r.label, r.predicted, r.unreadable, r.confidence,
-                                min(pair_rhos) if pair_rhos else None, len(r.tokens)))
+                                min(pair_rhos) if pair_rhos else None, attention_cells(r)))
         if r.unreadable:
             return
         self.n_readable += 1
@@ -188,6 +197,7 @@ class DatasetAggregate:
             "mean_confidence": float(np.mean(self.confidences)) if self.confidences else None,
             "unreadable": self.unreadable,
             "truncated": self.truncated,
+            "windowed": self.windowed,
             "special_mass_by_layer": ([float(v) for v in np.mean(np.asarray(self.special_mass, np.float64), axis=0)]
                                       if self.special_mass else []),
             "top_words": {name: totals.top() for name, totals in self.top.items()},

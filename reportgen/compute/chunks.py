@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
+import torch
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.records import dumps
 from reportgen.bundle.store import chunk_bytes
 from reportgen.compute.cache import ChunkCache, key_of
-from reportgen.compute.encode import encode_examples
+from reportgen.compute.encode import encode_documents, window_rows
 from reportgen.compute.forward import shared_forward
 from reportgen.compute.methods import MethodContext
 from reportgen.compute.metrics import MetricContext
+from reportgen.compute.windows import merged_info, merged_metric, merged_scores
 from reportgen.compute.words import words_from_tokens
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
@@ -49,7 +51,7 @@ class ChunkExplainer:
     cache: ChunkCache
     key: dict[str, Any]  # what every part depends on (weights, tokenizer, code, shared settings)
     probe_keys: Sequence[Optional[str]]
-    record: Any  # (i, encoded, attention) -> dict: the ExampleResult fields but methods and metrics
+    record: Any  # (i, document, attention maps of its windows) -> dict: ExampleResult's fields but methods, metrics
     seconds: Counter = field(default_factory=Counter)
     computed: int = 0  # examples whose methods ran in this build (for examples per second)
 
@@ -134,64 +136,120 @@ class ChunkExplainer:
         return self._compute(span, missing, need_records)
 
     def _compute(self, span: Sequence[int], missing: Sequence[Any], need_records: bool) -> dict[str, bytes]:
-        encoded = encode_examples(self.adapter.tokenizer, [self.examples[i] for i in span], self.max_length)
+        """Methods and metrics run on model inputs (rows): an example's one window, or each window of a long
+        text, explained for the example's target; compute/windows.py merges the windows back."""
+        documents = encode_documents(self.adapter.tokenizer, [self.examples[i] for i in span], self.max_length,
+                                     self.ccfg.long_inputs, self.ccfg.window_stride)
+        rows, owner = window_rows(documents)
+        windowed = any(doc.windowed for doc in documents)
         wants_attention = need_records or any(m.family == "attention" for m in missing)
-        attentions = shared_forward(self.adapter, encoded, self.ccfg, quiet).attentions if wants_attention else \
-            [np.empty(0)] * len(span)
+        shared = shared_forward(self.adapter, rows, self.ccfg, quiet) if wants_attention or windowed else None
+        attentions = shared.attentions if wants_attention else [np.empty(0)] * len(rows)
         out: dict[str, bytes] = {}
         if need_records:
-            out["records"] = dumps([self.record(i, enc, attention) for i, enc, attention
-                                    in zip(span, encoded, attentions)]).encode("utf-8")
-        groups = restricted(self.groups, span)
-        at = [self.targets[i] for i in span]
-        logits_at = [self.target_logits[i] for i in span]
+            per_doc = _by_owner(attentions, owner, len(span))
+            out["records"] = dumps([self.record(i, doc, maps) for i, doc, maps
+                                    in zip(span, documents, per_doc)]).encode("utf-8")
+        groups = _row_groups(restricted(self.groups, span), owner)
+        at = [self.targets[span[o]] for o in owner]
+        logits_at, row_probabilities = self._row_predictions(documents, owner, span, shared, groups, at)
         for method in missing:
             # A context per method and group: what a method computes never depends on which others ran (so
             # a part computed alone is the same bytes as one computed beside every other method).
             started = time.perf_counter()
-            outputs: list[Any] = [None] * len(span)
+            outputs: list[Any] = [None] * len(rows)
             for group in groups:
-                ctx = MethodContext(self.adapter, _pick(encoded, group), _pick(at, group), _pick(logits_at, group),
+                ctx = MethodContext(self.adapter, _pick(rows, group), _pick(at, group), _pick(logits_at, group),
                                     _pick(attentions, group), self.ccfg, quiet)
                 with self.adapter.using(group.probe):
                     for k, result in zip(group.indices, method.attribute(ctx)):
                         outputs[k] = result
             self.seconds[method.name] += time.perf_counter() - started
-            out[method.name] = self._method_part(span, encoded, groups, at, logits_at, method.name, outputs)
+            out[method.name] = self._method_part(span, documents, rows, owner, groups, at, logits_at,
+                                                 row_probabilities, method.name, outputs)
         if missing:
             self.computed += len(span)
         return out
 
-    def _method_part(self, span, encoded, groups, at, logits_at, name, outputs) -> bytes:
+    def _row_predictions(self, documents, owner, span, shared, groups, at) -> tuple[list[float], np.ndarray]:
+        """f(x) for the target, and the class probabilities, of each row: the example's own (from pass 1) when
+        it is one window, else the window's, from this chunk's forward pass (through the example's probe for a
+        bare encoder)."""
+        logits = [self.target_logits[span[o]] for o in owner]
+        probabilities = self.probabilities[[span[o] for o in owner]]
+        if not any(doc.windowed for doc in documents):
+            return logits, probabilities
+        probabilities = probabilities.copy()
+        for group in groups:
+            if shared.logits is not None:
+                values = shared.logits[group.indices]
+            else:
+                with torch.no_grad():
+                    pooled = torch.from_numpy(shared.pooled[group.indices]).to(self.adapter.device)
+                    values = group.probe.to(self.adapter.device)(pooled).float().cpu().numpy()
+            for k, row in enumerate(group.indices):
+                if documents[owner[row]].windowed:
+                    logits[row] = float(values[k, at[row]])
+                    shifted = np.exp(values[k] - values[k].max())
+                    probabilities[row] = shifted / shifted.sum()
+        return logits, probabilities
+
+    def _method_part(self, span, documents, rows, owner, groups, at, logits_at, probabilities, name,
+                     outputs) -> bytes:
         scores = [o.token_scores for o in outputs]
         # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero
         # map there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
         skipped = [not np.isfinite(s).all() for s in scores]
         scored = [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped)]
-        values: dict[str, list] = {}
+        row_values: dict[str, list] = {}
         curves: dict[str, np.ndarray] = {}
         for metric in self.metrics:
-            values[metric.name] = [None] * len(span)
+            row_values[metric.name] = [None] * len(rows)
             for group in groups:
-                ctx = MetricContext(self.adapter, [self.examples[span[k]] for k in group.indices],
-                                    _pick(encoded, group), _pick(at, group), _pick(logits_at, group),
-                                    self.probabilities[[span[k] for k in group.indices]],
+                ctx = MetricContext(self.adapter, [self.examples[span[owner[k]]] for k in group.indices],
+                                    _pick(rows, group), _pick(at, group), _pick(logits_at, group),
+                                    probabilities[group.indices],
                                     {name: _pick(scored, group)}, self.ccfg, quiet)
                 with self.adapter.using(group.probe):
-                    per_example = metric.compute(ctx)[name]
-                for k, v in zip(group.indices, per_example):
-                    values[metric.name][k] = None if skipped[k] else v
+                    per_row = metric.compute(ctx)[name]
+                for k, v in zip(group.indices, per_row):
+                    row_values[metric.name][k] = None if skipped[k] else v
                 curve = (getattr(metric, "curves", None) or {}).get(name)
-                if curve is not None:  # summed over examples; the build divides by their number
-                    curves[metric.name] = curves.get(metric.name, 0) + np.asarray(curve) * len(group.indices)
+                if curve is not None:  # summed over examples (a long text: over its windows, as one example)
+                    weight = len({owner[k] for k in group.indices})
+                    curves[metric.name] = curves.get(metric.name, 0) + np.asarray(curve) * weight
+        by_doc = _by_owner(list(range(len(rows))), owner, len(span))
+        merged = []
+        for doc, members in zip(documents, by_doc):
+            token_scores = merged_scores(doc, [outputs[k].token_scores for k in members])
+            merged.append({"tokens": [float(v) for v in token_scores],
+                           "words": words_from_tokens(token_scores, doc.whole.word_index, len(doc.whole.words)),
+                           "info": merged_info([outputs[k].info for k in members])})
         payload = {
-            "outputs": [{"tokens": [float(v) for v in o.token_scores],
-                         "words": words_from_tokens(o.token_scores, enc.word_index, len(enc.words)), "info": o.info}
-                        for o, enc in zip(outputs, encoded)],
-            "metrics": [{metric: values[metric][k] for metric in values} for k in range(len(span))],
+            "outputs": merged,
+            "metrics": [{metric: merged_metric([row_values[metric][k] for k in members]) if len(members) > 1
+                         else row_values[metric][members[0]] for metric in row_values} for members in by_doc],
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")
+
+
+def _by_owner(values: Sequence[Any], owner: Sequence[int], n: int) -> list[list[Any]]:
+    out: list[list[Any]] = [[] for _ in range(n)]
+    for value, o in zip(values, owner):
+        out[o].append(value)
+    return out
+
+
+def _row_groups(groups: Sequence[ProbeGroup], owner: Sequence[int]) -> list[ProbeGroup]:
+    """The probe groups of a chunk's examples, over their rows (every window goes through its example's probe)."""
+    group_of = {i: g for g, group in enumerate(groups) for i in group.indices}
+    rows: list[list[int]] = [[] for _ in groups]
+    for row, o in enumerate(owner):
+        rows[group_of[o]].append(row)
+    if list(owner) == list(range(len(owner))):
+        return list(groups)  # one row per example: the groups as they are
+    return [ProbeGroup(group.probe, members, group.fold) for group, members in zip(groups, rows)]
 
 
 def _whole_key(keys: dict[str, str]) -> str:

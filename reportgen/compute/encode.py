@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -93,11 +94,15 @@ def encode_example(tokenizer: Any, example: Example, max_length: int) -> Encoded
         budget *= 4
     cut = any(t is not None and len(t) < len(whole) for t, whole in zip(texts, full))
     truncated = cut or bool(enc.encodings[0].overflowing)
-    ids = list(enc["input_ids"])
-    seq_ids = enc.sequence_ids(0)
-    word_ids = enc.word_ids(0)
-    offsets = [tuple(o) for o in enc["offset_mapping"]]
-    texts = (example.text, example.text_pair or "")
+    return _encoded(tokenizer, enc, 0, (example.text, example.text_pair or ""), truncated)
+
+
+def _encoded(tokenizer: Any, enc: Any, row: int, texts: tuple[str, str], truncated: bool) -> EncodedExample:
+    """Row `row` of a tokenizer's output as an EncodedExample: words from the pieces' offsets."""
+    ids = list(enc["input_ids"][row] if row or _batched(enc) else enc["input_ids"])
+    seq_ids = enc.sequence_ids(row)
+    word_ids = enc.word_ids(row)
+    offsets = [tuple(o) for o in (enc["offset_mapping"][row] if row or _batched(enc) else enc["offset_mapping"])]
     words: list[Word] = []
     word_key: dict[tuple[int, int], int] = {}
     word_index: list[int] = []
@@ -120,12 +125,145 @@ def encode_example(tokenizer: Any, example: Example, max_length: int) -> Encoded
     content = [i for i, s in zip(ids, segments) if s != SPECIAL]
     unk = tokenizer.unk_token_id
     unk_fraction = (sum(1 for i in content if i == unk) / len(content)) if content and unk is not None else 0.0
-    token_types = list(enc["token_type_ids"]) if "token_type_ids" in enc else None
+    types = enc.get("token_type_ids")
+    token_types = None if types is None else list(types[row] if row or _batched(enc) else types)
     return EncodedExample(
         input_ids=ids, token_type_ids=token_types, tokens=tokenizer.convert_ids_to_tokens(ids),
         offsets=offsets, segments=segments, word_index=word_index, words=words,
         unk_fraction=unk_fraction, truncated=truncated,
     )
+
+
+def _batched(enc: Any) -> bool:
+    ids = enc["input_ids"]
+    return bool(ids) and isinstance(ids[0], list)
+
+
+@dataclass(frozen=True)
+class Document:
+    """An example as the model reads it: one window when it fits, else overlapping windows of the text.
+
+    whole: every piece of the text read, once, in order, between the first window's special tokens: what the
+    record and the page show (never given to the model: it may be longer than the window). to_whole[k][t]:
+    the index in whole of window k's piece t (a special token maps to the same special token of whole)."""
+
+    whole: EncodedExample
+    windows: list[EncodedExample]
+    to_whole: list[list[int]]
+
+    @property
+    def windowed(self) -> bool:
+        return len(self.windows) > 1
+
+
+# A text is read in at most this many windows (about 12k word pieces with a 512-piece window and a quarter
+# overlap): the rest is cut and the example marked truncated, so one huge input cannot take the whole build.
+MAX_WINDOWS = 32
+
+
+def window_stride(max_length: int, stride: Optional[int]) -> int:
+    """Pieces two neighbouring windows share: --window-stride, else a quarter of the window."""
+    return max(1, stride if stride is not None else max_length // 4)
+
+
+def encode_documents(tokenizer: Any, examples: Sequence[Example], max_length: int, long_inputs: str = "truncate",
+                     stride: Optional[int] = None) -> list[Document]:
+    return [encode_document(tokenizer, ex, max_length, long_inputs, stride) for ex in examples]
+
+
+def encode_document(tokenizer: Any, example: Example, max_length: int, long_inputs: str = "truncate",
+                    stride: Optional[int] = None) -> Document:
+    """The example in one window when it fits, or with --long-inputs truncate, or when it is a text pair (the
+    tokenizer cannot window a pair and keep both texts); otherwise overlapping windows of `max_length` pieces,
+    neighbours sharing `stride` pieces, from the fast tokenizer's overflow."""
+    first = encode_example(tokenizer, example, max_length)
+    if not first.truncated or long_inputs != "window" or example.text_pair is not None:
+        return Document(first, [first], [list(range(first.length))])
+    overlap = min(window_stride(max_length, stride), max_length - tokenizer.num_special_tokens_to_add(False) - 1)
+    budget = MAX_WINDOWS * max_length * CHARS_PER_PIECE
+    text = _prefix(example.text, budget)
+    enc = tokenizer(text, truncation=True, max_length=max_length, stride=overlap, return_overflowing_tokens=True,
+                    return_offsets_mapping=True, add_special_tokens=True)
+    rows = len(enc["input_ids"])
+    kept = min(rows, MAX_WINDOWS)
+    truncated = rows > MAX_WINDOWS or len(text) < len(example.text)
+    windows = [_encoded(tokenizer, enc, k, (example.text, ""), truncated) for k in range(kept)]
+    return _joined(windows, truncated, example.text)
+
+
+def _joined(windows: list[EncodedExample], truncated: bool, text: str) -> Document:
+    """The windows' pieces once each (matched by word and character offsets: a window starts inside the one
+    before it), between the first window's special tokens."""
+    first = windows[0]
+    content = [t for t, s in enumerate(first.segments) if s != SPECIAL]
+    lead, trail = list(range(content[0])), list(range(content[-1] + 1, first.length))
+    ids, tokens, offsets, segments = [], [], [], []
+    index_of: dict[tuple[int, int, int], int] = {}  # (start, end, n-th piece with that span) -> position
+    to_whole: list[list[int]] = []
+    for w in windows:
+        inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
+        mapping = [0] * w.length
+        seen: dict[tuple[int, int], int] = {}
+        for t in inner:
+            span = w.offsets[t]
+            nth = seen.get(span, 0)
+            seen[span] = nth + 1
+            key = (span[0], span[1], nth)
+            if key not in index_of:
+                index_of[key] = len(lead) + len(ids)
+                ids.append(w.input_ids[t])
+                tokens.append(w.tokens[t])
+                offsets.append(span)
+                segments.append(0)
+            mapping[t] = index_of[key]
+        to_whole.append(mapping)
+    n = len(lead) + len(ids)
+    for k, w in enumerate(windows):  # special tokens: leading ones to whole's leading, the rest to its trailing
+        inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
+        before = [t for t in range(w.length) if w.segments[t] == SPECIAL and t < inner[0]]
+        after = [t for t in range(w.length) if w.segments[t] == SPECIAL and t > inner[-1]]
+        for j, t in enumerate(before):
+            to_whole[k][t] = lead[min(j, len(lead) - 1)]
+        for j, t in enumerate(after):
+            to_whole[k][t] = n + min(j, len(trail) - 1)
+    all_ids = [first.input_ids[t] for t in lead] + ids + [first.input_ids[t] for t in trail]
+    all_offsets = [first.offsets[t] for t in lead] + offsets + [first.offsets[t] for t in trail]
+    all_segments = [SPECIAL] * len(lead) + segments + [SPECIAL] * len(trail)
+    all_tokens = [first.tokens[t] for t in lead] + tokens + [first.tokens[t] for t in trail]
+    words, word_index = _words_of(all_offsets, all_segments, windows, text)
+    types = None if first.token_type_ids is None else [0] * len(all_ids)
+    unk = [w.unk_fraction * sum(1 for s in w.segments if s != SPECIAL) for w in windows]
+    pieces = sum(sum(1 for s in w.segments if s != SPECIAL) for w in windows)
+    whole = EncodedExample(input_ids=all_ids, token_type_ids=types, tokens=all_tokens, offsets=all_offsets,
+                           segments=all_segments, word_index=word_index, words=words,
+                           unk_fraction=sum(unk) / pieces if pieces else 0.0, truncated=truncated)
+    return Document(whole, windows, to_whole)
+
+
+def _words_of(offsets, segments, windows, text: str) -> tuple[list[Word], list[int]]:
+    """whole's words: the windows' words (each window's words are whole words of the text, found by the same
+    pre-tokenizer), each once, in text order; every piece points at the word whose span holds it."""
+    spans: dict[tuple[int, int], Word] = {}
+    for w in windows:
+        for word in w.words:
+            spans.setdefault((word.start, word.end), word)
+    ordered = sorted(spans.values(), key=lambda word: (word.start, word.end))
+    # A window that starts inside a word sees only its tail: keep the longest span starting at each offset.
+    words: list[Word] = []
+    for word in ordered:
+        if words and word.start < words[-1].end:
+            if word.end > words[-1].end:
+                words[-1] = Word(text[words[-1].start : word.end], words[-1].start, word.end, 0)
+            continue
+        words.append(word)
+    starts = [word.start for word in words]
+    word_index = []
+    for (start, _), seg in zip(offsets, segments):
+        if seg == SPECIAL:
+            word_index.append(SPECIAL)
+            continue
+        word_index.append(max(0, bisect_right(starts, start) - 1))
+    return words, word_index
 
 
 def _prefix(text: str, budget: int) -> str:
@@ -182,3 +320,13 @@ def token_batches(lengths: Sequence[int], budget_tokens: int) -> list[list[int]]
     if current:
         batches.append(current)
     return batches
+
+
+def window_rows(documents: Sequence[Document]) -> tuple[list[EncodedExample], list[int]]:
+    """Every window of every document as one list of model inputs, and the document each one belongs to."""
+    rows: list[EncodedExample] = []
+    owner: list[int] = []
+    for i, doc in enumerate(documents):
+        rows.extend(doc.windows)
+        owner.extend([i] * len(doc.windows))
+    return rows, owner

@@ -41,6 +41,11 @@ def detect_findings(
     if summary["truncated"]:
         out.append(finding("truncated", "info", f"{len(summary['truncated'])} examples were truncated to the "
                            "model's length limit.", summary["truncated"]))
+    if summary.get("windowed"):
+        out.append(finding("windowed", "info", f"{len(summary['windowed'])} examples were longer than the model's "
+                           "window and were read in overlapping windows: each prediction is the mean of its windows' "
+                           "logits, and every method's scores are merged over the windows (each example's page "
+                           "states the rule and shows every window's attention).", summary["windowed"]))
     for name, shares in aggregate.special_shares.items():
         if shares:
             out.append(finding("special_tokens", "warning", f"{titles[name]} puts more than {SPECIAL_SHARE:.0%} of "

@@ -28,8 +28,9 @@ def page_limit(pages: int | str) -> tuple[int, float]:
     return MAX_AUTO_PAGES, PAGE_BUDGET_MB * 1e6
 
 
-def attention_bytes(length: int, layers: int, heads: int) -> int:
-    return layers * heads * length * length * 2
+def attention_bytes(cells: int, layers: int, heads: int) -> int:
+    """float16 maps of every layer and head: cells = tokens^2 (summed over a long text's windows)."""
+    return layers * heads * cells * 2
 
 
 def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]], pages: int | str, seed: int,
@@ -38,7 +39,7 @@ def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]]
     model page's thumbnail example)."""
     rows = aggregate.records
     limit, budget = page_limit(pages)
-    cost = [attention_bytes(r.length, layers, heads) for r in rows]
+    cost = [attention_bytes(r.cells, layers, heads) for r in rows]
     if len(rows) <= limit and sum(cost) <= budget:
         return list(range(len(rows)))
     index = {r.slug: i for i, r in enumerate(rows)}

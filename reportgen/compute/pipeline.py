@@ -21,12 +21,20 @@ import torch
 
 from reportgen.attention import special_token_mass
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, write_chunk
+from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.chunks import ChunkExplainer
 from reportgen.compute.cost import COST_EXAMPLES, counted_costs
-from reportgen.compute.encode import EncodedExample, encode_examples, encode_ids, token_batches
+from reportgen.compute.encode import (
+    Document,
+    EncodedExample,
+    encode_documents,
+    encode_examples,
+    encode_ids,
+    token_batches,
+    window_rows,
+)
 from reportgen.compute.engines import EngineSettings, explained_chunks
 from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
@@ -36,6 +44,7 @@ from reportgen.compute.methods.base import convergence_threshold, padded_batch
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
+from reportgen.compute.windows import mean_over_windows
 from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.errors import ConfigError, InputError
 from reportgen.inputs import check_labels
@@ -109,15 +118,18 @@ def compute_bundle(
     aggregate = DatasetAggregate(labels, method_meta, delta_threshold)
     rng = random.Random(ccfg.seed)
     sample = sorted(rng.sample(range(n), ccfg.global_sample)) if n > ccfg.global_sample else list(range(n))
-    sanity_wanted = [i for i, ok in enumerate(readable) if ok][: ccfg.sanity_examples]
+    # The sanity check and the counted cost compare or count one model input per example: examples read in
+    # several windows are left to the others (the global analyses read their first window).
+    single = [ok and windows == 1 for ok, windows in zip(readable, features["windows"])]
+    sanity_wanted = [i for i, ok in enumerate(single) if ok][: ccfg.sanity_examples]
     kept_results: dict[int, ExampleResult] = {}  # the sample's and the sanity check's records
     keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted)
     curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
     chunks: list[Chunk] = []
     source = Path(cfg.examples).name
 
-    def record(i: int, enc: EncodedExample, attention: np.ndarray) -> dict[str, Any]:
-        return _record(examples[i], enc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i],
+    def record(i: int, doc: Document, attention: list[np.ndarray]) -> dict[str, Any]:
+        return _record(examples[i], doc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i],
                        target_sources[i], attention, ccfg, source)
 
     explainer = ChunkExplainer(
@@ -125,7 +137,7 @@ def compute_bundle(
         cache, {**base_key, "source": source, "target": ccfg.target, "labels": labels},
         [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
-    spans2 = attention_spans(features["length"], ccfg.chunk_size, adapter.num_layers, adapter.details["heads"])
+    spans2 = attention_spans(features["cells"], ccfg.chunk_size, adapter.num_layers, adapter.details["heads"])
     engine = EngineSettings(cfg.engine, cfg.ray_address, cfg.workers, cfg.gpus_per_worker, cfg.threads_per_worker,
                             cfg.model, cfg.trust_remote_code)
     with settled_heap():
@@ -161,7 +173,7 @@ def compute_bundle(
     if sanity_wanted:
         summary["sanity"] = _sanity(adapter, methods, examples, sanity_wanted, kept_results, targets,
                                     target_logits, groups, max_length, ccfg, progress)
-    costed = [i for i, ok in enumerate(readable) if ok][:COST_EXAMPLES]
+    costed = [i for i, ok in enumerate(single) if ok][:COST_EXAMPLES]
     summary["cost"] = _cost(adapter, methods, examples, costed, targets, target_logits, groups, max_length, ccfg,
                             cache, explainer.common_key(costed), progress)
     typical = None
@@ -174,7 +186,7 @@ def compute_bundle(
     pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
                          adapter.details["heads"], [typical] if typical else [])
     attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress,
-                                cache, base_key)
+                                cache, base_key, features["windows"])
     store = ExampleStore(chunks)
     return ReportBundle(
         schema_version=SCHEMA_VERSION,
@@ -198,16 +210,16 @@ def compute_bundle(
 CHUNK_ATTENTION_MB = 128  # float16 attention maps a chunk holds while its methods run
 
 
-def attention_spans(lengths: Sequence[int], chunk_size: int, layers: int, heads: int) -> list[list[int]]:
+def attention_spans(cells: Sequence[int], chunk_size: int, layers: int, heads: int) -> list[list[int]]:
     """Pass 2's chunks: at most chunk_size examples and CHUNK_ATTENTION_MB of attention maps (layers x heads x
-    tokens^2 float16 each), so a run of long texts is split and memory does not depend on the longest texts.
-    Cut from the lengths alone (in example order), so examples added at the end leave earlier chunks, and
-    their cache entries, as they were."""
+    cells float16 each; cells: tokens^2 summed over an example's windows), so a run of long texts is split and
+    memory does not depend on the longest texts. Cut from the cells alone (in example order), so examples
+    added at the end leave earlier chunks, and their cache entries, as they were."""
     spans: list[list[int]] = []
     current: list[int] = []
     held = 0
-    for i, length in enumerate(lengths):
-        cost = layers * heads * int(length) ** 2 * 2
+    for i, example_cells in enumerate(cells):
+        cost = layers * heads * int(example_cells) * 2
         if current and (len(current) >= chunk_size or held + cost > CHUNK_ATTENTION_MB * 1e6):
             spans.append(current)
             current, held = [], 0
@@ -226,7 +238,8 @@ def _base_key(adapter: ModelAdapter, ccfg: ComputeConfig, max_length: int) -> di
             "revision": adapter.details.get("revision"), "architecture": adapter.details.get("architecture"),
             "tokenizer": tokenizer, "max_length": max_length, "device": str(adapter.device),
             "torch": torch.__version__, "code": code_fingerprint(),
-            "settings": {k: getattr(ccfg, k) for k in ("batch_tokens", "seed", "unk_threshold")}}
+            "settings": {k: getattr(ccfg, k) for k in ("batch_tokens", "seed", "unk_threshold", "long_inputs",
+                                                       "window_stride")}}
 
 
 def code_fingerprint() -> str:
@@ -261,18 +274,26 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
                                                                      for i in span]})
             data = cache.get("features", key)
             if data is None:
-                encoded = encode_examples(adapter.tokenizer, [examples[i] for i in span], max_length)
-                arrays = {"pooled": np.zeros((len(span), adapter.details["hidden_size"]), dtype=np.float32),
-                          "unk_fraction": np.array([enc.unk_fraction for enc in encoded], dtype=np.float64),
-                          "length": np.array([enc.length for enc in encoded], dtype=np.int64)}
-                if adapter.head_kind == "classifier":
-                    arrays["logits"] = np.zeros((len(span), len(adapter.labels)), dtype=np.float32)
-                for batch in token_batches([enc.length for enc in encoded], ccfg.batch_tokens):
-                    ids, mask, types = padded_batch(encoded, batch, adapter.device)
+                documents = encode_documents(adapter.tokenizer, [examples[i] for i in span], max_length,
+                                             ccfg.long_inputs, ccfg.window_stride)
+                rows, owner = window_rows(documents)
+                pooled = np.zeros((len(rows), adapter.details["hidden_size"]), dtype=np.float32)
+                classes = len(adapter.labels) if adapter.head_kind == "classifier" else 0
+                logits = np.zeros((len(rows), classes), dtype=np.float32)
+                for batch in token_batches([enc.length for enc in rows], ccfg.batch_tokens):
+                    ids, mask, types = padded_batch(rows, batch, adapter.device)
                     out = adapter.forward(ids, mask, types, attentions=False)
-                    arrays["pooled"][batch] = out.pooled.float().cpu().numpy()
-                    if "logits" in arrays:
-                        arrays["logits"][batch] = out.logits.float().cpu().numpy()
+                    pooled[batch] = out.pooled.float().cpu().numpy()
+                    if adapter.head_kind == "classifier":
+                        logits[batch] = out.logits.float().cpu().numpy()
+                arrays = {"pooled": mean_over_windows(pooled, owner, len(span)),
+                          "unk_fraction": np.array([d.whole.unk_fraction for d in documents], dtype=np.float64),
+                          # attention cells a chunk holds for the example: the sum over its windows
+                          "cells": np.array([sum(w.length ** 2 for w in d.windows) for d in documents],
+                                            dtype=np.int64),
+                          "windows": np.array([len(d.windows) for d in documents], dtype=np.int64)}
+                if adapter.head_kind == "classifier":
+                    arrays["logits"] = mean_over_windows(logits, owner, len(span))
                 buffer = io.BytesIO()
                 np.savez(buffer, **arrays)
                 data = buffer.getvalue()
@@ -315,30 +336,38 @@ def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, p
 
 
 def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress, cache,
-                    base_key) -> AttentionFiles:
-    """float16 attention maps of the paged examples only, written as they are computed; each map is cached (a
-    rebuild that adds examples pages mostly the same ones)."""
+                    base_key, windows: Sequence[int]) -> AttentionFiles:
+    """float16 attention maps of the paged examples only (each window of a long text in its own file), written
+    as they are computed; each map is cached (a rebuild that adds examples pages mostly the same ones)."""
     folder.mkdir(parents=True, exist_ok=True)
     bar = progress("Attention maps of the paged examples", len(pages))
-    keys = {i: key_of({**base_key, "kind": "attention", "text": [examples[i].text, examples[i].text_pair]})
-            for i in pages}
+
+    def key(i: int, k: int) -> str:
+        window = {"window": k} if k else {}  # window 0 keeps the one-window key
+        return key_of({**base_key, "kind": "attention", "text": [examples[i].text, examples[i].text_pair], **window})
+
     todo = []
     for i in pages:
-        data = cache.get("attention", keys[i])
-        if data is None:
+        cached = [cache.get("attention", key(i, k)) for k in range(int(windows[i]))]
+        if any(data is None for data in cached):
             todo.append(i)
-        else:
-            (folder / f"{slugs[i]}.npy").write_bytes(data)
-            bar.update(1)
+            continue
+        for k, data in enumerate(cached):
+            (folder / window_file(slugs[i], k)).write_bytes(data)
+        bar.update(1)
     for start in range(0, len(todo), ccfg.chunk_size):
         part = todo[start : start + ccfg.chunk_size]
-        encoded = encode_examples(adapter.tokenizer, [examples[i] for i in part], max_length)
-        shared = shared_forward(adapter, encoded, ccfg, quiet)
-        for i, attention in zip(part, shared.attentions):
+        documents = encode_documents(adapter.tokenizer, [examples[i] for i in part], max_length, ccfg.long_inputs,
+                                     ccfg.window_stride)
+        rows, owner = window_rows(documents)
+        shared = shared_forward(adapter, rows, ccfg, quiet)
+        first = {o: row for row, o in reversed(list(enumerate(owner)))}
+        for row, (o, attention) in enumerate(zip(owner, shared.attentions)):
             buffer = io.BytesIO()
             np.save(buffer, attention, allow_pickle=False)
-            (folder / f"{slugs[i]}.npy").write_bytes(buffer.getvalue())
-            cache.put("attention", keys[i], buffer.getvalue())
+            k = row - first[o]
+            (folder / window_file(slugs[part[o]], k)).write_bytes(buffer.getvalue())
+            cache.put("attention", key(part[o], k), buffer.getvalue())
         bar.update(len(part))
     bar.close()
     return AttentionFiles(folder, [slugs[i] for i in pages])
@@ -486,13 +515,15 @@ def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:
 
 
 def _record(
-    ex: Example, enc: EncodedExample, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
-    target: int, target_source: str, attention: np.ndarray, cfg: ComputeConfig, source: str,
+    ex: Example, doc: Document, slug: str, labels: list[str], probs: np.ndarray, predicted: int,
+    target: int, target_source: str, attention: list[np.ndarray], cfg: ComputeConfig, source: str,
 ) -> dict[str, Any]:
-    """An example's record without its scores (ExampleResult's fields but methods and metrics)."""
-    special = np.array(enc.special_mask)
+    """An example's record without its scores (ExampleResult's fields but methods and metrics). A text read in
+    windows is recorded whole (every piece once); "windows" says which pieces and words each window read."""
+    enc = doc.whole
+    masses = [special_token_mass(maps, np.array(w.special_mask)) for maps, w in zip(attention, doc.windows)]
     text, text_pair, excerpt = _excerpt(ex, enc, source)
-    return dict(
+    record = dict(
         id=ex.id, slug=slug, line=ex.line, text=text, text_pair=text_pair, label=ex.label, note=ex.note,
         rationale=_clipped(ex.rationale, len(text)), rationale_pair=_clipped(ex.rationale_pair, len(text_pair or "")),
         excerpt=excerpt,
@@ -502,9 +533,20 @@ def _record(
         unk_fraction=enc.unk_fraction, unreadable=enc.unk_fraction >= cfg.unk_threshold,
         truncated=enc.truncated, probabilities=[float(p) for p in probs], predicted=labels[predicted],
         target=labels[target], target_source=target_source,
-        attention={"file": f"data/attention/{slug}.npy", "shape": list(attention.shape),
-                   "special_mass": special_token_mass(attention, special)},
+        attention={"file": f"data/attention/{slug}.npy", "shape": list(attention[0].shape),
+                   "special_mass": [float(v) for v in np.mean(masses, axis=0)] if len(masses) > 1 else masses[0]},
     )
+    if doc.windowed:
+        record["windows"] = [_window_entry(slug, k, mapping, w, maps.shape)
+                             for k, (mapping, w, maps) in enumerate(zip(doc.to_whole, doc.windows, attention))]
+    return record
+
+
+def _window_entry(slug: str, k: int, mapping: list[int], window: EncodedExample, shape: tuple) -> dict[str, Any]:
+    inner = [t for t, s in zip(mapping, window.segments) if s >= 0]
+    return {"tokens": [inner[0], inner[-1] + 1], "length": window.length,
+            "chars": [window.words[0].start, window.words[-1].end],
+            "file": f"data/attention/{window_file(slug, k)}", "shape": list(shape)}
 
 
 def _excerpt(ex: Example, enc: EncodedExample, source: str) -> tuple[str, Optional[str], Optional[dict]]:

@@ -37,7 +37,8 @@ def responsive(width: int) -> dict[str, Any]:
     return {"sizing_mode": "stretch_width", "max_width": width}
 
 
-def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Sequence[int], label: str) -> Markup:
+def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Sequence[int], label: str,
+                   window: int = 0) -> Markup:
     """Per-page data for the shared heatmap: every layer's heads, their mean, and the rollout.
 
     attention: float[layers, heads, seq, seq]. Each map is quantised to 8 bits against its own maximum
@@ -73,7 +74,7 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Seque
         "scales": [float(f"{v:.6g}") for v in scales],
         "maps": base64.b64encode(quantised.tobytes()).decode("ascii"),
     }
-    return json_script(payload, 'class="attention-data"')
+    return json_script(payload, f'class="attention-data" data-window="{int(window)}"')
 
 
 def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:

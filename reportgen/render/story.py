@@ -44,6 +44,11 @@ def findings(bundle: ReportBundle) -> list[str]:
         )
     if s["truncated"]:
         out.append(f"{len(s['truncated'])} examples were longer than the model's limit; the unseen tail is marked.")
+    if s.get("windowed"):
+        k = len(s["windowed"])
+        out.append(f"{k} example{'s were' if k != 1 else ' was'} longer than the model's window and "
+                   f"{'were' if k != 1 else 'was'} read in overlapping windows: each prediction is the mean of its "
+                   "windows' logits, and each word's score merges its windows' scores (the example's page says how).")
     mass = s.get("special_mass_by_layer") or []
     if mass:
         top = max(range(len(mass)), key=lambda i: mass[i])

@@ -220,10 +220,12 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         "has_pair": ex.text_pair is not None,
         "method_titles": [m["title"] for m in bundle.methods],
         "word_table": word_table,
-        "attention_data": plots.attention_data(bundle.attention[ex.slug], ex.tokens, ex.segments, ex.id),
+        "attention_data": Markup("").join(_window_attention(bundle, ex)),
+        "windows": [{"number": k + 1, "chars": w["chars"], "pieces": w["length"],
+                     "first": _window_start(ex, w)} for k, w in enumerate(ex.windows or [])],
         "heatmap": heatmap,
         "heatmap_alt": _attention_alt(bundle, ex),
-        "heatmap_cut": len(ex.tokens) if len(ex.tokens) > plots.MAX_HEATMAP_TOKENS else None,
+        "heatmap_cut": _input_length(ex) if _input_length(ex) > plots.MAX_HEATMAP_TOKENS else None,
         "heatmap_tokens": plots.MAX_HEATMAP_TOKENS,
         "prev": prev_slug,
         "next": next_slug,
@@ -347,6 +349,8 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         flags.append("mostly [UNK]")
     if ex.truncated:
         flags.append("truncated")
+    if ex.windows:
+        flags.append(f"{len(ex.windows)} windows")
     flags.extend(f"{meta['title']} not converged" for meta, _ in _not_converged(bundle, ex))
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
@@ -378,6 +382,8 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
             f"{bundle.model['name']}: the model did not read most of it, so the prediction and every "
             "highlight below are meaningless. Use a model whose vocabulary covers this language."
         )
+    if ex.windows:
+        out.append(windows_note(bundle, ex))
     if ex.truncated:
         out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
     if ex.excerpt:
@@ -397,6 +403,18 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     return out
 
 
+def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
+    windows = ex.windows or []
+    size = max(w["length"] for w in windows)
+    shared = windows[0]["tokens"][1] - windows[1]["tokens"][0] if len(windows) > 1 else 0
+    return (f"This text is longer than the model's window ({size} word pieces), so the model read it in "
+            f"{len(windows)} overlapping windows (neighbours share {shared} pieces). The prediction is the mean "
+            "of the windows' logits; each window is explained for the same class, and a word's score is the sum "
+            f"of its scores in the windows that read it, divided by {len(windows)}. The metrics are each window's, "
+            "averaged. " + ("The attention heatmaps are per window (pick one below)." if ex.slug in _page_number(bundle)
+                             else "This example has no full page, so its windows' attention maps are not kept."))
+
+
 def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
     if "delta" not in info:
         return []
@@ -407,6 +425,18 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
             ("mean f(noisy x)", num(info["mean_f_noisy"], 4)),
             ("f(baseline)", num(info["f_baseline"], 4)),
             ("noisy copies × steps", f"{info['samples']} × {info['steps']}"),
+        ]
+    if "windows" in info:  # a text read in windows: the merged figures, then every window's own
+        return [
+            ("convergence delta (mean over windows)", f"{info['delta']:+.2e}"),
+            ("relative to f(x) − f(baseline), worst window", pct(info["relative_delta"], 2)),
+            ("f(x) (mean over windows)", num(info["f_input"], 4)),
+            ("f(baseline) (mean over windows)", num(info["f_baseline"], 4)),
+            ("steps, most in a window", str(info["steps"])),
+        ] + [
+            (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of f(x) − f(baseline) "
+                                f"({num(w['f_input'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
+            for k, w in enumerate(info["windows"])
         ]
     return [
         ("convergence delta", f"{info['delta']:+.2e}"),
@@ -511,7 +541,7 @@ def example_href(bundle: ReportBundle, slug: str) -> str:
 
 
 # Alerts that the example page already explains in its own words.
-_EXPLAINED_ON_PAGE = {"unreadable", "not_converged", "truncated"}
+_EXPLAINED_ON_PAGE = {"unreadable", "not_converged", "truncated", "windowed"}
 
 
 def _primary_method(bundle: ReportBundle) -> Optional[dict[str, Any]]:
@@ -578,6 +608,33 @@ def _segment_label(ex: ExampleResult, segment: int) -> str:
     if ex.text_pair is None:
         return "text"
     return "premise / text" if segment == 0 else "hypothesis / text pair"
+
+
+def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
+    """The heatmap's data: one block per window (one for a text that fits), window 0 drawn first."""
+    if not ex.windows:
+        return [plots.attention_data(bundle.attention[ex.slug], ex.tokens, ex.segments, ex.id)]
+    content = [t for t, seg in enumerate(ex.segments) if seg >= 0]
+    lead, trail = ex.tokens[: content[0]], ex.tokens[content[-1] + 1 :]
+    blocks = []
+    for k, (w, maps) in enumerate(zip(ex.windows, bundle.attention.windows(ex.slug))):
+        start, end = w["tokens"]
+        tokens = [*lead, *ex.tokens[start:end], *trail]
+        segments = [-1] * len(lead) + ex.segments[start:end] + [-1] * len(trail)
+        label = f"{ex.id}, window {k + 1} of {len(ex.windows)}"
+        blocks.append(plots.attention_data(maps, tokens, segments, label, window=k))
+    return blocks
+
+
+def _input_length(ex: ExampleResult) -> int:
+    """Word pieces of the longest model input: the text, or its longest window."""
+    return max(w["length"] for w in ex.windows) if ex.windows else len(ex.tokens)
+
+
+def _window_start(ex: ExampleResult, window: dict[str, Any]) -> str:
+    """The window's first words, so a reader can tell the windows apart in the picker."""
+    start = window["chars"][0]
+    return " ".join(ex.text[start : start + 60].split()[:6])
 
 
 def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:

@@ -253,27 +253,40 @@ def test_yaml_alias_bomb_in_front_matter_is_refused(tmp_path, tiny_examples):
 
 # 7. A text far longer than the model reads ----------------------------------------------------------------------
 
-def test_a_20_mb_text_is_read_to_the_window_and_shown_as_an_excerpt(tmp_path, tiny_encoder):
+@pytest.mark.parametrize("long_inputs", ["truncate", "window"])
+def test_a_20_mb_text_is_read_to_a_bound_and_shown_as_an_excerpt(tmp_path, tiny_encoder, long_inputs):
+    """Truncated: the first window. Windowed (the default): at most MAX_WINDOWS windows, the rest cut; either way
+    the page and results.json keep an excerpt, never the 20 MB."""
+    from reportgen.compute.encode import MAX_WINDOWS
+
     words = "the film was very good but the plot was boring and ".split()
     huge = " ".join(words[i % len(words)] for i in range(4_400_000))  # ~20 MB
     assert len(huge) > 19_000_000
     rows = [{"id": "huge", "text": huge, "label": "positive", "rationale": [[4, 8], [len(huge) - 6, len(huge)]]},
             *TINY_ROWS[1:6]]
     examples = write_jsonl(tmp_path / "examples.jsonl", rows)
-    out = built_site(tmp_path / "site", tiny_encoder, examples)
+    out = built_site(tmp_path / "site", tiny_encoder, examples, "--long-inputs", long_inputs)
     results = read_results(out / "data")
     ex = next(e for e in results["examples"] if e["id"] == "huge")
-    assert ex["truncated"] and len(ex["tokens"]) == 64  # the tiny model's window
+    assert ex["truncated"]
+    if long_inputs == "truncate":
+        assert len(ex["tokens"]) == 64 and "windows" not in ex  # the tiny model's window
+    else:
+        assert len(ex["windows"]) == MAX_WINDOWS and all(w["length"] == 64 for w in ex["windows"])
+        assert len(ex["tokens"]) == ex["windows"][-1]["tokens"][1] + 1  # every piece once, then [SEP]
     excerpt = ex["excerpt"]
     assert excerpt["chars"] == [len(huge), 0] and excerpt["source"] == "examples.jsonl:1"
-    assert excerpt["shown"][0] == len(ex["text"]) < 1000 and huge.startswith(ex["text"])
+    # what the model read and EXCERPT_TAIL characters after it
+    assert excerpt["shown"][0] == len(ex["text"]) == ex["words"][-1]["end"] + 300 and huge.startswith(ex["text"])
+    assert len(ex["text"]) < (1000 if long_inputs == "truncate" else 10_000)
     import hashlib
     assert excerpt["sha256"][0] == hashlib.sha256(huge.encode()).hexdigest()
     assert ex["rationale"] == [[4, 8]]  # the span past the excerpt is left out of the page, not mis-drawn
     assert (out / "data" / "results.json").stat().st_size < 2_000_000
     assert (out / "index.html").stat().st_size < 1_000_000
     page = (out / "examples" / "huge.html").read_text(encoding="utf-8")
-    assert len(page) < 1_000_000 and "examples.jsonl:1" in page
+    # Windowed: 32 windows' text, scores and heatmap data, still bounded whatever the input's size.
+    assert len(page) < (1_000_000 if long_inputs == "truncate" else 3_000_000) and "examples.jsonl:1" in page
     assert f"of {len(huge):,} characters" in page
 
 

@@ -7,7 +7,10 @@ window.reportgen = (function () {
 
   function readAttention(root) {
     var el = root.querySelector("script.attention-data");
-    if (!el) { return null; }
+    return el ? parseAttention(el) : null;
+  }
+
+  function parseAttention(el) {
     var d = JSON.parse(el.textContent);
     var bytes = atob(d.maps);
     d.bytes = new Uint8Array(bytes.length);
@@ -78,6 +81,20 @@ window.reportgen = (function () {
     showAttention(doc);
   }
 
+  // A text read in several windows has one data block per window; the picker redraws the heatmap from another.
+  function setupWindows(root, doc, box) {
+    var pick = root.querySelector("select.attention-window");
+    if (!pick) { return; }
+    pick.addEventListener("change", function () {
+      var el = root.querySelector('script.attention-data[data-window="' + pick.value + '"]');
+      if (!el) { return; }
+      var d = parseAttention(el);
+      root._reportgenAttention = d;
+      data = d;
+      setupAttention(doc, d, box);
+    });
+  }
+
   // Embeds the Bokeh items inside root, once.
   function draw(root) {
     if (root._reportgenDrawn) { return; }
@@ -92,7 +109,9 @@ window.reportgen = (function () {
       Promise.resolve(done).then(function () {
         Bokeh.documents.forEach(function (doc) {
           if (d && !before.has(doc) && doc.get_model_by_name("attn-layer") && !doc._reportgenData) {
-            setupAttention(doc, d, document.getElementById(el.getAttribute("data-target")));
+            var box = document.getElementById(el.getAttribute("data-target"));
+            setupAttention(doc, d, box);
+            setupWindows(root, doc, box);
           }
         });
       });
