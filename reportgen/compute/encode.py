@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import logging
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from reportgen.types import Example
+
+log = logging.getLogger(__name__)
 
 SPECIAL = -1  # segment / word index of [CLS], [SEP] and other added tokens
 
@@ -188,34 +190,46 @@ def encode_document(tokenizer: Any, example: Example, max_length: int, long_inpu
     kept = min(rows, MAX_WINDOWS)
     truncated = rows > MAX_WINDOWS or len(text) < len(example.text)
     windows = [_encoded(tokenizer, enc, k, (example.text, ""), truncated) for k in range(kept)]
-    return _joined(windows, truncated, example.text)
+    word_ids = [enc.word_ids(k) for k in range(kept)]  # the overflow numbers the words of the whole text
+    try:
+        return _joined(windows, word_ids, truncated, example.text, overlap, tokenizer.unk_token_id)
+    except WindowMismatch as err:
+        log.warning("%s: %s; its first window is explained", example.id, err)
+        return Document(first, [first], [list(range(first.length))])
 
 
-def _joined(windows: list[EncodedExample], truncated: bool, text: str) -> Document:
-    """The windows' pieces once each (matched by word and character offsets: a window starts inside the one
-    before it), between the first window's special tokens."""
+class WindowMismatch(ValueError):
+    pass
+
+
+def _joined(windows: list[EncodedExample], word_ids: list[list[Optional[int]]], truncated: bool, text: str,
+            overlap: int, unk: Optional[int]) -> Document:
+    """The windows' pieces once each, between the first window's special tokens. The tokenizer's overflow
+    starts window k at content piece k x (pieces per window - overlap); matching by position, not by character
+    offsets, keeps byte-level pieces that share one character's span apart. A window's first piece is always
+    one the window before it read (and whose offsets it gave: a byte-level window may not trim its first
+    piece's leading space the way the whole text does)."""
     first = windows[0]
     content = [t for t, s in enumerate(first.segments) if s != SPECIAL]
     lead, trail = list(range(content[0])), list(range(content[-1] + 1, first.length))
-    ids, tokens, offsets, segments = [], [], [], []
-    index_of: dict[tuple[int, int, int], int] = {}  # (start, end, n-th piece with that span) -> position
+    step = len(content) - overlap
+    ids, tokens, offsets, segments, piece_words = [], [], [], [], []
     to_whole: list[list[int]] = []
-    for w in windows:
-        inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
+    for k, w in enumerate(windows):
         mapping = [0] * w.length
-        seen: dict[tuple[int, int], int] = {}
-        for t in inner:
-            span = w.offsets[t]
-            nth = seen.get(span, 0)
-            seen[span] = nth + 1
-            key = (span[0], span[1], nth)
-            if key not in index_of:
-                index_of[key] = len(lead) + len(ids)
+        inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
+        for j, t in enumerate(inner):
+            position = k * step + j
+            if position == len(ids):
                 ids.append(w.input_ids[t])
                 tokens.append(w.tokens[t])
-                offsets.append(span)
+                offsets.append(w.offsets[t])
                 segments.append(0)
-            mapping[t] = index_of[key]
+                piece_words.append(word_ids[k][t])
+            elif position > len(ids) or ids[position] != w.input_ids[t]:
+                raise WindowMismatch(f"window {k} does not continue the text where the tokenizer's overflow "
+                                     "should (a tokenizer with another overflow rule)")
+            mapping[t] = len(lead) + position
         to_whole.append(mapping)
     n = len(lead) + len(ids)
     for k, w in enumerate(windows):  # special tokens: leading ones to whole's leading, the rest to its trailing
@@ -230,40 +244,29 @@ def _joined(windows: list[EncodedExample], truncated: bool, text: str) -> Docume
     all_offsets = [first.offsets[t] for t in lead] + offsets + [first.offsets[t] for t in trail]
     all_segments = [SPECIAL] * len(lead) + segments + [SPECIAL] * len(trail)
     all_tokens = [first.tokens[t] for t in lead] + tokens + [first.tokens[t] for t in trail]
-    words, word_index = _words_of(all_offsets, all_segments, windows, text)
+    words, word_index = _words_of(offsets, piece_words, text, len(lead), len(trail))
     types = None if first.token_type_ids is None else [0] * len(all_ids)
-    unk = [w.unk_fraction * sum(1 for s in w.segments if s != SPECIAL) for w in windows]
-    pieces = sum(sum(1 for s in w.segments if s != SPECIAL) for w in windows)
+    unk_fraction = sum(1 for i in ids if i == unk) / len(ids) if ids and unk is not None else 0.0
     whole = EncodedExample(input_ids=all_ids, token_type_ids=types, tokens=all_tokens, offsets=all_offsets,
-                           segments=all_segments, word_index=word_index, words=words,
-                           unk_fraction=sum(unk) / pieces if pieces else 0.0, truncated=truncated)
+                           segments=all_segments, word_index=word_index, words=words, unk_fraction=unk_fraction,
+                           truncated=truncated)
     return Document(whole, windows, to_whole)
 
 
-def _words_of(offsets, segments, windows, text: str) -> tuple[list[Word], list[int]]:
-    """whole's words: the windows' words (each window's words are whole words of the text, found by the same
-    pre-tokenizer), each once, in text order; every piece points at the word whose span holds it."""
-    spans: dict[tuple[int, int], Word] = {}
-    for w in windows:
-        for word in w.words:
-            spans.setdefault((word.start, word.end), word)
-    ordered = sorted(spans.values(), key=lambda word: (word.start, word.end))
-    # A window that starts inside a word sees only its tail: keep the longest span starting at each offset.
+def _words_of(offsets, piece_words, text: str, lead: int, trail: int) -> tuple[list[Word], list[int]]:
+    """The whole text's words from its pieces' word numbers; each word spans its pieces' offsets."""
     words: list[Word] = []
-    for word in ordered:
-        if words and word.start < words[-1].end:
-            if word.end > words[-1].end:
-                words[-1] = Word(text[words[-1].start : word.end], words[-1].start, word.end, 0)
-            continue
-        words.append(word)
-    starts = [word.start for word in words]
-    word_index = []
-    for (start, _), seg in zip(offsets, segments):
-        if seg == SPECIAL:
-            word_index.append(SPECIAL)
-            continue
-        word_index.append(max(0, bisect_right(starts, start) - 1))
-    return words, word_index
+    number: dict[int, int] = {}
+    word_index = [SPECIAL] * lead
+    for (start, end), word in zip(offsets, piece_words):
+        if word not in number:
+            number[word] = len(words)
+            words.append(Word("", start, end, 0))
+        k = number[word]
+        words[k] = Word("", min(words[k].start, start), max(words[k].end, end), 0)
+        word_index.append(k)
+    word_index += [SPECIAL] * trail
+    return [Word(text[w.start : w.end], w.start, w.end, 0) for w in words], word_index
 
 
 def _prefix(text: str, budget: int) -> str:

@@ -40,7 +40,8 @@ def shared_forward(
         layer_pooled[batch] = out.layer_pooled.float().cpu().numpy()
         if logits is not None:
             logits[batch] = out.logits.float().cpu().numpy()
-        stacked = torch.stack(out.attentions, dim=1).to(torch.float16).cpu().numpy()  # [b, L, H, T, T]
+        # Layer by layer to float16 on the host: no second float32 copy of every layer's maps on the device.
+        stacked = np.stack([a.to(torch.float16).cpu().numpy() for a in out.attentions], axis=1)  # [b, L, H, T, T]
         for row, i in enumerate(batch):
             attentions[i] = np.ascontiguousarray(stacked[row, :, :, : lengths[i], : lengths[i]])
         bar.update(len(batch))

@@ -85,7 +85,8 @@ def compute_bundle(
     methods = [METHODS.get(name)() for name in ccfg.methods]
     metrics = [METRICS.get(name)() for name in ccfg.metrics]
     torch.manual_seed(ccfg.seed)
-    max_length = min(ccfg.max_length or adapter.details["max_length"], adapter.details["max_length"])
+    max_length = input_window(ccfg.max_length, adapter.details["max_length"], adapter.num_layers,
+                              adapter.details["heads"])
     n = len(examples)
     spans = [list(range(start, min(start + ccfg.chunk_size, n))) for start in range(0, n, ccfg.chunk_size)]
     base_key = _base_key(adapter, ccfg, max_length)
@@ -181,7 +182,8 @@ def compute_bundle(
         summary["global"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
                                     progress, aggregate, n)
         typical = summary["global"]["heads"]["typical_example"]
-    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, aggregate.records, slugs))
+    model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, aggregate.records, slugs),
+                                   max_length)
     summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
     pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
                          adapter.details["heads"], [typical] if typical else [])
@@ -208,6 +210,26 @@ def compute_bundle(
 
 
 CHUNK_ATTENTION_MB = 128  # float16 attention maps a chunk holds while its methods run
+# float16 attention maps of one model input (every layer and head). A long-context model's own window would
+# not fit (ModernBERT's 8,192 pieces: 35 GB per text across 22 layers x 12 heads), so without --max-length the
+# window is the largest power of two whose maps fit, and a longer text is read in windows of that size.
+INPUT_ATTENTION_MB = 1024
+
+
+def input_window(asked: Optional[int], model_limit: int, layers: int, heads: int) -> int:
+    """Word pieces per model input: --max-length (never past the model's limit), else the model's limit or the
+    largest power of two whose attention maps fit INPUT_ATTENTION_MB, whichever is smaller."""
+    if asked:
+        return min(asked, model_limit)
+    cells = INPUT_ATTENTION_MB * 1e6 / (layers * heads * 2)
+    fits = 1 << max(4, int(np.floor(np.log2(np.sqrt(cells)))))
+    if fits < model_limit:
+        log.warning("the model reads up to %d word pieces, but one input's attention maps would take %.1f GB: "
+                    "texts are read in windows of %d (--max-length sets another)", model_limit,
+                    layers * heads * model_limit ** 2 * 2 / 1e9, fits)
+    return min(model_limit, fits)
+
+
 
 
 def attention_spans(cells: Sequence[int], chunk_size: int, layers: int, heads: int) -> list[list[int]]:
@@ -569,8 +591,11 @@ def _clipped(spans: Sequence[Sequence[int]], length: int) -> list[list[int]]:
     return [[start, min(end, length)] for start, end in spans if start < length]
 
 
-def _model_summary(adapter: ModelAdapter, probe: Optional[dict[str, Any]]) -> dict[str, Any]:
+def _model_summary(adapter: ModelAdapter, probe: Optional[dict[str, Any]], window: int) -> dict[str, Any]:
     return {
+        "window": window,  # word pieces per model input (input_window)
+        # "full", or "local" where some layers attend only within a window (their maps are zero outside it)
+        "attention_reach": adapter.architecture.attention if adapter.architecture else "full",
         "name": adapter.name,
         "loaded_from": adapter.loaded_from,
         "head_kind": adapter.head_kind,

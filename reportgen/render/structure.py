@@ -250,7 +250,9 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
         ("Model", m["name"]),
         ("Loaded from", m["loaded_from"]),
         ("Architecture", f"{m['architecture']} ({m['model_type']}), {m['layers']} layers × {m['heads']} heads, "
-                         f"hidden size {m['hidden_size']}"),
+                         f"hidden size {m['hidden_size']}"
+                         + ("; some layers attend only within a local window, so their attention maps are zero "
+                            "beyond it" if m.get("attention_reach") == "local" else "")),
         ("Labels", ", ".join(bundle.labels)),
         ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
          else "a linear probe "
@@ -260,6 +262,11 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
               + ("fitted on " + m["probe"]["train_file"] if m["probe"]["scheme"] == "train_file"
                  else f"cross-fitted in {m['probe']['folds']} folds") + ", so every prediction is held out"),
     ]
+    if m.get("window"):
+        long_inputs = bundle.config["compute"].get("long_inputs", "truncate")
+        rows.append(("Window", f"{m['window']} word pieces per model input (the model's limit: {m['max_length']}); "
+                     + ("a longer text is read in overlapping windows" if long_inputs == "window"
+                        else "a longer text is cut (--long-inputs truncate)")))
     if m.get("revision"):
         rows.append(("Revision", m["revision"]))
     if m.get("weights_sha256"):

@@ -100,3 +100,25 @@ def test_a_3000_word_document_is_explained_to_its_last_word(tmp_path):
     assert len(info["windows"]) == len(ex["windows"])
     for k in range(1, len(ex["windows"]) + 1):
         assert f"window {k} delta" in text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe", "unigram"])
+def test_windows_join_back_into_the_text_for_every_kind_of_tokenizer(kind):
+    """Byte-level BPE gives each byte of a Chinese character its own piece, all with the character's span:
+    the windows are joined by position, so none is lost or doubled where a window starts inside a character."""
+    from reportgen.compute.encode import encode_document
+    from reportgen.types import Example
+    from tests.conftest import shared
+    from tests.integration.test_architectures import _tokenizer
+
+    tokenizer = _tokenizer(kind)
+    texts = [json.loads(line)["text"] for name in ("sst2", "chnsenticorp", "hatexplain")
+             for line in shared(name).read_text(encoding="utf-8").splitlines()[:3]]
+    text = " ".join(texts)[:1000]
+    for stride in (3, 7):
+        doc = encode_document(tokenizer, Example(id="x", text=text), 64, "window", stride)
+        assert doc.windowed and not doc.whole.truncated
+        assert doc.whole.input_ids[1:-1] == tokenizer(text, add_special_tokens=False)["input_ids"]
+        for w, mapping in zip(doc.windows, doc.to_whole):
+            assert [doc.whole.input_ids[t] for t in mapping] == w.input_ids

@@ -84,3 +84,11 @@ def test_merged_info_averages_values_and_keeps_the_worst_window():
 def test_mean_over_windows():
     values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
     np.testing.assert_array_equal(mean_over_windows(values, [0, 0, 1], 2), [[2.0, 3.0], [5.0, 6.0]])
+
+
+def test_the_window_is_bounded_by_the_attention_maps_one_input_may_take():
+    from reportgen.compute.pipeline import input_window
+
+    assert input_window(None, 512, 6, 12) == 512  # MiniLM: its own limit (37.7 MB of maps)
+    assert input_window(None, 8192, 22, 12) == 1024  # ModernBERT-base: 8k pieces would be 35 GB of maps
+    assert input_window(256, 8192, 22, 12) == 256 and input_window(4096, 512, 6, 12) == 512  # --max-length
