@@ -109,7 +109,8 @@ def cli() -> None:
 @click.option("--force", is_flag=True, default=None,
               help="Build even when most examples are mostly [UNK] to the model's tokenizer (exit 2 otherwise).")
 @click.option("--max-length", type=int,
-              help="The window: this many word pieces per model input. [default: the model's limit]")
+              help="The window: this many word pieces per model input. [default: the model's limit, or the "
+                   "largest power of two whose attention maps fit 1 GB when that is less (ModernBERT: 1024)]")
 @click.option("--long-inputs", type=click.Choice(["window", "truncate"]),
               help="A text longer than the window: read it in overlapping windows, averaging their logits and "
                    "merging every method's scores so the whole text is explained (window), or explain its first "
