@@ -122,6 +122,34 @@ def test_scripts_in_user_text_never_run(browser, tmp_path, tiny_encoder):
         visit.page.close()
 
 
+def test_window_picker_redraws_the_heatmap_from_another_window(browser, tmp_path, tiny_classifier):
+    from tests.conftest import TINY_ROWS, run_cli, write_jsonl
+
+    long_text = " ".join(f"the film number {k} was very good but the plot was terrible" for k in range(12))
+    rows = [{"id": "long", "text": long_text, "label": "positive"}, *TINY_ROWS]
+    out = tmp_path / "site"
+    result = run_cli("build", "--examples", str(write_jsonl(tmp_path / "e.jsonl", rows)), "--model",
+                     str(tiny_classifier), "--out", str(out), "--max-length", "24", "--no-global", "--pages", "20")
+    assert result.returncode == 0, result.stderr
+    prefix = out.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "examples/long.html", prefix)
+    page = visit.page
+    page.wait_for_function(f"() => ({READ_MODEL})('attn-source') && ({READ_MODEL})('attn-source').data.w.length > 0",
+                           timeout=20000)
+    windows = page.locator("select.attention-window option").count()
+    assert windows > 5
+    title = f"() => ({READ_MODEL})('attn-figure').title.text"
+    labels = f"() => Array.from(({READ_MODEL})('attn-xaxis').major_label_overrides.values())"
+    assert f"window 1 of {windows}" in page.evaluate(title)
+    first = page.evaluate(labels)
+    page.select_option("select.attention-window", str(windows - 1))
+    page.wait_for_timeout(300)
+    assert f"window {windows} of {windows}" in page.evaluate(title)
+    last = page.evaluate(labels)
+    assert last != first and "terrible" in last  # the last window's own pieces label the axes
+    assert visit.errors == [] and visit.outside == [] and visit.duplicate_ids == []
+
+
 def test_served_from_a_subpath(browser, demo_site, tmp_path):
     root = tmp_path / "www"
     shutil.copytree(demo_site, root / "reports" / "v1")
