@@ -132,12 +132,9 @@ class AttentionFiles(Mapping[str, np.ndarray]):
 
     def windows(self, slug: str) -> Iterator[np.ndarray]:
         """Each window's maps of a text read in windows, one at a time (a one-window example: its maps)."""
-        if slug not in self._slugs:
-            raise KeyError(slug)
-        k = 0
-        while k == 0 or (self.folder / window_file(slug, k)).exists():
-            yield np.load(self.folder / window_file(slug, k), allow_pickle=False)
-            k += 1
+        yield self[slug]
+        for path in self.extra_files(slug):
+            yield np.load(path, allow_pickle=False)
 
     def extra_files(self, slug: str) -> list[Path]:
         """The files of windows 1, 2, ... of a paged example (window 0 is <slug>.npy)."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import torch
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.records import dumps
@@ -28,7 +27,7 @@ from reportgen.compute.windows import merged_info, merged_metric, merged_scores
 from reportgen.compute.words import words_from_tokens
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
-from reportgen.models.crossfit import ProbeGroup, restricted
+from reportgen.models.crossfit import ProbeGroup, group_logits, restricted, softmax
 from reportgen.progress import quiet
 from reportgen.types import Example
 
@@ -177,21 +176,15 @@ class ChunkExplainer:
         bare encoder)."""
         logits = [self.target_logits[span[o]] for o in owner]
         probabilities = self.probabilities[[span[o] for o in owner]]
-        if not any(doc.windowed for doc in documents):
+        windowed = [row for row, o in enumerate(owner) if documents[o].windowed]
+        if not windowed:
             return logits, probabilities
+        rows = shared.logits if shared.logits is not None else \
+            group_logits(groups, shared.pooled, len(self.adapter.labels), self.adapter.device)
         probabilities = probabilities.copy()
-        for group in groups:
-            if shared.logits is not None:
-                values = shared.logits[group.indices]
-            else:
-                with torch.no_grad():
-                    pooled = torch.from_numpy(shared.pooled[group.indices]).to(self.adapter.device)
-                    values = group.probe.to(self.adapter.device)(pooled).float().cpu().numpy()
-            for k, row in enumerate(group.indices):
-                if documents[owner[row]].windowed:
-                    logits[row] = float(values[k, at[row]])
-                    shifted = np.exp(values[k] - values[k].max())
-                    probabilities[row] = shifted / shifted.sum()
+        probabilities[windowed] = softmax(rows[windowed])
+        for row in windowed:
+            logits[row] = float(rows[row, at[row]])
         return logits, probabilities
 
     def _method_part(self, span, documents, rows, owner, groups, at, logits_at, probabilities, name,
@@ -227,8 +220,8 @@ class ChunkExplainer:
                            "info": merged_info([outputs[k].info for k in members])})
         payload = {
             "outputs": merged,
-            "metrics": [{metric: merged_metric([row_values[metric][k] for k in members]) if len(members) > 1
-                         else row_values[metric][members[0]] for metric in row_values} for members in by_doc],
+            "metrics": [{metric: merged_metric([row_values[metric][k] for k in members]) for metric in row_values}
+                        for members in by_doc],
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")

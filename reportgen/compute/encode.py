@@ -153,6 +153,10 @@ class Document:
     windows: list[EncodedExample]
     to_whole: list[list[int]]
 
+    @classmethod
+    def single(cls, enc: EncodedExample) -> "Document":
+        return cls(enc, [enc], [list(range(enc.length))])
+
     @property
     def windowed(self) -> bool:
         return len(self.windows) > 1
@@ -180,7 +184,7 @@ def encode_document(tokenizer: Any, example: Example, max_length: int, long_inpu
     neighbours sharing `stride` pieces, from the fast tokenizer's overflow."""
     first = encode_example(tokenizer, example, max_length)
     if not first.truncated or long_inputs != "window" or example.text_pair is not None:
-        return Document(first, [first], [list(range(first.length))])
+        return Document.single(first)
     overlap = min(window_stride(max_length, stride), max_length - tokenizer.num_special_tokens_to_add(False) - 1)
     budget = MAX_WINDOWS * max_length * CHARS_PER_PIECE
     text = _prefix(example.text, budget)
@@ -195,7 +199,7 @@ def encode_document(tokenizer: Any, example: Example, max_length: int, long_inpu
         return _joined(windows, word_ids, truncated, example.text, overlap, tokenizer.unk_token_id)
     except WindowMismatch as err:
         log.warning("%s: %s; its first window is explained", example.id, err)
-        return Document(first, [first], [list(range(first.length))])
+        return Document.single(first)
 
 
 class WindowMismatch(ValueError):
@@ -213,36 +217,33 @@ def _joined(windows: list[EncodedExample], word_ids: list[list[Optional[int]]], 
     content = [t for t, s in enumerate(first.segments) if s != SPECIAL]
     lead, trail = list(range(content[0])), list(range(content[-1] + 1, first.length))
     step = len(content) - overlap
-    ids, tokens, offsets, segments, piece_words = [], [], [], [], []
+    ids, tokens, offsets, piece_words = [], [], [], []
     to_whole: list[list[int]] = []
+    tails: list[tuple[int, int, int]] = []  # (window, piece, j): its j-th trailing special token
     for k, w in enumerate(windows):
-        mapping = [0] * w.length
         inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
+        mapping = [0] * w.length
         for j, t in enumerate(inner):
             position = k * step + j
             if position == len(ids):
                 ids.append(w.input_ids[t])
                 tokens.append(w.tokens[t])
                 offsets.append(w.offsets[t])
-                segments.append(0)
                 piece_words.append(word_ids[k][t])
             elif position > len(ids) or ids[position] != w.input_ids[t]:
                 raise WindowMismatch(f"window {k} does not continue the text where the tokenizer's overflow "
                                      "should (a tokenizer with another overflow rule)")
             mapping[t] = len(lead) + position
+        # a window's leading special tokens are whole's leading ones, the others whole's trailing ones
+        for j, t in enumerate(range(inner[0])):
+            mapping[t] = lead[min(j, len(lead) - 1)]
+        tails.extend((k, t, j) for j, t in enumerate(range(inner[-1] + 1, w.length)))
         to_whole.append(mapping)
-    n = len(lead) + len(ids)
-    for k, w in enumerate(windows):  # special tokens: leading ones to whole's leading, the rest to its trailing
-        inner = [t for t, s in enumerate(w.segments) if s != SPECIAL]
-        before = [t for t in range(w.length) if w.segments[t] == SPECIAL and t < inner[0]]
-        after = [t for t in range(w.length) if w.segments[t] == SPECIAL and t > inner[-1]]
-        for j, t in enumerate(before):
-            to_whole[k][t] = lead[min(j, len(lead) - 1)]
-        for j, t in enumerate(after):
-            to_whole[k][t] = n + min(j, len(trail) - 1)
+    for k, t, j in tails:  # whole's trailing special tokens follow every piece
+        to_whole[k][t] = len(lead) + len(ids) + min(j, len(trail) - 1)
     all_ids = [first.input_ids[t] for t in lead] + ids + [first.input_ids[t] for t in trail]
     all_offsets = [first.offsets[t] for t in lead] + offsets + [first.offsets[t] for t in trail]
-    all_segments = [SPECIAL] * len(lead) + segments + [SPECIAL] * len(trail)
+    all_segments = [SPECIAL] * len(lead) + [0] * len(ids) + [SPECIAL] * len(trail)
     all_tokens = [first.tokens[t] for t in lead] + tokens + [first.tokens[t] for t in trail]
     words, word_index = _words_of(offsets, piece_words, text, len(lead), len(trail))
     types = None if first.token_type_ids is None else [0] * len(all_ids)

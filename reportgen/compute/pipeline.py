@@ -54,9 +54,11 @@ from reportgen.models.crossfit import (
     ProbeGroup,
     ProbeSource,
     cross_fit,
+    group_logits,
     held_out_summary,
     restricted,
     reused_fit,
+    softmax,
     train_file_fit,
 )
 from reportgen.progress import quiet, release_memory, settled_heap
@@ -109,7 +111,7 @@ def compute_bundle(
     else:
         groups = [ProbeGroup(None, list(range(n)))]
     logits = _held_out_logits(adapter, groups, features)
-    probabilities = _softmax(logits)
+    probabilities = softmax(logits)
     predicted = probabilities.argmax(axis=1)
     targets, target_sources = _targets(ccfg, examples, labels, predicted)
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
@@ -381,15 +383,13 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
         part = todo[start : start + ccfg.chunk_size]
         documents = encode_documents(adapter.tokenizer, [examples[i] for i in part], max_length, ccfg.long_inputs,
                                      ccfg.window_stride)
-        rows, owner = window_rows(documents)
-        shared = shared_forward(adapter, rows, ccfg, quiet)
-        first = {o: row for row, o in reversed(list(enumerate(owner)))}
-        for row, (o, attention) in enumerate(zip(owner, shared.attentions)):
-            buffer = io.BytesIO()
-            np.save(buffer, attention, allow_pickle=False)
-            k = row - first[o]
-            (folder / window_file(slugs[part[o]], k)).write_bytes(buffer.getvalue())
-            cache.put("attention", key(part[o], k), buffer.getvalue())
+        maps = iter(shared_forward(adapter, window_rows(documents)[0], ccfg, quiet).attentions)
+        for i, doc in zip(part, documents):
+            for k in range(len(doc.windows)):  # the rows are each document's windows, in order
+                buffer = io.BytesIO()
+                np.save(buffer, next(maps), allow_pickle=False)
+                (folder / window_file(slugs[i], k)).write_bytes(buffer.getvalue())
+                cache.put("attention", key(i, k), buffer.getvalue())
         bar.update(len(part))
     bar.close()
     return AttentionFiles(folder, [slugs[i] for i in pages])
@@ -398,13 +398,7 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
 def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], features: dict) -> np.ndarray:
     if adapter.head_kind == "classifier":
         return features["logits"]
-    pooled = features["pooled"]
-    logits = np.zeros((len(pooled), len(adapter.labels)), dtype=np.float32)
-    for group in groups:
-        with torch.no_grad():
-            features_in = torch.from_numpy(pooled[group.indices]).to(adapter.device)
-            logits[group.indices] = group.probe.to(adapter.device)(features_in).cpu().numpy()
-    return logits
+    return group_logits(groups, features["pooled"], len(adapter.labels), adapter.device)
 
 
 def _declare(method: Any) -> dict[str, Any]:
@@ -516,12 +510,6 @@ def check_readable(cfg: BuildConfig, examples: Sequence[Example], readable: Sequ
     if unreadable:
         log.warning("%d of %d examples are mostly [UNK]; they are left out of probe fitting and data-set figures",
                     unreadable, len(readable))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _targets(cfg, examples, labels, predicted) -> tuple[list[int], list[str]]:

@@ -53,6 +53,8 @@ def merged_info(infos: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def merged_metric(values: Sequence[Optional[float]]) -> Optional[float]:
+    if len(values) == 1:
+        return values[0]  # one window: the example's own value, as it was
     finite = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(finite)) if finite else None
 

@@ -168,6 +168,24 @@ def restricted(groups: Sequence[ProbeGroup], indices: Sequence[int]) -> list[Pro
     return [g for g in out if g.indices]
 
 
+def group_logits(groups: Sequence[ProbeGroup], pooled: np.ndarray, classes: int, device: Any) -> np.ndarray:
+    """float32[n, classes]: each row's logits from its own group's probe."""
+    import torch
+
+    logits = np.zeros((len(pooled), classes), dtype=np.float32)
+    for group in groups:
+        with torch.no_grad():
+            features_in = torch.from_numpy(pooled[group.indices]).to(device)
+            logits[group.indices] = group.probe.to(device)(features_in).float().cpu().numpy()
+    return logits
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 def held_out_predictions(fit: CrossFit, features: np.ndarray) -> np.ndarray:
     """int[n]: each example's predicted class from its own group's probe."""
     predicted = np.zeros(len(features), dtype=np.int64)

@@ -433,24 +433,18 @@ def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
             ("f(baseline)", num(info["f_baseline"], 4)),
             ("noisy copies × steps", f"{info['samples']} × {info['steps']}"),
         ]
-    if "windows" in info:  # a text read in windows: the merged figures, then every window's own
-        return [
-            ("convergence delta (mean over windows)", f"{info['delta']:+.2e}"),
-            ("relative to f(x) − f(baseline), worst window", pct(info["relative_delta"], 2)),
-            ("f(x) (mean over windows)", num(info["f_input"], 4)),
-            ("f(baseline) (mean over windows)", num(info["f_baseline"], 4)),
-            ("steps, most in a window", str(info["steps"])),
-        ] + [
-            (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of f(x) − f(baseline) "
-                                f"({num(w['f_input'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
-            for k, w in enumerate(info["windows"])
-        ]
+    windows = info.get("windows") or []  # a text read in windows: the merged figures, then every window's own
+    mean, worst, most = (" (mean over windows)", ", worst window", ", most in a window") if windows else ("", "", "")
     return [
-        ("convergence delta", f"{info['delta']:+.2e}"),
-        ("relative to f(x) − f(baseline)", pct(info["relative_delta"], 2)),
-        ("f(x)", num(info["f_input"], 4)),
-        ("f(baseline)", num(info["f_baseline"], 4)),
-        ("steps", str(info["steps"])),
+        ("convergence delta" + mean, f"{info['delta']:+.2e}"),
+        ("relative to f(x) − f(baseline)" + worst, pct(info["relative_delta"], 2)),
+        ("f(x)" + mean, num(info["f_input"], 4)),
+        ("f(baseline)" + mean, num(info["f_baseline"], 4)),
+        ("steps" + most, str(info["steps"])),
+    ] + [
+        (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of f(x) − f(baseline) "
+                            f"({num(w['f_input'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
+        for k, w in enumerate(windows)
     ]
 
 
