@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing
+.PHONY: demo test install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing lxt-venv benchmark-attn-lrp
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,17 @@ VZ_ROOT ?= ../ValueZeroing
 benchmark-value-zeroing: install-test decompx-venv
 	$(DECOMPX_VENV)/bin/python -m pip install $(PIP_FLAGS) scikit-learn
 	$(VENV)/bin/python benchmarks/vs_value_zeroing.py --vz-root $(VZ_ROOT) --python $(DECOMPX_VENV)/bin/python
+
+# AttnLRP's authors' code (lxt 2.1) patches a copy of transformers 4.51's modeling_bert.py, so it gets its own
+# environment; lxt's optional dependencies (bitsandbytes, open_clip, zennit, torchvision) are left out, since only
+# its BERT module and rules are loaded.
+LXT_VENV ?= .bench/lxt-venv
+$(LXT_VENV)/bin/python:
+	$(PYTHON) -m venv $(LXT_VENV)
+	$(LXT_VENV)/bin/python -m pip install $(PIP_FLAGS) "$(TORCH)" "numpy<3" safetensors transformers==4.51.3
+	$(LXT_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps lxt==2.1
+
+lxt-venv: $(LXT_VENV)/bin/python
+
+benchmark-attn-lrp: install-test lxt-venv
+	$(VENV)/bin/python benchmarks/vs_attn_lrp.py --python $(LXT_VENV)/bin/python

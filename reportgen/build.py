@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from reportgen import __version__
 from reportgen.checksums import sha256_file
-from reportgen.config import ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
+from reportgen.config import DEFAULT_METHODS, ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
 from reportgen.progress import progress_bar
 
@@ -50,7 +50,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.compute.metrics import METRICS
 
     # Unknown names fail here, before the model loads; "all" expands to every registered name.
-    named_methods = set(cfg.compute.methods) - {"all"}
+    # The defaults were not named: one that cannot explain this model (AttnLRP outside the BERT layout) is left
+    # out with its reason on the methods page, as with --methods all.
+    named_methods = set() if cfg.compute.methods == DEFAULT_METHODS else set(cfg.compute.methods) - {"all"}
     cfg = dataclasses.replace(cfg, compute=dataclasses.replace(
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))

@@ -51,7 +51,8 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path),
               help="Site folder, replaced only when the build succeeds. [default: site/]")
 @click.option("--methods", help="Comma-separated attribution methods or 'all' (see `reportgen methods`). "
-              "[default: integrated_gradients,gradient_x_input,attention_rollout]")
+              "[default: integrated_gradients,attn_lrp,gradient_x_input,attention_rollout; a default that "
+              "cannot explain the model is left out with the reason on the methods page]")
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
               "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")

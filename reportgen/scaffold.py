@@ -36,10 +36,10 @@ narrative = "narrative"
 out = "../site"
 title = "What the model looks at"
 # model = "path/to/model-or-hub-id"   # default: the packaged all-MiniLM-L6-v2 (works offline)
-methods = ["integrated_gradients", "gradient_x_input", "attention_rollout"]   # `reportgen methods` lists all
+methods = ["integrated_gradients", "attn_lrp", "gradient_x_input", "attention_rollout"]   # `reportgen methods` lists all
 metrics = ["token_f1", "token_iou", "auprc"]   # `reportgen metrics` lists all; "all" adds the costly ones
 target = "predicted"   # or "gold"
-ig_steps = 50          # or "auto": steps per example until the convergence delta is within 1%
+ig_steps = "auto"      # steps per example until the convergence delta is within 1%; or 50: fixed
 # fail_on = "error"    # exit with status 3 when findings of this severity occur (for CI)
 # theme = "audit"      # or a folder with templates/ and static/ overriding the default theme
 """

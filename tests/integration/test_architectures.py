@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from reportgen.bundle.store import read_results
 from reportgen.cli import cli
+from reportgen.compute.methods import METHODS
 from tests.conftest import TINY_ROWS, shared, write_jsonl
 
 SPECIALS = {"wordpiece": ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
@@ -115,7 +116,7 @@ def test_every_method_and_analysis_runs_or_says_why_not(tmp_path, family, with_h
     ran = [m["name"] for m in results["methods"]]
     for left_out in results["summary"]["not_applicable"]:  # each with its one sentence on the methods page
         assert f"<strong>{left_out['title']}</strong>: {left_out['reason']}." in page
-    assert len(ran) + len(results["summary"]["not_applicable"]) == 16
+    assert len(ran) + len(results["summary"]["not_applicable"]) == len(METHODS.names())
     for ex in results["examples"]:
         for name in ran:
             scores = np.array(ex["methods"][name]["tokens"], dtype=float)
@@ -125,3 +126,18 @@ def test_every_method_and_analysis_runs_or_says_why_not(tmp_path, family, with_h
     for name, analysis in analyses.items():  # computed, or skipped with the reason shown on model.html
         if isinstance(analysis, dict) and "skipped" in analysis:
             assert analysis["skipped"] in model_page, (family, name)
+
+
+def test_a_default_method_that_cannot_explain_the_model_is_left_out_and_a_named_one_refused(tmp_path):
+    """AttnLRP is a default but needs the BERT layout: on DistilBERT a default build leaves it out with its reason
+    on the methods page; naming it is an error that says what to change."""
+    model = _model(tmp_path / "model", "distilbert", False)
+    examples = write_jsonl(tmp_path / "examples.jsonl", TINY_ROWS)
+    common = ["build", "--examples", str(examples), "--model", str(model), "--ig-steps", "8", "--no-global", "-q"]
+    result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    results = read_results(tmp_path / "site" / "data")
+    assert [m["name"] for m in results["methods"]] == ["integrated_gradients", "gradient_x_input", "attention_rollout"]
+    assert [m["name"] for m in results["summary"]["not_applicable"]] == ["attn_lrp"]
+    named = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "named"), "--methods", "attn_lrp"])
+    assert named.exit_code == 2 and "leave attn_lrp out of --methods" in named.output

@@ -154,9 +154,9 @@ def test_cli_help_and_methods():
     methods = run_cli("methods")
     assert methods.returncode == 0
     assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "alti", "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "decompx",
-        "gradient_x_input", "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion", "random",
-        "saliency", "smoothgrad", "value_zeroing"]
+        "alti", "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "attn_lrp", "cp_lrp",
+        "decompx", "gradient_x_input", "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion",
+        "random", "saliency", "smoothgrad", "value_zeroing"]
 
 
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
@@ -166,7 +166,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert result.exit_code == 0, result.output
     results = read_results(out / "data")
     names = [m["name"] for m in results["methods"]]
-    assert names[-1] == "random" and len(names) == 16
+    assert names[-1] == "random" and len(names) == 18
     assert {m["name"] for m in results["metrics"]} == {
         "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation"}
     for ex in results["examples"]:

@@ -12,6 +12,7 @@ import torch
 from reportgen.compute.encode import encode_examples
 from reportgen.compute.forward import shared_forward
 from reportgen.compute.methods import METHODS, MethodContext
+from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.methods.integrated_gradients import gauss_legendre
 from reportgen.config import ComputeConfig
 from reportgen.models import load_adapter
@@ -39,6 +40,8 @@ METHOD_TABLE = {
     "occlusion": {"signed": True, "completeness": False},
     "random": {"signed": True, "completeness": False},
     "decompx": {"signed": True, "completeness": False},
+    "attn_lrp": {"signed": True, "completeness": False},
+    "cp_lrp": {"signed": True, "completeness": False},
     "alti": {"signed": False, "completeness": False},
     "value_zeroing": {"signed": False, "completeness": False},
     "attention_gradient": {"signed": False, "completeness": False},
@@ -364,15 +367,7 @@ def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx)
     from reportgen.compute.methods.bert_layout import bert_layout
     from reportgen.compute.methods.decompx import logit_shares
 
-    adapter = copy.copy(ctx.adapter)
-    adapter.model = copy.deepcopy(ctx.adapter.model)
-    with torch.no_grad():
-        for module in adapter.model.modules():
-            if isinstance(module, (torch.nn.Linear, torch.nn.LayerNorm)) and module.bias is not None:
-                module.bias.zero_()
-        if adapter.probe is not None:
-            adapter.probe = copy.deepcopy(adapter.probe)
-            adapter.probe.linear.bias.zero_()
+    adapter = _without_biases(ctx)
     layout = bert_layout(adapter, "decompx", head=True)
     for enc, target in zip(ctx.encoded, ctx.targets):
         ids = torch.tensor([enc.input_ids])
@@ -405,6 +400,113 @@ def _frozen_forward(adapter, layout, hidden):
         pre = layout.base.pooler.dense(hidden[:, 0])
         return adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)
     return adapter.probe(hidden.mean(1))
+
+
+def _without_biases(ctx, positions: bool = False):
+    """A copy of the context's adapter whose Linear and LayerNorm biases (and probe bias) are zero; with
+    positions, its position and token-type embeddings too, so nothing but the word pieces carries relevance."""
+    adapter = copy.copy(ctx.adapter)
+    adapter.model = copy.deepcopy(ctx.adapter.model)
+    with torch.no_grad():
+        for module in adapter.model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.LayerNorm)) and module.bias is not None:
+                module.bias.zero_()
+        if positions:
+            embeddings = adapter.model.base_model.embeddings
+            embeddings.position_embeddings.weight.zero_()
+            embeddings.token_type_embeddings.weight.zero_()
+        if adapter.probe is not None:
+            adapter.probe = copy.deepcopy(adapter.probe)
+            adapter.probe.linear.bias.zero_()
+    return adapter
+
+
+def test_cp_lrp_without_biases_is_decompx_and_conserves_the_logit(ctx):
+    """With no bias and no position embedding, CP-LRP's model is linear in the word-piece embeddings, so its
+    relevance adds up to the logit, and it is DecompX's decomposition (computed explicitly, checked against the
+    authors' code by benchmarks/vs_decompx.py): two independent routes to the same numbers."""
+    from reportgen.compute.methods.bert_layout import bert_layout
+    from reportgen.compute.methods.decompx import logit_shares
+
+    adapter = _without_biases(ctx, positions=True)
+    lengths = {len(e.input_ids) for e in ctx.encoded}
+    single = replace(ctx, adapter=adapter)
+    outputs = METHODS.get("cp_lrp")().attribute(single)
+    layout = bert_layout(adapter, "decompx", head=True)
+    for enc, target, out in zip(ctx.encoded, ctx.targets, outputs):
+        ids = torch.tensor([enc.input_ids])
+        types = None if enc.token_type_ids is None else torch.tensor([enc.token_type_ids])
+        with torch.no_grad():
+            shares = logit_shares(adapter, layout, ids, types)[0, :, target].numpy()
+        np.testing.assert_allclose(out.token_scores, shares, atol=1e-5, rtol=1e-4)
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            logit = float(adapter.logits_from_embeddings(adapter.embed(ids), mask, types)[0, target])
+        assert abs(out.token_scores.sum() - logit) < 1e-5 * max(1.0, abs(logit))
+    assert len(lengths) > 1  # the batch padded examples of several lengths
+
+
+@pytest.mark.parametrize("name", ["attn_lrp", "cp_lrp"])
+def test_lrp_rules_change_only_gradients_and_are_removed_afterwards(ctx, name):
+    """Under the rules the model computes its own logits; afterwards it has no hook and its attention kernel is
+    the one it had."""
+    from reportgen.compute.methods.lrp_rules import relevance_rules
+
+    adapter = ctx.adapter
+    ids, mask, types = padded_batch(ctx.encoded, list(range(len(ctx.encoded))), adapter.device)
+    hooks = {name: dict(m._forward_hooks) for name, m in adapter.model.named_modules()}
+    with torch.no_grad():
+        before = adapter.logits_from_embeddings(adapter.embed(ids), mask, types)
+        with relevance_rules(adapter, "uniform" if name == "attn_lrp" else "stop"):
+            under = adapter.logits_from_embeddings(adapter.embed(ids), mask, types)
+    torch.testing.assert_close(under, before, atol=1e-6, rtol=1e-5)
+    assert adapter.model.config._attn_implementation == adapter.details.get("attn_implementation", "sdpa")
+    assert {name: dict(m._forward_hooks) for name, m in adapter.model.named_modules()} == hooks
+    for out, logit in zip(METHODS.get(name)().attribute(ctx), ctx.target_logits):
+        assert out.info["logit"] == logit and out.info["sum"] == pytest.approx(float(out.token_scores.sum()))
+
+
+def test_attn_lrp_is_gradient_x_input_of_a_model_with_its_rules_written_out(ctx):
+    """AttnLRP computed independently of the hooks: the BERT forward pass written out, with LayerNorm's scale
+    and the activations' ratios detached and the attention's products given half the gradient each."""
+    from reportgen.compute.methods.bert_layout import bert_layout
+    from reportgen.compute.methods.lrp_rules import scaled_gradient
+
+    adapter = ctx.adapter
+    layout = bert_layout(adapter, "attn_lrp", head=True)
+    embeddings = layout.base.embeddings
+
+    def norm(x, ln):
+        centred = x - x.mean(-1, keepdim=True)
+        return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
+
+    outputs = METHODS.get("attn_lrp")().attribute(ctx)
+    for enc, target, out in zip(ctx.encoded, ctx.targets, outputs):
+        ids = torch.tensor([enc.input_ids])
+        types = torch.zeros_like(ids) if enc.token_type_ids is None else torch.tensor([enc.token_type_ids])
+        x = embeddings.word_embeddings(ids).detach().requires_grad_(True)
+        positions = torch.arange(ids.shape[1])[None]
+        hidden = norm(x + embeddings.position_embeddings(positions) + embeddings.token_type_embeddings(types),
+                      embeddings.LayerNorm)
+        for layer in layout.blocks:
+            sa = layer.attention.self
+            b, s, d = hidden.shape
+            h, size = sa.num_attention_heads, d // sa.num_attention_heads
+            q, k, v = (t.view(b, s, h, size).transpose(1, 2)
+                       for t in (sa.query(hidden), sa.key(hidden), sa.value(hidden)))
+            scores = scaled_gradient(q @ k.transpose(-1, -2), 2) / size**0.5
+            context = scaled_gradient(torch.softmax(scores, -1) @ v, 2).transpose(1, 2).reshape(b, s, d)
+            hidden = norm(layer.attention.output.dense(context) + hidden, layer.attention.output.LayerNorm)
+            pre = layer.intermediate.dense(hidden)
+            gain = (layer.intermediate.intermediate_act_fn(pre) / pre).detach()
+            hidden = norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
+        if adapter.head_kind == "classifier":
+            pre = layout.base.pooler.dense(hidden[:, 0])
+            logit = adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)[0, target]
+        else:
+            logit = adapter.probe(hidden.mean(1))[0, target]
+        (grad,) = torch.autograd.grad(logit, x)
+        np.testing.assert_allclose(out.token_scores, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["alti", "value_zeroing"])

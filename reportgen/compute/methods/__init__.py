@@ -7,6 +7,8 @@ from reportgen.compute.methods import (  # noqa: F401,E402
     attention_gradient,
     attention_raw,
     attention_rollout,
+    attn_lrp,
+    cp_lrp,
     decompx,
     gradient_x_input,
     integrated_gradients,

@@ -1,0 +1,36 @@
+"""AttnLRP (Achtibat et al., ICML 2024): layer-wise relevance propagation with rules for attention, in one
+forward and one backward pass."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.compute.methods.lrp_rules import relevance, rules_problem
+
+
+@METHODS.register("attn_lrp")
+class AttnLRP(AttributionMethod):
+    name = "attn_lrp"
+    title = "AttnLRP"
+    family = "decomposition"
+    signed = True
+    summary = "Relevance propagated by LRP rules for attention, in one backward pass (Achtibat et al. 2024)."
+    description = """\
+AttnLRP (Achtibat et al., ICML 2024) propagates the target logit back to the word pieces layer by layer
+with rules made for transformers, computed as Gradient × Input on the model's own forward pass whose
+nonlinear steps are given the rules' gradients: LayerNorm's standard deviation is held constant, the
+feed-forward GELU and the pooler's tanh pass relevance through unchanged (the gradient is act(a)/a), and
+at each product of two activations (queries × keys, attention weights × values) the relevance is split
+evenly between the two, the softmax keeping its own gradient. It costs what Gradient × Input costs (one
+forward and one backward pass). The scores nearly add up to the target logit: the biases, the position
+embeddings and the softmax absorb the rest (each example's "sum" is shown beside its "logit"). It needs
+the BERT layout; other architectures are refused with the reason.
+"""
+
+    @classmethod
+    def does_not_apply(cls, adapter) -> Optional[str]:
+        return rules_problem(adapter)
+
+    def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
+        return relevance(ctx, "uniform", self.title)

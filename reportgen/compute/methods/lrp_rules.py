@@ -1,0 +1,125 @@
+"""Layer-wise relevance propagation in one backward pass: the model's own forward pass, with its nonlinear steps
+given the LRP rules' gradients, so that Gradient x Input at the word-piece embeddings is the relevance the rules
+propagate (the "Gradient*Input framework" of Achtibat et al. 2024). Shared by AttnLRP and CP-LRP; not a method:
+nothing here registers.
+
+Every forward value is the model's own (each rule changes only what flows backwards), so the logits are the
+model's; only the gradient differs:
+- LayerNorm: its standard deviation is a constant (the identity rule on normalisation; Ali et al. 2022's LN-rule);
+- the feed-forward activation and the pooler's tanh: the gradient is the ratio act(a)/a at the actual input a
+  (the identity rule: relevance passes through an element-wise function unchanged);
+- attention: "uniform" halves the relevance at both products of two activations (queries x keys, weights x
+  values: AttnLRP's uniform rule, the softmax keeping its own gradient), "stop" lets none through the queries and
+  keys (the attention weights are constants: CP-LRP's AH-rule)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AttentionInterface
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+from reportgen.compute.encode import token_batches
+from reportgen.compute.methods.base import MethodContext, MethodOutput, padded_batch
+from reportgen.compute.methods.bert_layout import layout_problem
+
+EPSILON = 1e-10  # the reference implementation's guard in the identity rule's ratio
+ATTENTION_RULES = ("uniform", "stop")
+
+
+def rules_problem(adapter) -> Optional[str]:
+    """Why the rules cannot be placed in this model, or None: they need the BERT layout (post-LayerNorm blocks,
+    a head of BERT's pooler + classifier or the probe fitted here) and its feed-forward activation as a module."""
+    problem = layout_problem(adapter, head=True)
+    if problem:
+        return problem
+    if not all(isinstance(block.intermediate.intermediate_act_fn, nn.Module) for block in adapter.blocks()):
+        return f"the feed-forward activation of {adapter.details.get('architecture')} is not a module"
+    return None
+
+
+def scaled_gradient(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """x itself, whose gradient is divided by factor (exactly x forwards: x - x.detach() is zero)."""
+    return x.detach() + (x - x.detach()) / factor
+
+
+def _attention(rule: str, inner):
+    def attention(module, query, key, value, *args, **kwargs):
+        if rule == "stop":
+            query, key = query.detach(), key.detach()
+        else:  # the uniform rule at weights x values (1/2) and, inside the weights, at queries x keys (1/4)
+            query, key, value = scaled_gradient(query, 4), scaled_gradient(key, 4), scaled_gradient(value, 2)
+        return inner(module, query, key, value, *args, **kwargs)
+    return attention
+
+
+def _layer_norm(module: nn.LayerNorm, args, output):
+    x = args[0]
+    centred = x - x.mean(-1, keepdim=True)
+    std = torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + module.eps).detach()
+    y = centred / std
+    if module.weight is not None:
+        y = y * module.weight
+    if module.bias is not None:
+        y = y + module.bias
+    return y
+
+
+def _identity_rule(module, args, output):
+    x = args[0]
+    ratio = (output / (x + EPSILON)).detach()
+    return output.detach() + ratio * (x - x.detach())
+
+
+@contextmanager
+def relevance_rules(adapter, attention_rule: str) -> Iterator[None]:
+    """The adapter's model with the rules in place for the duration (hooks and an attention function), restored
+    afterwards even on error."""
+    if attention_rule not in ATTENTION_RULES:
+        raise ValueError(f"attention rule {attention_rule!r}; one of {ATTENTION_RULES}")
+    model, base = adapter.model, adapter.model.base_model
+    original = adapter.details.get("attn_implementation", "sdpa")
+    inner = "sdpa" if original not in ALL_ATTENTION_FUNCTIONS else original
+    name = f"reportgen_lrp_{attention_rule}_{inner}"
+    AttentionInterface.register(name, _attention(attention_rule, ALL_ATTENTION_FUNCTIONS[inner]))
+    AttentionMaskInterface.register(name, ALL_MASK_ATTENTION_FUNCTIONS[inner])
+    handles = [m.register_forward_hook(_layer_norm) for m in base.modules() if isinstance(m, nn.LayerNorm)]
+    activations = [block.intermediate.intermediate_act_fn for block in adapter.blocks()]
+    if adapter.head_kind == "classifier":
+        activations.append(base.pooler.activation)
+    handles += [m.register_forward_hook(_identity_rule) for m in activations]
+    model.set_attn_implementation(name)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(original)
+        for handle in handles:
+            handle.remove()
+
+
+def relevance(ctx: MethodContext, attention_rule: str, title: str) -> list[MethodOutput]:
+    """Per example: Gradient x Input at the word-piece embeddings under the rules, with the relevance's sum beside
+    the target logit (they differ by what the biases and position embeddings absorb)."""
+    adapter = ctx.adapter
+    lengths = [ex.length for ex in ctx.encoded]
+    outputs: list = [None] * len(ctx.encoded)
+    bar = ctx.progress(title, len(ctx.encoded))
+    with relevance_rules(adapter, attention_rule):
+        for batch in token_batches(lengths, ctx.config.batch_tokens):
+            ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
+            x = adapter.embed(ids).detach().requires_grad_(True)
+            logits = adapter.logits_from_embeddings(x, mask, types)
+            target = torch.tensor([ctx.targets[i] for i in batch], device=adapter.device)
+            (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), x)
+            scores = (grads * x).sum(-1).detach().float().cpu().numpy()
+            for row, i in enumerate(batch):
+                own = scores[row, : lengths[i]].astype(np.float32)
+                outputs[i] = MethodOutput(own, {"sum": float(own.sum()), "logit": float(ctx.target_logits[i])})
+            bar.update(len(batch))
+    bar.close()
+    return outputs
