@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from reportgen.bundle.store import read_results
 from reportgen.cli import cli
+from reportgen.config import DEFAULT_METHODS
 from tests.conftest import ROOT, TINY_ROWS, write_jsonl
 
 
@@ -62,6 +63,12 @@ def test_chunks_cache_and_byte_identity(tmp_path, tiny_encoder):
     assert not any(v.read_bytes().endswith(b"x" * 20) for v in victims)  # each one computed and written again
 
 
+def _reused_and_computed(reused_chunks: int, computed_chunks: int) -> str:
+    """The build's cache line for a default build: per chunk, its features, its records and one part per method."""
+    parts = 2 + len(DEFAULT_METHODS)
+    return f"cache: {reused_chunks * parts} entries reused, {computed_chunks * parts} computed"
+
+
 def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path, tiny_encoder, caplog):
     """With a fixed probe (--probe-train) the first four chunks of 5 are unchanged: only the new one computes."""
     train = write_jsonl(tmp_path / "train.jsonl", [{**r, "id": f"t{i}"} for i, r in enumerate(TINY_ROWS)])
@@ -76,9 +83,9 @@ def test_adding_examples_reuses_earlier_chunks_when_the_probe_is_fixed(tmp_path,
     caplog.set_level("INFO")
     caplog.clear()  # only the second build's log
     build("--examples", str(grown), "--out", str(tmp_path / "b"), *common)
-    # Per chunk the cache holds its features, its records and one part per method (3 default methods): the
-    # first 4 chunks' 5 parts are reused, the fifth chunk (the 2 new examples) is computed.
-    assert "cache: 20 entries reused, 5 computed" in caplog.text
+    # Per chunk the cache holds its features, its records and one part per default method: the first 4 chunks'
+    # parts are reused, the fifth chunk's (the 2 new examples) computed.
+    assert _reused_and_computed(4, 1) in caplog.text
 
 
 def test_adding_examples_with_the_earlier_reports_probes(tmp_path, tiny_encoder, caplog):
@@ -95,7 +102,7 @@ def test_adding_examples_with_the_earlier_reports_probes(tmp_path, tiny_encoder,
     caplog.set_level("INFO")
     caplog.clear()
     build("--examples", str(grown), "--out", str(tmp_path / "b"), *common, "--probe-from", str(tmp_path / "a"))
-    assert "cache: 20 entries reused, 5 computed" in caplog.text
+    assert _reused_and_computed(4, 1) in caplog.text
     before, after = read_results(tmp_path / "a" / "data"), read_results(tmp_path / "b" / "data")
     earlier = {e["slug"]: e for e in before["examples"]}
     assert len(after["examples"]) == 22
