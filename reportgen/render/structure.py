@@ -424,6 +424,9 @@ def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
 
 def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
     if "delta" not in info:
+        if "sum" in info and "logit" in info:  # a decomposition of the logit: how much of it the scores carry
+            mean = " (mean over windows)" if info.get("windows") else ""
+            return [("sum of scores" + mean, num(info["sum"], 4)), ("target logit" + mean, num(info["logit"], 4))]
         return []
     if "mean_f_noisy" in info:  # NoiseTunnel IG: completeness holds against the noisy copies' mean
         return [

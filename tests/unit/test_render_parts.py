@@ -243,3 +243,14 @@ def test_only_the_architecture_table_knows_an_architecture():
     offenders = [f"{path.relative_to(root).as_posix()}: {k}" for path in (root / "reportgen").rglob("*.py")
                  if path != table for k in known if k in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_a_decomposition_shows_its_sum_beside_the_logit():
+    """DecompX, AttnLRP and CP-LRP say per example how much of the target logit their scores carry; a text read in
+    windows shows the windows' mean (the merged scores are the windows' sums over their number)."""
+    from reportgen.render.structure import _method_info
+
+    assert _method_info({"sum": 1.23456, "logit": 2.5}) == [("sum of scores", "1.2346"), ("target logit", "2.5000")]
+    windowed = _method_info({"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]})
+    assert [label for label, _ in windowed] == ["sum of scores (mean over windows)", "target logit (mean over windows)"]
+    assert _method_info({}) == []
