@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from vs_decompx import add_case_arguments, cases
+from vs_decompx import add_case_arguments, cases, worst_difference
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = Path(__file__).with_name("attn_lrp_side.py")
@@ -41,13 +41,7 @@ def main() -> None:
         ours, seconds = our_relevance(folder, texts)
         np.savez(folder / "ours.npz", *[o["ids"] for o in ours])
         subprocess.run([str(args.python), str(SIDE), str(folder)], check=True)
-        theirs = np.load(folder / "theirs.npz")
-        worst_abs, worst_rel = 0.0, 0.0
-        for k, o in enumerate(ours):
-            t = theirs[f"arr_{k}"]  # [seq, classes]
-            diff = np.abs(o["relevance"] - t).max()
-            worst_abs = max(worst_abs, float(diff))
-            worst_rel = max(worst_rel, float(diff / max(np.abs(t).max(), 1e-12)))
+        worst_abs, worst_rel = worst_difference([o["relevance"] for o in ours], np.load(folder / "theirs.npz"))
         print(f"{name}: {len(ours)} sentences; largest |difference| in a token's relevance {worst_abs:.2e} "
               f"({worst_rel:.2e} of that sentence's largest); reportgen {seconds:.2f} s", flush=True)
     print(f"work folder: {work}")

@@ -44,16 +44,22 @@ def main() -> None:
         ours, seconds = our_shares(folder, texts)
         np.savez(folder / "ours.npz", *[o["ids"] for o in ours])
         subprocess.run([str(args.python), str(SIDE), str(args.decompx_src), str(folder)], check=True)
-        theirs = np.load(folder / "theirs.npz")
-        worst_abs, worst_rel = 0.0, 0.0
-        for k, o in enumerate(ours):
-            t = theirs[f"arr_{k}"]  # [seq, classes]
-            diff = np.abs(o["shares"] - t).max()
-            worst_abs = max(worst_abs, float(diff))
-            worst_rel = max(worst_rel, float(diff / max(np.abs(t).max(), 1e-12)))
+        worst_abs, worst_rel = worst_difference([o["shares"] for o in ours], np.load(folder / "theirs.npz"))
         print(f"{name}: {len(ours)} sentences; largest |difference| in a token's logit share {worst_abs:.2e} "
               f"({worst_rel:.2e} of that sentence's largest share); reportgen {seconds:.2f} s", flush=True)
     print(f"work folder: {work}")
+
+
+def worst_difference(ours: list[np.ndarray], theirs) -> tuple[float, float]:
+    """The largest |ours - theirs| over every sentence's float[seq, classes], absolute and as a fraction of that
+    sentence's largest |value| on the reference side (theirs: the side script's npz, arr_k per sentence)."""
+    worst_abs, worst_rel = 0.0, 0.0
+    for k, o in enumerate(ours):
+        t = theirs[f"arr_{k}"]
+        diff = float(np.abs(o - t).max())
+        worst_abs = max(worst_abs, diff)
+        worst_rel = max(worst_rel, diff / max(float(np.abs(t).max()), 1e-12))
+    return worst_abs, worst_rel
 
 
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:

@@ -379,27 +379,36 @@ def test_decompx_without_biases_is_gradient_times_input_of_the_frozen_model(ctx)
         np.testing.assert_allclose(shares.numpy(), (grad * x0).sum(-1)[0].detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
-def _frozen_forward(adapter, layout, hidden):
-    """The model with its non-linear gains detached: attention weights, LayerNorm scales, GELU(a)/a, tanh(a)/a."""
-    def norm(x, ln):
-        centred = x - x.mean(-1, keepdim=True)
-        return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
+def _frozen_forward(adapter, layout, hidden, attention: str = "stop"):
+    """The model with its non-linear gains detached: LayerNorm scales, GELU(a)/a, tanh(a)/a, and at the attention
+    either the weights ("stop") or AttnLRP's uniform rule, half the gradient at each product of two activations."""
+    from reportgen.compute.methods.lrp_rules import scaled_gradient
 
     for layer in layout.blocks:
         sa = layer.attention.self
         b, s, d = hidden.shape
         h, size = sa.num_attention_heads, d // sa.num_attention_heads
         q, k, v = (t.view(b, s, h, size).transpose(1, 2) for t in (sa.query(hidden), sa.key(hidden), sa.value(hidden)))
-        probs = torch.softmax(q @ k.transpose(-1, -2) / size**0.5, -1)
-        context = (probs.detach() @ v).transpose(1, 2).reshape(b, s, d)
-        hidden = norm(layer.attention.output.dense(context) + hidden, layer.attention.output.LayerNorm)
+        if attention == "stop":
+            context = torch.softmax(q @ k.transpose(-1, -2) / size**0.5, -1).detach() @ v
+        else:
+            scores = scaled_gradient(q @ k.transpose(-1, -2), 2) / size**0.5
+            context = scaled_gradient(torch.softmax(scores, -1) @ v, 2)
+        context = context.transpose(1, 2).reshape(b, s, d)
+        hidden = _held_norm(layer.attention.output.dense(context) + hidden, layer.attention.output.LayerNorm)
         pre = layer.intermediate.dense(hidden)
         gain = (layer.intermediate.intermediate_act_fn(pre) / pre).detach()
-        hidden = norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
+        hidden = _held_norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
     if adapter.head_kind == "classifier":
         pre = layout.base.pooler.dense(hidden[:, 0])
         return adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)
     return adapter.probe(hidden.mean(1))
+
+
+def _held_norm(x, ln):
+    """LayerNorm with its standard deviation held constant."""
+    centred = x - x.mean(-1, keepdim=True)
+    return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
 
 
 def _without_biases(ctx, positions: bool = False):
@@ -470,41 +479,19 @@ def test_attn_lrp_is_gradient_x_input_of_a_model_with_its_rules_written_out(ctx)
     """AttnLRP computed independently of the hooks: the BERT forward pass written out, with LayerNorm's scale
     and the activations' ratios detached and the attention's products given half the gradient each."""
     from reportgen.compute.methods.bert_layout import bert_layout
-    from reportgen.compute.methods.lrp_rules import scaled_gradient
 
     adapter = ctx.adapter
     layout = bert_layout(adapter, "attn_lrp", head=True)
     embeddings = layout.base.embeddings
-
-    def norm(x, ln):
-        centred = x - x.mean(-1, keepdim=True)
-        return centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + ln.eps).detach() * ln.weight + ln.bias
-
     outputs = METHODS.get("attn_lrp")().attribute(ctx)
     for enc, target, out in zip(ctx.encoded, ctx.targets, outputs):
         ids = torch.tensor([enc.input_ids])
         types = torch.zeros_like(ids) if enc.token_type_ids is None else torch.tensor([enc.token_type_ids])
         x = embeddings.word_embeddings(ids).detach().requires_grad_(True)
         positions = torch.arange(ids.shape[1])[None]
-        hidden = norm(x + embeddings.position_embeddings(positions) + embeddings.token_type_embeddings(types),
-                      embeddings.LayerNorm)
-        for layer in layout.blocks:
-            sa = layer.attention.self
-            b, s, d = hidden.shape
-            h, size = sa.num_attention_heads, d // sa.num_attention_heads
-            q, k, v = (t.view(b, s, h, size).transpose(1, 2)
-                       for t in (sa.query(hidden), sa.key(hidden), sa.value(hidden)))
-            scores = scaled_gradient(q @ k.transpose(-1, -2), 2) / size**0.5
-            context = scaled_gradient(torch.softmax(scores, -1) @ v, 2).transpose(1, 2).reshape(b, s, d)
-            hidden = norm(layer.attention.output.dense(context) + hidden, layer.attention.output.LayerNorm)
-            pre = layer.intermediate.dense(hidden)
-            gain = (layer.intermediate.intermediate_act_fn(pre) / pre).detach()
-            hidden = norm(layer.output.dense(gain * pre) + hidden, layer.output.LayerNorm)
-        if adapter.head_kind == "classifier":
-            pre = layout.base.pooler.dense(hidden[:, 0])
-            logit = adapter.model.classifier((torch.tanh(pre) / pre).detach() * pre)[0, target]
-        else:
-            logit = adapter.probe(hidden.mean(1))[0, target]
+        hidden = _held_norm(x + embeddings.position_embeddings(positions) + embeddings.token_type_embeddings(types),
+                            embeddings.LayerNorm)
+        logit = _frozen_forward(adapter, layout, hidden, attention="uniform")[0, target]
         (grad,) = torch.autograd.grad(logit, x)
         np.testing.assert_allclose(out.token_scores, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-5, rtol=1e-4)
 

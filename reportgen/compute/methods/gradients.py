@@ -3,6 +3,8 @@ Computed once per context and shared, so Gradient x Input and saliency together 
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import torch
 
@@ -18,19 +20,27 @@ def input_gradients(ctx: MethodContext) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _compute(ctx: MethodContext) -> list[tuple[np.ndarray, np.ndarray]]:
+    out: list = [None] * len(ctx.encoded)
+    for i, grads, x in target_gradients(ctx, "Input gradients"):
+        out[i] = (grads, x)
+    return out
+
+
+def target_gradients(ctx: MethodContext, title: str) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per example, in padded batches of about batch_tokens: (index, gradient of its target logit with respect to
+    its word-piece embeddings float32[seq, hidden], those embeddings float32[seq, hidden]). Whatever hooks are in
+    place on the model (the LRP rules) shape the gradient."""
     adapter = ctx.adapter
     lengths = [ex.length for ex in ctx.encoded]
-    out: list = [None] * len(ctx.encoded)
-    bar = ctx.progress("Input gradients", len(ctx.encoded))
+    bar = ctx.progress(title, len(ctx.encoded))
     for batch in token_batches(lengths, ctx.config.batch_tokens):
         ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
         x = adapter.embed(ids).detach().requires_grad_(True)
         logits = adapter.logits_from_embeddings(x, mask, types)
         target = torch.tensor([ctx.targets[i] for i in batch], device=adapter.device)
         (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), x)
-        grads_np, x_np = grads.detach().cpu().numpy(), x.detach().cpu().numpy()
+        grads_np, x_np = grads.detach().float().cpu().numpy(), x.detach().float().cpu().numpy()
         for row, i in enumerate(batch):
-            out[i] = (grads_np[row, : lengths[i]], x_np[row, : lengths[i]])
+            yield i, grads_np[row, : lengths[i]], x_np[row, : lengths[i]]
         bar.update(len(batch))
     bar.close()
-    return out

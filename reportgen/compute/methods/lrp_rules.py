@@ -24,9 +24,9 @@ from transformers import AttentionInterface
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
-from reportgen.compute.encode import token_batches
-from reportgen.compute.methods.base import MethodContext, MethodOutput, padded_batch
+from reportgen.compute.methods.base import MethodContext, MethodOutput
 from reportgen.compute.methods.bert_layout import layout_problem
+from reportgen.compute.methods.gradients import target_gradients
 
 EPSILON = 1e-10  # the reference implementation's guard in the identity rule's ratio
 ATTENTION_RULES = ("uniform", "stop")
@@ -105,21 +105,9 @@ def relevance_rules(adapter, attention_rule: str) -> Iterator[None]:
 def relevance(ctx: MethodContext, attention_rule: str, title: str) -> list[MethodOutput]:
     """Per example: Gradient x Input at the word-piece embeddings under the rules, with the relevance's sum beside
     the target logit (they differ by what the biases and position embeddings absorb)."""
-    adapter = ctx.adapter
-    lengths = [ex.length for ex in ctx.encoded]
     outputs: list = [None] * len(ctx.encoded)
-    bar = ctx.progress(title, len(ctx.encoded))
-    with relevance_rules(adapter, attention_rule):
-        for batch in token_batches(lengths, ctx.config.batch_tokens):
-            ids, mask, types = padded_batch(ctx.encoded, batch, adapter.device)
-            x = adapter.embed(ids).detach().requires_grad_(True)
-            logits = adapter.logits_from_embeddings(x, mask, types)
-            target = torch.tensor([ctx.targets[i] for i in batch], device=adapter.device)
-            (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), x)
-            scores = (grads * x).sum(-1).detach().float().cpu().numpy()
-            for row, i in enumerate(batch):
-                own = scores[row, : lengths[i]].astype(np.float32)
-                outputs[i] = MethodOutput(own, {"sum": float(own.sum()), "logit": float(ctx.target_logits[i])})
-            bar.update(len(batch))
-    bar.close()
+    with relevance_rules(ctx.adapter, attention_rule):
+        for i, grads, x in target_gradients(ctx, title):
+            own = (grads * x).sum(-1).astype(np.float32)
+            outputs[i] = MethodOutput(own, {"sum": float(own.sum()), "logit": float(ctx.target_logits[i])})
     return outputs
