@@ -20,9 +20,6 @@ from typing import Iterator, Optional
 import numpy as np
 import torch
 from torch import nn
-from transformers import AttentionInterface
-from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
-from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from reportgen.compute.methods.base import MethodContext, MethodOutput
 from reportgen.compute.methods.bert_layout import layout_problem
@@ -82,6 +79,11 @@ def relevance_rules(adapter, attention_rule: str) -> Iterator[None]:
     afterwards even on error."""
     if attention_rule not in ATTENTION_RULES:
         raise ValueError(f"attention rule {attention_rule!r}; one of {ATTENTION_RULES}")
+    # Here, not at import: `reportgen methods` imports every method and should not load transformers' internals.
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
     model, base = adapter.model, adapter.model.base_model
     original = adapter.details.get("attn_implementation", "sdpa")
     inner = "sdpa" if original not in ALL_ATTENTION_FUNCTIONS else original
