@@ -33,6 +33,7 @@ test: browser install-test
 benchmark: install-test
 	$(VENV)/bin/python benchmarks/ig_vs_captum.py
 	$(VENV)/bin/python benchmarks/methods_vs_captum.py
+	$(VENV)/bin/python benchmarks/head_ablation.py
 
 # ferret 0.4.2 needs transformers<5 and numpy<2 (and pyarrow<20 for numpy 1), so it gets its own environment.
 FERRET_VENV ?= .bench/ferret-venv

@@ -77,28 +77,38 @@ def head_importance(
         gradient += grad.abs().sum(0).cpu().numpy()
     gradient /= len(encoded)
 
+    def scored(mask: torch.Tensor, k: int) -> np.ndarray:
+        """[examples right, summed loss] of batch k under mask."""
+        logits = run(mask, k, False).float()
+        right = (logits.argmax(-1) == y[batches[k]]).sum()
+        return np.array([int(right), float(nn.functional.cross_entropy(logits, y[batches[k]], reduction="sum"))])
+
     def accuracy_and_loss(mask: torch.Tensor) -> tuple[float, float]:
-        correct, total_loss = 0, 0.0
-        for k, batch in enumerate(batches):
-            logits = run(mask, k, False).float()
-            correct += int((logits.argmax(-1) == y[batch]).sum())
-            total_loss += float(nn.functional.cross_entropy(logits, y[batch], reduction="sum"))
-        return correct / len(encoded), total_loss / len(encoded)
+        totals = sum((scored(mask, k) for k in range(len(batches))), np.zeros(2))
+        return totals[0] / len(encoded), totals[1] / len(encoded)
 
     full = torch.ones((layers, heads), device=adapter.device)
-    base_accuracy, base_loss = accuracy_and_loss(full)
-    ablation_accuracy = np.zeros((layers, heads))
-    ablation_loss = np.zeros((layers, heads))
-    bar = progress("Head ablation", layers * heads)
-    for layer in range(layers):
-        for head in range(heads):
-            mask = full.clone()
-            mask[layer, head] = 0
-            acc, loss = accuracy_and_loss(mask)
-            ablation_accuracy[layer, head] = acc - base_accuracy
-            ablation_loss[layer, head] = loss - base_loss
-            bar.update(1)
+    # Removing a head of layer L leaves every layer below L as it was, so each ablation starts from layer L's
+    # input, recorded once per batch from the intact pass: about 21 of 36 layer passes on six layers, with the
+    # same numbers (the intact pass is the one whose head mask is all ones).
+    blocks = adapter.blocks()
+    intact = np.zeros(2)
+    ablated = np.zeros((layers, heads, 2))
+    bar = progress("Head ablation passes (heads x batches)", layers * heads * len(batches))
+    for k in range(len(batches)):
+        with _recorded_blocks(blocks) as outputs:
+            intact += scored(full, k)
+        for layer in range(layers):
+            with _replayed_below(blocks, layer, outputs):
+                for head in range(heads):
+                    mask = full.clone()
+                    mask[layer, head] = 0
+                    ablated[layer, head] += scored(mask, k)
+                    bar.update(1)
+        del outputs
     bar.close()
+    base_accuracy, base_loss = (float(v) for v in intact / len(encoded))
+    ablation_accuracy, ablation_loss = (ablated / len(encoded) - intact / len(encoded)).transpose(2, 0, 1)
 
     order = np.argsort(gradient.ravel(), kind="stable")  # least important first
     pruning = []
@@ -116,3 +126,33 @@ def head_importance(
         "loss": base_loss,
         "pruning": pruning,
     }
+
+
+@contextlib.contextmanager
+def _recorded_blocks(blocks: Optional[list[nn.Module]]) -> Iterator[list]:
+    """What each block returned in the passes run inside (the last pass's, per block), whatever its form."""
+    outputs: list = [None] * len(blocks or [])
+    handles = []
+    for index, block in enumerate(blocks or []):
+        def keep(module: nn.Module, args: tuple, output: Any, index: int = index) -> None:
+            outputs[index] = output
+        handles.append(block.register_forward_hook(keep))
+    try:
+        yield outputs
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def _replayed_below(blocks: Optional[list[nn.Module]], layer: int, outputs: list) -> Iterator[None]:
+    """The blocks below layer hand back their recorded outputs instead of computing them again. Without known
+    blocks (a block shared by every layer) nothing is replayed and every pass runs whole."""
+    replayed = [] if blocks is None else blocks[:layer]
+    for index, block in enumerate(replayed):
+        block.forward = lambda *args, _output=outputs[index], **kwargs: _output
+    try:
+        yield
+    finally:
+        for block in replayed:
+            del block.forward  # the instance attribute shadowed the class's forward
