@@ -170,6 +170,7 @@ def test_head_ablation_from_recorded_layer_inputs_equals_whole_passes(tmp_path, 
         def close(self) -> None: ...
 
     out = head_importance(adapter, encoded, labels, batch_tokens, lambda d, n: Quiet())
+    assert not any("forward" in block.__dict__ for block in adapter.blocks() or [])  # the class's forward again
     if "skipped" in out:
         assert adapter.output_projections() is None
         return

@@ -128,6 +128,25 @@ def test_head_importance_shapes_and_pruning(adapter_and_data):
     assert out["pruning"][-1]["heads_removed"] == layers * heads
 
 
+def test_head_ablation_puts_back_a_forward_a_block_already_had(adapter_and_data):
+    """Replaying the layers below an ablated head shadows each block's forward for a while; a forward the block
+    carried before (a hook library's wrapper) is the one it has afterwards, and it served the intact passes."""
+    adapter, encoded = adapter_and_data
+    block = adapter.blocks()[0]
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return type(block).forward(block, *args, **kwargs)
+
+    block.forward = wrapped
+    try:
+        head_importance(adapter, encoded, [1, 0, 1, 0], 4096, lambda d, n: _Quiet())
+        assert block.__dict__["forward"] is wrapped and calls
+    finally:
+        del block.forward
+
+
 def test_layer_projection_and_probes():
     rng = np.random.default_rng(0)
     n = 40

@@ -149,10 +149,15 @@ def _replayed_below(blocks: Optional[list[nn.Module]], layer: int, outputs: list
     """The blocks below layer hand back their recorded outputs instead of computing them again. Without known
     blocks (a block shared by every layer) nothing is replayed and every pass runs whole."""
     replayed = [] if blocks is None else blocks[:layer]
+    # A block may already carry its own forward (a hook library's wrapper): it is put back as it was.
+    own = [block.__dict__.get("forward") for block in replayed]
     for index, block in enumerate(replayed):
         block.forward = lambda *args, _output=outputs[index], **kwargs: _output
     try:
         yield
     finally:
-        for block in replayed:
-            del block.forward  # the instance attribute shadowed the class's forward
+        for block, forward in zip(replayed, own):
+            if forward is None:
+                del block.forward  # the class's forward shows through again
+            else:
+                block.forward = forward
