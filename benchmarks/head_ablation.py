@@ -22,11 +22,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Quiet:
-    def update(self, n: int = 1) -> None: ...
-    def close(self) -> None: ...
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
@@ -43,6 +38,7 @@ def main() -> None:
     from reportgen.models import load_adapter
     from reportgen.models.memory import CPU_BATCH_TOKENS
     from reportgen.models.probe import fit_linear
+    from reportgen.progress import quiet
     from reportgen.types import Example
 
     # The package re-exports the function under the module's name: the module itself, to switch the restart off.
@@ -53,12 +49,12 @@ def main() -> None:
     encoded = encode_examples(adapter.tokenizer, examples, adapter.details["max_length"])
     labels = sorted({r["label"] for r in rows})
     y = np.array([labels.index(r["label"]) for r in rows])
-    features = pooled_features(adapter, encoded, ComputeConfig(batch_tokens=CPU_BATCH_TOKENS), lambda d, n: Quiet())
+    features = pooled_features(adapter, encoded, ComputeConfig(batch_tokens=CPU_BATCH_TOKENS), quiet)
     adapter.probe = fit_linear(features, y, len(labels), seed=0)
 
     def timed() -> tuple[float, dict]:
         started = time.perf_counter()
-        out = module.head_importance(adapter, encoded, y.tolist(), CPU_BATCH_TOKENS, lambda d, n: Quiet())
+        out = module.head_importance(adapter, encoded, y.tolist(), CPU_BATCH_TOKENS, quiet)
         return time.perf_counter() - started, out
 
     replayed_seconds, replayed = timed()

@@ -16,14 +16,12 @@ with a seeded random two-class head; the first N SST-2 sentences, one at a time.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from vs_decompx import add_case_arguments, cases, worst_difference
+from vs_decompx import add_case_arguments, compare_with_reference, require
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = Path(__file__).with_name("attn_lrp_side.py")
@@ -34,17 +32,8 @@ def main() -> None:
     parser.add_argument("--python", type=Path, default=ROOT / ".bench" / "lxt-venv" / "bin" / "python")
     add_case_arguments(parser)
     args = parser.parse_args()
-    if not args.python.exists():
-        sys.exit(f"{args.python}: not found; run `make lxt-venv` first (lxt's BERT needs transformers 4.51)")
-    work, texts, models = cases(args, "reportgen-attn-lrp-")
-    for name, folder in models:
-        ours, seconds = our_relevance(folder, texts)
-        np.savez(folder / "ours.npz", *[o["ids"] for o in ours])
-        subprocess.run([str(args.python), str(SIDE), str(folder)], check=True)
-        worst_abs, worst_rel = worst_difference([o["relevance"] for o in ours], np.load(folder / "theirs.npz"))
-        print(f"{name}: {len(ours)} sentences; largest |difference| in a token's relevance {worst_abs:.2e} "
-              f"({worst_rel:.2e} of that sentence's largest); reportgen {seconds:.2f} s", flush=True)
-    print(f"work folder: {work}")
+    require(args.python, "lxt-venv", "lxt's BERT needs transformers 4.51")
+    compare_with_reference(args, "reportgen-attn-lrp-", our_relevance, [str(args.python), str(SIDE)], "relevance")
 
 
 def our_relevance(folder: Path, texts: list[str]) -> tuple[list[dict], float]:
@@ -62,7 +51,7 @@ def our_relevance(folder: Path, texts: list[str]) -> tuple[list[dict], float]:
             logits = adapter.logits_from_embeddings(x, torch.ones_like(ids), torch.zeros_like(ids))
             per_class = [(torch.autograd.grad(logits[0, c], x, retain_graph=True)[0] * x).sum(-1)[0].detach().numpy()
                          for c in range(logits.shape[1])]
-            found.append({"ids": ids[0].numpy(), "relevance": np.stack(per_class, axis=1)})
+            found.append({"ids": ids[0].numpy(), "values": np.stack(per_class, axis=1)})
     return found, time.perf_counter() - started
 
 

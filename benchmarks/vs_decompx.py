@@ -37,16 +37,28 @@ def main() -> None:
     parser.add_argument("--python", type=Path, default=ROOT / ".bench" / "decompx-venv" / "bin" / "python")
     add_case_arguments(parser)
     args = parser.parse_args()
-    if not args.python.exists():
-        sys.exit(f"{args.python}: not found; run `make decompx-venv` first (the authors' code needs transformers 4.18)")
-    work, texts, models = cases(args, "reportgen-decompx-")
+    require(args.python, "decompx-venv", "the authors' code needs transformers 4.18")
+    compare_with_reference(args, "reportgen-decompx-", our_shares,
+                           [str(args.python), str(SIDE), str(args.decompx_src)], "logit share")
+
+
+def require(python: Path, target: str, why: str) -> None:
+    if not python.exists():
+        sys.exit(f"{python}: not found; run `make {target}` first ({why})")
+
+
+def compare_with_reference(args: argparse.Namespace, prefix: str, ours_of, side: list[str], what: str) -> None:
+    """On each case model: reportgen's values (ours_of(folder, texts) -> ([{"ids", "values": float[seq, classes]}],
+    seconds)), the reference side's on the same token ids (side + [folder] reads ours.npz, writes theirs.npz), and
+    the largest difference between them."""
+    work, texts, models = cases(args, prefix)
     for name, folder in models:
-        ours, seconds = our_shares(folder, texts)
+        ours, seconds = ours_of(folder, texts)
         np.savez(folder / "ours.npz", *[o["ids"] for o in ours])
-        subprocess.run([str(args.python), str(SIDE), str(args.decompx_src), str(folder)], check=True)
-        worst_abs, worst_rel = worst_difference([o["shares"] for o in ours], np.load(folder / "theirs.npz"))
-        print(f"{name}: {len(ours)} sentences; largest |difference| in a token's logit share {worst_abs:.2e} "
-              f"({worst_rel:.2e} of that sentence's largest share); reportgen {seconds:.2f} s", flush=True)
+        subprocess.run([*side, str(folder)], check=True)
+        worst_abs, worst_rel = worst_difference([o["values"] for o in ours], np.load(folder / "theirs.npz"))
+        print(f"{name}: {len(ours)} sentences; largest |difference| in a token's {what} {worst_abs:.2e} "
+              f"({worst_rel:.2e} of that sentence's largest {what}); reportgen {seconds:.2f} s", flush=True)
     print(f"work folder: {work}")
 
 
@@ -109,7 +121,7 @@ def our_shares(folder: Path, texts: list[str]) -> tuple[list[dict], float]:
         ids = torch.tensor([adapter.tokenizer(text, truncation=True, max_length=64)["input_ids"]])
         with torch.no_grad():
             shares = logit_shares(adapter, layout, ids, torch.zeros_like(ids))[0].numpy()
-        found.append({"ids": ids[0].numpy(), "shares": shares})
+        found.append({"ids": ids[0].numpy(), "values": shares})
     return found, time.perf_counter() - started
 
 

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import click
 
 from reportgen import __version__
+from reportgen.config import DEFAULT_METHODS, DEFAULT_METRICS
 from reportgen.errors import FindingsError, InputError
 
 
@@ -51,10 +52,10 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path),
               help="Site folder, replaced only when the build succeeds. [default: site/]")
 @click.option("--methods", help="Comma-separated attribution methods or 'all' (see `reportgen methods`). "
-              "[default: integrated_gradients,attn_lrp,gradient_x_input,attention_rollout; a default that "
-              "cannot explain the model is left out with the reason on the methods page]")
+              f"[default: {','.join(DEFAULT_METHODS)}; a default that cannot explain the model is left out "
+              "with the reason on the methods page]")
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
-              "[default: token_f1,token_iou,auprc; comprehensiveness and sufficiency on request]")
+              f"[default: {','.join(DEFAULT_METRICS)}; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
 @click.option("--ig-steps", type=IntOrAuto(), help="Integrated Gradients steps: 'auto' adds steps per example (17, 33, "
               "65, then 129) until its convergence delta is within --ig-tolerance, or a fixed number of "

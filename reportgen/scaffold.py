@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from reportgen.config import DEFAULT_METHODS, DEFAULT_METRICS
 from reportgen.errors import ConfigError
 
 EXAMPLES = """\
@@ -36,8 +38,8 @@ narrative = "narrative"
 out = "../site"
 title = "What the model looks at"
 # model = "path/to/model-or-hub-id"   # default: the packaged all-MiniLM-L6-v2 (works offline)
-methods = ["integrated_gradients", "attn_lrp", "gradient_x_input", "attention_rollout"]   # `reportgen methods` lists all
-metrics = ["token_f1", "token_iou", "auprc"]   # `reportgen metrics` lists all; "all" adds the costly ones
+methods = {methods}   # `reportgen methods` lists all
+metrics = {metrics}   # `reportgen metrics` lists all; "all" adds the costly ones
 target = "predicted"   # or "gold"
 ig_steps = "auto"      # steps per example until the convergence delta is within 1%; or 50: fixed
 # fail_on = "error"    # exit with status 3 when findings of this severity occur (for CI)
@@ -73,7 +75,8 @@ def scaffold(directory: Path) -> list[Path]:
         raise ConfigError(f"{directory}: folder exists and is not empty; choose a new folder")
     files = {
         directory / "examples.jsonl": EXAMPLES,
-        directory / "reportgen.toml": CONFIG.format(name=directory.name),
+        directory / "reportgen.toml": CONFIG.format(name=directory.name, methods=json.dumps(list(DEFAULT_METHODS)),
+                                                     metrics=json.dumps(list(DEFAULT_METRICS))),
         directory / "narrative" / "00-model-card.md": MODEL_CARD,
         directory / "narrative" / "01-about.md": ABOUT,
     }

@@ -155,6 +155,7 @@ def test_head_ablation_from_recorded_layer_inputs_equals_whole_passes(tmp_path, 
     from reportgen.compute.global_analysis.head_importance import head_importance, head_mask
     from reportgen.compute.methods.base import padded_batch
     from reportgen.models import load_adapter
+    from reportgen.progress import quiet
     from reportgen.types import Example
 
     adapter = load_adapter(str(_model(tmp_path / "model", family, True)), False, "cpu")
@@ -165,11 +166,7 @@ def test_head_ablation_from_recorded_layer_inputs_equals_whole_passes(tmp_path, 
     batches = token_batches([e.length for e in encoded], batch_tokens)
     assert len(batches) > 1
 
-    class Quiet:
-        def update(self, n: int = 1) -> None: ...
-        def close(self) -> None: ...
-
-    out = head_importance(adapter, encoded, labels, batch_tokens, lambda d, n: Quiet())
+    out = head_importance(adapter, encoded, labels, batch_tokens, quiet)
     assert not any("forward" in block.__dict__ for block in adapter.blocks() or [])  # the class's forward again
     if "skipped" in out:
         assert adapter.output_projections() is None

@@ -116,7 +116,8 @@ def head_importance(
         count = int(round(fraction * layers * heads))
         mask = full.clone().view(-1)
         mask[torch.as_tensor(order[:count].copy(), device=adapter.device)] = 0
-        acc, loss = accuracy_and_loss(mask.view(layers, heads))
+        # Removing no head is the intact pass, already scored.
+        acc, loss = (base_accuracy, base_loss) if count == 0 else accuracy_and_loss(mask.view(layers, heads))
         pruning.append({"fraction": fraction, "heads_removed": count, "accuracy": acc, "loss": loss})
     return {
         "gradient": gradient.tolist(),
