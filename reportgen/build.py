@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 VERSIONED = ("torch", "transformers", "tokenizers", "captum", "bokeh", "numpy", "scikit-learn", "jinja2")
 
 
-def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
+def run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Optional[tuple[Any, Any]] = None
+              ) -> dict[str, Any]:
+    """model_object: (model, tokenizer) already in memory (the Python API) instead of cfg.model's folder or id."""
     from reportgen.compute.methods import METHODS
     from reportgen.inputs import load_examples
     from reportgen.narrative import load_narrative
@@ -57,6 +59,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))
     theme_dirs(cfg.theme)
+    if cfg.engine == "ray" and model_object is not None:
+        raise ConfigError("engine ray loads the model in each worker from a folder or hub id: save the model object "
+                          "with save_pretrained and pass its folder, or use the local engine")
     if cfg.engine == "ray":
         from reportgen.compute.engines import import_ray
 
@@ -73,7 +78,12 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str]) -> dict[str, Any]:
     from reportgen.compute.pipeline import compute_bundle
     from reportgen.models import load_adapter
 
-    adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
+    if model_object is None:
+        adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
+    else:
+        from reportgen.models.loader import adapter_from_objects
+
+        adapter = adapter_from_objects(*model_object, cfg.compute.device)
     from reportgen.models.memory import with_batch_tokens
 
     cfg = with_batch_tokens(cfg, adapter)  # before the manifest and the cache keys read it
@@ -113,7 +123,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
     failing = at_or_above(bundle.summary["findings"], cfg.fail_on) if cfg.fail_on else []
     return {"examples": n_examples, "seconds": time.perf_counter() - started, "out": str(written),
             "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
-            "failing": failing}
+            "failing": failing, "findings": list(bundle.summary["findings"])}
 
 
 @contextmanager

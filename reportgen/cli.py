@@ -12,7 +12,7 @@ import click
 
 from reportgen import __version__
 from reportgen.config import DEFAULT_METHODS, DEFAULT_METRICS
-from reportgen.errors import FindingsError, InputError
+from reportgen.errors import FindingsError
 
 
 class IntOrAuto(click.ParamType):
@@ -157,23 +157,21 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: Any) -> None:
     """Compute explanations and write the static site."""
-    from reportgen.build import run_build
-    from reportgen.config import find_config, load_config
+    from reportgen.api import build_report
 
     _configure_logging(quiet, verbose)
-    cfg_path = find_config(config_file, options.get("examples") is not None)
-    cfg = load_config(cfg_path, options)
-    result = run_build(cfg, ["reportgen", *sys.argv[1:]])
+    report = build_report(options.pop("examples"), model=options.pop("model"), out=options.pop("out"),
+                          config=config_file, command_line=["reportgen", *sys.argv[1:]], **options)
     if not quiet:
         click.echo(
-            f"Wrote {result['examples']} examples to {result['out']} in {result['seconds']:.1f} s"
-            + (f" ({result['unreadable']} mostly [UNK]: see the site)" if result["unreadable"] else "")
-            + ("" if result["accuracy"] is None else f"; held-out accuracy {result['accuracy']:.1%}")
+            f"Wrote {report.examples} examples to {report.index} in {report.seconds:.1f} s"
+            + (f" ({report.unreadable} mostly [UNK]: see the site)" if report.unreadable else "")
+            + ("" if report.accuracy is None else f"; held-out accuracy {report.accuracy:.1%}")
         )
-    if cfg.fail_on and result["failing"]:
-        codes = ", ".join(f"{f['severity']}: {f['code']}" for f in result["failing"])
-        raise FindingsError(f"{len(result['failing'])} findings at {cfg.fail_on} or above ({codes}); "
-                            f"see {result['out']}#alerts")
+    if report.failing:
+        codes = ", ".join(f"{f.severity}: {f.code}" for f in report.failing)
+        raise FindingsError(f"{len(report.failing)} findings at {options['fail_on']} or above ({codes}); "
+                            f"see {report.index}#alerts")
 
 
 @cli.command()
@@ -219,27 +217,12 @@ def validate(examples: Path) -> None:
 @click.option("--single-file", is_flag=True, help="Write one self-contained HTML file instead of a folder.")
 def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     """Re-render a site from saved results (no model, no recompute)."""
-    import json
-
-    from reportgen.bundle import load_bundle
-    from reportgen.config import source_date_epoch
-    from reportgen.progress import progress_bar
-    from reportgen.render.site import check_output, render_output
+    from reportgen.api import render_report
 
     _configure_logging(False, False)
-    check_output(out, single_file)
-    data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
-    try:
-        bundle = load_bundle(data_dir)
-    except (OSError, ValueError, TypeError, KeyError, RecursionError) as err:
-        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({err})") from None
-    manifest_path = data_dir.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    manifest.pop("files", None)
-    manifest.pop("generator", None)
-    manifest["rendered_from"] = {"command": ["reportgen", *sys.argv[1:]], "theme": theme}
-    written = render_output(bundle, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
-    click.echo(f"Rendered {len(bundle.examples)} examples to {written}")
+    report = render_report(bundle_dir, out, theme=theme, single_file=single_file,
+                           command_line=["reportgen", *sys.argv[1:]])
+    click.echo(f"Rendered {report.examples} examples to {report.path}")
 
 
 @cli.command()

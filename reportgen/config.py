@@ -24,6 +24,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads_per_worker")
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cache_dir")
+INTERNAL_FIELDS = ("compute", "examples_shown_as")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class BuildConfig:
     gpus_per_worker: Optional[float] = None  # None: 1 when the build runs on CUDA, else 0
     threads_per_worker: Optional[int] = None  # None: the threads of the local engine (same digits)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    # Set by the Python API for rows passed in memory: what the site records instead of their temporary file's path,
+    # so the same rows give the same bytes. Not an option (INTERNAL_FIELDS).
+    examples_shown_as: Optional[str] = None
 
     def as_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -111,7 +115,11 @@ class BuildConfig:
 def bundle_config(cfg: BuildConfig) -> dict[str, Any]:
     """The settings a site records: not where it was written nor whether a cache was used, so the same inputs
     give the same bytes anywhere, cached or not."""
-    return {k: v for k, v in cfg.as_dict().items() if k not in ("out", "cache", "cache_dir", *ENGINE_FIELDS)}
+    recorded = {k: v for k, v in cfg.as_dict().items()
+                if k not in ("out", "cache", "cache_dir", "examples_shown_as", *ENGINE_FIELDS)}
+    if cfg.examples_shown_as is not None:
+        recorded["examples"] = cfg.examples_shown_as
+    return recorded
 
 
 def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path]:
@@ -157,7 +165,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _build(values: dict[str, Any]) -> BuildConfig:
-    top = {f.name for f in fields(BuildConfig)} - {"compute"}
+    top = {f.name for f in fields(BuildConfig)} - set(INTERNAL_FIELDS)
     inner = {f.name for f in fields(ComputeConfig)}
     unknown = sorted(set(values) - top - inner)
     if unknown:

@@ -77,6 +77,31 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
             "Give a local directory with config.json and weights, or a hub id with network access."
         ) from None
     _check_loaded(name, model, loading, tokenizer, config, has_head)
+    weights = _weights_sha256(Path(location)) if Path(location).is_dir() else None
+    return _adapter(name, loaded_from, model, tokenizer, has_head, device, weights)
+
+
+def adapter_from_objects(model: Any, tokenizer: Any, device: str) -> ModelAdapter:
+    """A transformers model and tokenizer already in memory (the Python API): the same checks as a loaded folder,
+    the weights' hash taken from the tensors themselves so the cache and the manifest still know which weights
+    were explained. The caller puts the model back as it was (models/state.py)."""
+    config = getattr(model, "config", None)
+    if not isinstance(model, torch.nn.Module) or config is None:
+        raise ModelLoadError(f"model: expected a transformers model (a torch module with .config), got "
+                             f"{type(model).__name__}; or pass a folder or hub id")
+    if tokenizer is None:
+        raise ModelLoadError("model: a model object needs its tokenizer too (tokenizer=...)")
+    name = getattr(config, "_name_or_path", "") or type(model).__name__
+    _refuse_decoders(config, name)
+    has_head = type(model).__name__.endswith("ForSequenceClassification")
+    _check_loaded(name, model, {}, tokenizer, config, has_head)
+    loaded_from = f"a {type(model).__name__} object passed to reportgen.build_report (Python API)"
+    return _adapter(name, loaded_from, model, tokenizer, has_head, device, _tensors_sha256(model))
+
+
+def _adapter(name: str, loaded_from: str, model: Any, tokenizer: Any, has_head: bool, device: str,
+             weights_sha256: Optional[str]) -> ModelAdapter:
+    config = model.config
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"model {name!r} has no fast tokenizer; word offsets need one (tokenizer.json)")
     target = _pick_device(device)
@@ -93,7 +118,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
         "max_length": int(min(tokenizer.model_max_length, getattr(config, "max_position_embeddings", 512))),
         "attn_implementation": model.config._attn_implementation,
         "revision": getattr(config, "_commit_hash", None),
-        "weights_sha256": _weights_sha256(Path(location)) if Path(location).is_dir() else None,
+        "weights_sha256": weights_sha256,
     }
     log.info("loaded %s (%s) on %s", name, details["architecture"], target)
     return ModelAdapter(
@@ -193,6 +218,17 @@ def _pick_device(device: str) -> torch.device:
 def _weights_sha256(directory: Path) -> Optional[str]:
     files = sorted(directory.glob("*.safetensors")) or sorted(directory.glob("*.bin"))
     return sha256_files(files) if files else None
+
+
+def _tensors_sha256(model: Any) -> str:
+    """The weights of a model in memory, by name and bytes: what a checksum of its saved files would identify."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode("utf-8"))
+        digest.update(tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _first_line(err: BaseException) -> str:

@@ -1,0 +1,241 @@
+"""The Python API: build and re-render reports from notebooks and pipelines. The command line is a thin layer over
+build_report and render_report; both raise the same one-line ReportgenError exceptions the command line prints.
+
+    import reportgen
+    report = reportgen.build_report(df, out="report/", methods=["attn_lrp"], global_analysis=False)
+    report.accuracy, report.findings, report.index   # headline numbers, alerts, the site's entry page
+    report                                           # in Jupyter: the report inline
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+
+from reportgen.errors import InputError
+
+# The name of the file in-memory examples are written to: every record and the manifest carry it, so the same rows
+# give the same bytes whichever temporary folder held them.
+IN_MEMORY_EXAMPLES = "examples.jsonl"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An alert of the report: severity (info, warning, error), a stable code and the sentence the site shows."""
+
+    severity: str
+    code: str
+    message: str
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A built report: where it is, its headline numbers and its alerts."""
+
+    path: Path  # the site folder, or the HTML file of a single-file report
+    examples: int
+    accuracy: Optional[float]  # held-out accuracy on the labelled, readable examples; None without labels
+    unreadable: int  # examples mostly [UNK] to the model's tokenizer
+    seconds: float
+    findings: tuple[Finding, ...] = field(default=())
+    failing: tuple[Finding, ...] = field(default=())  # the findings at or above fail_on, when it was given
+
+    @property
+    def single_file(self) -> bool:
+        return self.path.is_file()
+
+    @property
+    def index(self) -> Path:
+        """The page to open first."""
+        return self.path if self.single_file else self.path / "index.html"
+
+    def single_file_html(self) -> str:
+        """The whole report as one self-contained HTML document (rendered from the site's data/ if needed)."""
+        if self.single_file:
+            return self.path.read_text(encoding="utf-8")
+        with tempfile.TemporaryDirectory(prefix="reportgen-inline-") as work:
+            return render_report(self.path, Path(work) / "report.html", single_file=True).path.read_text(
+                encoding="utf-8")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: an iframe of the site when the notebook's server can reach it (a folder below the working
+        directory), else the single-file form inline, which needs no server."""
+        relative = _below_cwd(self.index)
+        if relative is not None and not self.single_file:
+            return (f'<iframe src="{html.escape(relative.as_posix())}" title="reportgen report" '
+                    'style="width:100%;height:720px;border:1px solid #ccc"></iframe>')
+        return (f'<iframe srcdoc="{html.escape(self.single_file_html())}" title="reportgen report" '
+                'style="width:100%;height:720px;border:1px solid #ccc"></iframe>')
+
+
+def build_report(examples: Any = None, *, model: Any = None, tokenizer: Any = None, out: Any = None,
+          config: Optional[os.PathLike | str] = None, command_line: Optional[Sequence[str]] = None,
+          **options: Any) -> Report:
+    """Compute explanations and write the report.
+
+    examples: a JSONL or CSV path, a list of dicts (fields as in the examples file: text, id, label, text_pair,
+      rationale, rationale_pair, note), a pandas DataFrame or a Hugging Face datasets.Dataset with those columns;
+      None: the config file's, else the demo's.
+    model: a folder or hub id, a transformers model object (with tokenizer=), or None for the default model.
+    out: the site folder (or the HTML file with single_file=True).
+    config: a reportgen.toml; options override it, as on the command line (None: ./reportgen.toml or
+      inputs/reportgen.toml when no examples are given, as `reportgen build` does).
+    options: every `reportgen build` option by its Python name (methods=["attn_lrp"], metrics="all",
+      global_analysis=False, pages=10, ig_steps=50, fail_on="warning", ...).
+    """
+    from reportgen.build import run_build
+    from reportgen.config import find_config, load_config
+
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        model_object: Optional[tuple[Any, Any]] = (model, tokenizer)
+        model = getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+    elif tokenizer is not None:
+        raise InputError("tokenizer= goes with a model object; a model folder or hub id brings its own")
+    else:
+        model_object = None
+    given = {**options, "model": None if model is None else str(model), "out": out}
+    with _examples_file(examples) as (path, where):
+        given["examples"] = path
+        try:
+            config_file = find_config(None if config is None else Path(config), examples is not None)
+            cfg = load_config(config_file, given)
+            if where is not None:
+                cfg = dataclasses.replace(cfg, examples_shown_as=f"{IN_MEMORY_EXAMPLES} ({where} rows in memory)")
+            with _model_kept_as_it_was(model_object):
+                result = run_build(cfg, list(command_line or ["reportgen.build_report"]), model_object)
+        except InputError as err:
+            if where is not None:  # in-memory rows: say "row 7", not a temporary file's path
+                err.message = err.message.replace(f"{path}:", f"{where} row ").replace(str(path), where)
+            raise
+    return Report(
+        path=_site_path(Path(result["out"]), cfg.single_file), examples=result["examples"], accuracy=result["accuracy"],
+        unreadable=result["unreadable"], seconds=result["seconds"],
+        findings=tuple(_finding(f) for f in result["findings"]), failing=tuple(_finding(f) for f in result["failing"]))
+
+
+def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: str = "default",
+                  single_file: bool = False, command_line: Optional[Sequence[str]] = None) -> Report:
+    """Re-render a built site (or its data/ folder) with another theme or as one file: no model, no recompute."""
+    import time
+
+    from reportgen.bundle import load_bundle
+    from reportgen.config import source_date_epoch
+    from reportgen.progress import progress_bar
+    from reportgen.render.site import check_output, render_output
+
+    started = time.perf_counter()
+    bundle_dir, out = Path(bundle), Path(out)
+    check_output(out, single_file)
+    data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
+    try:
+        loaded = load_bundle(data_dir)
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as err:
+        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({err})") from None
+    manifest_path = data_dir.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    manifest.pop("files", None)
+    manifest.pop("generator", None)
+    manifest["rendered_from"] = {"command": list(command_line or ["reportgen.render_report"]), "theme": theme}
+    written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
+    summary = loaded.summary
+    return Report(path=_site_path(Path(written), single_file), examples=len(loaded.examples),
+                  accuracy=summary["accuracy"], unreadable=len(summary["unreadable"]),
+                  seconds=time.perf_counter() - started,
+                  findings=tuple(_finding(f) for f in summary["findings"]))
+
+
+def _site_path(written: Path, single_file: bool) -> Path:
+    """What the renderer wrote (a folder's index.html, or the one file), as the report's absolute path: a notebook
+    may change its working directory later."""
+    return (written if single_file else written.parent).absolute()
+
+
+def _finding(raw: Mapping[str, Any]) -> Finding:
+    return Finding(raw["severity"], raw["code"], raw["message"], tuple(raw.get("examples") or ()))
+
+
+@contextmanager
+def _examples_file(examples: Any) -> Iterator[tuple[Optional[Path], Optional[str]]]:
+    """(the file to read, how to name a row in messages): a path as it is, in-memory rows written as JSONL."""
+    if examples is None or isinstance(examples, (str, os.PathLike)):
+        yield (None if examples is None else Path(examples)), None
+        return
+    rows, where = _rows(examples)
+    work = Path(tempfile.mkdtemp(prefix="reportgen-examples-"))
+    try:
+        path = work / IN_MEMORY_EXAMPLES
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            for row in rows:
+                handle.write(json.dumps(_plain_row(row), ensure_ascii=False, default=_plain_value) + "\n")
+        yield path, where
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _rows(examples: Any) -> tuple[Iterable[Mapping[str, Any]], str]:
+    """Duck-typed, so neither pandas nor datasets is a dependency."""
+    if hasattr(examples, "to_dict") and hasattr(examples, "columns"):  # pandas.DataFrame
+        return examples.to_dict(orient="records"), "DataFrame"
+    if hasattr(examples, "to_list") and hasattr(examples, "features"):  # datasets.Dataset
+        return examples.to_list(), "Dataset"
+    if isinstance(examples, Mapping) or not isinstance(examples, Iterable):
+        raise InputError(f"examples: expected a file path, a list of dicts, a pandas DataFrame or a datasets.Dataset, "
+                         f"got {type(examples).__name__}")
+    rows = list(examples)
+    bad = next((i for i, row in enumerate(rows) if not isinstance(row, Mapping)), None)
+    if bad is not None:
+        raise InputError(f"examples row {bad + 1}: expected a dict with a 'text' field, got {type(rows[bad]).__name__}")
+    return rows, "examples"
+
+
+def _plain_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A DataFrame fills a missing cell with NaN (or None): the field is absent, as in a JSONL line without it."""
+    return {str(k): v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
+
+
+def _plain_value(value: Any) -> Any:
+    """numpy scalars and arrays (DataFrame cells) as JSON numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@contextmanager
+def _model_kept_as_it_was(model_object: Optional[tuple[Any, Any]]) -> Iterator[None]:
+    """A build puts the model in eval mode on its device with frozen parameters; a caller's model (mid-training,
+    say) gets its mode, device and requires_grad flags back afterwards."""
+    if model_object is None or not hasattr(model_object[0], "parameters"):
+        yield
+        return
+    model = model_object[0]
+    training = model.training
+    flags = [p.requires_grad for p in model.parameters()]
+    device = next(model.parameters()).device if flags else None
+    try:
+        yield
+    finally:
+        model.train(training)
+        for param, flag in zip(model.parameters(), flags):
+            param.requires_grad_(flag)
+        if device is not None:
+            model.to(device)
+
+
+def _below_cwd(path: Path) -> Optional[Path]:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return None
+
