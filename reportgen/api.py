@@ -2,7 +2,7 @@
 build_report and render_report; both raise the same one-line ReportgenError exceptions the command line prints.
 
     import reportgen
-    report = reportgen.build_report(df, out="report/", methods=["attn_lrp"], global_analysis=False)
+    report = reportgen.build_report(df, out="report/", global_analysis=False)
     report.accuracy, report.findings, report.index   # headline numbers, alerts, the site's entry page
     report                                           # in Jupyter: the report inline
 """
@@ -90,7 +90,7 @@ def build_report(examples: Any = None, *, model: Any = None, tokenizer: Any = No
     out: the site folder (or the HTML file with single_file=True).
     config: a reportgen.toml; options override it, as on the command line (None: ./reportgen.toml or
       inputs/reportgen.toml when no examples are given, as `reportgen build` does).
-    options: every `reportgen build` option by its Python name (methods=["attn_lrp"], metrics="all",
+    options: every `reportgen build` option by its Python name (methods as a list or "all", metrics="all",
       global_analysis=False, pages=10, ig_steps=50, fail_on="warning", ...).
     """
     from reportgen.build import run_build

@@ -128,7 +128,7 @@ def cli() -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
               help="Arithmetic of Integrated Gradients' passes. bf16/fp16 run them under autocast; every example "
                    "whose completeness check fails there is recomputed in fp32, and the methods page says how many "
-                   "(the README says what it measured: not yet faster). [default: fp32]")
+                   "(docs/benchmarks.md says what was measured: not faster on the cards tried). [default: fp32]")
 @click.option("--engine", type=click.Choice(["local", "ray"]),
               help="Where the per-example work (forward pass, methods, metrics) runs: in this process, or on Ray "
                    "workers that each load the model once (pip install 'reportgen[ray]'). Same site either way. "
@@ -222,7 +222,7 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     _configure_logging(False, False)
     report = render_report(bundle_dir, out, theme=theme, single_file=single_file,
                            command_line=["reportgen", *sys.argv[1:]])
-    click.echo(f"Rendered {report.examples} examples to {report.path}")
+    click.echo(f"Rendered {report.examples} examples to {report.index}")
 
 
 @cli.command()

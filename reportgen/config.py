@@ -12,8 +12,8 @@ import tomllib
 
 from reportgen.errors import ConfigError
 
-# AttnLRP: more faithful than Integrated Gradients on HateXplain and SST-2 at a twentieth of its cost (README,
-# "One-pass methods"); Integrated Gradients stays first, the lead, for its completeness check.
+# AttnLRP: more faithful than Integrated Gradients on HateXplain and SST-2 at a twentieth of its cost
+# (docs/benchmarks.md, "One-pass methods"); Integrated Gradients stays first, the lead, for its completeness check.
 DEFAULT_METHODS = ("integrated_gradients", "attn_lrp", "gradient_x_input", "attention_rollout")
 # Plausibility needs no extra forward passes; comprehensiveness and sufficiency need 20 per example and
 # method, so they are asked for by name (or with "all").

@@ -1,6 +1,6 @@
 """Write a site into a temporary folder beside --out, add manifest.json, then install it.
 
-What reportgen promises about the output folder (the README repeats it):
+What reportgen promises about the output folder (docs/promises.md repeats it):
 - it replaces only what it wrote: the files an earlier build's manifest.json lists. Hidden entries (.git/,
   .nojekyll, CNAME's dotted friends), files it did not write and symlinks stay exactly as they were;
 - a folder that is not empty and has no reportgen manifest is refused unless everything in it is hidden (a

@@ -89,7 +89,7 @@ def test_probe_train_file_is_said_on_every_page(tmp_path, tiny_encoder, tiny_exa
 @pytest.mark.integration
 def test_sst2_probe_fitted_on_the_training_split(tmp_path):
     """The real default model, probe fitted on SST-2 training rows (2,000 of the 60,321, to keep CI short; the
-    README gives the figures with the whole file), explaining the disjoint SST-2 sample."""
+    docs/benchmarks.md gives the figures with the whole file), explaining the disjoint SST-2 sample."""
     lines = (shared("sst2").parent / "train.jsonl").read_text(encoding="utf-8").splitlines()[:2000]
     train = tmp_path / "train-2k.jsonl"
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")
