@@ -139,14 +139,18 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
     try:
         loaded = load_bundle(data_dir)
-    except (OSError, ValueError, TypeError, KeyError, RecursionError) as err:
-        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({err})") from None
-    manifest_path = data_dir.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        manifest = _earlier_manifest(data_dir.parent / "manifest.json")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({_first_line(err)})") from None
     manifest.pop("files", None)
     manifest.pop("generator", None)
     manifest["rendered_from"] = {"command": list(command_line or ["reportgen.render_report"]), "theme": theme}
-    written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
+    try:
+        written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
+    except (ValueError, KeyError, TypeError) as err:
+        # Examples and attention maps are read while the pages are written: a damaged or tampered chunk, a link
+        # out of the bundle or a missing field shows up here, and the earlier site at `out` is left as it was.
+        raise InputError(f"{data_dir}: a damaged bundle, nothing written ({_first_line(err)})") from None
     summary = loaded.summary
     return Report(path=_site_path(Path(written), single_file), examples=len(loaded.examples),
                   accuracy=summary["accuracy"], unreadable=len(summary["unreadable"]),
@@ -158,6 +162,23 @@ def _site_path(written: Path, single_file: bool) -> Path:
     """What the renderer wrote (a folder's index.html, or the one file), as the report's absolute path: a notebook
     may change its working directory later."""
     return (written if single_file else written.parent).absolute()
+
+
+def _earlier_manifest(path: Path) -> dict[str, Any]:
+    """The built site's manifest, whose provenance a re-rendered site keeps; none beside a bare data/ folder."""
+    from reportgen.safe_files import read_regular
+
+    if not os.path.lexists(path):
+        return {}
+    manifest = json.loads(read_regular(path, path.parent))
+    if not isinstance(manifest, dict):
+        raise ValueError("manifest.json is not a JSON object")
+    return manifest
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:300]
 
 
 def _finding(raw: Mapping[str, Any]) -> Finding:

@@ -55,7 +55,9 @@ def _decode(path: Path) -> str:
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # "\n" only: str.splitlines() also splits at U+2028, U+2029, U+0085 and other characters JSON allows raw
+    # inside a string, and would refuse a valid line as broken JSON. A CRLF line keeps its "\r", which JSON skips.
+    for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip() or line.lstrip().startswith("#"):  # blank lines and # comments are allowed
             continue
         try:

@@ -7,12 +7,16 @@ import unicodedata
 from typing import Iterable
 
 _UNSAFE = re.compile(r"[^a-z0-9_-]+")
+# Device names Windows refuses as a file name with any extension (con.html, aux.npy): a site checked out or unzipped
+# there would lose those pages. Slugs are lower-case ASCII without dots, so case and trailing dots cannot collide.
+_WINDOWS_RESERVED = frozenset(["con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                               *(f"lpt{n}" for n in range(10))])
 
 
 def slugify(text: str, max_length: int = 60) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     slug = _UNSAFE.sub("-", ascii_text).strip("-_")[:max_length].strip("-_")
-    return slug
+    return f"{slug}-id" if slug in _WINDOWS_RESERVED else slug
 
 
 def unique_slugs(ids: Iterable[str]) -> list[str]:

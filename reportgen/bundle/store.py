@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from reportgen.bundle.records import (
     example_payload,
     example_record,
 )
+from reportgen.safe_files import inside, open_regular, read_regular
 
 RESULTS_FILE = "results.json"
 CHUNK_DIR = "examples"
@@ -71,7 +71,7 @@ def parse_chunk(data: bytes) -> tuple[list[ExampleResult], dict[str, Any]]:
 
 
 def read_chunk(chunk: Chunk) -> list[ExampleResult]:
-    data = chunk.path.read_bytes()
+    data = read_regular(chunk.path, chunk.path.parent)
     if hashlib.sha256(data).hexdigest() != chunk.sha256:
         raise ValueError(f"{chunk.path}: checksum does not match results.json (changed or damaged)")
     return parse_chunk(data)[0]
@@ -128,13 +128,13 @@ class AttentionFiles(Mapping[str, np.ndarray]):
     def __getitem__(self, slug: str) -> np.ndarray:
         if slug not in self._slugs:
             raise KeyError(slug)
-        return np.load(self.folder / f"{slug}.npy", allow_pickle=False)
+        return _load_array(self.folder / f"{slug}.npy", self.folder)
 
     def windows(self, slug: str) -> Iterator[np.ndarray]:
         """Each window's maps of a text read in windows, one at a time (a one-window example: its maps)."""
         yield self[slug]
         for path in self.extra_files(slug):
-            yield np.load(path, allow_pickle=False)
+            yield _load_array(path, self.folder)
 
     def extra_files(self, slug: str) -> list[Path]:
         """The files of windows 1, 2, ... of a paged example (window 0 is <slug>.npy)."""
@@ -151,6 +151,11 @@ class AttentionFiles(Mapping[str, np.ndarray]):
         return len(self._slugs)
 
 
+def _load_array(path: Path, root: Path) -> np.ndarray:
+    with open_regular(path, root) as handle:
+        return np.load(handle, allow_pickle=False)
+
+
 def window_file(slug: str, k: int) -> str:
     """The attention maps of window k of a paged example: window 0 keeps the one-window name."""
     return f"{slug}.npy" if k == 0 else f"{slug}.w{k}.npy"
@@ -165,7 +170,7 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
     (data_dir / RESULTS_FILE).write_text(bundle.to_json(), encoding="utf-8")
     (data_dir / CHUNK_DIR).mkdir(exist_ok=True)
     for n, chunk in enumerate(bundle.examples.chunk_list):
-        shutil.copyfile(chunk.path, data_dir / chunk_name(n))
+        (data_dir / chunk_name(n)).write_bytes(read_regular(chunk.path, chunk.path.parent))
     attention_dir = data_dir / ATTENTION_DIR
     attention_dir.mkdir(exist_ok=True)
     for slug in bundle.pages:
@@ -173,7 +178,7 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
         if isinstance(bundle.attention, AttentionFiles):
             for path in bundle.attention.extra_files(slug):
                 if path.parent.resolve() != attention_dir.resolve():
-                    shutil.copyfile(path, attention_dir / path.name)
+                    (attention_dir / path.name).write_bytes(read_regular(path, bundle.attention.folder))
 
 
 def read_results(data_dir: Path) -> dict[str, Any]:
@@ -181,7 +186,7 @@ def read_results(data_dir: Path) -> dict[str, Any]:
     verified; each example's words as a list of records): the whole bundle as plain JSON values, for scripts
     that re-derive the site's numbers."""
     bundle = load_bundle(data_dir)
-    payload = json.loads((data_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    payload = json.loads(read_regular(data_dir / RESULTS_FILE, data_dir))
     payload["examples"] = [example_record(r) for r in bundle.examples]
     return payload
 
@@ -189,10 +194,12 @@ def read_results(data_dir: Path) -> dict[str, Any]:
 def load_bundle(data_dir: Path) -> ReportBundle:
     """Raises ValueError for a bundle it cannot trust: every slug becomes a file name, so a tampered
     results.json must not make render read (or write) outside the bundle and the site."""
-    payload = json.loads((data_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    payload = json.loads(read_regular(data_dir / RESULTS_FILE, data_dir))
     if payload.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"results schema {payload.get('schema_version')}, this reportgen reads {SCHEMA_VERSION}")
     chunks = []
+    if not inside(data_dir / CHUNK_DIR, data_dir) or not inside(data_dir / ATTENTION_DIR, data_dir):
+        raise ValueError("its examples/ or attention/ folder is a symbolic link out of the bundle")
     for n, entry in enumerate(payload["examples"]["chunks"]):
         if entry["file"] != chunk_name(n):
             raise ValueError(f"chunk {n} is named {str(entry['file'])[:80]!r}, expected {chunk_name(n)}")
