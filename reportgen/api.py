@@ -147,7 +147,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     manifest["rendered_from"] = {"command": list(command_line or ["reportgen.render_report"]), "theme": theme}
     try:
         written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         # Examples and attention maps are read while the pages are written: a damaged or tampered chunk, a link
         # out of the bundle or a missing field shows up here, and the earlier site at `out` is left as it was.
         raise InputError(f"{data_dir}: a damaged bundle, nothing written ({_first_line(err)})") from None

@@ -78,6 +78,9 @@ def run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Optio
     from reportgen.compute.pipeline import compute_bundle
     from reportgen.models import load_adapter
 
+    if cfg.cache:
+        ChunkCache(cfg.cache_dir or default_cache_dir()).check_writable()
+
     if model_object is None:
         adapter = load_adapter(cfg.model, cfg.trust_remote_code, cfg.compute.device)
     else:

@@ -6,9 +6,11 @@ import dataclasses
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Annotated, Any, Literal, Mapping, Optional, Union
 
 import tomllib
+from pydantic import Field, StrictBool, TypeAdapter, ValidationError
+from pydantic.types import Strict
 
 from reportgen.errors import ConfigError
 
@@ -19,7 +21,6 @@ DEFAULT_METHODS = ("integrated_gradients", "attn_lrp", "gradient_x_input", "atte
 # method, so they are asked for by name (or with "all").
 DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
-PRECISIONS = ("fp32", "bf16", "fp16")
 # Where the per-example work runs: recorded in the manifest only (the results do not depend on it).
 ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads_per_worker")
 CONFIG_NAME = "reportgen.toml"
@@ -27,42 +28,54 @@ PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cac
 INTERNAL_FIELDS = ("compute", "examples_shown_as")
 
 
+# Types with their ranges: pydantic checks every value against these at load, from the TOML file and the command
+# line alike, before a model loads. Strict: a TOML string is not a boolean ("no" is not false) nor a number, and
+# `true` is not 1.
+Count = Annotated[int, Strict(), Field(ge=1)]
+Size = Annotated[int, Strict(), Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+Auto = Literal["auto"]
+Names = tuple[Annotated[str, Strict(), Field(min_length=1)], ...]
+
+
 @dataclass(frozen=True)
 class ComputeConfig:
     """Everything that changes the numbers (and so belongs in a cache key and the manifest)."""
 
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    metrics: tuple[str, ...] = DEFAULT_METRICS
-    target: str = "predicted"  # or "gold"
+    methods: Names = DEFAULT_METHODS
+    metrics: Names = DEFAULT_METRICS
+    target: Literal["predicted", "gold"] = "predicted"
     # "auto": nested Clenshaw-Curtis rules (17, 33, 65, 129 points) until each example's delta is within
     # ig_tolerance, so easy examples cost few steps and hard ones get more; or a fixed Gauss-Legendre step count.
-    ig_steps: int | str = "auto"
-    smoothgrad_samples: int = 20  # noisy copies per example for SmoothGrad
-    noise_tunnel_samples: int = 8  # noisy copies per example for NoiseTunnel IG (each a 16-step integral)
-    sanity_examples: int = 0  # >0: model-randomisation sanity check on this many examples (costly)
-    global_analysis: bool = True  # model.html: head statistics, head importance, layer probes, calibration
-    surrogate_samples: int = 200  # masked samples per example for LIME and KernelSHAP
-    ig_tolerance: float = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
-    max_length: Optional[int] = None  # None: the model's own limit
+    ig_steps: Union[Auto, Annotated[int, Strict(), Field(ge=2, le=1000)]] = "auto"
+    smoothgrad_samples: Count = 20  # noisy copies per example for SmoothGrad
+    noise_tunnel_samples: Count = 8  # noisy copies per example for NoiseTunnel IG (each a 16-step integral)
+    sanity_examples: Size = 0  # >0: model-randomisation sanity check on this many examples (costly)
+    global_analysis: StrictBool = True  # model.html: head statistics, head importance, layer probes, calibration
+    surrogate_samples: Count = 200  # masked samples per example for LIME and KernelSHAP
+    ig_tolerance: Fraction = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
+    # None: the model's own limit. Whether it leaves room for a word beside the special tokens is checked once the
+    # tokenizer is loaded (compute/windows.py: check_window).
+    max_length: Optional[Count] = None
     # A text longer than the window: "window" reads it in overlapping windows and merges them (compute/windows.py
     # states the rules); "truncate" explains its first window only.
-    long_inputs: str = "window"
-    window_stride: Optional[int] = None  # pieces neighbouring windows share; None: a quarter of the window
+    long_inputs: Literal["window", "truncate"] = "window"
+    window_stride: Optional[Count] = None  # pieces neighbouring windows share; None: a quarter of the window
     # Tokens per forward/backward batch: bounds memory. "auto": 4096 on a CPU (about the fastest there), and on
     # a GPU as many as half its free memory holds, measured with one pass at build start (models/memory.py).
-    batch_tokens: int | str = "auto"
-    unk_threshold: float = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
-    seed: int = 0
-    device: str = "auto"
+    batch_tokens: Union[Auto, Annotated[int, Strict(), Field(ge=16)]] = "auto"
+    unk_threshold: Fraction = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
+    seed: Annotated[int, Strict(), Field(ge=0, lt=2**32)] = 0  # numpy's seeds are 32-bit
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     # Arithmetic of the forward/backward passes of methods with a completeness check (Integrated Gradients):
     # "bf16" or "fp16" run them in reduced precision, and every example whose check fails is recomputed in fp32.
-    precision: str = "fp32"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     # Examples per chunk: each chunk is computed, written to the bundle (and the cache) and dropped, so memory
     # stays flat in the number of examples; a killed build loses at most the chunk in flight.
-    chunk_size: int = 256
+    chunk_size: Count = 256
     # Global analyses that need many examples at once (head statistics and importance, layer probes, the
     # projection) run on a seeded sample of this many examples; every other figure uses all of them.
-    global_sample: int = 200
+    global_sample: Count = 200
 
 
 @dataclass(frozen=True)
@@ -70,30 +83,30 @@ class BuildConfig:
     examples: Path = DEFAULT_PROJECT / "examples.jsonl"
     narrative: Optional[Path] = None
     out: Path = Path("site")
-    model: Optional[str] = None  # None: the packaged all-MiniLM-L6-v2
-    theme: str = "default"
-    title: Optional[str] = None
-    labels: Optional[tuple[str, ...]] = None
+    model: Optional[Annotated[str, Strict(), Field(min_length=1)]] = None  # None: the packaged all-MiniLM-L6-v2
+    theme: Annotated[str, Strict(), Field(min_length=1)] = "default"
+    title: Optional[Annotated[str, Strict()]] = None
+    labels: Optional[Names] = None
     label_map: Optional[tuple[tuple[str, str], ...]] = None  # (model's label, name to show), for a model's own head
-    trust_remote_code: bool = False
-    single_file: bool = False  # one HTML file with everything inline instead of a site folder
-    fail_on: Optional[str] = None  # "info", "warning" or "error": exit non-zero when such findings occur
+    trust_remote_code: StrictBool = False
+    single_file: StrictBool = False  # one HTML file with everything inline instead of a site folder
+    fail_on: Optional[Literal["info", "warning", "error"]] = None  # exit 3 when findings this severe occur
     probe_train: Optional[Path] = None  # fit a bare encoder's probe on this file instead of cross-fitting
     probe_from: Optional[Path] = None  # reuse the probes of this earlier report (a site folder or its results.json)
-    force: bool = False  # build even when most examples are unreadable to the model's tokenizer
+    force: StrictBool = False  # build even when most examples are unreadable to the model's tokenizer
     # Examples with a full page (attention heatmaps); every example is in the table and its view. "auto": as
     # many as fit PAGE_BUDGET_MB of float16 attention maps, at most MAX_AUTO_PAGES (a page costs layers x
     # heads x tokens^2 x 2 bytes, twice over with its heatmap: 0.5 MB for a 44-piece news snippet, 37 MB for a
     # 512-piece document), so the site stays a size one can publish.
-    pages: int | str = "auto"
-    cache: bool = True  # reuse computed chunks (resume after a kill, compute only new examples)
+    pages: Union[Auto, Size] = "auto"
+    cache: StrictBool = True  # reuse computed chunks (resume after a kill, compute only new examples)
     cache_dir: Optional[Path] = None  # None: $REPORTGEN_CACHE, $XDG_CACHE_HOME/reportgen or ~/.cache/reportgen
     # Where pass 2's per-example work runs (compute/engines.py); none of it changes a number on the site.
-    engine: str = "local"  # or "ray"
-    ray_address: Optional[str] = None  # join this Ray cluster; None: a local Ray started for the build
-    workers: Optional[int] = None  # Ray actors; None: one per CPU (or per GPU) of the cluster
-    gpus_per_worker: Optional[float] = None  # None: 1 when the build runs on CUDA, else 0
-    threads_per_worker: Optional[int] = None  # None: the threads of the local engine (same digits)
+    engine: Literal["local", "ray"] = "local"
+    ray_address: Optional[Annotated[str, Strict(), Field(min_length=1)]] = None  # None: a local Ray for the build
+    workers: Optional[Count] = None  # Ray actors; None: one per CPU (or per GPU) of the cluster
+    gpus_per_worker: Optional[Annotated[float, Field(ge=0, le=64, allow_inf_nan=False)]] = None  # None: 1 on CUDA
+    threads_per_worker: Optional[Count] = None  # None: the threads of the local engine (same digits)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     # Set by the Python API for rows passed in memory: what the site records instead of their temporary file's path,
     # so the same rows give the same bytes. Not an option (INTERNAL_FIELDS).
@@ -138,14 +151,19 @@ def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path
 
 def load_config(config_file: Optional[Path], overrides: Mapping[str, Any]) -> BuildConfig:
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each value came from, for the one-line error
     if config_file is not None:
-        values.update(_read_toml(config_file))
-    values.update({k: v for k, v in overrides.items() if v is not None})
+        from_file = _read_toml(config_file)
+        values.update(from_file)
+        origin.update({key: f"{config_file}: {key}" for key in from_file})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    origin.update({key: f"--{key.replace('_', '-')}" for key in given})
     if config_file is None and "narrative" not in values and "examples" not in values:
         default_narrative = DEFAULT_PROJECT / "narrative"
         if default_narrative.is_dir():
             values["narrative"] = default_narrative
-    return _build(values)
+    return _build(values, origin)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -153,18 +171,33 @@ def _read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
-    build = data.get("build", {})
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err})") from None
     unknown = set(data) - {"build"}
     if unknown:
         raise ConfigError(f"{path}: unknown table {sorted(unknown)[0]!r}; put options under [build]")
+    build = data.get("build", {})
+    if not isinstance(build, dict):
+        raise ConfigError(f"{path}: build must be a table ([build] followed by key = value lines)")
     base = path.parent
     for key in PATH_FIELDS:
-        if key in build:
+        if isinstance(build.get(key), str):  # a path relative to the file; anything else is refused by _build
             build[key] = Path(os.path.normpath(base / build[key]))
     return build
 
 
-def _build(values: dict[str, Any]) -> BuildConfig:
+_COMPUTE = TypeAdapter(ComputeConfig)
+_BUILD = TypeAdapter(BuildConfig)
+# What a union's errors mean in one phrase (pydantic reports each member of a union separately).
+_ALLOWED = {"ig_steps": "'auto' or a whole number from 2 to 1000", "batch_tokens": "'auto' or a whole number of at "
+            "least 16", "pages": "'auto' or a whole number (0 or more)"}
+
+
+_PLAIN = {"tuple_type": "it should be a list of names (or one comma-separated string)",
+          "path_type": "it should be a path (a string)", "string_too_short": "it should not be empty"}
+
+
+def _build(values: dict[str, Any], origin: Optional[Mapping[str, str]] = None) -> BuildConfig:
     top = {f.name for f in fields(BuildConfig)} - set(INTERNAL_FIELDS)
     inner = {f.name for f in fields(ComputeConfig)}
     unknown = sorted(set(values) - top - inner)
@@ -174,26 +207,48 @@ def _build(values: dict[str, Any]) -> BuildConfig:
     for key in ("methods", "metrics"):
         if key in compute_values:
             compute_values[key] = _as_tuple(compute_values[key])
-    compute = ComputeConfig(**compute_values)
-    _validate(compute)
     top_values = {k: v for k, v in values.items() if k in top}
-    for key in PATH_FIELDS:
-        if top_values.get(key) is not None:
-            top_values[key] = Path(top_values[key])
-    _validate_top(top_values)
     if top_values.get("labels") is not None:
         top_values["labels"] = _as_tuple(top_values["labels"])
     if top_values.get("label_map") is not None:
         top_values["label_map"] = _label_map(top_values["label_map"])
-    return BuildConfig(compute=compute, **top_values)
+    try:
+        compute = _COMPUTE.validate_python(compute_values)
+        cfg = _BUILD.validate_python({**top_values, "compute": compute})
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, values, origin or {})) from None
+    _check_together(cfg)
+    return cfg
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def _one_line(err: ValidationError, values: Mapping[str, Any], origin: Mapping[str, str]) -> str:
+    """The first problem: where the value came from, the value, and what is allowed."""
+    problem = err.errors(include_url=False)[0]
+    key = next((str(part) for part in problem["loc"] if isinstance(part, str) and part != "compute"), "?")
+    given = values.get(key, problem.get("input"))
+    if key in _ALLOWED:
+        allowed = f"it should be {_ALLOWED[key]}"
+    else:
+        allowed = _PLAIN.get(problem["type"]) or problem["msg"].replace("Input should be", "it should be")
+    where = origin.get(key, key)
+    return f"{where} = {_short(given)}: {allowed}"
+
+
+def _short(value: Any) -> str:
+    text = repr(str(value) if isinstance(value, Path) else value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_tuple(value: Any) -> Any:
+    """A comma-separated string (command line) or a list (TOML) as a tuple; anything else is left for the schema
+    to refuse with its type."""
     if isinstance(value, str):
         if value.strip() == "none":
             return ()
         value = value.split(",")
-    return tuple(v.strip() for v in value if v.strip())
+    if not isinstance(value, (list, tuple)):
+        return value
+    return tuple(v.strip() if isinstance(v, str) else v for v in value if not isinstance(v, str) or v.strip())
 
 
 def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
@@ -205,7 +260,7 @@ def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
             if not sep or not old.strip() or not new.strip():
                 raise ConfigError(f"--label-map: {item!r} is not MODEL_LABEL=NAME (e.g. LABEL_0=negative)")
             pairs.append((old.strip(), new.strip()))
-    if not pairs:
+    if not pairs or not all(isinstance(new, str) and new.strip() for _, new in pairs):
         raise ConfigError("--label-map: give MODEL_LABEL=NAME pairs, e.g. LABEL_0=negative,LABEL_1=positive")
     names = [new for _, new in pairs]
     if len(set(names)) != len(names) or len({old for old, _ in pairs}) != len(pairs):
@@ -213,53 +268,23 @@ def _label_map(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(old), str(new)) for old, new in pairs)
 
 
-def _validate_top(values: dict[str, Any]) -> None:
-    pages = values.get("pages", "auto")
-    if pages != "auto" and (not isinstance(pages, int) or pages < 0):
-        raise ConfigError(f"pages must be 'auto' or a whole number (0 or more), got {pages!r}")
-    engine = values.get("engine", "local")
-    if engine not in ("local", "ray"):
-        raise ConfigError(f"engine must be local or ray, got {engine!r}")
-    if engine == "local":
-        given = [f"--{name.replace('_', '-')}" for name in ENGINE_FIELDS[1:] if values.get(name) is not None]
+def _check_together(cfg: BuildConfig) -> None:
+    """Options that are each valid but cannot work together."""
+    if cfg.engine == "local":
+        given = [f"--{name.replace('_', '-')}" for name in ENGINE_FIELDS[1:] if getattr(cfg, name) is not None]
         if given:
             raise ConfigError(f"{given[0]} applies to --engine ray; add --engine ray or leave it out")
-    for name in ("workers", "threads_per_worker"):
-        if values.get(name) is not None and (not isinstance(values[name], int) or values[name] < 1):
-            raise ConfigError(f"{name} must be a positive integer, got {values[name]!r}")
-    if values.get("gpus_per_worker") is not None and not 0 <= values["gpus_per_worker"] <= 64:
-        raise ConfigError(f"gpus_per_worker must be between 0 and 64, got {values['gpus_per_worker']!r}")
-    if values.get("probe_train") is not None and values.get("probe_from") is not None:
+    if cfg.probe_train is not None and cfg.probe_from is not None:
         raise ConfigError("--probe-train fits new probes and --probe-from reuses a report's probes: give one")
-    if values.get("fail_on") not in (None, "info", "warning", "error"):
-        raise ConfigError(f"fail_on must be info, warning or error, got {values['fail_on']!r}")
-
-
-def _validate(cfg: ComputeConfig) -> None:
-    if cfg.target not in ("predicted", "gold"):
-        raise ConfigError(f"target must be 'predicted' or 'gold', got {cfg.target!r}")
-    if cfg.ig_steps != "auto" and not (isinstance(cfg.ig_steps, int) and 2 <= cfg.ig_steps <= 1000):
-        raise ConfigError(f"ig_steps must be 'auto' or an integer between 2 and 1000, got {cfg.ig_steps!r}")
-    if not 0 < cfg.ig_tolerance < 1:
-        raise ConfigError(f"ig_tolerance must be between 0 and 1, got {cfg.ig_tolerance}")
-    if cfg.batch_tokens != "auto" and not (isinstance(cfg.batch_tokens, int) and cfg.batch_tokens >= 16):
-        raise ConfigError(f"batch_tokens must be 'auto' or an integer of at least 16, got {cfg.batch_tokens!r}")
-    if cfg.precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
-    if cfg.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
-    if not cfg.methods:
+    methods = cfg.compute.methods
+    if not methods:
         raise ConfigError("methods must name at least one attribution method")
-    if cfg.long_inputs not in ("window", "truncate"):
-        raise ConfigError(f"long_inputs must be window or truncate, got {cfg.long_inputs!r}")
-    if cfg.window_stride is not None and not (isinstance(cfg.window_stride, int) and cfg.window_stride >= 1):
-        raise ConfigError(f"window_stride must be a positive integer (pieces two windows share), got "
-                          f"{cfg.window_stride!r}")
-    for name in ("chunk_size", "global_sample"):
-        if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}")
-    if len(set(cfg.methods)) != len(cfg.methods):
-        raise ConfigError(f"methods lists a method twice: {', '.join(cfg.methods)}")
+    if len(set(methods)) != len(methods):
+        raise ConfigError(f"methods lists a method twice: {', '.join(methods)}")
+    stride, window = cfg.compute.window_stride, cfg.compute.max_length
+    if stride is not None and window is not None and stride >= window:
+        raise ConfigError(f"--window-stride {stride} must be smaller than the window (--max-length {window}): "
+                          "neighbouring windows share that many pieces, so each window must add new ones")
 
 
 def source_date_epoch() -> Optional[int]:

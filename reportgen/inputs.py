@@ -40,9 +40,13 @@ def check_labels(path: Path | str, examples: Sequence[Example], allowed: Iterabl
     for ex in examples:
         if ex.label is not None and ex.label not in allowed:
             raise InputError(
-                f"{path}:{ex.line}: field 'label': unknown label {ex.label!r}; {what} knows {', '.join(allowed)}"
+                f"{path}:{ex.line}: field 'label': unknown label {ex.label!r}; {what} knows {_listed(allowed)}"
                 + (f". {remedy}" if remedy else "")
             )
+
+
+def _listed(names: Sequence[str], limit: int = 20) -> str:
+    return ", ".join(names[:limit]) + (f", ... ({len(names):,} in all)" if len(names) > limit else "")
 
 
 def _decode(path: Path) -> str:

@@ -71,8 +71,13 @@ links and tables work; raw HTML is removed.
 
 
 def scaffold(directory: Path) -> list[Path]:
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise ConfigError(f"{directory}: exists and is not a folder; name a new folder for the starter files")
     if directory.exists() and any(directory.iterdir()):
         raise ConfigError(f"{directory}: folder exists and is not empty; choose a new folder")
+    blocker = next((p for p in directory.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"{directory}: {blocker} is a file, not a folder")
     files = {
         directory / "examples.jsonl": EXAMPLES,
         directory / "reportgen.toml": CONFIG.format(name=directory.name, methods=json.dumps(list(DEFAULT_METHODS)),
@@ -80,7 +85,10 @@ def scaffold(directory: Path) -> list[Path]:
         directory / "narrative" / "00-model-card.md": MODEL_CARD,
         directory / "narrative" / "01-about.md": ABOUT,
     }
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{directory}: cannot write the starter files ({err.strerror or err})") from None
     return list(files)

@@ -71,7 +71,10 @@ def parse_chunk(data: bytes) -> tuple[list[ExampleResult], dict[str, Any]]:
 
 
 def read_chunk(chunk: Chunk) -> list[ExampleResult]:
-    data = read_regular(chunk.path, chunk.path.parent)
+    try:
+        data = read_regular(chunk.path, chunk.path.parent)
+    except FileNotFoundError:
+        raise ValueError(f"{chunk.path}: missing") from None
     if hashlib.sha256(data).hexdigest() != chunk.sha256:
         raise ValueError(f"{chunk.path}: checksum does not match results.json (changed or damaged)")
     return parse_chunk(data)[0]
@@ -152,8 +155,11 @@ class AttentionFiles(Mapping[str, np.ndarray]):
 
 
 def _load_array(path: Path, root: Path) -> np.ndarray:
-    with open_regular(path, root) as handle:
-        return np.load(handle, allow_pickle=False)
+    try:
+        with open_regular(path, root) as handle:
+            return np.load(handle, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing") from None
 
 
 def window_file(slug: str, k: int) -> str:

@@ -17,8 +17,12 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from reportgen.errors import ConfigError
+from reportgen.safe_files import read_regular
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,17 @@ class ChunkCache:
         self.root, self.reuse = root, reuse
         self.hits = self.misses = 0
 
+    def check_writable(self) -> None:
+        """Before the model loads: a cache folder that cannot be made or written is one line now, not after the
+        first chunk has been computed."""
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            why = "is a file" if existing.exists() and not existing.is_dir() else "cannot be written"
+            raise ConfigError(f"cache folder {self.root}: {existing} {why}; pass --cache-dir DIR elsewhere, or "
+                              "--no-cache")
+
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
 
@@ -49,34 +64,63 @@ class ChunkCache:
         """Whether an entry exists (unread: get() still checks it); counts neither a hit nor a miss."""
         return self.reuse and self.path(kind, key).is_file()
 
-    def get(self, kind: str, key: str, counts: int = 1) -> Optional[bytes]:
-        """counts: how many entries a hit stands for (an assembled chunk stands for its parts); a miss of an
-        entry that stands for others (counts > 1) is not counted: its parts are looked up next."""
+    def get(self, kind: str, key: str, counts: int = 1, parse: Optional[Callable[[bytes], Any]] = None) -> Any:
+        """The entry's bytes, or parse(bytes) when given; None for a miss. counts: how many entries a hit stands
+        for (an assembled chunk stands for its parts); a miss of an entry that stands for others (counts > 1) is
+        not counted: its parts are looked up next. Whatever is not a whole entry of the expected kind (a pipe, a
+        folder, a link, damaged bytes, content that parse refuses) is removed and recomputed, with a log line:
+        a cache can be tampered with, and recomputing is always safe."""
         if not self.reuse:
             return None
         path = self.path(kind, key)
         try:
-            raw = path.read_bytes()
-        except OSError:
+            raw = read_regular(path, self.root)
+        except (FileNotFoundError, NotADirectoryError):
             self.misses += counts == 1
             return None
+        except (OSError, ValueError) as err:
+            return self._discard(path, f"unreadable ({err})", counts)
         head, _, data = raw.partition(b"\n")
         if head.decode("ascii", "replace") != hashlib.sha256(data).hexdigest():
-            log.warning("cache entry %s is damaged; recomputing it", path)
-            path.unlink(missing_ok=True)
-            self.misses += counts == 1
-            return None
+            return self._discard(path, "damaged", counts)
+        if parse is not None:
+            try:
+                data = parse(data)
+            except Exception as err:  # noqa: BLE001 - numpy, zip and json raise many kinds; each means "recompute"
+                return self._discard(path, f"not what a {kind} entry holds ({type(err).__name__})", counts)
         self.hits += counts
         return data
 
+    def _discard(self, path: Path, why: str, counts: int) -> None:
+        log.warning("cache entry %s is %s; recomputing it", path, why)
+        _remove(path)
+        self.misses += counts == 1
+        return None
+
     def put(self, kind: str, key: str, data: bytes) -> Path:
         path = self.path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.writing-{os.getpid()}")
-        partial.write_bytes(hashlib.sha256(data).hexdigest().encode("ascii") + b"\n" + data)
-        os.replace(partial, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(path) and not path.is_file():
+                _remove(path)  # a folder or a pipe where the entry goes: replaced, never written through
+            partial = path.with_name(f".{path.name}.writing-{os.getpid()}")
+            partial.write_bytes(hashlib.sha256(data).hexdigest().encode("ascii") + b"\n" + data)
+            os.replace(partial, path)
+        except OSError as err:
+            raise ConfigError(f"cannot write the cache in {self.root} ({err.strerror or err}); free some space, pass "
+                              "--cache-dir DIR elsewhere, or --no-cache") from None
         return path
 
     @staticmethod
     def payload(path: Path) -> bytes:
-        return path.read_bytes().partition(b"\n")[2]
+        return read_regular(path, path.parent).partition(b"\n")[2]
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as err:
+        log.warning("cache entry %s could not be removed (%s)", path, err.strerror or err)

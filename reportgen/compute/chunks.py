@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
-from reportgen.bundle.records import dumps
+from reportgen.bundle.records import SCHEMA_VERSION, dumps
 from reportgen.bundle.store import chunk_bytes
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.encode import encode_documents, window_rows
@@ -72,10 +72,11 @@ class ChunkExplainer:
     def whole(self, keys: dict[str, str]) -> Optional[bytes]:
         """The chunk as assembled before from these very parts, or None. Assembling parses every part and writes
         every record again, the largest cost of a rebuild from the cache; the assembled bytes are the same."""
-        return self.cache.get("chunk", _whole_key(keys), counts=len(keys))
+        return self.cache.get("chunk", _whole_key(keys), counts=len(keys), parse=_whole_chunk)
 
     def read(self, keys: dict[str, str]) -> dict[str, Optional[bytes]]:
-        return {name: self.cache.get(_kind(name), key) for name, key in keys.items()}
+        return {name: self.cache.get(_kind(name), key, parse=_records if name == "records" else _method_part)
+                for name, key in keys.items()}
 
     def uncached(self, span: Sequence[int]) -> Optional[tuple[list[str], bool]]:
         """missing() from which entries exist, without reading them (a damaged one is found when read)."""
@@ -243,6 +244,28 @@ def _row_groups(groups: Sequence[ProbeGroup], owner: Sequence[int]) -> list[Prob
     if list(owner) == list(range(len(owner))):
         return list(groups)  # one row per example: the groups as they are
     return [ProbeGroup(group.probe, members, group.fold) for group, members in zip(groups, rows)]
+
+
+# What a cached entry must hold before it is used: a cache can be tampered with (valid checksums included), and a
+# wrong shape found here costs a recomputation, found later a traceback.
+def _records(data: bytes) -> bytes:
+    if not isinstance(json.loads(data), list):
+        raise ValueError("records are a list")
+    return data
+
+
+def _method_part(data: bytes) -> bytes:
+    part = json.loads(data)
+    if not isinstance(part, dict) or not {"outputs", "metrics", "curves"} <= set(part):
+        raise ValueError("a method's part has outputs, metrics and curves")
+    return data
+
+
+def _whole_chunk(data: bytes) -> bytes:
+    payload = json.loads(data)
+    if payload.get("schema_version") != SCHEMA_VERSION or not isinstance(payload.get("examples"), list):
+        raise ValueError("an assembled chunk of another schema")
+    return data
 
 
 def _whole_key(keys: dict[str, str]) -> str:

@@ -48,9 +48,9 @@ def counted_costs(
         return None
     entry = key_of({**key, "kind": "cost", "methods": {m.name: {s: getattr(ccfg, s) for s in m.settings}
                                                        for m in methods}})
-    stored = cache.get("cost", entry)
+    stored = cache.get("cost", entry, parse=_counted)
     if stored is not None:
-        return json.loads(stored)
+        return stored
     n = len(encoded)
     forward = _forward_flops(adapter, encoded) / n
     per_method = {}
@@ -72,6 +72,14 @@ def counted_costs(
         counted["share"] = counted["flops"] / per_method[anchor]["flops"] if anchor else None
     result = {"examples": n, "forward_flops": forward, "relative_to": anchor, "methods": per_method}
     cache.put("cost", entry, json.dumps(result, sort_keys=True).encode("utf-8"))
+    return result
+
+
+def _counted(data: bytes) -> dict[str, Any]:
+    """A cached count, checked: every method's entry is there (a tampered cache is recomputed, not trusted)."""
+    result = json.loads(data)
+    if not isinstance(result, dict) or not isinstance(result.get("methods"), dict) or "examples" not in result:
+        raise ValueError("not a counted cost")
     return result
 
 

@@ -167,6 +167,22 @@ class Document:
 MAX_WINDOWS = 32
 
 
+def check_window(tokenizer: Any, window: int, long_inputs: str, stride: Optional[int]) -> None:
+    """Before any text is read: a window must hold a word of a text pair beside the special tokens, and with
+    windows, neighbours must share fewer pieces than a window holds (else a text would be read one piece a window
+    and cut at MAX_WINDOWS)."""
+    from reportgen.errors import ConfigError
+
+    specials = tokenizer.num_special_tokens_to_add(pair=True)
+    if window <= specials + 1:
+        raise ConfigError(f"--max-length {window} leaves no room for words: the tokenizer adds {specials} special "
+                          f"tokens to a text pair; give at least {specials + 2}")
+    content = window - tokenizer.num_special_tokens_to_add(pair=False)
+    if long_inputs == "window" and stride is not None and stride >= content:
+        raise ConfigError(f"--window-stride {stride} must be smaller than the {content} word pieces a window of "
+                          f"{window} holds beside its special tokens, so that each window reads new ones")
+
+
 def window_stride(max_length: int, stride: Optional[int]) -> int:
     """Pieces two neighbouring windows share: --window-stride, else a quarter of the window."""
     return max(1, stride if stride is not None else max_length // 4)

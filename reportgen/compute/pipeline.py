@@ -13,6 +13,7 @@ import io
 import logging
 import random
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -29,6 +30,7 @@ from reportgen.compute.cost import COST_EXAMPLES, counted_costs
 from reportgen.compute.encode import (
     Document,
     EncodedExample,
+    check_window,
     encode_documents,
     encode_examples,
     encode_ids,
@@ -46,9 +48,10 @@ from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
 from reportgen.compute.windows import mean_over_windows
 from reportgen.config import BuildConfig, ComputeConfig, bundle_config
-from reportgen.errors import ConfigError, InputError
+from reportgen.errors import ConfigError, InputError, ModelLoadError
 from reportgen.inputs import check_labels
 from reportgen.models import ModelAdapter
+from reportgen.models.checks import MAX_CLASSES
 from reportgen.models.crossfit import (
     CrossFit,
     ProbeGroup,
@@ -89,14 +92,17 @@ def compute_bundle(
     torch.manual_seed(ccfg.seed)
     max_length = input_window(ccfg.max_length, adapter.details["max_length"], adapter.num_layers,
                               adapter.details["heads"])
+    check_window(adapter.tokenizer, max_length, ccfg.long_inputs, ccfg.window_stride)
     n = len(examples)
     spans = [list(range(start, min(start + ccfg.chunk_size, n))) for start in range(0, n, ccfg.chunk_size)]
     base_key = _base_key(adapter, ccfg, max_length)
 
+    # The label set depends on the examples and the head only: a mismatch is said before any forward pass.
+    labels = _resolve_labels(cfg, examples, adapter, probe_train)
     features = _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress)
+    _check_finite(cfg, examples, features, adapter.name)
     readable = [u < ccfg.unk_threshold for u in features["unk_fraction"]]
     check_readable(cfg, examples, readable, adapter.name)
-    labels = _resolve_labels(cfg, examples, adapter, probe_train)
     slugs = unique_slugs(ex.id for ex in examples)
 
     fit = None
@@ -288,21 +294,57 @@ def _probe_key(probe: Any) -> Optional[str]:
     return digest.hexdigest()
 
 
+FEATURE_ARRAYS = ("pooled", "unk_fraction", "cells", "windows")
+
+
+def _feature_arrays(data: bytes, n: int, classes: int) -> dict[str, np.ndarray]:
+    """A cached features entry, checked: the arrays pass 1 writes, numeric, one row per example of the chunk."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        arrays = {name: loaded[name] for name in loaded.files}
+    expected = {*FEATURE_ARRAYS, *(("logits",) if classes else ())}
+    if set(arrays) != expected or any(a.dtype.kind not in "fiu" or len(a) != n for a in arrays.values()):
+        raise ValueError("unexpected arrays")
+    if classes and arrays["logits"].shape != (n, classes):
+        raise ValueError("logits of another shape")
+    return arrays
+
+
+def _check_finite(cfg: BuildConfig, examples: Sequence[Example], features: dict[str, np.ndarray], model: str) -> None:
+    """A model can be finite on the load check's sentence and not on every text: NaN logits would be a NaN on
+    every page that reads them, so the build stops at the first such example, before explaining any."""
+    for name in ("logits", "pooled"):
+        if name in features:
+            bad = np.flatnonzero(~np.isfinite(features[name]).all(axis=1))
+            if len(bad):
+                ex = examples[int(bad[0])]
+                raise ModelLoadError(f"{cfg.examples}:{ex.line}: the model {model!r} gives NaN or infinite "
+                                     f"{'logits' if name == 'logits' else 'features'} for example {ex.id!r} "
+                                     f"({len(bad)} examples in all); its weights or its numerics are broken")
+
+
+def _attention_map(data: bytes) -> bytes:
+    """A cached attention entry, checked: one float16 array of layers x heads x tokens x tokens."""
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if array.dtype != np.float16 or array.ndim != 4 or array.shape[-1] != array.shape[-2]:
+        raise ValueError("not an attention map")
+    return data
+
+
 def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress) -> dict[str, np.ndarray]:
     """Pass 1, chunk by chunk (cached): the probe's features, the head's logits and each text's [UNK] share."""
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    classes = len(adapter.labels) if adapter.head_kind == "classifier" else 0
     bar = progress("Forward pass (predictions and features)", len(examples))
     with settled_heap():
         for span in spans:
             key = key_of({**base_key, "kind": "features", "texts": [[examples[i].text, examples[i].text_pair]
                                                                      for i in span]})
-            data = cache.get("features", key)
-            if data is None:
+            arrays = cache.get("features", key, parse=partial(_feature_arrays, n=len(span), classes=classes))
+            if arrays is None:
                 documents = encode_documents(adapter.tokenizer, [examples[i] for i in span], max_length,
                                              ccfg.long_inputs, ccfg.window_stride)
                 rows, owner = window_rows(documents)
                 pooled = np.zeros((len(rows), adapter.details["hidden_size"]), dtype=np.float32)
-                classes = len(adapter.labels) if adapter.head_kind == "classifier" else 0
                 logits = np.zeros((len(rows), classes), dtype=np.float32)
                 for batch in token_batches([enc.length for enc in rows], ccfg.batch_tokens):
                     ids, mask, types = padded_batch(rows, batch, adapter.device)
@@ -320,11 +362,9 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
                     arrays["logits"] = mean_over_windows(logits, owner, len(span))
                 buffer = io.BytesIO()
                 np.savez(buffer, **arrays)
-                data = buffer.getvalue()
-                cache.put("features", key, data)
-            with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-                for name in loaded.files:
-                    parts[name].append(loaded[name])
+                cache.put("features", key, buffer.getvalue())
+            for name, values in arrays.items():
+                parts[name].append(values)
             release_memory()
             bar.update(len(span))
     bar.close()
@@ -372,7 +412,7 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
 
     todo = []
     for i in pages:
-        cached = [cache.get("attention", key(i, k)) for k in range(int(windows[i]))]
+        cached = [cache.get("attention", key(i, k), parse=_attention_map) for k in range(int(windows[i]))]
         if any(data is None for data in cached):
             todo.append(i)
             continue
@@ -436,6 +476,9 @@ def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: Mode
             f"linear probe on it, which needs gold labels of at least 2 classes (found {len(seen)}); "
             "add 'label' to the examples, pass --probe-train FILE, or a --model with a sequence-classification head"
         )
+    if len(seen) > MAX_CLASSES:
+        raise InputError(f"{cfg.examples}: the examples have {len(seen):,} different labels; reportgen explains "
+                         f"classifiers of at most {MAX_CLASSES:,} classes (its per-class tables grow with the square)")
     return seen
 
 
@@ -489,6 +532,12 @@ def _fit_probes(adapter, cfg, examples, pooled, labels, readable, max_length, pr
     if len(usable_labels) < 2:
         raise InputError(f"{cfg.examples}: a probe needs readable labelled examples of at least 2 classes "
                          f"(found {len(usable_labels)}); add examples or pass --probe-train FILE")
+    counts = Counter(examples[i].label for i, ok in enumerate(usable) if ok and examples[i].label is not None)
+    if max(counts.values()) < 2:
+        # Held out, an example of a class seen once has no other example of its class to learn from.
+        raise InputError(f"{cfg.examples}: cross-fitting needs at least 2 readable labelled examples of some class "
+                         f"(each of the {len(counts)} classes has 1), so that an example can be held out and its class "
+                         "still learnt; add examples or pass --probe-train FILE")
     missing = [lab for lab in labels if lab not in usable_labels]
     if cfg.labels and missing:
         raise ConfigError(f"--labels names {missing[0]!r} but no example has that label; the probe cannot learn it")

@@ -12,6 +12,7 @@ import torch
 from reportgen.checksums import sha256_files
 from reportgen.errors import ModelLoadError
 from reportgen.models.adapter import ModelAdapter
+from reportgen.models.checks import check_config, check_loaded
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
     try:
         config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
         _refuse_decoders(config, name)
+        check_config(config, name)
         tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, trust_remote_code=trust_remote_code)
         has_head = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
         auto = AutoModelForSequenceClassification if has_head else AutoModel
@@ -70,6 +72,14 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
                 f"model {name!r} ships its own code; re-run with --trust-remote-code if you trust it"
             ) from None
         raise ModelLoadError(f"could not load model {name!r}: {_first_line(err)}") from None
+    except RuntimeError as err:
+        # transformers' report of tensors whose shapes differ from the config (a head of 3 classes in config.json,
+        # weights for 2): the report's lines name the tensors; the exception's own line only says it failed.
+        detail = next((line.strip() for line in str(err).splitlines() if "mismatch" in line or "shape" in line), "")
+        raise ModelLoadError(
+            f"model {name!r}: its weights do not fit its config.json: a tensor's shape differs from what the config "
+            "describes (num_labels, hidden_size, vocab_size, ...); save the model and its config together again"
+            + (f" ({detail[:200]})" if detail else "")) from None
     except (OSError, EnvironmentError) as err:
         where = "" if Path(location).is_dir() else " (not a local folder, so it was looked up as a hub id)"
         raise ModelLoadError(
@@ -93,6 +103,7 @@ def adapter_from_objects(model: Any, tokenizer: Any, device: str) -> ModelAdapte
         raise ModelLoadError("model: a model object needs its tokenizer too (tokenizer=...)")
     name = getattr(config, "_name_or_path", "") or type(model).__name__
     _refuse_decoders(config, name)
+    check_config(config, name)
     has_head = type(model).__name__.endswith("ForSequenceClassification")
     _check_loaded(name, model, {}, tokenizer, config, has_head)
     loaded_from = f"a {type(model).__name__} object passed to reportgen.build_report (Python API)"
@@ -121,10 +132,12 @@ def _adapter(name: str, loaded_from: str, model: Any, tokenizer: Any, has_head: 
         "weights_sha256": weights_sha256,
     }
     log.info("loaded %s (%s) on %s", name, details["architecture"], target)
-    return ModelAdapter(
+    adapter = ModelAdapter(
         name=name, loaded_from=loaded_from, model=model, tokenizer=tokenizer,
         head_kind="classifier" if has_head else "probe", labels=labels, device=target, details=details,
     )
+    check_loaded(adapter)
+    return adapter
 
 
 def _refuse_decoders(config: Any, name: str) -> None:

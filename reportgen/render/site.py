@@ -13,7 +13,7 @@ import bokeh
 from jinja2 import TemplateError
 
 from reportgen.bundle import ReportBundle, save_bundle
-from reportgen.errors import ThemeError
+from reportgen.errors import ConfigError, ThemeError
 from reportgen.progress import release_memory, settled_heap
 from reportgen.render import structure
 from reportgen.render.model_page import model_view
@@ -42,6 +42,17 @@ def render_output(
 ) -> Path:
     """The site folder at out, or with single_file one HTML file (out, with .html added when it has no
     such suffix) folded from a site built in a temporary folder beside it. Returns what was written."""
+    try:
+        return _render_output(bundle, out, theme, manifest, build_epoch, progress, single_file)
+    except OSError as err:
+        # A full disk or a folder that became read-only: what is written so far is removed, an earlier site or file
+        # at out is as it was (the writer installs only a finished site).
+        where = f" ({err.filename})" if err.filename else ""
+        raise ConfigError(f"writing {out} failed: {err.strerror or err}{where}; nothing was changed there") from None
+
+
+def _render_output(bundle: ReportBundle, out: Path, theme: str, manifest: dict[str, Any],
+                   build_epoch: Optional[int], progress: Callable[[str, int], Any], single_file: bool) -> Path:
     if not single_file:
         render_site(bundle, out, theme, manifest, build_epoch, progress)
         return out / "index.html"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
 
@@ -9,7 +10,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from reportgen.errors import ThemeError
 from reportgen.render import formatting
+from reportgen.safe_files import inside
 
+log = logging.getLogger(__name__)
 DEFAULT_THEME = "default"
 
 
@@ -55,12 +58,18 @@ def make_environment(dirs: list[Path]) -> Environment:
 
 
 def static_files(dirs: list[Path]) -> dict[str, Path]:
-    """Relative path -> source file, the chosen theme's files winning over the default's."""
+    """Relative path -> source file, the chosen theme's files winning over the default's. A symbolic link that
+    leads out of the theme's static/ folder is left out (with a log line): it would publish a file from elsewhere
+    on the disk."""
     files: dict[str, Path] = {}
     for directory in reversed(dirs):
         static = directory / "static"
         if static.is_dir():
             for path in sorted(static.rglob("*")):
-                if path.is_file():
-                    files[path.relative_to(static).as_posix()] = path
+                if not path.is_file():
+                    continue
+                if not inside(path, static):
+                    log.warning("theme file %s leads out of %s through a symbolic link; left out", path, static)
+                    continue
+                files[path.relative_to(static).as_posix()] = path
     return files

@@ -102,6 +102,11 @@ class SiteWriter:
         shutil.rmtree(self.tmp)
 
 
+# The smallest site (a few examples, BokehJS, the styles) is about 5 MB and is written beside the earlier one: less
+# free space than this fails mid-write for certain.
+MIN_FREE_BYTES = 32 * 1024 * 1024
+
+
 class OutputPlan:
     """What installing a site at `out` will do, decided before anything is computed."""
 
@@ -114,8 +119,12 @@ def plan_output(out: Path, inputs: Iterable[Optional[Path]] = ()) -> OutputPlan:
     """Refuse (ConfigError) any output folder whose other files a build could touch; called before the model
     loads, and again when the site is installed."""
     out = out.absolute()
-    if out.is_symlink() and not out.exists():
-        raise ConfigError(f"--out {out}: is a broken symbolic link; remove it or choose another folder")
+    if out.is_symlink():
+        # A site is swapped in whole, which would replace the link by a folder and leave its target stale.
+        target = os.path.realpath(out)
+        raise ConfigError(f"--out {out}: is a symbolic link (to {target}); reportgen does not write through links: "
+                          f"pass --out {target}")
+    check_writable_parent(out)
     if not out.exists():
         return OutputPlan(swap_whole=True, old_files=set())
     if not out.is_dir():
@@ -142,10 +151,30 @@ def plan_output(out: Path, inputs: Iterable[Optional[Path]] = ()) -> OutputPlan:
     return OutputPlan(swap_whole=bool(old_files) and not foreign and not _has_empty_dirs(out), old_files=old_files)
 
 
+def check_writable_parent(out: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
+    """The folder that will hold the output (and the temporary site built beside it) can be made, written and has
+    room for a first estimate: refused now, before the model loads, not after the compute."""
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file, not a folder; choose an output inside a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: cannot write in {existing} (permission denied); choose a folder you can "
+                          "write to")
+    free = shutil.disk_usage(existing).free
+    if free < need_bytes:
+        raise ConfigError(f"--out {out}: {existing} has {free / 1e6:.0f} MB free; a site needs at least "
+                          f"{need_bytes / 1e6:.0f} MB beside the earlier one while it is written")
+
+
 def plan_single_file(target: Path) -> None:
     """--single-file may overwrite only a file that an earlier --single-file build wrote."""
     from reportgen.render.single_file import is_single_file_report
 
+    check_writable_parent(target)
     if target.is_dir():
         raise ConfigError(f"{target}: is a folder; --single-file writes one HTML file, name it e.g. report.html")
     if target.is_symlink():

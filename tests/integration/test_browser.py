@@ -304,3 +304,14 @@ def test_single_file_report_opens_alone_from_disk(browser, demo_site, tmp_path):
     assert visit.errors == []
     assert [u for u in visit.requests if not u.startswith(url) and not u.startswith(("data:", "blob:"))] == []
     page.close()
+
+
+@pytest.mark.parametrize("fragment", ["#0:__proto__", "#0:constructor", "#0:toString", "#%E0%A4%A", "#x:y",
+                                      "#0:no-such-example"])
+def test_view_page_survives_odd_fragments(browser, demo_site, fragment):
+    """Issue 29: an address a reader edits or a link mangles is an unknown example, never a page error."""
+    prefix = demo_site.resolve().as_uri() + "/"
+    visit = Visit(browser, prefix + "view.html" + fragment, prefix, plots=False)
+    visit.page.wait_for_timeout(300)
+    assert visit.errors == [] and visit.outside == []
+    visit.page.close()

@@ -142,3 +142,75 @@ def test_reserved_ids_build_pages_with_safe_names(tmp_path, tiny_encoder):
     site = built_site(tmp_path / "site", tiny_encoder, write_jsonl(tmp_path / "e.jsonl", rows), "--pages", "4")
     names = {p.stem for p in (site / "examples").glob("*.html")}
     assert names == {"con-id", "aux-id", "nul-id", "lpt1-id"}
+
+
+def test_a_theme_file_linking_out_of_the_theme_is_not_published(tmp_path, tiny_encoder, tiny_examples):
+    secret = _secret(tmp_path)
+    theme = tmp_path / "theme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "static").mkdir()
+    (theme / "static" / "extra.css").write_text("p { color: black; }")
+    (theme / "static" / "leak.css").symlink_to(secret)
+    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples, "--theme", str(theme))
+    assert (site / "static" / "extra.css").is_file() and not (site / "static" / "leak.css").exists()
+    assert not any(SECRET in p.read_text(errors="replace") for p in site.rglob("*") if p.is_file())
+
+
+def _results(site):
+    return json.loads((site / "data" / "results.json").read_text(encoding="utf-8"))
+
+
+def _write_results(site, results):
+    (site / "data" / "results.json").write_text(json.dumps(results), encoding="utf-8")
+
+
+def _resign_chunk(site, data: bytes):
+    """A chunk whose checksum in results.json is made to match: the tampering a checksum cannot catch."""
+    import hashlib
+
+    (site / "data" / "examples" / "00000.json").write_bytes(data)
+    results = _results(site)
+    results["examples"]["chunks"][0]["sha256"] = hashlib.sha256(data).hexdigest()
+    _write_results(site, results)
+
+
+def _first_map(site):
+    return site / "data" / "attention" / f"{_results(site)['pages'][0]}.npy"
+
+
+def _object_npy(path):
+    import numpy as np
+
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+
+
+TAMPERED = {
+    "results_not_json": lambda site: (site / "data" / "results.json").write_text("{not json"),
+    "results_a_list": lambda site: (site / "data" / "results.json").write_text("[1, 2, 3]"),
+    "results_without_summary": lambda site: _write_results(site, {k: v for k, v in _results(site).items()
+                                                                 if k != "summary"}),
+    "results_summary_a_string": lambda site: _write_results(site, {**_results(site), "summary": "x"}),
+    "chunk_checksum": lambda site: (site / "data" / "examples" / "00000.json").write_text("{}"),
+    "chunk_not_json_resigned": lambda site: _resign_chunk(site, b"\xff\xfe not json"),
+    "chunk_wrong_records_resigned": lambda site: _resign_chunk(
+        site, json.dumps({"schema_version": _results(site)["schema_version"], "examples": [{"id": 1}]}).encode()),
+    "chunk_missing": lambda site: (site / "data" / "examples" / "00000.json").unlink(),
+    "chunk_a_folder": lambda site: ((site / "data" / "examples" / "00000.json").unlink(),
+                                    (site / "data" / "examples" / "00000.json").mkdir()),
+    "attention_object_array": lambda site: _object_npy(_first_map(site)),
+    "attention_missing": lambda site: _first_map(site).unlink(),
+    "attention_not_npy": lambda site: _first_map(site).write_text("x"),
+    "pages_unknown_slug": lambda site: _write_results(site, {**_results(site), "pages": ["nobody"]}),
+    "manifest_not_json": lambda site: (site / "manifest.json").write_text("{"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERED))
+def test_every_bundle_defect_in_render_is_one_line(tmp_path, tiny_encoder, tiny_examples, kind):
+    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+    TAMPERED[kind](site)
+    result = subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(site), "--out",
+                             str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    message = one_line_error(result)
+    assert "a damaged bundle, nothing written" in message or "not a reportgen bundle" in message, message
+    assert not (tmp_path / "r").exists()

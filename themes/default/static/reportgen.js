@@ -302,6 +302,11 @@ window.reportgen = (function () {
     apply();
   }
 
+  // The address's fragment, decoded; a malformed escape ("#%E0") is an unknown place, not a page error.
+  function hashText() {
+    try { return decodeURIComponent(location.hash || ""); } catch (e) { return ""; }
+  }
+
   // view.html#<chunk>:<slug>: an example without a page of its own, drawn from data/view/<chunk>.js.
   function setupView() {
     var box = document.getElementById("example-view"), configEl = document.getElementById("view-config");
@@ -309,11 +314,12 @@ window.reportgen = (function () {
     var config = JSON.parse(configEl.textContent);
     function find(slug) {
       var found = null;
-      chunks("view").forEach(function (d) { if (d[2][slug]) { found = d[2][slug]; } });
+      // Own keys only: a hash like #0:__proto__ or #0:constructor must not find Object's own members.
+      chunks("view").forEach(function (d) { if (Object.prototype.hasOwnProperty.call(d[2], slug)) { found = d[2][slug]; } });
       return found;
     }
     function render() {
-      var anchor = decodeURIComponent(location.hash || "");
+      var anchor = hashText();
       anchor = anchor.slice(anchor.lastIndexOf("#") + 1);
       var cut = anchor.indexOf(":"), n = parseInt(anchor.slice(0, cut), 10), slug = anchor.slice(cut + 1);
       if (cut < 0 || isNaN(n)) { return; }
@@ -446,7 +452,7 @@ window.reportgen = (function () {
   }
 
   function route() {
-    var hash = decodeURIComponent(location.hash || "");
+    var hash = hashText();
     var current = document.querySelector("section.page:not([hidden])");
     if (hash.indexOf("#/") !== 0) {
       if (!current) { show("index.html", ""); } else if (hash.length > 1) { scrollTo(current, hash.slice(1)); }
