@@ -9,7 +9,7 @@ import platform
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -28,6 +28,17 @@ VERSIONED = ("torch", "transformers", "tokenizers", "captum", "bokeh", "numpy", 
 def run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Optional[tuple[Any, Any]] = None
               ) -> dict[str, Any]:
     """model_object: (model, tokenizer) already in memory (the Python API) instead of cfg.model's folder or id."""
+    with ExitStack() as stack:
+        if cfg.engine == "ray" and cfg.ray_address is None:
+            from reportgen.compute.engines import private_ray_token
+
+            # Before Ray is imported: it reads its authentication mode then (compute/engines.py).
+            stack.enter_context(private_ray_token())
+        return _run_build(cfg, command_line, model_object)
+
+
+def _run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Optional[tuple[Any, Any]]
+               ) -> dict[str, Any]:
     from reportgen.compute.methods import METHODS
     from reportgen.inputs import load_examples
     from reportgen.narrative import load_narrative

@@ -8,11 +8,16 @@ killed driver resumes from the cache, and a killed worker is restarted by Ray an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import pickle
+import secrets
+import shutil
+import sys
+import tempfile
 import warnings
 from typing import Any, Iterator, Optional, Sequence
 
@@ -23,8 +28,13 @@ from reportgen.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+# The first Ray whose clusters can require a token (RAY_AUTH_MODE=token): before it, a local Ray accepted anyone's
+# jobs on every interface (CVE-2023-48022). Ray 2.59 turns tokens on by default for local clusters; reportgen turns
+# them on explicitly, with its own token, for every Ray it accepts.
+RAY_FLOOR = (2, 52)
 RAY_MISSING = ("--engine ray needs Ray, which is not installed: pip install 'reportgen[ray]' "
-               "(or pip install 'ray[data]>=2.40')")
+               "(or pip install 'ray[data]>=2.52')")
+AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +65,50 @@ def import_ray() -> Any:
         import ray.data  # noqa: F401
     except ImportError:
         raise ConfigError(RAY_MISSING) from None
+    found = tuple(int(part) for part in ray.__version__.split(".")[:2] if part.isdigit())
+    if found < RAY_FLOOR:
+        raise ConfigError(f"--engine ray needs Ray {'.'.join(map(str, RAY_FLOOR))} or newer, whose clusters refuse "
+                          f"clients without a token; this is Ray {ray.__version__}: pip install 'reportgen[ray]'")
     return ray
+
+
+@contextlib.contextmanager
+def private_ray_token() -> Iterator[str]:
+    """Token authentication for the Ray this build starts, entered before Ray is imported (build.run_build): a
+    token of its own, 256 random bits in a file only this user can read (a fresh 0700 folder), given to Ray and its
+    workers through the environment and removed with the folder when the build ends. Ray's processes listen on
+    every interface; the token is what keeps another machine's client (or another user's) from running jobs on
+    it. Yields the token file's path."""
+    folder = tempfile.mkdtemp(prefix="reportgen-ray-")
+    path = os.path.join(folder, "auth_token")
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(handle, secrets.token_hex(32).encode("ascii"))
+    finally:
+        os.close(handle)
+    saved = {name: os.environ.get(name) for name in AUTH_ENV}
+    os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
+    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": path})
+    _refresh_ray_config()
+    try:
+        yield path
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _refresh_ray_config()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _refresh_ray_config() -> None:
+    """Ray reads RAY_AUTH_MODE into its cached configuration when it is imported; a process that imported Ray
+    before (a notebook) is told again, as Ray itself does when it turns tokens on (Config.initialize)."""
+    raylet = sys.modules.get("ray._raylet")
+    config = getattr(raylet, "Config", None)
+    if config is not None and hasattr(config, "initialize"):
+        config.initialize("")
 
 
 def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: EngineSettings) -> Iterator[bytes]:
@@ -97,34 +150,38 @@ def _run_on_ray(explainer: Any, todo: list[dict], settings: EngineSettings) -> I
             handler.setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"ray\.")
     started_here = not ray.is_initialized()
-    if started_here:
-        # A local Ray unless an address is given; its logs stay in its session folder, not on the terminal.
-        ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.ERROR, configure_logging=False)
-    try:
-        context = ray.data.DataContext.get_current()
-        context.execution_options.preserve_order = True  # results in chunk order: the driver streams them
-        context.enable_progress_bars = False
-        gpus = settings.gpus_per_worker
-        if gpus is None:
-            gpus = 1.0 if explainer.adapter.device.type == "cuda" else 0.0
-        threads = settings.threads_per_worker or torch.get_num_threads()
-        workers = settings.workers or _default_workers(ray, gpus, threads)
-        log.info("Ray at %s: %d workers of %d threads (%s GPU each), %d chunks to compute",
-                 ray.get_runtime_context().gcs_address, workers, threads, gpus, len(todo))
-        template = dataclasses.replace(explainer, adapter=None, cache=None)
-        worker_args = {"template": template, "model": settings.model, "trust_remote_code": settings.trust_remote_code,
-                       "device": "cuda" if gpus > 0 else "cpu", "labels": list(explainer.adapter.labels),
-                       "threads": threads}
-        # One block per chunk, made on the driver: no task needs a CPU the actors hold (a repartition would
-        # wait for one forever when the actors take every CPU).
-        dataset = ray.data.from_items(todo, override_num_blocks=len(todo))
-        mapped = dataset.map_batches(ChunkWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
-                                     num_cpus=threads, num_gpus=gpus, fn_constructor_kwargs=worker_args)
-        yield from mapped.iter_rows()
-    finally:
+    with contextlib.ExitStack() as stack:
         if started_here:
-            ray.shutdown()
+            # A local Ray (with the token build.run_build set up before Ray was imported) unless an address is
+            # given; its logs stay in its session folder, not on the terminal.
+            ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR, configure_logging=False)
+            stack.callback(ray.shutdown)
+        yield from _map_on_ray(ray, explainer, todo, settings)
+
+
+def _map_on_ray(ray: Any, explainer: Any, todo: list[dict], settings: EngineSettings) -> Iterator[dict]:
+    """Ray Data's map_batches over an actor pool, one chunk per batch, results in chunk order."""
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # results in chunk order: the driver streams them
+    context.enable_progress_bars = False
+    gpus = settings.gpus_per_worker
+    if gpus is None:
+        gpus = 1.0 if explainer.adapter.device.type == "cuda" else 0.0
+    threads = settings.threads_per_worker or torch.get_num_threads()
+    workers = settings.workers or _default_workers(ray, gpus, threads)
+    log.info("Ray at %s: %d workers of %d threads (%s GPU each), %d chunks to compute",
+             ray.get_runtime_context().gcs_address, workers, threads, gpus, len(todo))
+    template = dataclasses.replace(explainer, adapter=None, cache=None)
+    worker_args = {"template": template, "model": settings.model, "trust_remote_code": settings.trust_remote_code,
+                   "device": "cuda" if gpus > 0 else "cpu", "labels": list(explainer.adapter.labels),
+                   "threads": threads}
+    # One block per chunk, made on the driver: no task needs a CPU the actors hold (a repartition would
+    # wait for one forever when the actors take every CPU).
+    dataset = ray.data.from_items(todo, override_num_blocks=len(todo))
+    mapped = dataset.map_batches(ChunkWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
+                                 num_cpus=threads, num_gpus=gpus, fn_constructor_kwargs=worker_args)
+    yield from mapped.iter_rows()
 
 
 def _default_workers(ray: Any, gpus: float, threads: int) -> int:
