@@ -132,6 +132,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     from reportgen.config import source_date_epoch
     from reportgen.progress import progress_bar
     from reportgen.render.site import check_output, render_output
+    from reportgen.render.wording import worded
 
     started = time.perf_counter()
     bundle_dir, out = Path(bundle), Path(out)
@@ -155,7 +156,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     return Report(path=_site_path(Path(written), single_file), examples=len(loaded.examples),
                   accuracy=summary["accuracy"], unreadable=len(summary["unreadable"]),
                   seconds=time.perf_counter() - started,
-                  findings=tuple(_finding(f) for f in summary["findings"]))
+                  findings=tuple(_finding(f) for f in worded(summary["findings"], loaded.methods)))
 
 
 def _site_path(written: Path, single_file: bool) -> Path:

@@ -121,6 +121,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
             build_epoch: Optional[int], started: float, n_examples: int) -> dict[str, Any]:
     from reportgen.compute.findings import at_or_above
     from reportgen.render.site import render_output
+    from reportgen.render.wording import worded
 
     manifest = {
         "reportgen": __version__,
@@ -134,10 +135,11 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
         "built": build_epoch,
     }
     written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file)
-    failing = at_or_above(bundle.summary["findings"], cfg.fail_on) if cfg.fail_on else []
+    findings = worded(bundle.summary["findings"], bundle.methods)
+    failing = at_or_above(findings, cfg.fail_on) if cfg.fail_on else []
     return {"examples": n_examples, "seconds": time.perf_counter() - started, "out": str(written),
             "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
-            "failing": failing, "findings": list(bundle.summary["findings"])}
+            "failing": failing, "findings": findings}
 
 
 @contextmanager

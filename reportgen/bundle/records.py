@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # 6: an example's words are stored as columns ({"text": [...], "start": [...], "end": [...], "segment": [...]}):
 # repeating four keys for every word was a fifth of a 10k bundle.
 # 7: a record may carry "windows" (a text longer than the model's window, read in overlapping windows).
-SCHEMA_VERSION = 7
+# 8: findings are data ({"code", "severity", "params", "examples", "values"}); render words them (render/wording.py).
+SCHEMA_VERSION = 8
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 

@@ -16,6 +16,7 @@ from reportgen.render.formatting import num, pct
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
+from reportgen.render.wording import finding_message, titles_of, value_label
 
 
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "model_name": bundle.model["name"],
         "has_model_page": bool(bundle.summary.get("global")) and "skipped" not in bundle.summary["global"],
         # Errors about the whole report (not about single examples) stand on every page.
-        "errors": [f["message"] for f in bundle.summary.get("findings", [])
+        "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.get("findings", [])
                    if f["severity"] == "error" and not f["examples"]],
         "prediction_note": _prediction_note(bundle),
         "target_gold": bundle.config["compute"]["target"] == "gold",
@@ -381,7 +382,8 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
 
 
 def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
-    out = [_finding_here(f, ex) for f in _findings_by_slug(bundle).get(ex.slug, [])
+    titles = titles_of(bundle.methods)
+    out = [_finding_here(f, ex, titles) for f in _findings_by_slug(bundle).get(ex.slug, [])
            if f["code"] not in _EXPLAINED_ON_PAGE]
     if ex.unreadable:
         out.append(
@@ -530,7 +532,7 @@ def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[dict[s
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
     ids = bundle.examples.ids
     return {
-        "severity": f["severity"], "code": f["code"], "message": f["message"],
+        "severity": f["severity"], "code": f["code"], "message": finding_message(f, titles_of(bundle.methods)),
         "examples": [{"slug": slug, "id": ids.get(slug, slug), "href": example_href(bundle, slug)}
                      for slug in f["examples"][:shown]],
         "more": max(0, len(f["examples"]) - shown),
@@ -552,13 +554,14 @@ def _primary_method(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     return lead_method(bundle.methods)
 
 
-def _finding_here(f: dict[str, Any], ex: ExampleResult) -> str:
+def _finding_here(f: dict[str, Any], ex: ExampleResult, titles: dict[str, str]) -> str:
     """A data-set finding on one example's page, with this example's own value where the finding has one."""
+    message = finding_message(f, titles)
     value = (f.get("values") or {}).get(ex.slug)
     if value is None:
-        return f["message"]
+        return message
     shown = num(value, 2) if f["code"] == "methods_disagree" else f"{num(100 * value, 0)}%"
-    return f"{f['message']} This example: {f['value_label']} is {shown}."
+    return f"{message} This example: {value_label(f, titles)} is {shown}."
 
 
 def _metric_header(m: dict[str, Any]) -> dict[str, Any]:

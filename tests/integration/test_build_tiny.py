@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from reportgen.bundle.store import read_results
 from reportgen.cli import cli
+from reportgen.render.wording import finding_message, titles_of
 from tests.conftest import TINY_ROWS, run_cli, write_jsonl
 
 XSS = "<script>window.__xss = 1</script>"
@@ -191,7 +192,8 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert len(re.findall(r"Cost per example:", methods_page)) == len(names)
     relative = [f for f in results["summary"]["findings"] if f["code"] == "faithfulness_for_cost"]
     decomposition = {m["title"] for m in results["methods"] if m["family"] == "decomposition"}
-    assert decomposition and decomposition <= {f["message"].split(":")[0] for f in relative}
+    worded = [finding_message(f, titles_of(results["methods"])) for f in relative]
+    assert decomposition and decomposition <= {message.split(":")[0] for message in worded}
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),
                  "--metrics", "none", "-q").exit_code == 0

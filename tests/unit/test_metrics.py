@@ -149,6 +149,7 @@ def test_findings_special_share_and_spurious_cue():
     # The findings are drawn from the streaming aggregate now (examples are added one by one, then dropped).
     from reportgen.compute.aggregate import _special_share, summarise
     from reportgen.compute.findings import _spurious_cues, at_or_above, finding
+    from reportgen.render.wording import finding_message, titles_of
 
     # [CLS] good . [SEP]: |scores| 1 + 1 + 6 + 2 -> specials and punctuation hold 9 of 10
     r = _result("x", ["good", "."], [1.0, 6.0], [1.0, 1.0, 6.0, 2.0], [-1, 0, 0, -1], [-1, 0, 1, -1])
@@ -157,9 +158,13 @@ def test_findings_special_share_and_spurious_cue():
             for i in range(5)]
     methods = [{"name": "integrated_gradients", "title": "Integrated Gradients", "signed": True, "family": "gradient"}]
     cues = _spurious_cues(summarise(many, ["a"], methods, 0.05)[1])
-    assert len(cues) == 1 and "“cue”" in cues[0]["message"] and len(cues[0]["examples"]) == 5
+    assert len(cues) == 1 and len(cues[0]["examples"]) == 5
+    assert cues[0]["params"] == {"word": "cue", "method": "integrated_gradients", "count": 5, "readable": 5}
+    assert finding_message(cues[0], titles_of(methods)) == (
+        "“cue” is the top Integrated Gradients word of 5 of 5 examples: a candidate spurious cue; check that the "
+        "model does not predict from it alone.")
     assert _spurious_cues(summarise(many[:4], ["a"], methods, 0.05)[1]) == []  # fewer than 5: not reported
-    found = [finding("a", "info", ""), finding("b", "warning", ""), finding("c", "error", "")]
+    found = [finding("a", "info", {}), finding("b", "warning", {}), finding("c", "error", {})]
     assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]
 
 
@@ -167,6 +172,7 @@ def test_findings_weigh_faithfulness_against_counted_cost():
     """Every decomposition method, and any cheaper method at least as comprehensive, is set against the first
     method with a completeness check; a costlier or less faithful non-decomposition method is not mentioned."""
     from reportgen.compute.findings import _faithfulness_for_cost
+    from reportgen.render.wording import finding_message, titles_of
 
     def declared(name, family, completeness=False):
         return {"name": name, "title": name.upper(), "family": family, "completeness": completeness}
@@ -181,7 +187,7 @@ def test_findings_weigh_faithfulness_against_counted_cost():
                                                   {"ig": 100.0, "dx": 25.0, "gxi": 2.0, "alt": 5.0, "occ": 200.0,
                                                    "rnd": 0.0}.items()}},
     }
-    found = [f["message"] for f in _faithfulness_for_cost(summary, methods)]
+    found = [finding_message(f, titles_of(methods)) for f in _faithfulness_for_cost(summary, methods)]
     assert found == [
         "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency -0.700 against -0.600, at 0.25× its "
         "counted arithmetic per example (as comprehensive, for less arithmetic).",

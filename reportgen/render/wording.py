@@ -1,0 +1,123 @@
+"""The sentences of the findings, written from each finding's code and parameters (compute/findings.py stores no
+prose). One function per code, whole sentences around the numbers, so a message catalogue can translate each one
+and a comparison of two reports can word what changed."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+Titles = Mapping[str, str]  # method name -> the title a reader sees
+
+
+def _unreadable(p: dict[str, Any], t: Titles) -> str:
+    return (f"{p['count']} of {p['n']} examples are mostly [UNK] to the tokenizer; their predictions and explanations "
+            "are meaningless, and they are left out of the probe's fitting, the accuracy and every data-set figure.")
+
+
+def _not_converged(p: dict[str, Any], t: Titles) -> str:
+    return (f"{t[p['method']]} did not converge on {p['count']} of {p['n']} examples (|delta| above "
+            f"{p['threshold']:.0%} of f(input) − f(baseline)); raise its steps (--ig-steps).")
+
+
+def _truncated(p: dict[str, Any], t: Titles) -> str:
+    return f"{p['count']} examples were truncated to the model's length limit."
+
+
+def _windowed(p: dict[str, Any], t: Titles) -> str:
+    return (f"{p['count']} examples were longer than the model's window and were read in overlapping windows: each "
+            "prediction is the mean of its windows' logits, and every method's scores are merged over the windows "
+            "(each example's page states the rule and shows every window's attention).")
+
+
+def _special_tokens(p: dict[str, Any], t: Titles) -> str:
+    return (f"{t[p['method']]} puts more than {p['share']:.0%} of its attribution on [CLS]/[SEP]/punctuation in "
+            f"{p['count']} examples.")
+
+
+def _methods_disagree(p: dict[str, Any], t: Titles) -> str:
+    a, b = p["methods"]
+    return (f"{t[a]} and {t[b]} rank the words in opposite orders (negative rank correlation) on {p['count']} "
+            "examples.")
+
+
+def _vs_random(p: dict[str, Any], t: Titles) -> str:
+    return (f"{_listed(p['methods'], t)}: {p['metric']} no better than random scores ({p['reference']:.3f}); their "
+            "highlights are not faithful here.")
+
+
+def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
+    comp = p["comprehensiveness"]
+    parts = [f"comprehensiveness {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
+    if p["sufficiency"] is not None:
+        parts.append(f"sufficiency {p['sufficiency'][0]:.3f} against {p['sufficiency'][1]:.3f}")
+    verdict = "as comprehensive, for less arithmetic" if p["as_faithful"] else "less comprehensive"
+    return (f"{t[p['method']]}: {' and '.join(parts)}, at {p['share']:.2f}× its counted arithmetic per example "
+            f"({verdict}).")
+
+
+def _sanity_check(p: dict[str, Any], t: Titles) -> str:
+    return (f"{_listed(p['methods'], t)}: the map barely changes when every layer's weights are randomised (rank "
+            f"correlation stays at or above {p['threshold']}); it does not explain this model.")
+
+
+def _spurious_cue(p: dict[str, Any], t: Titles) -> str:
+    return (f"“{p['word']}” is the top {t[p['method']]} word of {p['count']} of {p['readable']} examples: a candidate "
+            "spurious cue; check that the model does not predict from it alone.")
+
+
+def _probe_at_chance(p: dict[str, Any], t: Titles) -> str:
+    return (f"The probe is no better than always answering the most frequent class: held-out accuracy "
+            f"{p['accuracy']:.1%} against {p['majority']:.1%} for the majority class (one-sided binomial test p = "
+            f"{p['p_value']:.2f}, on {p['n']} examples). The explained function has not learnt the task, so no "
+            "highlight on this site can be trusted. Give more labelled examples, fit the probe on a training set "
+            "(--probe-train FILE), or explain a model with its own classification head.")
+
+
+def _probe_overfits(p: dict[str, Any], t: Titles) -> str:
+    return (f"The probe's accuracy on the examples it was fitted on ({p['train_accuracy']:.1%}) is far above its "
+            f"held-out accuracy ({p['accuracy']:.1%}): it memorises these examples more than it learns the task.")
+
+
+SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
+    "unreadable": _unreadable,
+    "not_converged": _not_converged,
+    "truncated": _truncated,
+    "windowed": _windowed,
+    "special_tokens": _special_tokens,
+    "methods_disagree": _methods_disagree,
+    "sufficiency_vs_random": _vs_random,
+    "comprehensiveness_vs_random": _vs_random,
+    "faithfulness_for_cost": _faithfulness_for_cost,
+    "sanity_check": _sanity_check,
+    "spurious_cue": _spurious_cue,
+    "probe_at_chance": _probe_at_chance,
+    "probe_overfits": _probe_overfits,
+}
+
+# What an example's own value means, for the findings that carry one per example (values).
+VALUE_LABELS: dict[str, Callable[[dict[str, Any], Titles], str]] = {
+    "special_tokens": lambda p, t: f"share of {t[p['method']]} on [CLS]/[SEP]/punctuation here",
+    "methods_disagree": lambda p, t: f"rank correlation of {t[p['methods'][0]]} with {t[p['methods'][1]]} here",
+}
+
+
+def titles_of(methods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {m["name"]: m["title"] for m in methods}
+
+
+def finding_message(finding: Mapping[str, Any], titles: Titles) -> str:
+    return SENTENCES[finding["code"]](finding["params"], titles)
+
+
+def value_label(finding: Mapping[str, Any], titles: Titles) -> str:
+    return VALUE_LABELS[finding["code"]](finding["params"], titles)
+
+
+def worded(findings: Sequence[Mapping[str, Any]], methods: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The findings with their sentence (message), for the Python API and the command line."""
+    titles = titles_of(methods)
+    return [{**f, "message": finding_message(f, titles)} for f in findings]
+
+
+def _listed(names: Sequence[str], titles: Titles) -> str:
+    return ", ".join(sorted(titles[name] for name in names))
