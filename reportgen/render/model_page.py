@@ -57,10 +57,16 @@ CONFUSION_RGB = (0, 114, 178)  # Okabe-Ito blue
 MANY_CLASSES = 8  # beyond this the confusion matrix and the reliability diagram stack instead of sitting side by side
 
 
-def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+def has_model_page(bundle: ReportBundle) -> bool:
+    """model.html exists when the global analyses ran."""
     g = bundle.summary.get("global")
-    if not g or "skipped" in g:
+    return bool(g) and "skipped" not in g
+
+
+def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+    if not has_model_page(bundle):
         return None
+    g = bundle.summary["global"]
     labels = bundle.labels
     return {
         "how": HOW_TO_READ,

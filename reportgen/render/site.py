@@ -16,7 +16,7 @@ from reportgen.bundle import ReportBundle, save_bundle
 from reportgen.errors import ConfigError, ThemeError
 from reportgen.progress import release_memory, settled_heap
 from reportgen.render import structure
-from reportgen.render.model_page import model_view
+from reportgen.render.pages import Gathered, navigation, written
 from reportgen.render.single_file import single_file_html
 from reportgen.render.templates import make_environment, static_files, theme_dirs
 from reportgen.render.writer import SiteWriter, plan_output, plan_single_file, remove_debris
@@ -98,7 +98,10 @@ def render_site(
 ) -> None:
     dirs = theme_dirs(theme)
     env = make_environment(dirs)
-    common = {"site": structure.site_view(bundle, build_epoch), "bokeh_scripts": bokeh_scripts()}
+    pages = written(bundle)
+    site = {**structure.site_view(bundle, build_epoch), "nav": navigation(bundle),
+            "has_model_page": any(p.name == "model.html" for p in pages)}
+    common = {"site": site, "bokeh_scripts": bokeh_scripts()}
     writer = SiteWriter(out)
     try:
         def page(template: str, relative: str, **context: Any) -> None:
@@ -129,12 +132,9 @@ def render_site(
                 bar.update(len(examples))
                 release_memory()
         bar.close()
-        page("index.html", "index.html", view=structure.index_view(bundle))
-        page("view.html", "view.html", view=structure.view_page(bundle))
-        page("methods.html", "methods.html", view=structure.methods_view(bundle, metric_values))
-        model = model_view(bundle)
-        if model is not None:
-            page("model.html", "model.html", view=model)
+        gathered = Gathered(metric_values)
+        for declared in pages:
+            page(declared.template, declared.name, view=declared.view(bundle, gathered))
         for relative, source in static_files(dirs).items():
             writer.copy(source, f"static/{relative}")
         bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"

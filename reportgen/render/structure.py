@@ -28,7 +28,6 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
         "built": built,
         "model_name": bundle.model["name"],
-        "has_model_page": bool(bundle.summary.get("global")) and "skipped" not in bundle.summary["global"],
         # Errors about the whole report (not about single examples) stand on every page.
         "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.get("findings", [])
                    if f["severity"] == "error" and not f["examples"]],

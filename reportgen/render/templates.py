@@ -6,7 +6,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
 from reportgen.errors import ThemeError
 from reportgen.render import formatting
@@ -44,7 +44,10 @@ def theme_dirs(theme: str) -> list[Path]:
 
 def make_environment(dirs: list[Path]) -> Environment:
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(d / "templates")) for d in dirs]),
+        # A theme's template wins over the default's of the same name; "default/NAME" is always the default
+        # theme's, so a theme's base.html can extend it and override only the blocks it changes.
+        loader=ChoiceLoader([*(FileSystemLoader(str(d / "templates")) for d in dirs),
+                             PrefixLoader({DEFAULT_THEME: FileSystemLoader(str(dirs[-1] / "templates"))})]),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
