@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -32,13 +33,28 @@ def _secret(tmp_path):
     return path
 
 
+@pytest.fixture(scope="module")
+def reference_site(tmp_path_factory, tiny_encoder):
+    """One tiny site built once; each test damages its own copy (a build per case would cost seconds each)."""
+    from tests.conftest import TINY_ROWS
+
+    base = tmp_path_factory.mktemp("disclosure")
+    return built_site(base / "site", tiny_encoder, write_jsonl(base / "examples.jsonl", TINY_ROWS))
+
+
+def _copy_of(reference_site, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(reference_site, tmp_path / "site", symlinks=True))
+
+
 def _render(site, out):
     return CliRunner().invoke(cli, ["render", "--bundle", str(site), "--out", str(out)])
 
 
 @pytest.mark.parametrize("where", ["window", "map", "chunk", "results", "attention_folder"])
-def test_render_never_copies_a_link_out_of_the_bundle(tmp_path, tiny_encoder, tiny_examples, where):
-    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+def test_render_never_copies_a_link_out_of_the_bundle(tmp_path, reference_site, where):
+    site = _copy_of(reference_site, tmp_path)
     secret = _secret(tmp_path)
     data = site / "data"
     slug = json.loads((data / "results.json").read_text(encoding="utf-8"))["pages"][0]
@@ -62,10 +78,10 @@ def test_render_never_copies_a_link_out_of_the_bundle(tmp_path, tiny_encoder, ti
     assert not (tmp_path / "rendered").exists()
 
 
-def test_render_of_a_chunk_replaced_by_a_pipe_is_one_line_not_a_hang(tmp_path, tiny_encoder, tiny_examples):
+def test_render_of_a_chunk_replaced_by_a_pipe_is_one_line_not_a_hang(tmp_path, reference_site):
     import os
 
-    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+    site = _copy_of(reference_site, tmp_path)
     chunk = site / "data" / "examples" / "00000.json"
     chunk.unlink()
     os.mkfifo(chunk)
@@ -74,8 +90,8 @@ def test_render_of_a_chunk_replaced_by_a_pipe_is_one_line_not_a_hang(tmp_path, t
     assert "not a regular file" in one_line_error(done)
 
 
-def test_render_of_a_damaged_chunk_is_one_line(tmp_path, tiny_encoder, tiny_examples):
-    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+def test_render_of_a_damaged_chunk_is_one_line(tmp_path, reference_site):
+    site = _copy_of(reference_site, tmp_path)
     chunk = site / "data" / "examples" / "00000.json"
     chunk.write_bytes(chunk.read_bytes().replace(b'"a1"', b'"b1"', 1))
     assert "checksum does not match" in one_line_error(_render(site, tmp_path / "r"))
@@ -83,9 +99,8 @@ def test_render_of_a_damaged_chunk_is_one_line(tmp_path, tiny_encoder, tiny_exam
     assert "not a reportgen bundle" in one_line_error(_render(site, tmp_path / "r"))
 
 
-def test_serve_serves_the_manifest_files_only_and_answers_malformed_paths_with_400(tmp_path, tiny_encoder,
-                                                                                     tiny_examples):
-    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+def test_serve_serves_the_manifest_files_only_and_answers_malformed_paths_with_400(tmp_path, reference_site):
+    site = _copy_of(reference_site, tmp_path)
     # A site built into a gh-pages checkout: .git/ and an .env beside the pages.
     (site / ".git").mkdir()
     (site / ".git" / "config").write_text(SECRET)
@@ -206,8 +221,8 @@ TAMPERED = {
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERED))
-def test_every_bundle_defect_in_render_is_one_line(tmp_path, tiny_encoder, tiny_examples, kind):
-    site = built_site(tmp_path / "site", tiny_encoder, tiny_examples)
+def test_every_bundle_defect_in_render_is_one_line(tmp_path, reference_site, kind):
+    site = _copy_of(reference_site, tmp_path)
     TAMPERED[kind](site)
     result = subprocess.run([sys.executable, "-m", "reportgen", "render", "--bundle", str(site), "--out",
                              str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
