@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
+from reportgen.cli import cli
 from reportgen.errors import InputError
 from reportgen.inputs import load_examples
 from tests.conftest import run_cli, shared, write_jsonl
@@ -31,11 +33,13 @@ def test_bad_jsonl_is_one_clean_line(tmp_path, name, content, where, message):
     path = tmp_path / f"{name}.jsonl"
     path.write_text(content, encoding="utf-8")
     out = tmp_path / "site"
-    result = run_cli("build", "--examples", str(path), "--out", str(out))
-    assert result.returncode == 2
-    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(error_lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
+    # In-process: the same command and exit status without a fresh interpreter per case (the fresh-process path is
+    # checked by test_invalid_utf8_names_the_line below).
+    result = CliRunner().invoke(cli, ["build", "--examples", str(path), "--out", str(out)])
+    assert result.exit_code == 2
+    error_lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.output
+    assert "Traceback" not in result.output and error_lines[0].startswith("Error: ")
     assert f"{path}{where}" in error_lines[0]
     assert message in error_lines[0]
     assert not out.exists()
