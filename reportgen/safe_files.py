@@ -7,10 +7,30 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Optional
 
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # opening a pipe for reading would otherwise wait for a writer
+
+
+def nearest_existing(path: Path) -> Path:
+    """path itself when it exists, else the closest folder (or file) above it that does."""
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def writable_problem(folder: Path) -> Optional[str]:
+    """Why files could not be written in folder (which may not exist yet), or None: the nearest existing path at or
+    above it is a file, or cannot be written. Output folders and the cache are checked before the model loads."""
+    existing = nearest_existing(folder)
+    if existing.is_symlink() and not existing.exists():
+        return f"{existing} is a broken symbolic link"
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write in {existing} (permission denied)"
+    return None
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from reportgen.errors import ConfigError
-from reportgen.safe_files import read_regular
+from reportgen.safe_files import read_regular, writable_problem
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,9 @@ class ChunkCache:
     def check_writable(self) -> None:
         """Before the model loads: a cache folder that cannot be made or written is one line now, not after the
         first chunk has been computed."""
-        existing = self.root
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            why = "is a file" if existing.exists() and not existing.is_dir() else "cannot be written"
-            raise ConfigError(f"cache folder {self.root}: {existing} {why}; pass --cache-dir DIR elsewhere, or "
-                              "--no-cache")
+        problem = writable_problem(self.root)
+        if problem is not None:
+            raise ConfigError(f"cache folder {self.root}: {problem}; pass --cache-dir DIR elsewhere, or --no-cache")
 
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key

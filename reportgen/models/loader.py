@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 from pathlib import Path
@@ -94,7 +95,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
 def adapter_from_objects(model: Any, tokenizer: Any, device: str) -> ModelAdapter:
     """A transformers model and tokenizer already in memory (the Python API): the same checks as a loaded folder,
     the weights' hash taken from the tensors themselves so the cache and the manifest still know which weights
-    were explained. The caller puts the model back as it was (models/state.py)."""
+    were explained. The caller puts the model back as it was (api._model_kept_as_it_was)."""
     config = getattr(model, "config", None)
     if not isinstance(model, torch.nn.Module) or config is None:
         raise ModelLoadError(f"model: expected a transformers model (a torch module with .config), got "
@@ -235,8 +236,6 @@ def _weights_sha256(directory: Path) -> Optional[str]:
 
 def _tensors_sha256(model: Any) -> str:
     """The weights of a model in memory, by name and bytes: what a checksum of its saved files would identify."""
-    import hashlib
-
     digest = hashlib.sha256()
     for key, tensor in sorted(model.state_dict().items()):
         digest.update(key.encode("utf-8"))

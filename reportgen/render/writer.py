@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from reportgen.checksums import sha256_file
 from reportgen.errors import ConfigError
+from reportgen.safe_files import nearest_existing, writable_problem
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +155,10 @@ def plan_output(out: Path, inputs: Iterable[Optional[Path]] = ()) -> OutputPlan:
 def check_writable_parent(out: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
     """The folder that will hold the output (and the temporary site built beside it) can be made, written and has
     room for a first estimate: refused now, before the model loads, not after the compute."""
-    existing = out.parent
-    while not existing.exists() and existing != existing.parent:
-        if existing.is_symlink():
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise ConfigError(f"--out {out}: {existing} is a file, not a folder; choose an output inside a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: cannot write in {existing} (permission denied); choose a folder you can "
-                          "write to")
+    problem = writable_problem(out.parent)
+    if problem is not None:
+        raise ConfigError(f"--out {out}: {problem}; choose an output inside a folder you can write to")
+    existing = nearest_existing(out.parent)
     free = shutil.disk_usage(existing).free
     if free < need_bytes:
         raise ConfigError(f"--out {out}: {existing} has {free / 1e6:.0f} MB free; a site needs at least "
