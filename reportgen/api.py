@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from reportgen.errors import InputError
+from reportgen.errors import InputError, first_line
 
 # The name of the file in-memory examples are written to: every record and the manifest carry it, so the same rows
 # give the same bytes whichever temporary folder held them.
@@ -142,7 +142,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
         loaded = load_bundle(data_dir)
         manifest = _earlier_manifest(data_dir.parent / "manifest.json")
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
-        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({_first_line(err)})") from None
+        raise InputError(f"{data_dir}: not a reportgen bundle this version can read ({first_line(err)})") from None
     manifest.pop("files", None)
     manifest.pop("generator", None)
     manifest["rendered_from"] = {"command": list(command_line or ["reportgen.render_report"]), "theme": theme}
@@ -151,7 +151,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         # Examples and attention maps are read while the pages are written: a damaged or tampered chunk, a link
         # out of the bundle or a missing field shows up here, and the earlier site at `out` is left as it was.
-        raise InputError(f"{data_dir}: a damaged bundle, nothing written ({_first_line(err)})") from None
+        raise InputError(f"{data_dir}: a damaged bundle, nothing written ({first_line(err)})") from None
     summary = loaded.summary
     return Report(path=_site_path(Path(written), single_file), examples=len(loaded.examples),
                   accuracy=summary["accuracy"], unreadable=len(summary["unreadable"]),
@@ -175,11 +175,6 @@ def _earlier_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise ValueError("manifest.json is not a JSON object")
     return manifest
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:300]
 
 
 def _finding(raw: Mapping[str, Any]) -> Finding:

@@ -27,3 +27,9 @@ class FindingsError(ReportgenError):
     """--fail-on: the site was written, but it reports findings at or above the asked severity."""
 
     exit_code = 3
+
+
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """Another library's exception as one bounded line of an error message."""
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:limit]

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import torch
 
 from reportgen.checksums import sha256_files
-from reportgen.errors import ModelLoadError
+from reportgen.errors import ModelLoadError, first_line
 from reportgen.models.adapter import ModelAdapter
 from reportgen.models.checks import check_config, check_loaded
 
@@ -72,7 +72,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
             raise ModelLoadError(
                 f"model {name!r} ships its own code; re-run with --trust-remote-code if you trust it"
             ) from None
-        raise ModelLoadError(f"could not load model {name!r}: {_first_line(err)}") from None
+        raise ModelLoadError(f"could not load model {name!r}: {first_line(err)}") from None
     except RuntimeError as err:
         # transformers' report of tensors whose shapes differ from the config (a head of 3 classes in config.json,
         # weights for 2): the report's lines name the tensors; the exception's own line only says it failed.
@@ -84,7 +84,7 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
     except (OSError, EnvironmentError) as err:
         where = "" if Path(location).is_dir() else " (not a local folder, so it was looked up as a hub id)"
         raise ModelLoadError(
-            f"could not load model {name!r}{where}: {_first_line(err)} "
+            f"could not load model {name!r}{where}: {first_line(err)} "
             "Give a local directory with config.json and weights, or a hub id with network access."
         ) from None
     _check_loaded(name, model, loading, tokenizer, config, has_head)
@@ -241,8 +241,3 @@ def _tensors_sha256(model: Any) -> str:
         digest.update(key.encode("utf-8"))
         digest.update(tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
