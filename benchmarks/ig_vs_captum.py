@@ -65,7 +65,7 @@ def main() -> None:
 
     # 3. Adaptive IG: steps per example until |delta| <= 1% of |f(x) - f(baseline)|.
     auto_seconds, auto_pass, auto = run_build(examples, work / "auto", "auto")
-    gaps = [abs(ex["methods"]["integrated_gradients"]["info"]["f_input"]
+    gaps = [abs(ex["methods"]["integrated_gradients"]["info"]["f_end"]
                 - ex["methods"]["integrated_gradients"]["info"]["f_baseline"]) for ex in results["examples"]]
     captum_rel = [d / g if g else 0.0 for d, g in zip(captum_deltas, gaps)]
     auto_rel = [ex["methods"]["integrated_gradients"]["info"]["relative_delta"] for ex in auto["examples"]]

@@ -103,7 +103,7 @@ def _run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Opti
     cfg = with_batch_tokens(cfg, adapter)  # before the manifest and the cache keys read it
     provenance = {"versions": versions()}
     for option, given in (("--probe-train", probe_train), ("--probe-from", probe_from)):
-        if given is not None and adapter.head_kind != "probe":
+        if given is not None and adapter.head.own:
             raise ConfigError(f"{option}: the model {adapter.name!r} has its own classification head, so no probe "
                               f"is used; leave {option} out")
     if probe_from is not None:
@@ -126,7 +126,8 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
     manifest = {
         "reportgen": __version__,
         "versions": provenance["versions"],
-        "model": {k: bundle.model.get(k) for k in ("name", "loaded_from", "revision", "weights_sha256")},
+        "model": {"name": bundle.model.name, "loaded_from": bundle.model.loaded_from,
+                  "revision": bundle.model.revision, "weights_sha256": bundle.model.weights_sha256},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train, cfg.probe_from),
         "config": bundle_config(cfg),
         # Where the per-example work ran: the only part of a site that differs between engines.
@@ -167,8 +168,8 @@ def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tupl
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:
     if "all" in names:
-        # The random reference goes last so tables read from real methods down to the floor.
-        return tuple(sorted(registry.names(), key=lambda n: (n == "random", n)))
+        # A reference (the floor: random scores) goes last, so tables read from real methods down to it.
+        return tuple(sorted(registry.names(), key=lambda n: (getattr(registry.get(n), "family", "") == "reference", n)))
     for name in names:
         registry.get(name)
     return tuple(names)

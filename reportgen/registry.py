@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Callable, Generic, Iterator, TypeVar
 
 from reportgen.errors import ConfigError
@@ -15,13 +17,22 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
+        """A decorator that files the item under name and gives a class its `name` (declared once)."""
         def add(item: T) -> T:
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            if isinstance(item, type):
+                item.name = name  # type: ignore[attr-defined]
             self._items[name] = item
             return item
 
         return add
+
+    def discover(self, package: str) -> None:
+        """Import every module of package, so each registers what it defines: a new method or metric is its
+        file alone, with no list of imports to extend."""
+        for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            importlib.import_module(f"{package}.{module.name}")
 
     def get(self, name: str) -> T:
         try:

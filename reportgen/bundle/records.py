@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from reportgen.bundle.declarations import MethodDecl, MetricDecl
+from reportgen.bundle.sections import DataSummary, ModelSummary
+from reportgen.bundle.typed import parse, plain
+
 if TYPE_CHECKING:
     from reportgen.bundle.store import ExampleStore
 
@@ -20,7 +24,9 @@ if TYPE_CHECKING:
 # repeating four keys for every word was a fifth of a 10k bundle.
 # 7: a record may carry "windows" (a text longer than the model's window, read in overlapping windows).
 # 8: findings are data ({"code", "severity", "params", "examples", "values"}); render words them (render/wording.py).
-SCHEMA_VERSION = 8
+# 9: model, data, methods and metrics are typed sections (bundle/sections.py, bundle/declarations.py): a method's
+# "completeness" is null or {"end": "input" | "noisy_mean"}; a completeness check's f at the path's end is "f_end".
+SCHEMA_VERSION = 9
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -74,11 +80,11 @@ class ReportBundle:
     schema_version: int
     title: str
     labels: list[str]
-    model: dict[str, Any]
-    data: dict[str, Any]
+    model: ModelSummary
+    data: DataSummary
     config: dict[str, Any]
-    methods: list[dict[str, Any]]  # declared properties of each method that ran, in run order
-    metrics: list[dict[str, Any]]  # declared properties of each metric: family, range, direction
+    methods: list[MethodDecl]  # each method that ran, in run order
+    metrics: list[MetricDecl]
     summary: dict[str, Any]
     narrative: list[dict[str, Any]]
     provenance: dict[str, Any]
@@ -90,7 +96,7 @@ class ReportBundle:
 
     def header(self) -> dict[str, Any]:
         """results.json: everything but the examples (in their chunks) and the attention arrays."""
-        payload = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("examples", "attention")}
+        payload = {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name not in ("examples", "attention")}
         payload["examples"] = self.examples.index()
         return payload
 
@@ -103,6 +109,8 @@ class ReportBundle:
         if payload.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"results schema {payload.get('schema_version')}, this reportgen reads {SCHEMA_VERSION}")
         payload = {k: v for k, v in payload.items() if k != "examples"}
+        for name, section in SECTIONS.items():
+            payload[name] = parse(section, payload.get(name), name)
         return cls(examples=examples, attention=attention, **payload)
 
     def as_saved(self) -> "ReportBundle":
@@ -111,10 +119,8 @@ class ReportBundle:
         return ReportBundle.from_header(json.loads(self.to_json()), self.examples, self.attention)
 
 
-def lead_method(methods: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
-    """The signed, non-reference method that heads the summaries: the highest declared lead, then run order."""
-    signed = [m for m in methods if m["signed"] and m["family"] != "reference"]
-    return max(signed, key=lambda m: m.get("lead", 0), default=None) if signed else None
+# The typed parts of results.json, validated as they are read.
+SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDecl], "metrics": list[MetricDecl]}
 
 
 def example_record(result: ExampleResult) -> dict[str, Any]:

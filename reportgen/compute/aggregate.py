@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, Optional, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
-from reportgen.bundle.records import lead_method
+from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
 from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -81,9 +81,9 @@ class Row(NamedTuple):
 class DatasetAggregate:
     """Everything summary and findings need, accumulated example by example, in example order."""
 
-    def __init__(self, labels: Sequence[str], methods: Sequence[dict], delta_threshold: float):
+    def __init__(self, labels: Sequence[str], methods: Sequence[MethodDecl], delta_threshold: float):
         self.labels, self.methods, self.delta_threshold = list(labels), list(methods), delta_threshold
-        names = [m["name"] for m in methods]
+        names = [m.name for m in methods]
         self.n = 0
         self.n_readable = 0
         self.confusion = {gold: {pred: 0 for pred in labels} for gold in labels}
@@ -93,30 +93,30 @@ class DatasetAggregate:
         self.truncated: list[str] = []
         self.windowed: list[str] = []  # read in overlapping windows (--long-inputs window)
         self.special_mass: list[list[float]] = []
-        self.top = {m["name"]: WordTotals(m["signed"]) for m in methods}
-        self.by_class = {m["name"]: {lab: WordTotals(True) for lab in labels}
-                         for m in methods if m["signed"] and m["family"] != "reference"}
+        self.top = {m.name: WordTotals(m.signed) for m in methods}
+        self.by_class = {m.name: {lab: WordTotals(True) for lab in labels}
+                         for m in methods if m.signed and not m.reference}
         self.targets: Counter[str] = Counter()
         self.metric_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
-        # Methods whose scores should add up to f(input) - f(baseline): each example's convergence info.
-        self.convergence: dict[str, list[tuple[str, dict]]] = {m["name"]: [] for m in methods if m.get("completeness")}
+        # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
+        self.convergence: dict[str, list[tuple[str, dict]]] = {m.name: [] for m in methods if m.completeness}
         self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
-        real = [m for m in methods if m["family"] != "reference"]
-        self.special_shares: dict[str, dict[str, float]] = {m["name"]: {} for m in real}
-        signed = [m["name"] for m in real if m["signed"]]
+        real = [m for m in methods if not m.reference]
+        self.special_shares: dict[str, dict[str, float]] = {m.name: {} for m in real}
+        signed = [m.name for m in real if m.signed]
         self.disagree_pair = (signed[0], signed[1]) if len(signed) >= 2 else None
         self.disagree: dict[str, float] = {}
         # A one-point approximation beside the method it approximates: how often the two disagree.
-        self.linearised = {m["name"]: m["approximates"] for m in methods if m.get("approximates") in names}
+        self.linearised = {m.name: m.approximates for m in methods if m.approximates in names}
         self.linearisation: dict[str, list[float]] = {name: [] for name in self.linearised}
         self.cue_method = lead_method(methods)
         self.top_word_counts: Counter[str] = Counter()
         self.top_word_slugs: dict[str, list[str]] = {}
         self.cue_readable = 0
         self.records: list[Row] = []
-        self.real_pairs = [(a["name"], b["name"]) for k, a in enumerate(real) for b in real[k + 1:]]
+        self.real_pairs = [(a.name, b.name) for k, a in enumerate(real) for b in real[k + 1:]]
 
     def add(self, r: ExampleResult) -> None:
         self.n += 1
@@ -173,7 +173,7 @@ class DatasetAggregate:
             if rho.get((name, of)) is not None:
                 self.linearisation[name].append(rho[(name, of)])
         if self.cue_method is not None and r.words:
-            scores = words[self.cue_method["name"]]
+            scores = words[self.cue_method.name]
             self.cue_readable += 1
             if np.isfinite(scores).all():
                 word = r.words[int(np.argmax(scores))]["text"].lower()
@@ -227,14 +227,14 @@ class DatasetAggregate:
                                 "recomputed": sum(1 for _, info in infos if "recomputed_from" in info)}
         return out | {
             "threshold": self.delta_threshold,
-            "rule": infos[0][1].get("rule", "gauss-legendre"),
+            "rule": infos[0][1]["rule"],
             "mean_steps": float(np.mean(steps)),
             "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
             "median_relative_delta": float(np.median(finite)) if finite else None,
             "max_relative_delta": float(np.max(finite)) if finite else None,
             "max_abs_delta": float(max(abs(info["delta"]) for _, info in infos)),
             "max_steps": max(steps),
-            "flagged": [slug for (slug, _), v in zip(infos, rel) if v is not None and v > self.delta_threshold],
+            "flagged": [slug for (slug, _), v in zip(infos, rel) if unresolved(v, self.delta_threshold)],
         }
 
     def class_words(self) -> dict[str, Any]:
@@ -243,8 +243,8 @@ class DatasetAggregate:
         method = self.cue_method
         if method is None:
             return {"skipped": "no signed attribution method was run"}
-        return {"method": method["name"], "method_title": method["title"],
-                "classes": [{"label": lab, "n": self.targets[lab], "words": self.by_class[method["name"]][lab].top()}
+        return {"method": method.name, "method_title": method.title,
+                "classes": [{"label": lab, "n": self.targets[lab], "words": self.by_class[method.name][lab].top()}
                             for lab in self.labels]}
 
 
@@ -258,7 +258,7 @@ def _special_share(r: ExampleResult, method: str) -> float:
     return float(scores[np.array(special)].sum() / total)
 
 
-def summarise(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[dict],
+def summarise(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[MethodDecl],
               delta_threshold: float) -> tuple[dict[str, Any], DatasetAggregate]:
     aggregate = DatasetAggregate(labels, methods, delta_threshold)
     for r in results:

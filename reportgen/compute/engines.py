@@ -201,8 +201,8 @@ class ChunkWorker:
 
         torch.set_num_threads(threads)  # Ray's OMP_NUM_THREADS=1 would otherwise decide the last digits
         configure_memory()
-        adapter = load_adapter(model, trust_remote_code, device)
-        adapter.labels = labels  # the probe's classes, or the head's after --label-map
+        # the probe's classes, or the head's after --label-map
+        adapter = load_adapter(model, trust_remote_code, device).with_labels(labels)
         self.explainer = dataclasses.replace(template, adapter=adapter)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from reportgen.bundle.declarations import MethodDecl, MetricDecl, reference_method
+from reportgen.bundle.sections import ProbeSummary
 from reportgen.compute.aggregate import SPECIAL_SHARE, DatasetAggregate
 
 SEVERITIES = ("info", "warning", "error")
@@ -25,7 +27,8 @@ def finding(code: str, severity: str, params: dict[str, Any], examples: Sequence
 
 
 def detect_findings(
-    aggregate: DatasetAggregate, summary: dict[str, Any], methods: Sequence[dict], probe: Optional[dict]
+    aggregate: DatasetAggregate, summary: dict[str, Any], methods: Sequence[MethodDecl],
+    metrics: Sequence[MetricDecl], probe: Optional[ProbeSummary],
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     n = aggregate.n
@@ -49,7 +52,7 @@ def detect_findings(
         rhos = aggregate.disagree
         out.append(finding("methods_disagree", "warning", {"methods": [a, b], "count": len(rhos)},
                            list(rhos), dict(rhos)))
-    out.extend(_worse_than_random(summary))
+    out.extend(_no_better_than_reference(summary, methods, metrics))
     out.extend(_faithfulness_for_cost(summary, methods))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     failing = sorted(name for name, result in sanity.items() if result["passes"] is False)
@@ -61,19 +64,19 @@ def detect_findings(
     return out
 
 
-def _probe_findings(probe: Optional[dict]) -> list[dict[str, Any]]:
+def _probe_findings(probe: Optional[ProbeSummary]) -> list[dict[str, Any]]:
     """A probe no better than always answering the most frequent class explains nothing about the task:
     every highlight on the site would explain noise. Judged on held-out predictions, by a one-sided binomial
     test against the majority share."""
-    if not probe or probe.get("held_out_accuracy") is None:
+    if probe is None or probe.held_out_accuracy is None:
         return []
     out = []
-    accuracy, majority, p_value = probe["held_out_accuracy"], probe["majority_share"], probe["p_value"]
+    accuracy, majority, p_value = probe.held_out_accuracy, probe.majority_share, probe.p_value
     if p_value is not None and p_value >= CHANCE_P:
         out.append(finding("probe_at_chance", "error", {"accuracy": accuracy, "majority": majority,
-                                                        "p_value": p_value, "n": probe["n_held_out"]}))
-    if probe["train_accuracy"] - accuracy > OVERFIT_GAP:
-        out.append(finding("probe_overfits", "warning", {"train_accuracy": probe["train_accuracy"],
+                                                        "p_value": p_value, "n": probe.n_held_out}))
+    if probe.train_accuracy - accuracy > OVERFIT_GAP:
+        out.append(finding("probe_overfits", "warning", {"train_accuracy": probe.train_accuracy,
                                                          "accuracy": accuracy}))
     return out
 
@@ -83,23 +86,26 @@ def at_or_above(findings: Sequence[dict[str, Any]], severity: str) -> list[dict[
     return [f for f in findings if SEVERITIES.index(f["severity"]) >= level]
 
 
-def _worse_than_random(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    suff = summary.get("metrics", {}).get("sufficiency", {})
-    comp = summary.get("metrics", {}).get("comprehensiveness", {})
+def _no_better_than_reference(summary: dict[str, Any], methods: Sequence[MethodDecl],
+                              metrics: Sequence[MetricDecl]) -> list[dict[str, Any]]:
+    """Per faithfulness metric, the methods whose mean is no better than the reference method's (random scores):
+    their highlights do not show what the model uses."""
+    reference = reference_method(methods)
     out = []
-    for name, per, worse in (("sufficiency", suff, lambda v, r: v >= r), ("comprehensiveness", comp,
-                                                                          lambda v, r: v <= r)):
-        reference = per.get("random")
-        if not reference:
+    for metric in metrics:
+        per = summary.get("metrics", {}).get(metric.name, {})
+        floor = per.get(reference.name) if reference is not None else None
+        if metric.family != "faithfulness" or not floor:
             continue
-        bad = sorted(k for k, v in per.items() if k != "random" and worse(v["mean"], reference["mean"]))
+        bad = sorted(k for k, v in per.items() if k != reference.name and (
+            v["mean"] <= floor["mean"] if metric.higher_is_better else v["mean"] >= floor["mean"]))
         if bad:
-            out.append(finding(f"{name}_vs_random", "warning", {"metric": name, "methods": bad,
-                                                                "reference": reference["mean"]}))
+            out.append(finding("no_better_than_reference", "warning", {"metric": metric.name, "methods": bad,
+                                                                       "reference": floor["mean"]}))
     return out
 
 
-def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[dict]) -> list[dict[str, Any]]:
+def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl]) -> list[dict[str, Any]]:
     """What a cheaper method gives up against the first method with a completeness check (Integrated Gradients by
     default): every one-pass decomposition method, and any cheaper method at least as comprehensive."""
     counted = summary.get("cost") or {}
@@ -110,11 +116,11 @@ def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[dict]) -> 
         return []
     out = []
     for m in methods:
-        name, share = m["name"], cost.get(m["name"], {}).get("share")
-        if name == a or m["family"] == "reference" or name not in comp or not share or share >= 1:
+        name, share = m.name, cost.get(m.name, {}).get("share")
+        if name == a or m.reference or name not in comp or not share or share >= 1:
             continue
         as_faithful = comp[name]["mean"] >= comp[a]["mean"]
-        if m["family"] != "decomposition" and not as_faithful:
+        if m.family != "decomposition" and not as_faithful:
             continue
         both = name in suff and a in suff
         out.append(finding("faithfulness_for_cost", "info", {
@@ -132,6 +138,6 @@ def _spurious_cues(aggregate: DatasetAggregate) -> list[dict[str, Any]]:
     readable = aggregate.cue_readable
     for word, k in aggregate.top_word_counts.most_common():
         if k >= CUE_MIN_EXAMPLES and k >= CUE_SHARE * readable:
-            out.append(finding("spurious_cue", "warning", {"word": word, "method": method["name"], "count": k,
+            out.append(finding("spurious_cue", "warning", {"word": word, "method": method.name, "count": k,
                                                            "readable": readable}, aggregate.top_word_slugs[word]))
     return out

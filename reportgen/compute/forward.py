@@ -29,8 +29,8 @@ def shared_forward(
 ) -> SharedForward:
     """One eager pass per example for prediction, pooled features of every layer and all attention maps."""
     n = len(encoded)
-    layer_pooled = np.zeros((n, adapter.num_layers + 1, adapter.details["hidden_size"]), dtype=np.float32)
-    logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head_kind == "classifier" else None
+    layer_pooled = np.zeros((n, adapter.num_layers + 1, adapter.details.hidden_size), dtype=np.float32)
+    logits = np.zeros((n, len(adapter.labels)), dtype=np.float32) if adapter.head.own else None
     attentions: list[np.ndarray] = [np.empty(0)] * n
     bar = progress("Forward pass and attention", n)
     lengths = [ex.length for ex in encoded]
@@ -54,7 +54,7 @@ def pooled_features(
 ) -> np.ndarray:
     """float32[n, hidden]: the probe's features (masked mean of the last layer), without attention maps, for
     a training set that is only learnt from (--probe-train)."""
-    pooled = np.zeros((len(encoded), adapter.details["hidden_size"]), dtype=np.float32)
+    pooled = np.zeros((len(encoded), adapter.details.hidden_size), dtype=np.float32)
     bar = progress("Probe training set: forward pass", len(encoded))
     for batch in token_batches([ex.length for ex in encoded], cfg.batch_tokens):
         ids, mask, types = padded_batch(encoded, batch, adapter.device)

@@ -13,6 +13,7 @@ import io
 import logging
 import random
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -22,6 +23,7 @@ import torch
 
 from reportgen.attention import special_token_mass
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
+from reportgen.bundle.sections import DataSummary, ModelSummary, ProbeSummary
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
@@ -90,8 +92,8 @@ def compute_bundle(
     methods = [METHODS.get(name)() for name in ccfg.methods]
     metrics = [METRICS.get(name)() for name in ccfg.metrics]
     torch.manual_seed(ccfg.seed)
-    max_length = input_window(ccfg.max_length, adapter.details["max_length"], adapter.num_layers,
-                              adapter.details["heads"])
+    max_length = input_window(ccfg.max_length, adapter.details.max_length, adapter.num_layers,
+                              adapter.details.heads)
     check_window(adapter.tokenizer, max_length, ccfg.long_inputs, ccfg.window_stride)
     n = len(examples)
     spans = [list(range(start, min(start + ccfg.chunk_size, n))) for start in range(0, n, ccfg.chunk_size)]
@@ -99,6 +101,7 @@ def compute_bundle(
 
     # The label set depends on the examples and the head only: a mismatch is said before any forward pass.
     labels = _resolve_labels(cfg, examples, adapter, probe_train)
+    adapter = adapter.with_labels(labels)  # the probe's classes, or the head's after --label-map/--labels
     features = _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress)
     _check_finite(cfg, examples, features, adapter.name)
     readable = [u < ccfg.unk_threshold for u in features["unk_fraction"]]
@@ -106,8 +109,7 @@ def compute_bundle(
     slugs = unique_slugs(ex.id for ex in examples)
 
     fit = None
-    if adapter.head_kind == "probe":
-        adapter.labels = labels  # the probe's classes
+    if not adapter.head.own:
         if probe_from is not None:
             fit = _reuse_probes(probe_from, labels, slugs)
         else:
@@ -122,7 +124,8 @@ def compute_bundle(
     targets, target_sources = _targets(ccfg, examples, labels, predicted)
     target_logits = [float(logits[i, t]) for i, t in enumerate(targets)]
 
-    method_meta = [_declare(m) for m in methods]
+    method_meta = [m.declaration() for m in methods]
+    metric_meta = [m.declaration() for m in metrics]
     delta_threshold = convergence_threshold(ccfg)
     aggregate = DatasetAggregate(labels, method_meta, delta_threshold)
     rng = random.Random(ccfg.seed)
@@ -146,7 +149,7 @@ def compute_bundle(
         cache, {**base_key, "source": source, "target": ccfg.target, "labels": labels},
         [_probe_key(g.probe) for g in groups], record)
     bar = progress("Explaining (attention, methods, metrics)", n)
-    spans2 = attention_spans(features["cells"], ccfg.chunk_size, adapter.num_layers, adapter.details["heads"])
+    spans2 = attention_spans(features["cells"], ccfg.chunk_size, adapter.num_layers, adapter.details.heads)
     engine = EngineSettings(cfg.engine, cfg.ray_address, cfg.workers, cfg.gpus_per_worker, cfg.threads_per_worker,
                             cfg.model, cfg.trust_remote_code)
     with settled_heap():
@@ -192,9 +195,9 @@ def compute_bundle(
         typical = summary["global"]["heads"]["typical_example"]
     model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, aggregate.records, slugs),
                                    max_length)
-    summary["findings"] = detect_findings(aggregate, summary, method_meta, model_summary["probe"])
+    summary["findings"] = detect_findings(aggregate, summary, method_meta, metric_meta, model_summary.probe)
     pages = choose_pages(aggregate, summary["findings"], cfg.pages, ccfg.seed, adapter.num_layers,
-                         adapter.details["heads"], [typical] if typical else [])
+                         adapter.details.heads, [typical] if typical else [])
     attention = _page_attention(adapter, examples, slugs, pages, max_length, ccfg, work / "attention", progress,
                                 cache, base_key, features["windows"])
     store = ExampleStore(chunks)
@@ -207,7 +210,7 @@ def compute_bundle(
         # Where the site is written is not part of the results: the same inputs give the same bytes anywhere.
         config=bundle_config(cfg),
         methods=method_meta,
-        metrics=[m.declaration() for m in metrics],
+        metrics=metric_meta,
         summary=summary,
         narrative=[vars(section) for section in narrative],
         provenance=provenance,
@@ -264,8 +267,8 @@ def _base_key(adapter: ModelAdapter, ccfg: ComputeConfig, max_length: int) -> di
     """What every cached entry depends on: the weights, the tokenizer, the code that computes, and the settings
     every method reads (each method's own settings are added to its part's key)."""
     tokenizer = hashlib.sha256(adapter.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
-    return {"schema": SCHEMA_VERSION, "weights": adapter.details.get("weights_sha256") or adapter.name,
-            "revision": adapter.details.get("revision"), "architecture": adapter.details.get("architecture"),
+    return {"schema": SCHEMA_VERSION, "weights": adapter.details.weights_sha256 or adapter.name,
+            "revision": adapter.details.revision, "architecture": adapter.details.architecture,
             "tokenizer": tokenizer, "max_length": max_length, "device": str(adapter.device),
             "torch": torch.__version__, "code": code_fingerprint(),
             "settings": {k: getattr(ccfg, k) for k in ("batch_tokens", "seed", "unk_threshold", "long_inputs",
@@ -333,7 +336,7 @@ def _attention_map(data: bytes) -> bytes:
 def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progress) -> dict[str, np.ndarray]:
     """Pass 1, chunk by chunk (cached): the probe's features, the head's logits and each text's [UNK] share."""
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
-    classes = len(adapter.labels) if adapter.head_kind == "classifier" else 0
+    classes = len(adapter.labels) if adapter.head.own else 0
     bar = progress("Forward pass (predictions and features)", len(examples))
     with settled_heap():
         for span in spans:
@@ -344,13 +347,13 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
                 documents = encode_documents(adapter.tokenizer, [examples[i] for i in span], max_length,
                                              ccfg.long_inputs, ccfg.window_stride)
                 rows, owner = window_rows(documents)
-                pooled = np.zeros((len(rows), adapter.details["hidden_size"]), dtype=np.float32)
+                pooled = np.zeros((len(rows), adapter.details.hidden_size), dtype=np.float32)
                 logits = np.zeros((len(rows), classes), dtype=np.float32)
                 for batch in token_batches([enc.length for enc in rows], ccfg.batch_tokens):
                     ids, mask, types = padded_batch(rows, batch, adapter.device)
                     out = adapter.forward(ids, mask, types, attentions=False)
                     pooled[batch] = out.pooled.float().cpu().numpy()
-                    if adapter.head_kind == "classifier":
+                    if adapter.head.own:
                         logits[batch] = out.logits.float().cpu().numpy()
                 arrays = {"pooled": mean_over_windows(pooled, owner, len(span)),
                           "unk_fraction": np.array([d.whole.unk_fraction for d in documents], dtype=np.float64),
@@ -358,7 +361,7 @@ def _features(adapter, examples, spans, ccfg, max_length, cache, base_key, progr
                           "cells": np.array([sum(w.length ** 2 for w in d.windows) for d in documents],
                                             dtype=np.int64),
                           "windows": np.array([len(d.windows) for d in documents], dtype=np.int64)}
-                if adapter.head_kind == "classifier":
+                if adapter.head.own:
                     arrays["logits"] = mean_over_windows(logits, owner, len(span))
                 buffer = io.BytesIO()
                 np.savez(buffer, **arrays)
@@ -436,20 +439,14 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
 
 
 def _held_out_logits(adapter: ModelAdapter, groups: Sequence[ProbeGroup], features: dict) -> np.ndarray:
-    if adapter.head_kind == "classifier":
+    if adapter.head.own:
         return features["logits"]
     return group_logits(groups, features["pooled"], len(adapter.labels), adapter.device)
 
 
-def _declare(method: Any) -> dict[str, Any]:
-    return {"name": method.name, "title": method.title, "family": method.family, "signed": method.signed,
-            "summary": method.summary, "description": method.description, "lead": method.lead,
-            "completeness": method.completeness, "approximates": method.approximates}
-
-
 def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter,
                     probe_train: Optional[tuple[Sequence[Example], str]]) -> list[str]:
-    if adapter.head_kind == "classifier":
+    if adapter.head.own:
         names = head_labels(adapter.labels, cfg.label_map, cfg.labels)
         seen = sorted({ex.label for ex in examples if ex.label is not None} - set(names))
         example = ",".join(f"{old}={new}" for old, new in zip(adapter.labels, seen or names))
@@ -458,7 +455,6 @@ def _resolve_labels(cfg: BuildConfig, examples: Sequence[Example], adapter: Mode
                      "If these are the same classes under other names, rename the model's: --label-map "
                      f"{example} (or --labels with every name in the model's order); otherwise fix the examples' "
                      "labels or choose the model trained for them")
-        adapter.labels = names
         return names
     if cfg.label_map:
         raise ConfigError(f"--label-map renames a classification head's labels, and {adapter.name!r} has none; "
@@ -628,31 +624,22 @@ def _clipped(spans: Sequence[Sequence[int]], length: int) -> list[list[int]]:
     return [[start, min(end, length)] for start, end in spans if start < length]
 
 
-def _model_summary(adapter: ModelAdapter, probe: Optional[dict[str, Any]], window: int) -> dict[str, Any]:
-    return {
-        "window": window,  # word pieces per model input (input_window)
-        # "full", or "local" where some layers attend only within a window (their maps are zero outside it)
-        "attention_reach": adapter.architecture.attention if adapter.architecture else "full",
-        "name": adapter.name,
-        "loaded_from": adapter.loaded_from,
-        "head_kind": adapter.head_kind,
-        "device": str(adapter.device),
-        **{k: v for k, v in adapter.details.items()},
-        # How the probe was fitted, its held-out accuracy and every probe's weights (float[classes, hidden],
-        # scaling folded in), so encoder + probe is re-derivable from the site's data alone.
-        "probe": probe,
-    }
+def _model_summary(adapter: ModelAdapter, probe: Optional[ProbeSummary], window: int) -> ModelSummary:
+    return ModelSummary(
+        name=adapter.name, loaded_from=adapter.loaded_from, head_kind=adapter.head.kind, device=str(adapter.device),
+        window=window, attention_reach=adapter.architecture.attention if adapter.architecture else "full",
+        probe=probe, **asdict(adapter.details))
 
 
-def _data_summary(cfg: BuildConfig, examples: Sequence[Example], readable: Sequence[bool]) -> dict[str, Any]:
+def _data_summary(cfg: BuildConfig, examples: Sequence[Example], readable: Sequence[bool]) -> DataSummary:
     counts = Counter(ex.label for ex in examples if ex.label is not None)
-    return {
-        "n_unreadable": len(readable) - sum(readable),
-        "file": Path(cfg.examples).name,
-        "n_examples": len(examples),
-        "n_labelled": sum(counts.values()),
-        "label_counts": dict(sorted(counts.items())),
-        "n_pairs": sum(1 for ex in examples if ex.text_pair is not None),
-        "n_with_rationale": sum(1 for ex in examples if ex.rationale or ex.rationale_pair),
-        "n_with_note": sum(1 for ex in examples if ex.note),
-    }
+    return DataSummary(
+        n_unreadable=len(readable) - sum(readable),
+        file=Path(cfg.examples).name,
+        n_examples=len(examples),
+        n_labelled=sum(counts.values()),
+        label_counts=dict(sorted(counts.items())),
+        n_pairs=sum(1 for ex in examples if ex.text_pair is not None),
+        n_with_rationale=sum(1 for ex in examples if ex.rationale or ex.rationale_pair),
+        n_with_note=sum(1 for ex in examples if ex.note),
+    )

@@ -84,7 +84,7 @@ def _layer_rhos(adapter, checked, encoded, indices, targets, original, ctx_templ
     sub_targets = [targets[i] for i in indices]
     shared = shared_forward(adapter, sub, ctx_template.config, quiet)
     logits, attentions = shared.logits, shared.attentions
-    if adapter.head_kind == "probe":
+    if not adapter.head.own:
         with torch.no_grad():
             logits = adapter.probe(torch.from_numpy(shared.pooled).to(adapter.device)).cpu().numpy()
     ctx = replace(ctx_template, encoded=sub, targets=sub_targets,

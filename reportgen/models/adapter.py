@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
 
+from reportgen.bundle.sections import HeadKind, ModelDetails
 from reportgen.models.architecture import Architecture, architecture_of, module_at, readout_of
 from reportgen.models.probe import LinearProbe
 
@@ -21,16 +23,32 @@ class ForwardOutput:
     attentions: Optional[tuple[torch.Tensor, ...]]  # layers x float[batch, heads, seq, seq]
 
 
+@dataclass(frozen=True)
+class Head:
+    """Where the predictions come from: the model's own sequence-classification head (own), or a linear probe
+    fitted here on the encoder's pooled features; and the classes it predicts, in logit order."""
+
+    own: bool
+    labels: tuple[str, ...]
+
+    @property
+    def kind(self) -> HeadKind:
+        return "classifier" if self.own else "probe"
+
+    @property
+    def classes(self) -> int:
+        return len(self.labels)
+
+
 @dataclass
 class ModelAdapter:
     name: str  # what the user asked for, or the default model's hub id
     loaded_from: str  # human sentence: where the weights came from
     model: nn.Module  # a transformers model, eval mode, parameters frozen
     tokenizer: Any  # a fast tokenizer (offsets are required)
-    head_kind: str  # "classifier" (the model's own head) or "probe" (fitted here)
-    labels: list[str]
+    head: Head
     device: torch.device
-    details: dict[str, Any] = field(default_factory=dict)  # architecture, layers, heads, revision, ...
+    details: ModelDetails
     probe: Optional[LinearProbe] = None  # the probe logits go through now (see using())
     # The architecture table's row (models/architecture.py) and where the prediction reads the last layer:
     # "first" token or "mean" over the real tokens. Filled from the model's config when not given.
@@ -41,7 +59,15 @@ class ModelAdapter:
         if self.architecture is None:
             self.architecture = architecture_of(self.model.config)
         if self.readout is None:
-            self.readout = readout_of(self.model.config, self.head_kind == "classifier")
+            self.readout = readout_of(self.model.config, self.head.own)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.head.labels)
+
+    def with_labels(self, labels: Sequence[str]) -> "ModelAdapter":
+        """The same model whose head predicts these classes (a probe's, or the head's renamed by --label-map)."""
+        return dataclasses.replace(self, head=Head(self.head.own, tuple(labels)))
 
     @property
     def pad_id(self) -> int:
@@ -70,7 +96,7 @@ class ModelAdapter:
             return None
         if self.architecture.shared_layers:
             return f"{self.architecture.family} shares one block's weights across its layers"
-        return f"reportgen does not know where the layers of {self.details.get('architecture')} are"
+        return f"reportgen does not know where the layers of {self.details.architecture} are"
 
     def output_projections(self) -> Optional[list[nn.Linear]]:
         """Per layer, the Linear whose input is the heads side by side (head masks scale its input)."""
@@ -117,7 +143,7 @@ class ModelAdapter:
         outputs = self.model(
             inputs_embeds=embeddings, attention_mask=attention_mask, **_types(token_type_ids)
         )
-        if self.head_kind == "classifier":
+        if self.head.own:
             return outputs.logits
         return self._probe_logits(outputs.last_hidden_state, attention_mask)
 
@@ -137,10 +163,10 @@ class ModelAdapter:
             )
         finally:
             if attentions:
-                self.model.set_attn_implementation(self.details.get("attn_implementation", "sdpa"))
+                self.model.set_attn_implementation(self.details.attn_implementation)
         layer_pooled = torch.stack([_masked_mean(h, attention_mask) for h in outputs.hidden_states], dim=1)
         pooled = layer_pooled[:, -1]
-        if self.head_kind == "classifier":
+        if self.head.own:
             logits = outputs.logits
         else:
             logits = self.probe(pooled) if self.probe is not None else None
@@ -158,11 +184,11 @@ class ModelAdapter:
         try:
             outputs = self.model(
                 inputs_embeds=embeddings, attention_mask=attention_mask, output_attentions=True,
-                output_hidden_states=self.head_kind != "classifier", **_types(token_type_ids),
+                output_hidden_states=not self.head.own, **_types(token_type_ids),
             )
         finally:
-            self.model.set_attn_implementation(self.details.get("attn_implementation", "sdpa"))
-        if self.head_kind == "classifier":
+            self.model.set_attn_implementation(self.details.attn_implementation)
+        if self.head.own:
             return outputs.logits, outputs.attentions
         return self._probe_logits(outputs.hidden_states[-1], attention_mask), outputs.attentions
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from reportgen.bundle.sections import ModelSummary, ProbeSummary, ProbeWeights
+from reportgen.bundle.typed import parse
 from reportgen.models.probe import LinearProbe, fit_linear
 
 MAX_FOLDS = 5
@@ -93,7 +96,7 @@ class ProbeSource:
     """What --probe-from reads of an earlier report: its probe section, its classes and its model's weights."""
 
     name: str  # the report's folder name, as the pages say it
-    probe: dict[str, Any]  # results.json model.probe
+    probe: ProbeSummary  # results.json model.probe
     labels: list[str]
     weights_sha256: Optional[str]
 
@@ -111,53 +114,54 @@ def read_probe_source(path: Path) -> ProbeSource:
 
     try:
         payload = json.loads(probe_results_file(path).read_text(encoding="utf-8"))
-        model = payload["model"]
-        probe = model["probe"]
+        model = parse(ModelSummary, payload["model"], "model")
+        probe = model.probe
+        labels = list(payload["labels"])
     except FileNotFoundError as err:
         raise InputError(str(err)) from None
     except (ValueError, KeyError, TypeError):
         raise InputError(f"--probe-from {path}: its results.json is not a reportgen report's") from None
-    if not probe or not probe.get("probes"):
+    if probe is None or not probe.probes:
         raise ConfigError(f"--probe-from {path}: that report used its model's own head, so it has no probes")
     name = path.name if path.name not in ("data", "results.json") else path.resolve().parent.name
-    return ProbeSource(name, probe, list(payload["labels"]), model.get("weights_sha256"))
+    return ProbeSource(name, probe, labels, model.weights_sha256)
 
 
 def check_probe_model(source: ProbeSource, adapter: Any) -> None:
     """Probes read another model's features meaninglessly: refuse a report of different weights."""
     from reportgen.errors import ConfigError
 
-    mine = adapter.details.get("weights_sha256")
+    mine = adapter.details.weights_sha256
     if source.weights_sha256 != mine:
         raise ConfigError(f"--probe-from {source.name}: that report's model has weights sha256 "
                           f"{str(source.weights_sha256)[:12]}, this one {str(mine)[:12]}; probes only apply to the "
                           "model they were fitted on")
-    hidden = len(source.probe["probes"][0]["weight"][0])
-    if hidden != adapter.details["hidden_size"]:
+    hidden = len(source.probe.probes[0].weight[0])
+    if hidden != adapter.details.hidden_size:
         raise ConfigError(f"--probe-from {source.name}: its probes read {hidden} features, this model has "
-                          f"{adapter.details['hidden_size']}")
+                          f"{adapter.details.hidden_size}")
 
 
-def reused_fit(previous: dict[str, Any], source: str, slugs: Sequence[str]) -> CrossFit:
+def reused_fit(previous: ProbeSummary, source: str, slugs: Sequence[str]) -> CrossFit:
     """The probes of an earlier report (its results.json model.probe): an example that report explained keeps
     its probe (matched by slug); an example new here goes through one of the fold probes, picked by a hash of
     its slug so the choice depends on nothing else. None of those probes saw a new example, so its prediction is
     held out too; the figures of how the probes were fitted are the earlier report's."""
     from reportgen.models.probe import LinearProbe
 
-    entries = previous["probes"]
+    entries = previous.probes
     position = {slug: i for i, slug in enumerate(slugs)}
-    members: list[list[int]] = [[position[s] for s in entry["examples"] if s in position] for entry in entries]
+    members: list[list[int]] = [[position[s] for s in entry.examples if s in position] for entry in entries]
     known = {i for group in members for i in group}
     new = [i for i in range(len(slugs)) if i not in known]
-    folds = [k for k, entry in enumerate(entries) if entry["fold"] is not None] or list(range(len(entries)))
+    folds = [k for k, entry in enumerate(entries) if entry.fold is not None] or list(range(len(entries)))
     for i in new:
         digest = hashlib.sha256(slugs[i].encode("utf-8")).digest()
         members[folds[int.from_bytes(digest[:8], "little") % len(folds)]].append(i)
-    groups = [ProbeGroup(LinearProbe(np.asarray(entry["weight"]), np.asarray(entry["bias"])), sorted(group),
-                         entry["fold"]) for entry, group in zip(entries, members)]
-    return CrossFit(groups, previous["scheme"], previous["folds"], previous["n_fitted"], previous["train_accuracy"],
-                    previous["regularisation_c"], previous["train_file"], source, len(new))
+    groups = [ProbeGroup(LinearProbe(np.asarray(entry.weight), np.asarray(entry.bias)), sorted(group),
+                         entry.fold) for entry, group in zip(entries, members)]
+    return CrossFit(groups, previous.scheme, previous.folds, previous.n_fitted, previous.train_accuracy,
+                    previous.regularisation_c, previous.train_file, source, len(new))
 
 
 def restricted(groups: Sequence[ProbeGroup], indices: Sequence[int]) -> list[ProbeGroup]:
@@ -195,30 +199,22 @@ def held_out_predictions(fit: CrossFit, features: np.ndarray) -> np.ndarray:
     return predicted
 
 
-def held_out_summary(fit: CrossFit, results: Sequence[Any], slugs: Sequence[str]) -> dict[str, Any]:
+def held_out_summary(fit: CrossFit, results: Sequence[Any], slugs: Sequence[str]) -> ProbeSummary:
     """What results.json says of the probe: how it was fitted, its held-out accuracy with a binomial test
     against always answering the most frequent class, and every probe's weights (re-derivable)."""
     from scipy.stats import binomtest
 
     held = [r for r in results if r.label is not None and not r.unreadable]
     correct = sum(1 for r in held if r.correct)
-    summary: dict[str, Any] = {
-        "scheme": fit.scheme, "folds": fit.folds, "n_fitted": fit.n_fitted, "train_file": fit.train_file,
-        "reused_from": fit.reused_from, "n_new": fit.n_new,
-        "train_accuracy": fit.train_accuracy, "regularisation_c": fit.regularisation_c,
-        "n_held_out": len(held), "held_out_accuracy": correct / len(held) if held else None,
-        "majority_share": None, "p_value": None,
-    }
+    majority = p_value = None
     if held:
-        counts: dict[str, int] = {}
-        for r in held:
-            counts[r.label] = counts.get(r.label, 0) + 1
-        majority = max(counts.values()) / len(held)
-        summary["majority_share"] = majority
-        summary["p_value"] = float(binomtest(correct, len(held), majority, alternative="greater").pvalue)
-    summary["probes"] = [
-        {"fold": g.fold, "examples": [slugs[i] for i in g.indices],
-         "weight": g.probe.linear.weight.tolist(), "bias": g.probe.linear.bias.tolist()}
-        for g in fit.groups if g.probe is not None
-    ]
-    return summary
+        majority = max(Counter(r.label for r in held).values()) / len(held)
+        p_value = float(binomtest(correct, len(held), majority, alternative="greater").pvalue)
+    return ProbeSummary(
+        scheme=fit.scheme, folds=fit.folds, n_fitted=fit.n_fitted, train_file=fit.train_file,
+        reused_from=fit.reused_from, n_new=fit.n_new, train_accuracy=fit.train_accuracy,
+        regularisation_c=fit.regularisation_c, n_held_out=len(held),
+        held_out_accuracy=correct / len(held) if held else None, majority_share=majority, p_value=p_value,
+        probes=tuple(ProbeWeights(fold=g.fold, examples=tuple(slugs[i] for i in g.indices),
+                                  weight=g.probe.linear.weight.tolist(), bias=g.probe.linear.bias.tolist())
+                     for g in fit.groups if g.probe is not None))

@@ -10,9 +10,10 @@ from typing import Any, Optional
 
 import torch
 
+from reportgen.bundle.sections import ModelDetails
 from reportgen.checksums import sha256_files
 from reportgen.errors import ModelLoadError, first_line
-from reportgen.models.adapter import ModelAdapter
+from reportgen.models.adapter import Head, ModelAdapter
 from reportgen.models.checks import check_config, check_loaded
 
 log = logging.getLogger(__name__)
@@ -120,22 +121,22 @@ def _adapter(name: str, loaded_from: str, model: Any, tokenizer: Any, has_head: 
     model.eval().to(target)
     model.requires_grad_(False)
     labels = [config.id2label[i] for i in range(config.num_labels)] if has_head else []
-    details = {
-        "architecture": type(model).__name__,
-        "model_type": config.model_type,
-        "layers": int(config.num_hidden_layers),
-        "heads": int(config.num_attention_heads),
-        "hidden_size": int(config.hidden_size),
-        "vocab_size": int(config.vocab_size),
-        "max_length": int(min(tokenizer.model_max_length, getattr(config, "max_position_embeddings", 512))),
-        "attn_implementation": model.config._attn_implementation,
-        "revision": getattr(config, "_commit_hash", None),
-        "weights_sha256": weights_sha256,
-    }
-    log.info("loaded %s (%s) on %s", name, details["architecture"], target)
+    details = ModelDetails(
+        architecture=type(model).__name__,
+        model_type=config.model_type,
+        layers=int(config.num_hidden_layers),
+        heads=int(config.num_attention_heads),
+        hidden_size=int(config.hidden_size),
+        vocab_size=int(config.vocab_size),
+        max_length=int(min(tokenizer.model_max_length, getattr(config, "max_position_embeddings", 512))),
+        attn_implementation=model.config._attn_implementation,
+        revision=getattr(config, "_commit_hash", None),
+        weights_sha256=weights_sha256,
+    )
+    log.info("loaded %s (%s) on %s", name, details.architecture, target)
     adapter = ModelAdapter(
         name=name, loaded_from=loaded_from, model=model, tokenizer=tokenizer,
-        head_kind="classifier" if has_head else "probe", labels=labels, device=target, details=details,
+        head=Head(own=has_head, labels=tuple(labels)), device=target, details=details,
     )
     check_loaded(adapter)
     return adapter

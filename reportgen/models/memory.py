@@ -27,7 +27,7 @@ def auto_batch_tokens(adapter: ModelAdapter) -> int:
     torch.cuda.synchronize(device)
     free, _ = torch.cuda.mem_get_info(device)
     rows = CPU_BATCH_TOKENS // PROBE_LENGTH
-    length = min(PROBE_LENGTH, int(adapter.details["max_length"]))
+    length = min(PROBE_LENGTH, int(adapter.details.max_length))
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
     ids = torch.full((rows, length), adapter.tokenizer.unk_token_id or 0, dtype=torch.long, device=device)

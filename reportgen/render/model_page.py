@@ -245,9 +245,9 @@ def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict
     gap = q["mean_confidence"] - q["accuracy"]
     tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
             "accurate")
-    who = "encoder + probe" if bundle.model["probe"] else "the model"
+    who = "encoder + probe" if bundle.model.probe else "the model"
     text = f"On the {q['n']} labelled readable examples {who} is right {accuracy_text(bundle)}"
-    if bundle.model["probe"]:
+    if bundle.model.probe:
         text += " (each example predicted by a probe that was not fitted on it)"
     text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
     if wrong:

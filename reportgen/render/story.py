@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from reportgen.bundle import ReportBundle
-from reportgen.bundle.records import lead_method
+from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.render.formatting import p_value, pct
 
 
@@ -22,7 +22,7 @@ def findings(bundle: ReportBundle) -> list[str]:
     if words:
         out.append(words)
     out.extend(_quality(bundle))
-    titles = {m["name"]: m["title"] for m in bundle.methods}
+    titles = {m.name: m.title for m in bundle.methods}
     for name, ig in s.get("convergence", {}).items():
         n = s["n_examples"]
         flagged = len(ig["flagged"])
@@ -64,7 +64,7 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     s = bundle.summary
     if not s["n_labelled"]:
         return None
-    probe = bundle.model["probe"]
+    probe = bundle.model.probe
     who = "Encoder + probe" if probe else "The model"
     text = (f"{who} labels {s['n_correct']} of {s['n_labelled']} labelled examples correctly "
             f"({accuracy_text(bundle)}).")
@@ -83,27 +83,27 @@ def accuracy_text(bundle: ReportBundle) -> str:
     if summary["accuracy"] is None:
         return "no labelled examples"
     text = f"{pct(summary['accuracy'], 1)}, {summary['n_correct']} of {summary['n_labelled']}"
-    return text + ", held out" if bundle.model["probe"] else text
+    return text + ", held out" if bundle.model.probe else text
 
 
 def probe_text(probe: dict[str, Any]) -> str:
     """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
-    if probe["scheme"] == "train_file":
-        text = (f"The probe was fitted on the {probe['n_fitted']:,} labelled examples of {probe['train_file']} "
+    if probe.scheme == "train_file":
+        text = (f"The probe was fitted on the {probe.n_fitted:,} labelled examples of {probe.train_file} "
                 "(--probe-train), none of which is explained here, so every prediction is held out.")
     else:
-        text = (f"The probe is cross-fitted: the {probe['n_fitted']} labelled readable examples are split into "
-                f"{probe['folds']} folds, and each example is predicted and explained through the probe fitted on the "
+        text = (f"The probe is cross-fitted: the {probe.n_fitted} labelled readable examples are split into "
+                f"{probe.folds} folds, and each example is predicted and explained through the probe fitted on the "
                 "other folds, so no example goes through a probe that saw it.")
-    if probe.get("reused_from"):
-        text += (f" These probes were fitted for the earlier report {probe['reused_from']} and reused here "
+    if probe.reused_from:
+        text += (f" These probes were fitted for the earlier report {probe.reused_from} and reused here "
                  f"(--probe-from): the examples that report explained keep their probes, and the "
-                 f"{probe['n_new']:,} examples new here go through probes fitted before they were added.")
-    text += (f" On the data it was fitted on it scores {probe['train_accuracy']:.1%}, an optimistic figure "
+                 f"{probe.n_new:,} examples new here go through probes fitted before they were added.")
+    text += (f" On the data it was fitted on it scores {probe.train_accuracy:.1%}, an optimistic figure "
              "shown only for contrast.")
-    if probe["majority_share"] is not None:
-        text += (f" Always answering the most frequent class would score {probe['majority_share']:.1%} "
-                 f"(one-sided binomial test, {p_value(probe['p_value'])}).")
+    if probe.majority_share is not None:
+        text += (f" Always answering the most frequent class would score {probe.majority_share:.1%} "
+                 f"(one-sided binomial test, {p_value(probe.p_value)}).")
     return text
 
 
@@ -127,12 +127,12 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
 def _top_words(bundle: ReportBundle) -> Optional[str]:
     # The lead method (the signed method with the highest declared lead), else the first method.
     method = lead_method(bundle.methods) or bundle.methods[0]
-    words = bundle.summary["top_words"].get(method["name"], [])[:5]
+    words = bundle.summary["top_words"].get(method.name, [])[:5]
     if not words:
         return None
     listed = ", ".join(f"“{w['word']}” ({w['examples']} example{'s' if w['examples'] != 1 else ''})" for w in words)
     return (
-        f"Across the readable examples, the words carrying the most {method['title']} attribution toward "
+        f"Across the readable examples, the words carrying the most {method.title} attribution toward "
         f"the explained class are {listed}."
     )
 
@@ -144,22 +144,23 @@ def _pct(value: Any, digits: int) -> str:
 def _quality(bundle: ReportBundle) -> list[str]:
     """The best method per metric, and every method that does no better than the random reference."""
     means = bundle.summary.get("metrics", {})
-    titles = {m["name"]: m["title"] for m in bundle.methods}
+    titles = {m.name: m.title for m in bundle.methods}
+    floor = reference_method(bundle.methods)
     sentences = []
     for metric in bundle.metrics:
-        per_method = {k: v for k, v in means.get(metric["name"], {}).items() if k != "random"}
+        per_method = {k: v for k, v in means.get(metric.name, {}).items() if floor is None or k != floor.name}
         if not per_method:
             continue
-        pick = max if metric["higher_is_better"] else min
+        pick = max if metric.higher_is_better else min
         best = pick(per_method, key=lambda k: (per_method[k]["mean"], k))
         n = per_method[best]["n"]
-        text = (f"On {metric['title']} ({metric['family']}, {n} examples), {titles[best]} does best "
+        text = (f"On {metric.title} ({metric.family}, {n} examples), {titles[best]} does best "
                 f"({per_method[best]['mean']:.3f}).")
-        reference = means.get(metric["name"], {}).get("random")
+        reference = means.get(metric.name, {}).get(floor.name) if floor else None
         if reference is not None:
             worse = sorted(
                 titles[k] for k, v in per_method.items()
-                if (v["mean"] <= reference["mean"]) == metric["higher_is_better"]
+                if (v["mean"] <= reference["mean"]) == metric.higher_is_better
             )
             text += f" Random scores reach {reference['mean']:.3f}"
             text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")

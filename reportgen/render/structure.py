@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
-from reportgen.bundle.records import lead_method
+from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
@@ -27,7 +27,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "title": bundle.title,
         "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
         "built": built,
-        "model_name": bundle.model["name"],
+        "model_name": bundle.model.name,
         # Errors about the whole report (not about single examples) stand on every page.
         "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.get("findings", [])
                    if f["severity"] == "error" and not f["examples"]],
@@ -37,16 +37,16 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
 
 
 def _prediction_note(bundle: ReportBundle) -> Optional[str]:
-    probe = bundle.model["probe"]
+    probe = bundle.model.probe
     if not probe:
         return None
-    if probe["scheme"] == "train_file":
-        how = f"a probe fitted on {probe['n_fitted']:,} examples of {probe['train_file']} (--probe-train)"
+    if probe.scheme == "train_file":
+        how = f"a probe fitted on {probe.n_fitted:,} examples of {probe.train_file} (--probe-train)"
     else:
-        how = f"probes cross-fitted in {probe['folds']} folds, so no example goes through a probe fitted on it"
-    if probe.get("reused_from"):
-        how += f", reused from the report {probe['reused_from']} (--probe-from)"
-    return (f"Predictions and explanations: {bundle.model['name']} + {how}. "
+        how = f"probes cross-fitted in {probe.folds} folds, so no example goes through a probe fitted on it"
+    if probe.reused_from:
+        how += f", reused from the report {probe.reused_from} (--probe-from)"
+    return (f"Predictions and explanations: {bundle.model.name} + {how}. "
             f"Held-out accuracy {accuracy_text(bundle)}.")
 
 
@@ -56,37 +56,37 @@ MAX_CLASS_CHARTS = 4  # beyond this many classes the per-class words are a table
 def index_view(bundle: ReportBundle) -> dict[str, Any]:
     m, d, s = bundle.model, bundle.data, bundle.summary
     primary = _primary_method(bundle)
-    by_class = (s.get("top_words_by_class") or {}).get(primary["name"], {}) if primary else {}
+    by_class = (s.get("top_words_by_class") or {}).get(primary.name, {}) if primary else {}
     charts = []
     if primary and len(bundle.labels) <= MAX_CLASS_CHARTS:
         for k, label in enumerate(bundle.labels):
             words = by_class.get(label) or []
             if words:
-                title = f"Toward “{label}”, {primary['title']}"
+                title = f"Toward “{label}”, {primary.title}"
                 charts.append({"title": title, "plot": plots.top_words_chart(words[:10], title, f"top-class-{k}"),
                                "alt": ", ".join(f"{w['word']} ({num(w['score'], 2)})" for w in words[:10])})
     class_table = [{"label": label, "words": ", ".join(w["word"] for w in by_class[label][:6])}
                    for label in bundle.labels if by_class.get(label)] if primary else []
     never = [label for label in bundle.labels if not by_class.get(label)] if primary else []
-    method_table = [{"title": meta["title"], "signed": meta["signed"],
-                     "words": ", ".join(w["word"] for w in (s["top_words"].get(meta["name"]) or [])[:6]) or "—"}
-                    for meta in bundle.methods if meta["family"] != "reference"]
+    method_table = [{"title": meta.title, "signed": meta.signed,
+                     "words": ", ".join(w["word"] for w in (s["top_words"].get(meta.name) or [])[:6]) or "—"}
+                    for meta in bundle.methods if not meta.reference]
     return {
-        "primary_title": primary["title"] if primary else None,
+        "primary_title": primary.title if primary else None,
         "class_table": class_table,
         "never_explained": never,
         "method_table": method_table,
         "model_rows": _model_rows(bundle),
-        "probe": m["probe"],
-        "probe_text": probe_text(m["probe"]) if m["probe"] else None,
+        "probe": m.probe,
+        "probe_text": probe_text(m.probe) if m.probe else None,
         "accuracy_text": accuracy_text(bundle),
         "data_rows": [
-            ("Examples file", d["file"]),
-            ("Examples", str(d["n_examples"])),
-            ("Labelled", f"{d['n_labelled']} ({', '.join(f'{k}: {v}' for k, v in d['label_counts'].items())})"),
-            ("Sentence pairs", str(d["n_pairs"])),
-            ("With human rationales", str(d["n_with_rationale"])),
-            ("With notes", str(d["n_with_note"])),
+            ("Examples file", d.file),
+            ("Examples", str(d.n_examples)),
+            ("Labelled", f"{d.n_labelled} ({', '.join(f'{k}: {v}' for k, v in d.label_counts.items())})"),
+            ("Sentence pairs", str(d.n_pairs)),
+            ("With human rationales", str(d.n_with_rationale)),
+            ("With notes", str(d.n_with_note)),
         ],
         "findings": findings(bundle),
         "alerts": [_alert(bundle, f) for f in bundle.summary.get("findings", [])],
@@ -109,29 +109,29 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
 
 
 def attention_plot(bundle: ReportBundle) -> Markup:
-    return plots.attention_heatmap(bundle.model["layers"], bundle.model["heads"], "attention-plot")
+    return plots.attention_heatmap(bundle.model.layers, bundle.model.heads, "attention-plot")
 
 
 def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[str, Any]:
     cfg = bundle.config
     cost = cost_view(bundle)
     means = bundle.summary.get("metrics", {})
-    titles = {m["name"]: m["title"] for m in bundle.methods}
+    titles = {m.name: m.title for m in bundle.methods}
     agreement = bundle.summary.get("agreement", {})
     return {
         "metrics": [
-            {**_metric_header(m), "html": render_markdown(m["description"])} for m in bundle.metrics
+            {**_metric_header(m), "html": render_markdown(m.description)} for m in bundle.metrics
         ],
         "quality_rows": [
-            {"title": meta["title"], "reference": meta["family"] == "reference",
-             "cells": [_mean_cell(means.get(m["name"], {}).get(meta["name"])) for m in bundle.metrics],
-             "cost": cost["cells"].get(meta["name"], {}).get("text", "—")}
+            {"title": meta.title, "reference": meta.reference,
+             "cells": [_mean_cell(means.get(m.name, {}).get(meta.name)) for m in bundle.metrics],
+             "cost": cost["cells"].get(meta.name, {}).get("text", "—")}
             for meta in bundle.methods
         ],
         "cost": cost,
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles, metric_values),
-        "has_random": any(m["name"] == "random" for m in bundle.methods),
+        "has_reference": any(m.reference for m in bundle.methods),
         "not_applicable": bundle.summary.get("not_applicable", []),
         "linearisation": {name: {**v, "of_title": titles[v["of"]]}
                           for name, v in bundle.summary.get("linearisation", {}).items()},
@@ -143,17 +143,17 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
             for a in agreement
         ],
         "methods": [
-            {"name": m["name"], "title": m["title"], "family": m["family"], "signed": m["signed"],
-             "html": render_markdown(m["description"])}
+            {"name": m.name, "title": m.title, "family": m.family, "signed": m.signed,
+             "html": render_markdown(m.description)}
             for m in bundle.methods
         ],
         "delta_threshold": _delta_threshold(bundle),
         "target": cfg["compute"]["target"],
         "unk_threshold": cfg["compute"]["unk_threshold"],
-        "probe": bundle.model["probe"],
-        "probe_text": probe_text(bundle.model["probe"]) if bundle.model["probe"] else None,
+        "probe": bundle.model.probe,
+        "probe_text": probe_text(bundle.model.probe) if bundle.model.probe else None,
         "accuracy_text": accuracy_text(bundle),
-        "head_kind": bundle.model["head_kind"],
+        "head_kind": bundle.model.head_kind,
     }
 
 
@@ -166,24 +166,25 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
     texts = [(0, ex.text, ex.rationale)] + ([(1, ex.text_pair, ex.rationale_pair)] if ex.text_pair else [])
     rows = []
     for meta in bundle.methods:
-        result = ex.methods[meta["name"]]
+        result = ex.methods[meta.name]
         if "skipped" in result["info"]:
-            rows.append({"title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": None,
+            rows.append({"title": meta.title, "name": meta.name, "signed": meta.signed, "scale": None,
                          "skipped": result["info"]["skipped"], "segments": [], "info": [], "warn": False})
             continue
         scores = result["words"]
         scale = max((abs(v) for v in scores), default=0.0)
         rows.append({
-            "title": meta["title"], "name": meta["name"], "signed": meta["signed"], "scale": scale, "skipped": None,
+            "title": meta.title, "name": meta.name, "signed": meta.signed, "scale": scale, "skipped": None,
             "segments": [
                 {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
                     text, [w for w in ex.words if w["segment"] == seg],
-                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta["title"],
-                    meta["signed"])}
+                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta.title,
+                    meta.signed)}
                 for seg, text, spans in texts
             ],
-            "info": _method_info(result["info"]),
-            "warn": result["info"].get("relative_delta", 0.0) > _delta_threshold(bundle),
+            "info": _method_info(meta, result["info"]),
+            "warn": bool(meta.completeness) and unresolved(result["info"].get("relative_delta", 0.0),
+                                                            _delta_threshold(bundle)),
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
@@ -195,14 +196,14 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         quality = {
             "metrics": [_metric_header(m) for m in bundle.metrics],
             "rows": [
-                {"title": meta["title"], "reference": meta["family"] == "reference",
-                 "cells": [_fmt(ex.metrics.get(meta["name"], {}).get(m["name"])) for m in bundle.metrics]}
+                {"title": meta.title, "reference": meta.reference,
+                 "cells": [_fmt(ex.metrics.get(meta.name, {}).get(m.name)) for m in bundle.metrics]}
                 for meta in bundle.methods
             ],
         }
     word_table = [
         {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
-         "scores": [ex.methods[m["name"]]["words"][k] for m in bundle.methods]}
+         "scores": [ex.methods[m.name]["words"][k] for m in bundle.methods]}
         for k, w in enumerate(ex.words)
     ]
     return {
@@ -218,7 +219,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         "quality": quality,
         "rationale": rationale,
         "has_pair": ex.text_pair is not None,
-        "method_titles": [m["title"] for m in bundle.methods],
+        "method_titles": [m.title for m in bundle.methods],
         "word_table": word_table,
         "attention_data": Markup("").join(_window_attention(bundle, ex)),
         "windows": [{"number": k + 1, "chars": w["chars"], "pieces": w["length"],
@@ -247,30 +248,30 @@ def _page_number(bundle: ReportBundle) -> dict[str, int]:
 def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
     m = bundle.model
     rows = [
-        ("Model", m["name"]),
-        ("Loaded from", m["loaded_from"]),
-        ("Architecture", f"{m['architecture']} ({m['model_type']}), {m['layers']} layers × {m['heads']} heads, "
-                         f"hidden size {m['hidden_size']}"
+        ("Model", m.name),
+        ("Loaded from", m.loaded_from),
+        ("Architecture", f"{m.architecture} ({m.model_type}), {m.layers} layers × {m.heads} heads, "
+                         f"hidden size {m.hidden_size}"
                          + ("; some layers attend only within a local window, so their attention maps are zero "
-                            "beyond it" if m.get("attention_reach") == "local" else "")),
+                            "beyond it" if m.attention_reach == "local" else "")),
         ("Labels", ", ".join(bundle.labels)),
-        ("Classifier", "the model's own sequence-classification head" if m["head_kind"] == "classifier"
+        ("Classifier", "the model's own sequence-classification head" if m.head_kind == "classifier"
          else "a linear probe "
-              + (f"fitted for the report {m['probe']['reused_from']} (reused with --probe-from) "
-                 if m["probe"].get("reused_from") else "fitted here ")
+              + (f"fitted for the report {m.probe.reused_from} (reused with --probe-from) "
+                 if m.probe.reused_from else "fitted here ")
               + "on mean-pooled last-layer states (the model has no classification head); "
-              + ("fitted on " + m["probe"]["train_file"] if m["probe"]["scheme"] == "train_file"
-                 else f"cross-fitted in {m['probe']['folds']} folds") + ", so every prediction is held out"),
+              + ("fitted on " + m.probe.train_file if m.probe.scheme == "train_file"
+                 else f"cross-fitted in {m.probe.folds} folds") + ", so every prediction is held out"),
     ]
-    if m.get("window"):
+    if m.window:
         long_inputs = bundle.config["compute"].get("long_inputs", "truncate")
-        rows.append(("Window", f"{m['window']} word pieces per model input (the model's limit: {m['max_length']}); "
+        rows.append(("Window", f"{m.window} word pieces per model input (the model's limit: {m.max_length}); "
                      + ("a longer text is read in overlapping windows" if long_inputs == "window"
                         else "a longer text is cut (--long-inputs truncate)")))
-    if m.get("revision"):
-        rows.append(("Revision", m["revision"]))
-    if m.get("weights_sha256"):
-        rows.append(("Weights sha256", m["weights_sha256"]))
+    if m.revision:
+        rows.append(("Revision", m.revision))
+    if m.weights_sha256:
+        rows.append(("Weights sha256", m.weights_sha256))
     return rows
 
 
@@ -291,18 +292,18 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     if section is None:
         return None
     meta = section["meta"]
-    rows = [("Model", bundle.model["name"])]
+    rows = [("Model", bundle.model.name)]
     for key, title in MODEL_CARD_FIELDS:
         if key in meta:
             value = meta[key]
             rows.append((title, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
-    if bundle.model.get("weights_sha256"):
-        rows.append(("Weights sha256", bundle.model["weights_sha256"]))
+    if bundle.model.weights_sha256:
+        rows.append(("Weights sha256", bundle.model.weights_sha256))
     return {"title": section["title"], "rows": rows, "html": render_markdown(section["markdown"])}
 
 
 def _filter_view(bundle: ReportBundle) -> dict[str, Any]:
-    metrics = [{"key": f"{meta['name']}/{m['name']}", "label": f"{meta['title']} · {m['title']}"}
+    metrics = [{"key": f"{meta.name}/{m.name}", "label": f"{meta.title} · {m.title}"}
                for meta in bundle.methods for m in bundle.metrics]
     return {"labels": bundle.labels, "metrics": metrics}
 
@@ -314,8 +315,8 @@ TABLE_PAGE = 250  # rows drawn at a time; search, filters and sorting always run
 def view_page(bundle: ReportBundle) -> dict[str, Any]:
     """view.html: one page that draws any example from its view chunk (data/view/NNNNN.js), by #chunk:slug."""
     config = {"labels": bundle.labels, "viewDir": VIEW_DIR,
-              "methods": [{"name": m["name"], "title": m["title"], "signed": m["signed"]} for m in bundle.methods],
-              "metrics": [{"name": m["name"], "title": m["title"]} for m in bundle.metrics]}
+              "methods": [{"name": m.name, "title": m.title, "signed": m.signed} for m in bundle.methods],
+              "metrics": [{"name": m.name, "title": m.title} for m in bundle.metrics]}
     return {"n_pages": len(bundle.pages), "n_examples": len(bundle.examples), "rule": PAGES_RULE,
             "config": plots.json_script(config, 'id="view-config"')}
 SEARCH_CHARS = 2000  # of each text, for the index search: enough for any sentence, bounded for a long document
@@ -358,7 +359,7 @@ def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         flags.append("truncated")
     if ex.windows:
         flags.append(f"{len(ex.windows)} windows")
-    flags.extend(f"{meta['title']} not converged" for meta, _ in _not_converged(bundle, ex))
+    flags.extend(f"{meta.title} not converged" for meta, _ in _not_converged(bundle, ex))
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
@@ -387,7 +388,7 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     if ex.unreadable:
         out.append(
             f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
-            f"{bundle.model['name']}: the model did not read most of it, so the prediction and every "
+            f"{bundle.model.name}: the model did not read most of it, so the prediction and every "
             "highlight below are meaningless. Use a model whose vocabulary covers this language."
         )
     if ex.windows:
@@ -401,9 +402,10 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
                    f"after. The whole text is {ex.excerpt['source']} (sha256 in results.json).")
     for meta, info in _not_converged(bundle, ex):
+        end = END_LABELS[meta.completeness.end]
         out.append(
-            f"{meta['title']} did not converge: its scores miss f(input) − f(baseline) by "
-            f"{info['relative_delta']:.1%} (threshold {_delta_threshold(bundle):.0%}). "
+            f"{meta.title} did not converge: its scores miss {end} − f(baseline) by "
+            f"{pct(info['relative_delta'], 1)} (threshold {_delta_threshold(bundle):.0%}). "
             "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
@@ -423,31 +425,29 @@ def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
                              else "This example has no full page, so its windows' attention maps are not kept."))
 
 
-def _method_info(info: dict[str, Any]) -> list[tuple[str, str]]:
-    if "delta" not in info:
-        if "sum" in info and "logit" in info:  # a decomposition of the logit: how much of it the scores carry
-            mean = " (mean over windows)" if info.get("windows") else ""
-            return [("sum of scores" + mean, num(info["sum"], 4)), ("target logit" + mean, num(info["logit"], 4))]
-        return []
-    if "mean_f_noisy" in info:  # NoiseTunnel IG: completeness holds against the noisy copies' mean
-        return [
-            ("convergence delta", f"{info['delta']:+.2e}"),
-            ("relative to mean f(noisy x) − f(baseline)", pct(info["relative_delta"], 2)),
-            ("mean f(noisy x)", num(info["mean_f_noisy"], 4)),
-            ("f(baseline)", num(info["f_baseline"], 4)),
-            ("noisy copies × steps", f"{info['samples']} × {info['steps']}"),
-        ]
+# What a completeness check's f(end) is, by the method's declared Completeness.end.
+END_LABELS = {"input": "f(x)", "noisy_mean": "mean f(noisy x)"}
+
+
+def _method_info(meta: MethodDecl, info: dict[str, Any]) -> list[tuple[str, str]]:
     windows = info.get("windows") or []  # a text read in windows: the merged figures, then every window's own
     mean, worst, most = (" (mean over windows)", ", worst window", ", most in a window") if windows else ("", "", "")
+    if meta.completeness is None:
+        if "sum" in info and "logit" in info:  # a decomposition of the logit: how much of it the scores carry
+            return [("sum of scores" + mean, num(info["sum"], 4)), ("target logit" + mean, num(info["logit"], 4))]
+        return []
+    end = END_LABELS[meta.completeness.end]
+    steps = (("noisy copies × steps", f"{info['samples']} × {info['steps']}") if "samples" in info
+             else ("steps" + most, str(info["steps"])))
     return [
         ("convergence delta" + mean, f"{info['delta']:+.2e}"),
-        ("relative to f(x) − f(baseline)" + worst, pct(info["relative_delta"], 2)),
-        ("f(x)" + mean, num(info["f_input"], 4)),
+        (f"relative to {end} − f(baseline)" + worst, pct(info["relative_delta"], 2)),
+        (end + mean, num(info["f_end"], 4)),
         ("f(baseline)" + mean, num(info["f_baseline"], 4)),
-        ("steps" + most, str(info["steps"])),
+        steps,
     ] + [
-        (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of f(x) − f(baseline) "
-                            f"({num(w['f_input'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
+        (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of {end} − f(baseline) "
+                            f"({num(w['f_end'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
         for k, w in enumerate(windows)
     ]
 
@@ -457,17 +457,17 @@ class MetricValues:
     per-example distributions on the methods page), so no chunk is read twice."""
 
     def __init__(self, bundle: ReportBundle):
-        self.methods, self.metrics = bundle.methods, [m["name"] for m in bundle.metrics]
-        self.values: dict[str, dict[str, list[float]]] = {m: {meta["title"]: [] for meta in self.methods}
+        self.methods, self.metrics = bundle.methods, [m.name for m in bundle.metrics]
+        self.values: dict[str, dict[str, list[float]]] = {m: {meta.title: [] for meta in self.methods}
                                                           for m in self.metrics}
 
     def add(self, examples: list[ExampleResult]) -> None:
         for ex in examples:
             for meta in self.methods:
-                scored = ex.metrics.get(meta["name"], {})
+                scored = ex.metrics.get(meta.name, {})
                 for metric in self.metrics:
                     if (v := scored.get(metric)) is not None:
-                        self.values[metric][meta["title"]].append(v)
+                        self.values[metric][meta.title].append(v)
 
 
 def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
@@ -480,12 +480,12 @@ def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: Met
             series = {titles[m]: ys for m, ys in curves[name].items()}
             plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})
     for metric in bundle.metrics:
-        values = per_metric.values[metric["name"]]
+        values = per_metric.values[metric.name]
         if any(values.values()):
-            arrow = "higher is better" if metric["higher_is_better"] else "lower is better"
-            caption = f"{metric['title']} per example ({arrow}); the bar marks the mean"
+            arrow = "higher is better" if metric.higher_is_better else "lower is better"
+            caption = f"{metric.title} per example ({arrow}); the bar marks the mean"
             plots_out.append({"caption": caption,
-                              "plot": plots.metric_distribution(values, metric["title"], f"dist-{metric['name']}")})
+                              "plot": plots.metric_distribution(values, metric.title, f"dist-{metric.name}")})
     return plots_out
 
 
@@ -521,11 +521,11 @@ def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[dict[str, Any]]]:
     return cached
 
 
-def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """The completeness methods whose scores on this example miss f(input) - f(baseline) by too much."""
+def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[MethodDecl, dict[str, Any]]]:
+    """The completeness methods whose scores on this example miss f(end) - f(baseline) by too much."""
     threshold = _delta_threshold(bundle)
-    return [(meta, ex.methods[meta["name"]]["info"]) for meta in bundle.methods if meta.get("completeness")
-            and (ex.methods[meta["name"]]["info"].get("relative_delta") or 0.0) > threshold]
+    return [(meta, ex.methods[meta.name]["info"]) for meta in bundle.methods if meta.completeness
+            and unresolved(ex.methods[meta.name]["info"].get("relative_delta", 0.0), threshold)]
 
 
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
@@ -564,10 +564,10 @@ def _finding_here(f: dict[str, Any], ex: ExampleResult, titles: dict[str, str]) 
 
 
 def _metric_header(m: dict[str, Any]) -> dict[str, Any]:
-    arrow = "↑" if m["higher_is_better"] else "↓"
-    return {"name": m["name"], "title": m["title"], "family": m["family"], "arrow": arrow,
-            "hint": f"{m['family']}, range {m['range'][0]:g} to {m['range'][1]:g}, "
-                    f"{'higher' if m['higher_is_better'] else 'lower'} is better"}
+    arrow = "↑" if m.higher_is_better else "↓"
+    return {"name": m.name, "title": m.title, "family": m.family, "arrow": arrow,
+            "hint": f"{m.family}, range {m.range[0]:g} to {m.range[1]:g}, "
+                    f"{'higher' if m.higher_is_better else 'lower'} is better"}
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
@@ -596,7 +596,7 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
                        "text": "none beyond the shared pass" if passes == 0 else
                        ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
     return {"examples": counted["examples"], "cells": cells,
-            "relative_to": next((m["title"] for m in bundle.methods if m["name"] == anchor), None)}
+            "relative_to": next((m.title for m in bundle.methods if m.name == anchor), None)}
 
 
 def _mean_cell(entry: Optional[dict[str, Any]]) -> str:

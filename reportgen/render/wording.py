@@ -85,8 +85,7 @@ SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
     "windowed": _windowed,
     "special_tokens": _special_tokens,
     "methods_disagree": _methods_disagree,
-    "sufficiency_vs_random": _vs_random,
-    "comprehensiveness_vs_random": _vs_random,
+    "no_better_than_reference": _vs_random,
     "faithfulness_for_cost": _faithfulness_for_cost,
     "sanity_check": _sanity_check,
     "spurious_cue": _spurious_cue,
@@ -102,7 +101,7 @@ VALUE_LABELS: dict[str, Callable[[dict[str, Any], Titles], str]] = {
 
 
 def titles_of(methods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    return {m["name"]: m["title"] for m in methods}
+    return {m.name: m.title for m in methods}
 
 
 def finding_message(finding: Mapping[str, Any], titles: Titles) -> str:

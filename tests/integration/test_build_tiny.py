@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from reportgen.bundle.store import read_results
 from reportgen.cli import cli
-from reportgen.render.wording import finding_message, titles_of
+from reportgen.render.wording import finding_message
 from tests.conftest import TINY_ROWS, run_cli, write_jsonl
 
 XSS = "<script>window.__xss = 1</script>"
@@ -67,7 +67,7 @@ def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, ho
         assert key in ex
     ig = ex["methods"]["integrated_gradients"]
     assert len(ig["tokens"]) == len(ex["tokens"]) and len(ig["words"]) == len(ex["words"])
-    assert set(ig["info"]) >= {"delta", "relative_delta", "f_input", "f_baseline", "steps"}
+    assert set(ig["info"]) >= {"delta", "relative_delta", "f_end", "f_baseline", "steps"}
     assert results["model"]["probe"]["probes"][0]["weight"] and "z1" in results["summary"]["unreadable"]
     assert (out / "data" / "attention" / "a1.npy").is_file()
 
@@ -192,7 +192,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert len(re.findall(r"Cost per example:", methods_page)) == len(names)
     relative = [f for f in results["summary"]["findings"] if f["code"] == "faithfulness_for_cost"]
     decomposition = {m["title"] for m in results["methods"] if m["family"] == "decomposition"}
-    worded = [finding_message(f, titles_of(results["methods"])) for f in relative]
+    worded = [finding_message(f, {m["name"]: m["title"] for m in results["methods"]}) for f in relative]
     assert decomposition and decomposition <= {message.split(":")[0] for message in worded}
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),

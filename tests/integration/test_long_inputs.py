@@ -59,7 +59,7 @@ def test_every_method_explains_the_windows_of_a_long_text(tmp_path, tiny_classif
     info = ig["info"]
     assert len(info["windows"]) == len(windows)
     # Completeness carries over: the scores add up to the windows' mean f(x) - f(baseline), plus the mean delta.
-    assert sum(ig["tokens"]) == pytest.approx(info["f_input"] - info["f_baseline"] + info["delta"], abs=1e-4)
+    assert sum(ig["tokens"]) == pytest.approx(info["f_end"] - info["f_baseline"] + info["delta"], abs=1e-4)
     assert info["relative_delta"] == max(w["relative_delta"] for w in info["windows"])
     assert results["summary"]["windowed"] == ["long"]
     page = (out / "examples" / "long.html").read_text(encoding="utf-8")

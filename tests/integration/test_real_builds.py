@@ -54,7 +54,7 @@ def test_demo_ig_converges_and_deltas_are_shown(demo_site):
         info = ex["methods"]["integrated_gradients"]["info"]
         assert info["steps"] in (17, 33, 65, 129) and info["rule"] == "clenshaw-curtis (adaptive)"
         assert info["converged"] == (info["relative_delta"] <= 0.01)
-        assert abs(sum(ex["methods"]["integrated_gradients"]["tokens"]) - (info["f_input"] - info["f_baseline"])
+        assert abs(sum(ex["methods"]["integrated_gradients"]["tokens"]) - (info["f_end"] - info["f_baseline"])
                    - info["delta"]) < 1e-3
     page = (demo_site / "examples" / "neg-07.html").read_text(encoding="utf-8")
     delta = results["examples"][[e["id"] for e in results["examples"]].index("neg-07")]["methods"][

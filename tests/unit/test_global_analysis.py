@@ -214,11 +214,15 @@ def test_cross_fitting_never_predicts_an_example_through_a_probe_fitted_on_it():
 
 
 def test_probe_at_chance_is_an_error_finding():
+    from dataclasses import replace
+
+    from reportgen.bundle.sections import ProbeSummary
     from reportgen.compute.findings import _probe_findings
 
-    at_chance = {"held_out_accuracy": 0.36, "majority_share": 0.36, "p_value": 0.55, "n_held_out": 50,
-                 "train_accuracy": 1.0}
+    at_chance = ProbeSummary(scheme="cross_fitted", folds=5, n_fitted=50, train_file=None, reused_from=None, n_new=0,
+                             train_accuracy=1.0, regularisation_c=1.0, n_held_out=50, held_out_accuracy=0.36,
+                             majority_share=0.36, p_value=0.55, probes=())
     codes = {f["code"]: f["severity"] for f in _probe_findings(at_chance)}
     assert codes == {"probe_at_chance": "error", "probe_overfits": "warning"}
-    good = {**at_chance, "held_out_accuracy": 0.9, "p_value": 1e-9, "train_accuracy": 0.95}
+    good = replace(at_chance, held_out_accuracy=0.9, p_value=1e-9, train_accuracy=0.95)
     assert _probe_findings(good) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reportgen.bundle.declarations import Completeness, MethodDecl
 from reportgen.compute.encode import EncodedExample, Word
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.metrics.agreement import agreement_matrix, spearman
@@ -76,14 +77,13 @@ def test_rationale_words_follow_each_segment():
     assert rationale_words(ex, enc).tolist() == [False, True, False, False, True]
 
 
-@pytest.mark.parametrize("name", ["comprehensiveness", "sufficiency", "token_f1", "token_iou", "auprc",
-                                  "loo_correlation"])
+@pytest.mark.parametrize("name", METRICS.names())  # every registered metric, found by discovery
 def test_metrics_declare_what_pages_need(name):
-    metric = METRICS.get(name)
-    decl = metric.declaration()
-    assert decl["family"] in {"faithfulness", "plausibility"}
-    assert decl["range"][0] < decl["range"][1] and isinstance(decl["higher_is_better"], bool)
-    assert decl["description"].strip()
+    decl = METRICS.get(name).declaration()
+    assert decl.name == name and decl.title
+    assert decl.family in {"faithfulness", "plausibility"}
+    assert decl.range[0] < decl.range[1] and isinstance(decl.higher_is_better, bool)
+    assert decl.description.strip()
 
 
 def test_comprehensiveness_and_sufficiency_against_a_manual_loop(tiny_encoder):
@@ -156,7 +156,7 @@ def test_findings_special_share_and_spurious_cue():
     assert _special_share(r, "integrated_gradients") == pytest.approx(0.9)
     many = [_result(f"e{i}", ["cue", "other"], [2.0, 1.0], [0, 2.0, 1.0, 0], [-1, 0, 0, -1], [-1, 0, 1, -1])
             for i in range(5)]
-    methods = [{"name": "integrated_gradients", "title": "Integrated Gradients", "signed": True, "family": "gradient"}]
+    methods = [MethodDecl("integrated_gradients", "Integrated Gradients", "gradient", True, "", "")]
     cues = _spurious_cues(summarise(many, ["a"], methods, 0.05)[1])
     assert len(cues) == 1 and len(cues[0]["examples"]) == 5
     assert cues[0]["params"] == {"word": "cue", "method": "integrated_gradients", "count": 5, "readable": 5}
@@ -174,10 +174,10 @@ def test_findings_weigh_faithfulness_against_counted_cost():
     from reportgen.compute.findings import _faithfulness_for_cost
     from reportgen.render.wording import finding_message, titles_of
 
-    def declared(name, family, completeness=False):
-        return {"name": name, "title": name.upper(), "family": family, "completeness": completeness}
+    def declared(name, family, completeness=None):
+        return MethodDecl(name, name.upper(), family, True, "", "", completeness=completeness)
 
-    methods = [declared("ig", "gradient", True), declared("dx", "decomposition"), declared("gxi", "gradient"),
+    methods = [declared("ig", "gradient", Completeness()), declared("dx", "decomposition"), declared("gxi", "gradient"),
                declared("alt", "decomposition"), declared("occ", "perturbation"), declared("rnd", "reference")]
     comp = {"ig": 0.6, "dx": 0.7, "gxi": 0.3, "alt": 0.4, "occ": 0.8, "rnd": 0.1}
     summary = {

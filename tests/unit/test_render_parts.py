@@ -198,12 +198,13 @@ def test_attention_flow_takes_the_narrowest_edge_where_rollout_multiplies():
 
 
 def test_no_method_is_recognised_by_its_name_outside_its_own_file():
-    """Summaries, findings, pages and templates read what a method declares (lead, completeness,
-    approximates), so a new method with the same capabilities is treated the same way."""
+    """Summaries, findings, pages and templates read what a method declares (lead, completeness, approximates,
+    the reference family), so a new method with the same capabilities is treated the same way. The random
+    reference included: it is found by its family."""
     from reportgen.compute.methods import METHODS
 
     root = Path(__file__).resolve().parents[2]
-    names = [n for n in METHODS.names() if n != "random"]
+    names = METHODS.names()
     # Defaults and help text name methods; the leave-one-out metric is defined against occlusion's scores.
     allowed = {"reportgen/config.py", "reportgen/scaffold.py", "reportgen/cli.py", "reportgen/compute/metrics/loo.py"}
     offenders = []
@@ -248,9 +249,43 @@ def test_only_the_architecture_table_knows_an_architecture():
 def test_a_decomposition_shows_its_sum_beside_the_logit():
     """DecompX, AttnLRP and CP-LRP say per example how much of the target logit their scores carry; a text read in
     windows shows the windows' mean (the merged scores are the windows' sums over their number)."""
+    from reportgen.bundle.declarations import MethodDecl
     from reportgen.render.structure import _method_info
 
-    assert _method_info({"sum": 1.23456, "logit": 2.5}) == [("sum of scores", "1.2346"), ("target logit", "2.5000")]
-    windowed = _method_info({"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]})
+    decomposition = MethodDecl("d", "D", "decomposition", True, "", "")
+    assert _method_info(decomposition, {"sum": 1.23456, "logit": 2.5}) == [("sum of scores", "1.2346"),
+                                                                           ("target logit", "2.5000")]
+    windowed = _method_info(decomposition, {"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]})
     assert [label for label, _ in windowed] == ["sum of scores (mean over windows)", "target logit (mean over windows)"]
-    assert _method_info({}) == []
+    assert _method_info(decomposition, {}) == []
+
+
+def test_a_completeness_check_is_worded_by_what_the_path_ends_at():
+    from reportgen.bundle.declarations import Completeness, MethodDecl
+    from reportgen.render.structure import _method_info
+
+    info = {"delta": 0.01, "relative_delta": None, "f_end": 1.0, "f_baseline": 1.0, "steps": 16, "rule": "r"}
+    noisy = MethodDecl("n", "N", "gradient", True, "", "", completeness=Completeness("noisy_mean"))
+    rows = dict(_method_info(noisy, {**info, "samples": 8}))
+    # f(end) = f(baseline): the relative delta is undefined, shown as n/a (and flagged, not taken as 0)
+    assert rows["relative to mean f(noisy x) − f(baseline)"] == "n/a" and rows["noisy copies × steps"] == "8 × 16"
+    plain = MethodDecl("p", "P", "gradient", True, "", "", completeness=Completeness("input"))
+    assert "f(x)" in dict(_method_info(plain, info)) and dict(_method_info(plain, info))["steps"] == "16"
+
+
+def test_a_completeness_check_is_one_protocol():
+    """Every method that declares Completeness writes its info through completeness_check(), so the relative
+    delta has one definition; the keys render and the aggregate read are the ones it writes."""
+    import inspect
+
+    from reportgen.compute.methods import METHODS
+    from reportgen.compute.methods.base import completeness_check
+
+    keys = set(completeness_check(1.0, 2.0, 1.0, 16, "r"))
+    assert keys == {"delta", "relative_delta", "f_end", "f_baseline", "steps", "rule"}
+    assert completeness_check(0.5, 1.0, 1.0, 16, "r")["relative_delta"] == float("inf")  # undefined, not 0
+    assert completeness_check(0.0, 1.0, 1.0, 16, "r")["relative_delta"] == 0.0
+    for name in METHODS.names():
+        method = METHODS.get(name)
+        if method.completeness is not None:
+            assert "completeness_check(" in inspect.getsource(inspect.getmodule(method)), name

@@ -70,11 +70,11 @@ def test_merged_scores_are_each_windows_attribution_to_the_mean_logit(tokenizer)
 
 
 def test_merged_info_averages_values_and_keeps_the_worst_window():
-    infos = [{"delta": 0.1, "relative_delta": 0.01, "steps": 17, "f_input": 2.0, "converged": True, "rule": "cc"},
-             {"delta": -0.3, "relative_delta": 0.04, "steps": 65, "f_input": 1.0, "converged": False, "rule": "cc",
+    infos = [{"delta": 0.1, "relative_delta": 0.01, "steps": 17, "f_end": 2.0, "converged": True, "rule": "cc"},
+             {"delta": -0.3, "relative_delta": 0.04, "steps": 65, "f_end": 1.0, "converged": False, "rule": "cc",
               "recomputed_from": "bf16"}]
     info = merged_info(infos)
-    assert info["delta"] == pytest.approx(-0.1) and info["f_input"] == pytest.approx(1.5)
+    assert info["delta"] == pytest.approx(-0.1) and info["f_end"] == pytest.approx(1.5)
     assert info["relative_delta"] == 0.04 and info["steps"] == 65 and info["converged"] is False
     assert info["rule"] == "cc" and info["recomputed_from"] == "bf16" and info["windows"] == infos
     assert merged_info(infos[:1]) is infos[0]

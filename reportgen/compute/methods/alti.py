@@ -11,7 +11,6 @@ from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, sel
 
 @METHODS.register("alti")
 class ALTI(LayerMixing):
-    name = "alti"
     title = "ALTI"
     summary = "Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022)."
     description = """\

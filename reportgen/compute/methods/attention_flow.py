@@ -14,7 +14,6 @@ MAX_FLOW_TOKENS = 128
 
 @METHODS.register("attention_flow")
 class AttentionFlow(AttributionMethod):
-    name = "attention_flow"
     title = "Attention flow"
     family = "attention"
     signed = False

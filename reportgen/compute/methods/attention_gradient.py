@@ -11,7 +11,6 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 
 @METHODS.register("attention_gradient")
 class GradientWeightedAttention(AttributionMethod):
-    name = "attention_gradient"
     title = "Gradient-weighted attention"
     family = "attention"
     signed = False

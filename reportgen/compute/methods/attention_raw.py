@@ -9,7 +9,6 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 
 @METHODS.register("attention_raw")
 class RawAttention(AttributionMethod):
-    name = "attention_raw"
     title = "Raw attention (last layer)"
     family = "attention"
     signed = False

@@ -10,7 +10,6 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 
 @METHODS.register("attention_rollout")
 class AttentionRollout(AttributionMethod):
-    name = "attention_rollout"
     title = "Attention rollout"
     family = "attention"
     signed = False

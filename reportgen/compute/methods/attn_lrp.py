@@ -11,7 +11,6 @@ from reportgen.compute.methods.lrp_rules import relevance, rules_problem
 
 @METHODS.register("attn_lrp")
 class AttnLRP(AttributionMethod):
-    name = "attn_lrp"
     title = "AttnLRP"
     family = "decomposition"
     signed = True

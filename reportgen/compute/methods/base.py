@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequen
 import numpy as np
 import torch
 
+from reportgen.bundle.declarations import Completeness, MethodDecl
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.encode import EncodedExample, batch_rows
 from reportgen.config import ComputeConfig
@@ -43,20 +44,25 @@ class AttributionMethod:
     signed: ClassVar[bool]  # True: scores can push for (+) or against (-) the target class
     summary: ClassVar[str]  # one line, for `reportgen methods`
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
-    # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name):
-    # completeness: its scores should add up to f(input) - f(baseline), and each example's info carries
-    #   "delta", "relative_delta", "steps" and "rule", so convergence is summarised and flagged;
+    # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name).
     # The ComputeConfig fields this method reads besides batch_tokens and seed: the cache recomputes a method's
     # scores when one of them changes, and only that method's (a unit test checks the list is complete).
     settings: ClassVar[tuple[str, ...]] = ()
     lead: ClassVar[int] = 0  # the signed method with the highest lead heads the summaries (ties: run order)
-    completeness: ClassVar[bool] = False
+    # Scores that should add up to f(end) - f(baseline): each example's info is then a completeness_check().
+    completeness: ClassVar[Optional[Completeness]] = None
     # approximates: the method this one is a one-point (linear) approximation of; the methods page says how
     #   often the two rank words in opposite orders.
     approximates: ClassVar[Optional[str]] = None
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         raise NotImplementedError
+
+    @classmethod
+    def declaration(cls) -> MethodDecl:
+        return MethodDecl(name=cls.name, title=cls.title, family=cls.family, signed=cls.signed, summary=cls.summary,
+                          description=cls.description, lead=cls.lead, completeness=cls.completeness,
+                          approximates=cls.approximates)
 
     @classmethod
     def does_not_apply(cls, adapter: ModelAdapter) -> Optional[str]:
@@ -66,6 +72,18 @@ class AttributionMethod:
 
 
 METHODS: Registry[type[AttributionMethod]] = Registry("attribution method")
+
+
+def completeness_check(scores_sum: float, f_end: float, f_baseline: float, steps: int, rule: str,
+                       **extra: Any) -> dict[str, Any]:
+    """The info of a method that declares Completeness, defined once: delta = sum of scores - (f(end) -
+    f(baseline)), and relative_delta = |delta| / |f(end) - f(baseline)|. Where f(end) and f(baseline) are equal
+    the relative delta is 0 if the scores sum to 0 too, else infinite (null in the JSON): never resolved."""
+    gap = f_end - f_baseline
+    delta = scores_sum - gap
+    relative = abs(delta) / abs(gap) if abs(gap) > 1e-12 else float("inf") if abs(delta) > 1e-12 else 0.0
+    return {"delta": delta, "relative_delta": relative, "f_end": f_end, "f_baseline": f_baseline, "steps": steps,
+            "rule": rule, **extra}
 
 
 def convergence_threshold(config: ComputeConfig) -> float:

@@ -32,12 +32,12 @@ def layout_problem(adapter, head: bool) -> Optional[str]:
     classifier (or a probe fitted here)."""
     base = adapter.model.base_model
     blocks = adapter.blocks()
-    architecture = adapter.details.get("architecture")
+    architecture = adapter.details.architecture
     if adapter.architecture.not_bert_blocks:
         return f"{architecture} is not laid out like BERT ({adapter.architecture.not_bert_blocks})"
     if blocks is None or not all(_has(blocks[0], path) for path in BERT_BLOCK_PARTS):  # the table's promise, checked
         return f"{architecture} is not laid out like BERT (post-LayerNorm blocks with absolute positions)"
-    if head and adapter.head_kind == "classifier" and not (
+    if head and adapter.head.own and not (
             hasattr(adapter.model, "classifier") and getattr(base, "pooler", None) is not None):
         return f"the classification head of {architecture} is not BERT's pooler + classifier"
     return None

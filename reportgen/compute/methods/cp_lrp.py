@@ -11,7 +11,6 @@ from reportgen.compute.methods.lrp_rules import relevance, rules_problem
 
 @METHODS.register("cp_lrp")
 class ConservativeLRP(AttributionMethod):
-    name = "cp_lrp"
     title = "CP-LRP"
     family = "decomposition"
     signed = True

@@ -24,7 +24,6 @@ FFN_BLOCK_ELEMENTS = 1 << 24
 
 @METHODS.register("decompx")
 class DecompX(AttributionMethod):
-    name = "decompx"
     title = "DecompX"
     family = "decomposition"
     signed = True
@@ -70,7 +69,7 @@ def logit_shares(adapter, layout, ids: torch.Tensor, types) -> torch.Tensor:
     components = None  # the first layer starts from each token's own embedding (its value bias included)
     for layer in layout.blocks:
         hidden, components = _layer(layer, hidden, components)
-    if adapter.head_kind == "classifier":
+    if adapter.head.own:
         dense = layout.base.pooler.dense
         pre = dense(hidden[:, 0])
         pooled = _share_bias(torch.einsum("ld,bkd->bkl", dense.weight, components[:, 0]), dense.bias)

@@ -10,7 +10,6 @@ from reportgen.compute.methods.gradients import input_gradients
 
 @METHODS.register("gradient_x_input")
 class GradientXInput(AttributionMethod):
-    name = "gradient_x_input"
     title = "Gradient × Input"
     family = "gradient"
     signed = True

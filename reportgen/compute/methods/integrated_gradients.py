@@ -7,11 +7,13 @@ import contextlib
 import numpy as np
 import torch
 
+from reportgen.bundle.declarations import Completeness
 from reportgen.compute.methods.base import (
     METHODS,
     AttributionMethod,
     MethodContext,
     MethodOutput,
+    completeness_check,
     convergence_threshold,
     padded_batch,
     pads_across_lengths,
@@ -50,12 +52,11 @@ ADAPTIVE_LEVELS = (16, 32, 64, 128)  # Clenshaw-Curtis intervals tried in turn
 
 @METHODS.register("integrated_gradients")
 class IntegratedGradients(AttributionMethod):
-    name = "integrated_gradients"
     title = "Integrated Gradients"
     family = "gradient"
     settings = ("ig_steps", "ig_tolerance", "precision")
     signed = True
-    completeness = True
+    completeness = Completeness(end="input")
     lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
     summary = "Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017)."
     description = """\
@@ -184,15 +185,8 @@ integral was not resolved and the highlights should not be trusted as they are.
 
     @staticmethod
     def _output(ctx, i, scores: np.ndarray, f_base: float, steps: int, rule: str) -> MethodOutput:
-        f_input = float(ctx.target_logits[i])
-        gap = f_input - f_base
-        delta = float(scores.sum()) - gap
-        relative = abs(delta) / abs(gap) if abs(gap) > 1e-12 else float("inf") if delta else 0.0
-        return MethodOutput(
-            token_scores=scores.astype(np.float32),
-            info={"delta": delta, "relative_delta": relative, "f_input": f_input, "f_baseline": f_base,
-                  "steps": steps, "rule": rule},
-        )
+        return MethodOutput(scores.astype(np.float32), completeness_check(
+            float(scores.sum()), float(ctx.target_logits[i]), f_base, steps, rule))
 
 
 def integrate_paths(adapter, x, x0, target, types, alphas, batch_tokens: int,

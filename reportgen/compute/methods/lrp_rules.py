@@ -36,7 +36,7 @@ def rules_problem(adapter) -> Optional[str]:
     if problem:
         return problem
     if not all(isinstance(block.intermediate.intermediate_act_fn, nn.Module) for block in adapter.blocks()):
-        return f"the feed-forward activation of {adapter.details.get('architecture')} is not a module"
+        return f"the feed-forward activation of {adapter.details.architecture} is not a module"
     return None
 
 
@@ -85,14 +85,14 @@ def relevance_rules(adapter, attention_rule: str) -> Iterator[None]:
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
     model, base = adapter.model, adapter.model.base_model
-    original = adapter.details.get("attn_implementation", "sdpa")
+    original = adapter.details.attn_implementation
     inner = "sdpa" if original not in ALL_ATTENTION_FUNCTIONS else original
     name = f"reportgen_lrp_{attention_rule}_{inner}"
     AttentionInterface.register(name, _attention(attention_rule, ALL_ATTENTION_FUNCTIONS[inner]))
     AttentionMaskInterface.register(name, ALL_MASK_ATTENTION_FUNCTIONS[inner])
     handles = [m.register_forward_hook(_layer_norm) for m in base.modules() if isinstance(m, nn.LayerNorm)]
     activations = [block.intermediate.intermediate_act_fn for block in adapter.blocks()]
-    if adapter.head_kind == "classifier":
+    if adapter.head.own:
         activations.append(base.pooler.activation)
     handles += [m.register_forward_hook(_identity_rule) for m in activations]
     model.set_attn_implementation(name)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from reportgen.bundle.declarations import Completeness
 from reportgen.compute.methods.base import (
     METHODS,
     AttributionMethod,
     MethodContext,
     MethodOutput,
+    completeness_check,
     pads_across_lengths,
     path_batches,
 )
@@ -23,11 +25,11 @@ STEPS_PER_SAMPLE = 16
 
 @METHODS.register("noise_tunnel_ig")
 class NoiseTunnelIG(AttributionMethod):
-    name = "noise_tunnel_ig"
     title = "NoiseTunnel IG"
     family = "gradient"
     settings = ("noise_tunnel_samples",)
     signed = True
+    completeness = Completeness(end="noisy_mean")
     summary = "Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule)."
     description = f"""\
 Captum's `NoiseTunnel` with the `smoothgrad` rule wrapped around Integrated Gradients: Gaussian noise
@@ -76,12 +78,9 @@ measured that way.
             scores_all = np.einsum("pas,a->ps", terms, w).reshape(k, samples, -1).mean(axis=1)
             for j, i in enumerate(chunk):
                 scores = scores_all[j, : ctx.encoded[i].length]
-                gap = float(f_noisy[j].mean()) - float(f_base[j * samples])
-                delta = float(scores.sum()) - gap
-                outputs[i] = MethodOutput(scores.astype(np.float32), {
-                    "samples": samples, "steps": STEPS_PER_SAMPLE, "delta": delta,
-                    "relative_delta": abs(delta) / abs(gap) if abs(gap) > 1e-12 else 0.0,
-                    "mean_f_noisy": float(f_noisy[j].mean()), "f_baseline": float(f_base[j * samples])})
+                outputs[i] = MethodOutput(scores.astype(np.float32), completeness_check(
+                    float(scores.sum()), float(f_noisy[j].mean()), float(f_base[j * samples]), STEPS_PER_SAMPLE,
+                    "gauss-legendre", samples=samples))
             bar.update(len(chunk))
         bar.close()
         return outputs  # type: ignore[return-value]

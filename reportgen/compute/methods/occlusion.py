@@ -11,7 +11,6 @@ from reportgen.compute.words import spread_over_pieces
 
 @METHODS.register("occlusion")
 class Occlusion(AttributionMethod):
-    name = "occlusion"
     title = "Occlusion (leave one word out)"
     family = "perturbation"
     signed = True

@@ -11,7 +11,6 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 
 @METHODS.register("random")
 class RandomAttribution(AttributionMethod):
-    name = "random"
     title = "Random (reference)"
     family = "reference"
     signed = True

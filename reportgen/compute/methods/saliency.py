@@ -10,7 +10,6 @@ from reportgen.compute.methods.gradients import input_gradients
 
 @METHODS.register("saliency")
 class Saliency(AttributionMethod):
-    name = "saliency"
     title = "Saliency (gradient norm)"
     family = "gradient"
     signed = False

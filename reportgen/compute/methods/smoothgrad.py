@@ -20,7 +20,6 @@ NOISE_LEVEL = 0.1  # standard deviation as a share of the example's embedding ra
 
 @METHODS.register("smoothgrad")
 class SmoothGrad(AttributionMethod):
-    name = "smoothgrad"
     title = "SmoothGrad × Input"
     family = "gradient"
     settings = ("smoothgrad_samples",)

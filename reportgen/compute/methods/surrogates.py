@@ -93,7 +93,6 @@ class _WordSurrogate(AttributionMethod):
 
 @METHODS.register("lime")
 class Lime(_WordSurrogate):
-    name = "lime"
     title = "LIME"
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
@@ -113,7 +112,6 @@ change with the sample count and the seed: more samples, more stable scores.
 
 @METHODS.register("kernel_shap")
 class KernelShap(_WordSurrogate):
-    name = "kernel_shap"
     title = "KernelSHAP"
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201

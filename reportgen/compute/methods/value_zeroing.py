@@ -14,7 +14,6 @@ COPY_BLOCK_ELEMENTS = 1 << 24
 
 @METHODS.register("value_zeroing")
 class ValueZeroing(LayerMixing):
-    name = "value_zeroing"
     title = "Value zeroing"
     summary = "Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023)."
     description = """\

@@ -7,6 +7,7 @@ from typing import Any, Callable, ClassVar, Optional, Sequence
 
 import numpy as np
 
+from reportgen.bundle.declarations import MetricDecl
 from reportgen.compute.encode import EncodedExample
 from reportgen.config import ComputeConfig
 from reportgen.models import ModelAdapter
@@ -43,9 +44,9 @@ class Metric:
         raise NotImplementedError
 
     @classmethod
-    def declaration(cls) -> dict[str, Any]:
-        return {"name": cls.name, "title": cls.title, "family": cls.family, "range": [cls.low, cls.high],
-                "higher_is_better": cls.higher_is_better, "description": cls.description}
+    def declaration(cls) -> MetricDecl:
+        return MetricDecl(name=cls.name, title=cls.title, family=cls.family, range=(cls.low, cls.high),
+                          higher_is_better=cls.higher_is_better, description=cls.description)
 
 
 METRICS: Registry[type[Metric]] = Registry("metric")

@@ -128,7 +128,6 @@ def _run_variants(ctx: MetricContext, variants: list[list[int]], owners: list[in
 
 @METRICS.register("comprehensiveness")
 class Comprehensiveness(_RemovalMetric):
-    name = "comprehensiveness"
     title = "Comprehensiveness"
     higher_is_better = True
     keep_selected = False
@@ -142,7 +141,6 @@ values mean the highlighted words really carry the prediction.
 
 @METRICS.register("sufficiency")
 class Sufficiency(_RemovalMetric):
-    name = "sufficiency"
     title = "Sufficiency"
     higher_is_better = False
     keep_selected = True

@@ -11,7 +11,6 @@ from reportgen.compute.words import word_scores
 
 @METRICS.register("loo_correlation")
 class LeaveOneOutCorrelation(Metric):
-    name = "loo_correlation"
     title = "Rank correlation with leave-one-out"
     family = "faithfulness"
     low, high = -1.0, 1.0

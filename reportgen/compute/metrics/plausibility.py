@@ -59,7 +59,6 @@ class _RationaleMetric(Metric):
 
 @METRICS.register("token_f1")
 class TokenF1(_RationaleMetric):
-    name = "token_f1"
     title = "Token F1"
     description = """\
 **Token F1** compares the k highest-scoring words with the k words the annotators marked (k = the
@@ -73,7 +72,6 @@ whether the model uses those words.
 
 @METRICS.register("token_iou")
 class TokenIOU(_RationaleMetric):
-    name = "token_iou"
     title = "Token IOU"
     description = """\
 **Token IOU** is the intersection over union of the k highest-scoring words and the rationale's words.
@@ -85,7 +83,6 @@ class TokenIOU(_RationaleMetric):
 
 @METRICS.register("auprc")
 class AUPRC(_RationaleMetric):
-    name = "auprc"
     title = "AUPRC"
     description = """\
 **AUPRC** (average precision) ranks all words by score and asks how early the rationale's words come;

@@ -1,0 +1,65 @@
+"""What each method and metric that ran declares about itself, as the bundle records it.
+
+Compute fills these from the classes' declarations; render decides from them alone (nothing downstream
+compares a method's or a metric's name), and results.json stores them as JSON objects of the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional, Sequence
+
+MethodFamily = Literal["gradient", "attention", "perturbation", "decomposition", "reference"]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """A method whose scores should add up to f(end) - f(baseline): each example's info then carries a
+    completeness check (delta, relative_delta, f_end, f_baseline, steps, rule), summarised and flagged.
+    end: what the path ends at, "input" (f(x)) or "noisy_mean" (the mean of f over noisy copies of x)."""
+
+    end: Literal["input", "noisy_mean"] = "input"
+
+
+@dataclass(frozen=True)
+class MethodDecl:
+    name: str
+    title: str
+    family: MethodFamily
+    signed: bool  # scores can push for (+) or against (-) the target class
+    summary: str  # one line, for `reportgen methods`
+    description: str  # Markdown for the methods page
+    lead: int = 0  # the signed method with the highest lead heads the summaries (ties: run order)
+    completeness: Optional[Completeness] = None
+    approximates: Optional[str] = None  # the method this one is a one-point (linear) approximation of
+
+    @property
+    def reference(self) -> bool:
+        """The floor every quality number is compared against, not an explanation of the model."""
+        return self.family == "reference"
+
+
+@dataclass(frozen=True)
+class MetricDecl:
+    name: str
+    title: str
+    family: Literal["faithfulness", "plausibility"]
+    range: tuple[float, float]
+    higher_is_better: bool
+    description: str  # Markdown for the methods page
+
+
+def lead_method(methods: Sequence[MethodDecl]) -> Optional[MethodDecl]:
+    """The signed, non-reference method that heads the summaries: the highest declared lead, then run order."""
+    signed = [m for m in methods if m.signed and not m.reference]
+    return max(signed, key=lambda m: m.lead, default=None)
+
+
+def reference_method(methods: Sequence[MethodDecl]) -> Optional[MethodDecl]:
+    return next((m for m in methods if m.reference), None)
+
+
+def unresolved(relative_delta: Optional[float], threshold: float) -> bool:
+    """A completeness check that failed: above the threshold, or undefined (null in the JSON: f(end) equals
+    f(baseline) but the scores do not sum to zero)."""
+    return relative_delta is None or relative_delta > threshold

@@ -1,0 +1,89 @@
+"""The bundle's typed sections about the model and the data (results.json's "model" and "data").
+
+Each is a frozen dataclass whose fields are the JSON object's keys: compute builds them, render reads their
+attributes, and load_bundle validates them (pydantic), so a missing or wrongly typed field is refused by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+HeadKind = Literal["classifier", "probe"]  # the model's own classification head, or a probe fitted here
+
+
+@dataclass(frozen=True)
+class ModelDetails:
+    """What the loader reads off a model and its tokenizer."""
+
+    architecture: str  # the transformers class, e.g. BertModel
+    model_type: str
+    layers: int
+    heads: int
+    hidden_size: int
+    vocab_size: int
+    max_length: int  # word pieces the model reads (tokenizer and position embeddings)
+    attn_implementation: str
+    revision: Optional[str]
+    weights_sha256: Optional[str]
+
+
+@dataclass(frozen=True)
+class ProbeWeights:
+    fold: Optional[int]  # None: the one probe of a training file
+    examples: tuple[str, ...]  # slugs of the examples this probe predicts (held out from its fit)
+    weight: tuple[tuple[float, ...], ...]  # float[classes, hidden], scaling folded in
+    bias: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """How the probe was fitted, its held-out accuracy with a binomial test against always answering the most
+    frequent class, and every probe's weights, so encoder + probe is re-derivable from the site's data alone."""
+
+    scheme: Literal["cross_fitted", "train_file"]
+    folds: int
+    n_fitted: int
+    train_file: Optional[str]
+    reused_from: Optional[str]
+    n_new: int
+    train_accuracy: float
+    regularisation_c: float
+    n_held_out: int
+    held_out_accuracy: Optional[float]
+    majority_share: Optional[float]
+    p_value: Optional[float]
+    probes: tuple[ProbeWeights, ...]
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str  # what the user asked for, or the default model's hub id
+    loaded_from: str  # where the weights came from, in words
+    head_kind: HeadKind
+    device: str
+    window: int  # word pieces per model input
+    attention_reach: Literal["full", "local"]  # "local": some layers attend only within a window
+    architecture: str
+    model_type: str
+    layers: int
+    heads: int
+    hidden_size: int
+    vocab_size: int
+    max_length: int
+    attn_implementation: str
+    revision: Optional[str]
+    weights_sha256: Optional[str]
+    probe: Optional[ProbeSummary]
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    file: str
+    n_examples: int
+    n_labelled: int
+    n_unreadable: int  # mostly [UNK] to this tokenizer: left out of every data-set figure
+    n_pairs: int
+    n_with_rationale: int
+    n_with_note: int
+    label_counts: dict[str, int]

@@ -1,0 +1,48 @@
+"""Typed sections to and from the bundle's JSON: pydantic validates what is read (a tampered or older
+results.json is refused with the field named), dataclasses.asdict writes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields, is_dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=None)
+def _adapter(tp: Any) -> TypeAdapter:
+    return TypeAdapter(tp)
+
+
+def parse(tp: type[T] | Any, value: Any, where: str) -> T:
+    """value (plain JSON) as tp; ValueError naming where and the first wrong field."""
+    try:
+        return _adapter(tp).validate_python(value)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        loc = ".".join(str(p) for p in problem["loc"])
+        raise ValueError(f"{where}{'.' + loc if loc else ''}: {problem['msg']}") from None
+
+
+def plain(value: Any) -> Any:
+    """A section as JSON values. Fields declared with metadata {"omit_none": True} are left out where None,
+    so records that never had them stay byte-identical."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if item is None and f.metadata.get("omit_none"):
+                continue
+            out[f.name] = plain(item)
+        return out
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+__all__ = ["asdict", "parse", "plain"]
