@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: demo test check install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing lxt-venv benchmark-attn-lrp
+.PHONY: golden demo test check install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing lxt-venv benchmark-attn-lrp
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: browser install-test
 # The inner loop: unit tests only (a tiny random BERT, no site builds of the real model, no browser).
 check: install-test
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
+
+# After a change meant to change the pages: rebuild tests/golden/ (a tiny fixed build and its pages), then
+# review `git diff tests/golden`.
+golden: install-test
+	$(VENV)/bin/python tests/golden/update.py
 
 benchmark: install-test
 	$(VENV)/bin/python benchmarks/ig_vs_captum.py

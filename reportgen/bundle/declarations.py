@@ -19,6 +19,7 @@ class Completeness:
     end: what the path ends at, "input" (f(x)) or "noisy_mean" (the mean of f over noisy copies of x)."""
 
     end: Literal["input", "noisy_mean"] = "input"
+    steps_option: Optional[str] = None  # the option that gives the check more steps, where one does
 
 
 @dataclass(frozen=True)

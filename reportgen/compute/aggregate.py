@@ -102,6 +102,7 @@ class DatasetAggregate:
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
         # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
         self.convergence: dict[str, list[tuple[str, dict]]] = {m.name: [] for m in methods if m.completeness}
+        self.completeness = {m.name: m.completeness for m in methods if m.completeness}
         self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
         real = [m for m in methods if not m.reference]
         self.special_shares: dict[str, dict[str, float]] = {m.name: {} for m in real}
@@ -210,7 +211,8 @@ class DatasetAggregate:
             "linearisation": {name: {"of": self.linearised[name], "n": len(v), "negative": sum(1 for x in v if x < 0),
                                      "mean": float(np.mean(v))} for name, v in self.linearisation.items() if v},
             # method -> convergence of its completeness check
-            "convergence": {name: self._convergence(infos) for name, infos in self.convergence.items() if infos},
+            "convergence": {name: {**self._convergence(infos), "end": self.completeness[name].end}
+                            for name, infos in self.convergence.items() if infos},
             "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
                               for b in names} for a in names},
         }

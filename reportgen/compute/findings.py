@@ -37,8 +37,10 @@ def detect_findings(
                            summary["unreadable"]))
     for name, conv in summary.get("convergence", {}).items():
         if conv["flagged"]:
+            option = next(m.completeness.steps_option for m in methods if m.name == name)
             out.append(finding("not_converged", "warning", {"method": name, "count": len(conv["flagged"]), "n": n,
-                                                            "threshold": conv["threshold"]}, conv["flagged"]))
+                                                            "threshold": conv["threshold"], "end": conv["end"],
+                                                            "option": option}, conv["flagged"]))
     if summary["truncated"]:
         out.append(finding("truncated", "info", {"count": len(summary["truncated"])}, summary["truncated"]))
     if summary.get("windowed"):

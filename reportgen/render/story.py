@@ -7,6 +7,7 @@ from typing import Any, Optional
 from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.render.formatting import p_value, pct
+from reportgen.render.wording import END_WORDS
 
 
 def findings(bundle: ReportBundle) -> list[str]:
@@ -28,7 +29,7 @@ def findings(bundle: ReportBundle) -> list[str]:
         flagged = len(ig["flagged"])
         out.append(
             f"{titles[name]} converged on {n - flagged} of {n} examples "
-            f"(|convergence delta| at most {ig['threshold']:.0%} of |f(input) − f(baseline)|; "
+            f"(|convergence delta| at most {ig['threshold']:.0%} of |{END_WORDS[ig['end']]} − f(baseline)|; "
             f"median {_pct(ig['median_relative_delta'], 3)})."
             + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
                "their pages: read their highlights with care." if flagged else "")

@@ -16,7 +16,7 @@ from reportgen.render.formatting import num, pct
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
-from reportgen.render.wording import finding_message, titles_of, value_label
+from reportgen.render.wording import END_SYMBOLS, END_WORDS, finding_message, titles_of, value_label
 
 
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
@@ -135,7 +135,8 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "not_applicable": bundle.summary.get("not_applicable", []),
         "linearisation": {name: {**v, "of_title": titles[v["of"]]}
                           for name, v in bundle.summary.get("linearisation", {}).items()},
-        "convergence": bundle.summary.get("convergence", {}),
+        "convergence": {name: {**conv, "end_words": END_WORDS[conv["end"]]}
+                        for name, conv in bundle.summary.get("convergence", {}).items()},
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
             {"title": titles[a], "cells": [{"text": _fmt(agreement[a][b], 2),
@@ -402,7 +403,7 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
                    f"after. The whole text is {ex.excerpt['source']} (sha256 in results.json).")
     for meta, info in _not_converged(bundle, ex):
-        end = END_LABELS[meta.completeness.end]
+        end = END_WORDS[meta.completeness.end]
         out.append(
             f"{meta.title} did not converge: its scores miss {end} − f(baseline) by "
             f"{pct(info['relative_delta'], 1)} (threshold {_delta_threshold(bundle):.0%}). "
@@ -425,10 +426,6 @@ def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
                              else "This example has no full page, so its windows' attention maps are not kept."))
 
 
-# What a completeness check's f(end) is, by the method's declared Completeness.end.
-END_LABELS = {"input": "f(x)", "noisy_mean": "mean f(noisy x)"}
-
-
 def _method_info(meta: MethodDecl, info: dict[str, Any]) -> list[tuple[str, str]]:
     windows = info.get("windows") or []  # a text read in windows: the merged figures, then every window's own
     mean, worst, most = (" (mean over windows)", ", worst window", ", most in a window") if windows else ("", "", "")
@@ -436,7 +433,7 @@ def _method_info(meta: MethodDecl, info: dict[str, Any]) -> list[tuple[str, str]
         if "sum" in info and "logit" in info:  # a decomposition of the logit: how much of it the scores carry
             return [("sum of scores" + mean, num(info["sum"], 4)), ("target logit" + mean, num(info["logit"], 4))]
         return []
-    end = END_LABELS[meta.completeness.end]
+    end = END_SYMBOLS[meta.completeness.end]
     steps = (("noisy copies × steps", f"{info['samples']} × {info['steps']}") if "samples" in info
              else ("steps" + most, str(info["steps"])))
     return [

@@ -14,9 +14,16 @@ def _unreadable(p: dict[str, Any], t: Titles) -> str:
             "are meaningless, and they are left out of the probe's fitting, the accuracy and every data-set figure.")
 
 
+# What a completeness check's path ends at (its declared Completeness.end): in sentences, and in the tables of
+# an example's figures.
+END_WORDS = {"input": "f(input)", "noisy_mean": "mean f(noisy input)"}
+END_SYMBOLS = {"input": "f(x)", "noisy_mean": "mean f(noisy x)"}
+
+
 def _not_converged(p: dict[str, Any], t: Titles) -> str:
+    advice = f"raise its steps ({p['option']})" if p.get("option") else "its highlights there are unreliable"
     return (f"{t[p['method']]} did not converge on {p['count']} of {p['n']} examples (|delta| above "
-            f"{p['threshold']:.0%} of f(input) − f(baseline)); raise its steps (--ig-steps).")
+            f"{p['threshold']:.0%} of {END_WORDS[p.get('end', 'input')]} − f(baseline)); {advice}.")
 
 
 def _truncated(p: dict[str, Any], t: Titles) -> str:

@@ -56,7 +56,7 @@ class IntegratedGradients(AttributionMethod):
     family = "gradient"
     settings = ("ig_steps", "ig_tolerance", "precision")
     signed = True
-    completeness = Completeness(end="input")
+    completeness = Completeness(end="input", steps_option="--ig-steps")
     lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
     summary = "Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017)."
     description = """\

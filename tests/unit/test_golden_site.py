@@ -1,0 +1,51 @@
+"""The golden site: tests/golden/bundle rendered again gives tests/golden/site, page for page, byte for byte.
+
+A change to render, a template, the wording or the reading of a bundle shows up here as the diff of a page a
+reader sees. When the change is meant, `make golden` rebuilds both (see tests/golden/update.py) and the diff of
+tests/golden/ is what a reviewer reads."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+sys.path.insert(0, str(GOLDEN))
+
+from update import EPOCH, pages  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    import os
+
+    from reportgen.api import render_report
+
+    bundle = tmp_path_factory.mktemp("golden") / "data"
+    shutil.copytree(GOLDEN / "bundle", bundle)
+    out = tmp_path_factory.mktemp("golden-site") / "site"
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    try:
+        render_report(bundle, out)
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+    return out
+
+
+def test_the_same_pages_are_written(rendered):
+    assert pages(rendered) == pages(GOLDEN / "site"), "pages added or gone: run `make golden` if that is meant"
+    assert len(pages(rendered)) >= 7  # index, methods, model, view and the paged examples
+
+
+@pytest.mark.parametrize("page", [p.as_posix() for p in pages(GOLDEN / "site")])
+def test_every_page_matches_the_golden_site(rendered, page):
+    expected = (GOLDEN / "site" / page).read_text(encoding="utf-8")
+    actual = (rendered / page).read_text(encoding="utf-8")
+    if actual != expected:
+        diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), f"golden/{page}", page, lineterm="",
+                                    n=1)
+        pytest.fail(f"{page} differs from the golden site (`make golden` if meant):\n" + "\n".join(list(diff)[:40]))
