@@ -91,7 +91,8 @@ def build_report(examples: Any = None, *, model: Any = None, tokenizer: Any = No
     config: a reportgen.toml; options override it, as on the command line (None: ./reportgen.toml or
       inputs/reportgen.toml when no examples are given, as `reportgen build` does).
     options: every `reportgen build` option by its Python name (methods as a list or "all", metrics="all",
-      global_analysis=False, pages=10, ig_steps=50, fail_on="warning", ...).
+      global_analysis=False, pages=10, fail_on="warning", ...), and methods' own options as
+      options={METHOD: {KEY: VALUE}} (what --option METHOD.KEY=VALUE sets; `reportgen methods` lists them).
     """
     from reportgen.build import run_build
     from reportgen.config import find_config, load_config

@@ -163,7 +163,10 @@ def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tupl
         if name in reasons and name in named:
             raise ConfigError(f"{name}: {reasons[name]}; leave {name} out of --methods for this model")
     kept = tuple(name for name in cfg.compute.methods if name not in reasons)
-    return dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, methods=kept)), reasons
+    # Every option of every method that runs, defaults included, so the site states what each method was given.
+    options = {name: dataclasses.asdict(METHODS.get(name)(cfg.compute.options.get(name)).options) for name in kept}
+    return dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, methods=kept,
+                                                                options={k: v for k, v in options.items() if v})), reasons
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import click
 
 from reportgen import __version__
 from reportgen.config import DEFAULT_METHODS, DEFAULT_METRICS
-from reportgen.errors import FindingsError
+from reportgen.errors import ConfigError, FindingsError
 
 
 class IntOrAuto(click.ParamType):
@@ -144,6 +145,10 @@ def cli() -> None:
 @click.option("--gpus-per-worker", type=float,
               help="With --engine ray: GPUs each worker reserves. [default: 1 when the build runs on CUDA, else 0]")
 @click.option("--seed", type=int, help="Seed for the probe's cross-validation and any sampling. [default: 0]")
+@click.option("--option", "method_option", multiple=True, metavar="METHOD.KEY=VALUE",
+              help="One of a method's own options, e.g. integrated_gradients.steps=50 or lime.samples=500 "
+                   "(repeat for more; `reportgen methods` lists them; a [methods.METHOD] table in the TOML does "
+                   "the same). The value is read as TOML (50, 0.05, \"auto\" or auto).")
 @click.option("--single-file", is_flag=True, default=None,
               help="Write one self-contained HTML file (BokehJS, CSS, every page and the results inline) instead "
                    "of a site folder; --out names the file (.html is added if missing).")
@@ -160,6 +165,7 @@ def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: An
     from reportgen.api import build_report
 
     _configure_logging(quiet, verbose)
+    options["options"] = parse_method_options(options.pop("method_option")) or None
     report = build_report(options.pop("examples"), model=options.pop("model"), out=options.pop("out"),
                           config=config_file, command_line=["reportgen", *sys.argv[1:]], **options)
     if not quiet:
@@ -174,6 +180,24 @@ def build(config_file: Optional[Path], quiet: bool, verbose: bool, **options: An
                             f"see {report.index}#alerts")
 
 
+def parse_method_options(given: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """--option METHOD.KEY=VALUE, each value read as a TOML value (a bare word as a string)."""
+    import tomllib
+
+    options: dict[str, dict[str, Any]] = {}
+    for item in given:
+        target, sep, raw = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot or not name or not key:
+            raise ConfigError(f"--option {item!r}: write METHOD.KEY=VALUE, e.g. integrated_gradients.steps=50")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        options.setdefault(name, {})[key.strip()] = value
+    return options
+
+
 @cli.command()
 def methods() -> None:
     """List the attribution methods, one line each."""
@@ -182,6 +206,8 @@ def methods() -> None:
     for name in METHODS.names():
         method = METHODS.get(name)
         click.echo(f"{name:<22} {method.family:<13} {method.summary}")
+        for option in dataclasses.fields(method.Options):
+            click.echo(f"{'':<36} --option {name}.{option.name}={option.default}")
 
 
 @cli.command()

@@ -26,6 +26,15 @@ ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cache_dir")
 INTERNAL_FIELDS = ("compute", "examples_shown_as")
+# Options that had their own flag and [build] key before methods declared their options: each still works, as the
+# option(s) it sets (one row per flag, so the rest of the code knows only [methods.NAME]).
+OPTION_ALIASES = {
+    "ig_steps": (("integrated_gradients", "steps"),),
+    "ig_tolerance": (("integrated_gradients", "tolerance"),),
+    "smoothgrad_samples": (("smoothgrad", "samples"),),
+    "noise_tunnel_samples": (("noise_tunnel_ig", "samples"),),
+    "surrogate_samples": (("lime", "samples"), ("kernel_shap", "samples")),
+}
 
 
 # Types with their ranges: pydantic checks every value against these at load, from the TOML file and the command
@@ -45,15 +54,11 @@ class ComputeConfig:
     methods: Names = DEFAULT_METHODS
     metrics: Names = DEFAULT_METRICS
     target: Literal["predicted", "gold"] = "predicted"
-    # "auto": nested Clenshaw-Curtis rules (17, 33, 65, 129 points) until each example's delta is within
-    # ig_tolerance, so easy examples cost few steps and hard ones get more; or a fixed Gauss-Legendre step count.
-    ig_steps: Union[Auto, Annotated[int, Strict(), Field(ge=2, le=1000)]] = "auto"
-    smoothgrad_samples: Count = 20  # noisy copies per example for SmoothGrad
-    noise_tunnel_samples: Count = 8  # noisy copies per example for NoiseTunnel IG (each a 16-step integral)
+    # method -> its own options ([methods.NAME] in the TOML, --option NAME.KEY=VALUE), each checked against the
+    # method's Options when the configuration is read; the build records every option of the methods it ran.
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sanity_examples: Size = 0  # >0: model-randomisation sanity check on this many examples (costly)
     global_analysis: StrictBool = True  # model.html: head statistics, head importance, layer probes, calibration
-    surrogate_samples: Count = 200  # masked samples per example for LIME and KernelSHAP
-    ig_tolerance: Fraction = 0.01  # adaptive IG: |delta| <= this share of |f(input) - f(baseline)|
     # None: the model's own limit. Whether it leaves room for a word beside the special tokens is checked once the
     # tokenizer is loaded (compute/windows.py: check_window).
     max_length: Optional[Count] = None
@@ -157,6 +162,11 @@ def load_config(config_file: Optional[Path], overrides: Mapping[str, Any]) -> Bu
         values.update(from_file)
         origin.update({key: f"{config_file}: {key}" for key in from_file})
     given = {k: v for k, v in overrides.items() if v is not None}
+    if "options" in given and "options" in values:  # the command line's options over the file's, key by key
+        merged = {name: dict(table) for name, table in values["options"].items()}
+        for name, table in given["options"].items():
+            merged.setdefault(name, {}).update(table)
+        given["options"] = merged
     values.update(given)
     origin.update({key: f"--{key.replace('_', '-')}" for key in given})
     if config_file is None and "narrative" not in values and "examples" not in values:
@@ -173,12 +183,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err})") from None
-    unknown = set(data) - {"build"}
+    unknown = set(data) - {"build", "methods"}
     if unknown:
-        raise ConfigError(f"{path}: unknown table {sorted(unknown)[0]!r}; put options under [build]")
+        raise ConfigError(f"{path}: unknown table {sorted(unknown)[0]!r}; put options under [build], and a "
+                          "method's own options under [methods.NAME]")
     build = data.get("build", {})
     if not isinstance(build, dict):
         raise ConfigError(f"{path}: build must be a table ([build] followed by key = value lines)")
+    methods = data.get("methods", {})
+    if not isinstance(methods, dict) or not all(isinstance(v, dict) for v in methods.values()):
+        raise ConfigError(f"{path}: methods must hold one table per method ([methods.NAME] followed by "
+                          "key = value lines)")
+    if methods:
+        build["options"] = {name: {key: (value, f"{path}: [methods.{name}] {key}") for key, value in table.items()}
+                            for name, table in methods.items()}
     base = path.parent
     for key in PATH_FIELDS:
         if isinstance(build.get(key), str):  # a path relative to the file; anything else is refused by _build
@@ -189,8 +207,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 _COMPUTE = TypeAdapter(ComputeConfig)
 _BUILD = TypeAdapter(BuildConfig)
 # What a union's errors mean in one phrase (pydantic reports each member of a union separately).
-_ALLOWED = {"ig_steps": "'auto' or a whole number from 2 to 1000", "batch_tokens": "'auto' or a whole number of at "
-            "least 16", "pages": "'auto' or a whole number (0 or more)"}
+_ALLOWED = {"batch_tokens": "'auto' or a whole number of at least 16", "pages": "'auto' or a whole number (0 or more)"}
 
 
 _PLAIN = {"tuple_type": "it should be a list of names (or one comma-separated string)",
@@ -200,9 +217,12 @@ _PLAIN = {"tuple_type": "it should be a list of names (or one comma-separated st
 def _build(values: dict[str, Any], origin: Optional[Mapping[str, str]] = None) -> BuildConfig:
     top = {f.name for f in fields(BuildConfig)} - set(INTERNAL_FIELDS)
     inner = {f.name for f in fields(ComputeConfig)}
-    unknown = sorted(set(values) - top - inner)
+    unknown = sorted(set(values) - top - inner - set(OPTION_ALIASES))
     if unknown:
-        raise ConfigError(f"Unknown option {unknown[0]!r}. Available: {', '.join(sorted(top | inner))}")
+        raise ConfigError(f"Unknown option {unknown[0]!r}. "
+                          f"Available: {', '.join(sorted(top | inner | set(OPTION_ALIASES)))}")
+    values = dict(values)
+    values["options"] = method_options(values, origin or {})
     compute_values = {k: v for k, v in values.items() if k in inner}
     for key in ("methods", "metrics"):
         if key in compute_values:
@@ -219,6 +239,51 @@ def _build(values: dict[str, Any], origin: Optional[Mapping[str, str]] = None) -
         raise ConfigError(_one_line(err, values, origin or {})) from None
     _check_together(cfg)
     return cfg
+
+
+def method_options(values: Mapping[str, Any], origin: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Every method option given ([methods.NAME] tables, --option NAME.KEY=VALUE, the old flags of OPTION_ALIASES),
+    each checked against its method's declared Options: method -> {key: value}."""
+    given: dict[str, dict[str, tuple[Any, str]]] = {}
+    for name, table in (values.get("options") or {}).items():
+        for key, entry in table.items():
+            value, where = entry if isinstance(entry, tuple) else (entry, f"--option {name}.{key}")
+            given.setdefault(name, {})[key] = (value, where)
+    for flag, targets in OPTION_ALIASES.items():
+        if flag in values:
+            where = origin.get(flag, flag)
+            for name, key in targets:
+                given.setdefault(name, {}).setdefault(key, (values[flag], where))
+    if not given:
+        return {}
+    from reportgen.compute.methods import METHODS  # the methods declare their options (torch is loaded here)
+
+    checked: dict[str, dict[str, Any]] = {}
+    for name, table in sorted(given.items()):
+        options = METHODS.get(name).Options
+        known = {f.name for f in fields(options)}
+        for key, (value, where) in table.items():
+            if key not in known:
+                raise ConfigError(f"{where}: {name} has no option {key!r}; its options: "
+                                  f"{', '.join(sorted(known)) or 'none'}")
+            try:
+                TypeAdapter(options).validate_python({key: value})
+            except ValidationError as err:
+                problem = err.errors(include_url=False)[0]
+                described = _described(options, key)
+                allowed = (f"it should be {described}" if described else
+                           _PLAIN.get(problem["type"]) or problem["msg"].replace("Input should be", "it should be"))
+                raise ConfigError(f"{where} = {_short(value)}: {allowed}") from None
+        checked[name] = {key: value for key, (value, _) in table.items()}
+    return checked
+
+
+def _described(options: type, key: str) -> Optional[str]:
+    """An option's allowed values in words, where it declares them (a union's errors name each member)."""
+    from typing import get_type_hints
+
+    hint = get_type_hints(options, include_extras=True).get(key)
+    return next((m.description for m in getattr(hint, "__metadata__", ()) if getattr(m, "description", None)), None)
 
 
 def _one_line(err: ValidationError, values: Mapping[str, Any], origin: Mapping[str, str]) -> str:

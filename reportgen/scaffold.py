@@ -41,9 +41,13 @@ title = "What the model looks at"
 methods = {methods}   # `reportgen methods` lists all
 metrics = {metrics}   # `reportgen metrics` lists all; "all" adds the costly ones
 target = "predicted"   # or "gold"
-ig_steps = "auto"      # steps per example until the convergence delta is within 1%; or 50: fixed
 # fail_on = "error"    # exit with status 3 when findings of this severity occur (for CI)
 # theme = "audit"      # or a folder with templates/ and static/ overriding the default theme
+
+# A method's own options: one table per method (`reportgen methods` lists each method's options).
+[methods.integrated_gradients]
+steps = "auto"         # steps per example until the convergence delta is within tolerance; or 50: fixed
+tolerance = 0.01
 """
 
 MODEL_CARD = """\

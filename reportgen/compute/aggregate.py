@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from functools import lru_cache
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -81,8 +81,9 @@ class Row(NamedTuple):
 class DatasetAggregate:
     """Everything summary and findings need, accumulated example by example, in example order."""
 
-    def __init__(self, labels: Sequence[str], methods: Sequence[MethodDecl], delta_threshold: float):
-        self.labels, self.methods, self.delta_threshold = list(labels), list(methods), delta_threshold
+    def __init__(self, labels: Sequence[str], methods: Sequence[MethodDecl], thresholds: Mapping[str, float]):
+        """thresholds: per completeness method, the largest relative delta that counts as resolved."""
+        self.labels, self.methods, self.thresholds = list(labels), list(methods), dict(thresholds)
         names = [m.name for m in methods]
         self.n = 0
         self.n_readable = 0
@@ -211,14 +212,15 @@ class DatasetAggregate:
             "linearisation": {name: {"of": self.linearised[name], "n": len(v), "negative": sum(1 for x in v if x < 0),
                                      "mean": float(np.mean(v))} for name, v in self.linearisation.items() if v},
             # method -> convergence of its completeness check
-            "convergence": {name: {**self._convergence(infos), "end": self.completeness[name].end}
+            "convergence": {name: {**self._convergence(infos, self.thresholds[name]),
+                                   "end": self.completeness[name].end}
                             for name, infos in self.convergence.items() if infos},
             "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
                               for b in names} for a in names},
         }
         return out
 
-    def _convergence(self, infos: list[tuple[str, dict]]) -> dict[str, Any]:
+    def _convergence(self, infos: list[tuple[str, dict]], threshold: float) -> dict[str, Any]:
         rel = [info["relative_delta"] for _, info in infos]
         steps = [info["steps"] for _, info in infos]
         finite = [v for v in rel if v is not None and np.isfinite(v)]
@@ -228,7 +230,7 @@ class DatasetAggregate:
             out["precision"] = {"reduced": reduced[0], "n": len(infos),
                                 "recomputed": sum(1 for _, info in infos if "recomputed_from" in info)}
         return out | {
-            "threshold": self.delta_threshold,
+            "threshold": threshold,
             "rule": infos[0][1]["rule"],
             "mean_steps": float(np.mean(steps)),
             "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
@@ -236,7 +238,7 @@ class DatasetAggregate:
             "max_relative_delta": float(np.max(finite)) if finite else None,
             "max_abs_delta": float(max(abs(info["delta"]) for _, info in infos)),
             "max_steps": max(steps),
-            "flagged": [slug for (slug, _), v in zip(infos, rel) if unresolved(v, self.delta_threshold)],
+            "flagged": [slug for (slug, _), v in zip(infos, rel) if unresolved(v, threshold)],
         }
 
     def class_words(self) -> dict[str, Any]:
@@ -261,8 +263,8 @@ def _special_share(r: ExampleResult, method: str) -> float:
 
 
 def summarise(results: Sequence[ExampleResult], labels: Sequence[str], methods: Sequence[MethodDecl],
-              delta_threshold: float) -> tuple[dict[str, Any], DatasetAggregate]:
-    aggregate = DatasetAggregate(labels, methods, delta_threshold)
+              thresholds: Mapping[str, float]) -> tuple[dict[str, Any], DatasetAggregate]:
+    aggregate = DatasetAggregate(labels, methods, thresholds)
     for r in results:
         aggregate.add(r)
     return aggregate.summary(), aggregate

@@ -96,7 +96,7 @@ class ChunkExplainer:
         metric_key = [m.name for m in self.metrics]
         for method in self.methods:
             keys[method.name] = key_of({**common, "kind": "method", "method": method.name, "metrics": metric_key,
-                                        "settings": {s: getattr(self.ccfg, s) for s in method.settings}})
+                                        **method.key(self.ccfg)})
         return keys
 
     def missing(self, parts: dict[str, Optional[bytes]]) -> Optional[tuple[list[str], bool]]:

@@ -46,8 +46,7 @@ def counted_costs(
     examples."""
     if not encoded:
         return None
-    entry = key_of({**key, "kind": "cost", "methods": {m.name: {s: getattr(ccfg, s) for s in m.settings}
-                                                       for m in methods}})
+    entry = key_of({**key, "kind": "cost", "methods": {m.name: m.key(ccfg) for m in methods}})
     stored = cache.get("cost", entry, parse=_counted)
     if stored is not None:
         return stored

@@ -44,7 +44,7 @@ from reportgen.compute.findings import detect_findings
 from reportgen.compute.forward import Progress, pooled_features, shared_forward
 from reportgen.compute.global_analysis import analyse_model
 from reportgen.compute.methods import METHODS, MethodContext
-from reportgen.compute.methods.base import convergence_threshold, padded_batch
+from reportgen.compute.methods.base import padded_batch
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
 from reportgen.compute.sanity import sanity_check
@@ -89,7 +89,7 @@ def compute_bundle(
     not_applicable: Optional[dict[str, str]] = None,  # method -> why it cannot explain this model (left out)
 ) -> ReportBundle:
     ccfg = cfg.compute
-    methods = [METHODS.get(name)() for name in ccfg.methods]
+    methods = [METHODS.get(name)(ccfg.options.get(name)) for name in ccfg.methods]
     metrics = [METRICS.get(name)() for name in ccfg.metrics]
     torch.manual_seed(ccfg.seed)
     max_length = input_window(ccfg.max_length, adapter.details.max_length, adapter.num_layers,
@@ -126,8 +126,9 @@ def compute_bundle(
 
     method_meta = [m.declaration() for m in methods]
     metric_meta = [m.declaration() for m in metrics]
-    delta_threshold = convergence_threshold(ccfg)
-    aggregate = DatasetAggregate(labels, method_meta, delta_threshold)
+    # Each completeness method's own threshold: a resolved example's relative delta is at most this.
+    thresholds = {m.name: m.convergence_threshold() for m in methods if m.completeness}
+    aggregate = DatasetAggregate(labels, method_meta, thresholds)
     rng = random.Random(ccfg.seed)
     sample = sorted(rng.sample(range(n), ccfg.global_sample)) if n > ccfg.global_sample else list(range(n))
     # The sanity check and the counted cost compare or count one model input per example: examples read in

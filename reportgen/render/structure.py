@@ -148,7 +148,6 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
              "html": render_markdown(m.description)}
             for m in bundle.methods
         ],
-        "delta_threshold": _delta_threshold(bundle),
         "target": cfg["compute"]["target"],
         "unk_threshold": cfg["compute"]["unk_threshold"],
         "probe": bundle.model.probe,
@@ -185,7 +184,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
             ],
             "info": _method_info(meta, result["info"]),
             "warn": bool(meta.completeness) and unresolved(result["info"].get("relative_delta", 0.0),
-                                                            _delta_threshold(bundle)),
+                                                            _delta_threshold(bundle, meta.name)),
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
@@ -406,7 +405,7 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         end = END_WORDS[meta.completeness.end]
         out.append(
             f"{meta.title} did not converge: its scores miss {end} − f(baseline) by "
-            f"{pct(info['relative_delta'], 1)} (threshold {_delta_threshold(bundle):.0%}). "
+            f"{pct(info['relative_delta'], 1)} (threshold {_delta_threshold(bundle, meta.name):.0%}). "
             "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
@@ -500,9 +499,9 @@ def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[
     }
 
 
-def _delta_threshold(bundle: ReportBundle) -> float:
-    """The share of |f(input) - f(baseline)| a completeness method's |delta| may reach before it is flagged."""
-    return next((c["threshold"] for c in bundle.summary.get("convergence", {}).values()), IG_RELATIVE_DELTA_WARN)
+def _delta_threshold(bundle: ReportBundle, method: str) -> float:
+    """The share of |f(end) - f(baseline)| a completeness method's |delta| may reach before it is flagged."""
+    return bundle.summary.get("convergence", {}).get(method, {}).get("threshold", IG_RELATIVE_DELTA_WARN)
 
 
 def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[dict[str, Any]]]:
@@ -520,9 +519,9 @@ def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[dict[str, Any]]]:
 
 def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[MethodDecl, dict[str, Any]]]:
     """The completeness methods whose scores on this example miss f(end) - f(baseline) by too much."""
-    threshold = _delta_threshold(bundle)
     return [(meta, ex.methods[meta.name]["info"]) for meta in bundle.methods if meta.completeness
-            and unresolved(ex.methods[meta.name]["info"].get("relative_delta", 0.0), threshold)]
+            and unresolved(ex.methods[meta.name]["info"].get("relative_delta", 0.0),
+                           _delta_threshold(bundle, meta.name))]
 
 
 def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:

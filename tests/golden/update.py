@@ -17,13 +17,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from conftest import TINY_ROWS, _save_tiny, write_jsonl  # noqa: E402
 
 BUILD = ["--methods", "integrated_gradients,attn_lrp,gradient_x_input,attention_rollout,random",
          "--metrics", "token_f1,comprehensiveness,sufficiency", "--pages", "3", "--global-sample", "8",
-         "--ig-steps", "16", "--sanity", "2", "--seed", "0"]
+         "--option", "integrated_gradients.steps=16", "--sanity", "2", "--seed", "0"]
+
+
+def _fixtures():
+    """tests/conftest.py by its path: under pytest the name `conftest` may be another folder's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reportgen_tests_conftest", ROOT / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 EPOCH = "1700000000"
 
 
@@ -38,11 +45,13 @@ def main() -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        model = _save_tiny(work / "model", with_head=True)
-        examples = write_jsonl(work / "examples.jsonl", TINY_ROWS)
+        fixtures = _fixtures()
+        model = fixtures._save_tiny(work / "model", with_head=True)
+        examples = fixtures.write_jsonl(work / "examples.jsonl", fixtures.TINY_ROWS)
         out = work / "site"
-        subprocess.run([sys.executable, "-m", "reportgen", "build", "--model", str(model), "--examples",
-                        str(examples), "--out", str(out), "--no-cache", "--force", *BUILD], check=True, env=env,
+        # Relative paths from the build's folder: the pages name the model as given, the same on every run.
+        subprocess.run([sys.executable, "-m", "reportgen", "build", "--model", model.name, "--examples",
+                        examples.name, "--out", str(out), "--no-cache", "--force", *BUILD], check=True, env=env,
                        cwd=work)
         for name in ("bundle", "site"):
             shutil.rmtree(HERE / name, ignore_errors=True)

@@ -74,7 +74,7 @@ def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, ho
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"python", "torch", "transformers", "captum", "bokeh", "reportgen"} <= set(manifest["versions"])
     assert manifest["model"]["weights_sha256"] and manifest["inputs"]["examples"]["sha256"]
-    assert manifest["config"]["compute"]["ig_steps"] == "auto" and manifest["command"][0] == "reportgen"
+    assert manifest["config"]["compute"]["options"]["integrated_gradients"] == {"steps": "auto", "tolerance": 0.01} and manifest["command"][0] == "reportgen"
     listed = set(manifest["files"])
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert listed == on_disk

@@ -60,6 +60,37 @@ def test_a_wrongly_typed_toml_value_is_one_line_naming_file_key_value_and_what_i
     assert refused.value.message == f"{path}: {message}"
 
 
+def test_a_method_option_is_set_in_its_table_or_on_the_command_line_and_checked_against_its_declaration(tmp_path):
+    from reportgen.cli import parse_method_options
+
+    path = _toml(tmp_path, '[build]\nsurrogate_samples = 50\n[methods.integrated_gradients]\nsteps = 40\n'
+                           '[methods.smoothgrad]\nsamples = 4\n')
+    cfg = load_config(path, {"options": parse_method_options(["integrated_gradients.steps=60", "lime.samples=9"])})
+    # the command line over the file key by key; an old flag sets the option(s) it always set
+    assert cfg.compute.options == {"integrated_gradients": {"steps": 60}, "smoothgrad": {"samples": 4},
+                                   "lime": {"samples": 9}, "kernel_shap": {"samples": 50}}
+    assert parse_method_options(['integrated_gradients.steps="auto"', "integrated_gradients.steps=auto"]) == {
+        "integrated_gradients": {"steps": "auto"}}
+    for body, message in [
+        ("[methods.integrated_gradients]\nsteps = 1", f"{path}: [methods.integrated_gradients] steps = 1: it should "
+                                                      "be 'auto' or a whole number from 2 to 1000"),
+        ("[methods.lime]\nsamples = 0", f"{path}: [methods.lime] samples = 0: it should be greater than or equal "
+                                        "to 1"),
+        ("[methods.lime]\nrounds = 3", f"{path}: [methods.lime] rounds: lime has no option 'rounds'; its options: "
+                                       "samples"),
+        ("[methods.nope]\nx = 1", "Unknown attribution method 'nope'"),
+        ("[methods]\nlime = 3", "methods must hold one table per method"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            load_config(_toml(tmp_path, body + "\n"), {})
+        assert message in refused.value.message, refused.value.message
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {"options": parse_method_options(["attn_lrp.steps=3"])})
+    assert refused.value.message == "--option attn_lrp.steps: attn_lrp has no option 'steps'; its options: none"
+    with pytest.raises(ConfigError):
+        parse_method_options(["steps=3"])
+
+
 def test_a_command_line_value_names_its_option(tmp_path):
     with pytest.raises(ConfigError) as refused:
         load_config(None, {"max_length": 0})
@@ -88,5 +119,5 @@ def test_booleans_are_booleans_and_valid_values_load(tmp_path):
             'methods = "attn_lrp, integrated_gradients"\nlabels = ["neg", "pos"]\n')
     cfg = load_config(_toml(tmp_path, body), {})
     assert cfg.force is False and cfg.cache is True and cfg.pages == 0 and cfg.compute.seed == 7
-    assert cfg.compute.ig_steps == 50 and cfg.compute.ig_tolerance == 0.05
+    assert cfg.compute.options == {"integrated_gradients": {"steps": 50, "tolerance": 0.05}}
     assert cfg.compute.methods == ("attn_lrp", "integrated_gradients") and cfg.labels == ("neg", "pos")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from test_methods import NAMES, _context  # tests/unit is on the path (pytest rootdir-less import)
+from test_methods import NAMES, _context, make  # tests/unit is on the path (pytest rootdir-less import)
 
 from reportgen.cli import cli
 from reportgen.compute.methods import METHODS
@@ -33,7 +33,7 @@ def pair(request):
 def test_every_method_runs_on_cuda_and_agrees_with_the_cpu(pair, name):
     cpu, gpu = pair
     assert gpu.adapter.device.type == "cuda" and gpu.targets == cpu.targets
-    on_cpu, on_gpu = METHODS.get(name)().attribute(cpu), METHODS.get(name)().attribute(gpu)
+    on_cpu, on_gpu = make(name).attribute(cpu), make(name).attribute(gpu)
     for a, b in zip(on_cpu, on_gpu):
         assert b.token_scores.shape == a.token_scores.shape and np.isfinite(b.token_scores).all()
         if name not in SAMPLED:
@@ -44,8 +44,8 @@ def test_every_method_runs_on_cuda_and_agrees_with_the_cpu(pair, name):
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_reduced_precision_on_cuda_keeps_only_what_passes_the_check(pair, precision):
     _, gpu = pair
-    method = METHODS.get("integrated_gradients")()
-    auto = replace(gpu.config, ig_steps="auto")
+    method = make("integrated_gradients", steps="auto")
+    auto = gpu.config
     fp32 = method.attribute(replace(gpu, config=auto))
     reduced = method.attribute(replace(gpu, config=replace(auto, precision=precision)))
     for r, f in zip(reduced, fp32):
@@ -56,7 +56,7 @@ def test_reduced_precision_on_cuda_keeps_only_what_passes_the_check(pair, precis
             np.testing.assert_allclose(r.token_scores, f.token_scores, rtol=0,
                                        atol=1e-6 * max(np.abs(f.token_scores).max(), 1e-6))
         else:
-            assert r.info["precision"] == precision and r.info["relative_delta"] <= auto.ig_tolerance
+            assert r.info["precision"] == precision and r.info["relative_delta"] <= method.options.tolerance
 
 
 def test_batch_is_sized_from_free_gpu_memory(tiny_encoder):

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import difflib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-sys.path.insert(0, str(GOLDEN))
 
-from update import EPOCH, pages  # noqa: E402
+
+def _update_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reportgen_golden_update", GOLDEN / "update.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EPOCH, pages = _update_module().EPOCH, _update_module().pages
 
 
 @pytest.fixture(scope="module")

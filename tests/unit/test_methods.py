@@ -31,6 +31,13 @@ TEXTS = [("the film was very good", None), ("boring plot and bad acting", None),
 # Every registered method joins each test below through its declaration (no list of names to extend).
 NAMES = METHODS.names()
 COMPLETE = [n for n in NAMES if METHODS.get(n).completeness is not None]
+# Fewer samples than the defaults, so the sampled methods run in a second here.
+FAST = {"lime": {"samples": 60}, "kernel_shap": {"samples": 60}, "smoothgrad": {"samples": 8}}
+
+
+def make(name, **options):
+    """The method with these options (FAST's for the sampled ones, the defaults for the rest)."""
+    return METHODS.get(name)({**FAST.get(name, {}), **options})
 
 
 def _context(model_dir, config=None, device="cpu", probe=None):
@@ -39,7 +46,7 @@ def _context(model_dir, config=None, device="cpu", probe=None):
     adapter = load_adapter(str(model_dir), False, device)
     examples = [Example(id=str(i), text=t, text_pair=p) for i, (t, p) in enumerate(TEXTS)]
     encoded = encode_examples(adapter.tokenizer, examples, 64)
-    cfg = config or ComputeConfig(surrogate_samples=60, smoothgrad_samples=8, batch_tokens=4096)
+    cfg = config or ComputeConfig(batch_tokens=4096)
     shared = shared_forward(adapter, encoded, cfg, lambda d, n: _Quiet())
     pooled, logits, attentions = shared.pooled, shared.logits, shared.attentions
     if not adapter.head.own:
@@ -63,7 +70,7 @@ def ctx(request):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_scores_align_with_tokens_and_are_finite(ctx, name):
-    outputs = METHODS.get(name)().attribute(ctx)
+    outputs = make(name).attribute(ctx)
     assert len(outputs) == len(ctx.encoded)
     for out, enc in zip(outputs, ctx.encoded):
         assert out.token_scores.shape == (enc.length,)
@@ -75,8 +82,8 @@ def test_scores_align_with_tokens_and_are_finite(ctx, name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_deterministic(ctx, name):
-    first = METHODS.get(name)().attribute(replace(ctx))  # fresh contexts: nothing shared between the runs
-    second = METHODS.get(name)().attribute(replace(ctx))
+    first = make(name).attribute(replace(ctx))  # fresh contexts: nothing shared between the runs
+    second = make(name).attribute(replace(ctx))
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a.token_scores, b.token_scores)
 
@@ -97,7 +104,7 @@ def test_completeness_is_declared_where_scores_add_up():
 
 @pytest.mark.parametrize("name", COMPLETE)
 def test_completeness_within_threshold(ctx, name):
-    for out in METHODS.get(name)().attribute(ctx):
+    for out in make(name).attribute(ctx):
         info = out.info
         # f_end: f at the end of the path the method integrates (the input, or the noisy copies' mean)
         assert abs(out.token_scores.sum() - (info["f_end"] - info["f_baseline"]) - info["delta"]) < 1e-5
@@ -106,27 +113,26 @@ def test_completeness_within_threshold(ctx, name):
 
 def test_batch_size_does_not_change_integrated_gradients(ctx):
     small = replace(ctx, config=replace(ctx.config, batch_tokens=40))  # forces step slices and single rows
-    method = METHODS.get("integrated_gradients")()
+    method = make("integrated_gradients")
     for a, b in zip(method.attribute(ctx), method.attribute(small)):
         np.testing.assert_allclose(a.token_scores, b.token_scores, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,settings", [("integrated_gradients", {}),
-                                           ("integrated_gradients", {"ig_steps": "auto"}),
-                                           ("noise_tunnel_ig", {})])
-def test_padded_path_batches_give_the_equal_length_scores(ctx, monkeypatch, name, settings):
+@pytest.mark.parametrize("name,options", [("integrated_gradients", {"steps": 50}),
+                                          ("integrated_gradients", {"steps": "auto"}),
+                                          ("noise_tunnel_ig", {})])
+def test_padded_path_batches_give_the_equal_length_scores(ctx, monkeypatch, name, options):
     """What a GPU does (examples of different lengths padded into one path batch), checked on the CPU."""
     from reportgen.compute.methods import base, integrated_gradients, noise_tunnel_ig
 
-    config = replace(ctx.config, **settings)
-    rows = 50 if name == "integrated_gradients" else config.noise_tunnel_samples * 16
-    mixed = list(base.path_batches(ctx.encoded, range(len(ctx.encoded)), rows, config.batch_tokens, pad=True))
+    method = make(name, **options)
+    rows = 50 if name == "integrated_gradients" else method.options.samples * 16
+    mixed = list(base.path_batches(ctx.encoded, range(len(ctx.encoded)), rows, ctx.config.batch_tokens, pad=True))
     assert any(len({ctx.encoded[i].length for i in batch}) > 1 for batch in mixed)  # the case under test occurs
-    method = METHODS.get(name)()
-    exact = method.attribute(replace(ctx, config=config))
+    exact = method.attribute(replace(ctx))
     for module in (integrated_gradients, noise_tunnel_ig):
         monkeypatch.setattr(module, "pads_across_lengths", lambda device: True)
-    padded = method.attribute(replace(ctx, config=config))
+    padded = method.attribute(replace(ctx))
     for e, p, ex in zip(exact, padded, ctx.encoded):
         assert p.token_scores.shape == (ex.length,)
         np.testing.assert_allclose(p.token_scores, e.token_scores, atol=1e-4 * np.abs(e.token_scores).max())
@@ -145,7 +151,7 @@ def test_integrated_gradients_match_captum(ctx):
         return adapter.logits_from_embeddings(embeddings, mask, types)
 
     lig = LayerIntegratedGradients(forward, adapter.model.get_input_embeddings())
-    ours = METHODS.get("integrated_gradients")().attribute(ctx)
+    ours = make("integrated_gradients").attribute(ctx)
     for enc, target, out in zip(ctx.encoded, ctx.targets, ours):
         ids = torch.tensor([enc.input_ids])
         types = torch.tensor([enc.token_type_ids])
@@ -178,20 +184,20 @@ def _one_gradient(ctx, i):
 
 
 def test_gradient_x_input_is_gradient_times_embedding(ctx):
-    out = METHODS.get("gradient_x_input")().attribute(ctx)
+    out = make("gradient_x_input").attribute(ctx)
     grad, x = _one_gradient(ctx, 0)
     np.testing.assert_allclose(out[0].token_scores, (grad * x).sum(-1).numpy(), atol=1e-6)
 
 
 def test_saliency_is_the_gradient_norm(ctx):
-    out = METHODS.get("saliency")().attribute(ctx)
+    out = make("saliency").attribute(ctx)
     grad, _ = _one_gradient(ctx, 1)
     np.testing.assert_allclose(out[1].token_scores, grad.norm(dim=-1).numpy(), atol=1e-6)
 
 
 def test_occlusion_word_scores_are_exact_drops(ctx):
     adapter = ctx.adapter
-    out = METHODS.get("occlusion")().attribute(ctx)
+    out = make("occlusion").attribute(ctx)
     enc, target = ctx.encoded[0], ctx.targets[0]
     word = 1
     ids = torch.tensor([enc.input_ids])
@@ -207,15 +213,15 @@ def test_occlusion_word_scores_are_exact_drops(ctx):
 
 
 def test_random_reference_ignores_special_tokens_and_is_seeded(ctx):
-    out = METHODS.get("random")().attribute(ctx)
+    out = make("random").attribute(ctx)
     for o, enc in zip(out, ctx.encoded):
         assert (o.token_scores[np.array(enc.special_mask)] == 0).all()
-    other = METHODS.get("random")().attribute(replace(ctx, config=replace(ctx.config, seed=1)))
+    other = make("random").attribute(replace(ctx, config=replace(ctx.config, seed=1)))
     assert not np.array_equal(out[0].token_scores, other[0].token_scores)
 
 
 def test_raw_attention_reads_the_last_layer(ctx):
-    out = METHODS.get("attention_raw")().attribute(ctx)
+    out = make("attention_raw").attribute(ctx)
     last = ctx.attentions[0][-1].astype(np.float32).mean(axis=0)
     expected = last[0] if ctx.adapter.head.own else last.mean(axis=0)
     np.testing.assert_allclose(out[0].token_scores, expected, atol=1e-6)
@@ -236,21 +242,20 @@ def test_clenshaw_curtis_is_nested_and_exact_on_polynomials():
 
 
 def test_adaptive_integrated_gradients(ctx):
-    method = METHODS.get("integrated_gradients")()
-    fixed = method.attribute(ctx)
-    adaptive = method.attribute(replace(ctx, config=replace(ctx.config, ig_steps="auto")))
+    fixed = make("integrated_gradients", steps=50).attribute(replace(ctx))
+    adaptive = make("integrated_gradients", steps="auto").attribute(replace(ctx))
     for a, f in zip(adaptive, fixed):
         assert a.info["converged"] and a.info["relative_delta"] <= 0.01
         assert a.info["steps"] in (17, 33, 65, 129) and a.info["rule"].startswith("clenshaw-curtis")
         np.testing.assert_allclose(a.token_scores, f.token_scores, atol=2e-2 * np.abs(f.token_scores).max())
-    strict = method.attribute(replace(ctx, config=replace(ctx.config, ig_steps="auto", ig_tolerance=1e-12)))
+    strict = make("integrated_gradients", steps="auto", tolerance=1e-12).attribute(replace(ctx))
     assert all(o.info["steps"] == 129 and not o.info["converged"] for o in strict)
 
 
 def test_sanity_check_randomises_cascading_and_restores_the_model(ctx):
     from reportgen.compute.sanity import sanity_check
 
-    methods = [METHODS.get(n)() for n in ("integrated_gradients", "attention_raw", "random")]
+    methods = [make(n) for n in ("integrated_gradients", "attention_raw", "random")]
     before = {m.name: [o.token_scores for o in m.attribute(ctx)] for m in methods}
     result = sanity_check(ctx.adapter, methods, ctx.encoded, [0, 1, 2, 3], ctx.targets, before, ctx,
                           lambda d, n: _Quiet())
@@ -262,7 +267,7 @@ def test_sanity_check_randomises_cascading_and_restores_the_model(ctx):
             assert entry["passes"] is None
         else:
             assert entry["passes"] == (entry["curve"][-1] < result["threshold"])
-    after = METHODS.get("integrated_gradients")().attribute(ctx)
+    after = make("integrated_gradients").attribute(ctx)
     for a, b in zip(after, before["integrated_gradients"]):
         np.testing.assert_array_equal(a.token_scores, b)  # the weights are back
 
@@ -271,8 +276,8 @@ def test_gradient_methods_share_one_backward_pass(ctx):
     fresh = replace(ctx)
     calls = []
     fresh.progress = lambda description, total: calls.append(description) or _Quiet()
-    METHODS.get("gradient_x_input")().attribute(fresh)
-    METHODS.get("saliency")().attribute(fresh)
+    make("gradient_x_input").attribute(fresh)
+    make("saliency").attribute(fresh)
     assert calls == ["Input gradients"]
     assert not replace(fresh).shared  # a changed context never sees another's gradients
 
@@ -286,9 +291,9 @@ def test_huge_gradients_stay_finite(tiny_encoder):
         ctx.adapter.probe.linear.bias.mul_(1e25)
     try:
         for name in ("saliency", "attention_gradient"):
-            for out in METHODS.get(name)().attribute(replace(ctx)):
+            for out in make(name).attribute(replace(ctx)):
                 assert np.isfinite(out.token_scores).all() and out.token_scores.max() > 0, name
-        rescaled = [o.info.get("rescaled") for o in METHODS.get("attention_gradient")().attribute(replace(ctx))]
+        rescaled = [o.info.get("rescaled") for o in make("attention_gradient").attribute(replace(ctx))]
         assert any(rescaled)  # said, not hidden
     finally:
         with torch.no_grad():
@@ -298,14 +303,14 @@ def test_huge_gradients_stay_finite(tiny_encoder):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_reduced_precision_integrated_gradients_recomputes_failed_checks_in_fp32(ctx, precision):
-    method = METHODS.get("integrated_gradients")()
-    auto = replace(ctx.config, ig_steps="auto")
+    method = make("integrated_gradients", steps="auto")
+    auto = ctx.config
     full = method.attribute(replace(ctx, config=auto))
     assert all("precision" not in o.info for o in full)  # fp32 builds say nothing about precision
     # A tolerance that reduced precision cannot meet: every example is computed again, and exactly as in fp32.
-    strict = replace(auto, ig_tolerance=1e-9)
-    redone = method.attribute(replace(ctx, config=replace(strict, precision=precision)))
-    reference = method.attribute(replace(ctx, config=strict))
+    strict = make("integrated_gradients", steps="auto", tolerance=1e-9)
+    redone = strict.attribute(replace(ctx, config=replace(auto, precision=precision)))
+    reference = strict.attribute(replace(ctx, config=auto))
     for r, f in zip(redone, reference):
         assert r.info["precision"] == "fp32" and r.info["recomputed_from"] == precision
         np.testing.assert_array_equal(r.token_scores, f.token_scores)
@@ -332,16 +337,15 @@ def test_reduced_precision_is_summarised_with_the_number_recomputed():
     infos = [{**cc, "relative_delta": 0.001, "steps": 17, "precision": "bf16"},
              {**cc, "relative_delta": 0.002, "steps": 33, "precision": "fp32", "recomputed_from": "bf16"}]
     agg = DatasetAggregate.__new__(DatasetAggregate)
-    agg.delta_threshold = 0.01
-    summary = agg._convergence([("a", infos[0]), ("b", infos[1])])
+    summary = agg._convergence([("a", infos[0]), ("b", infos[1])], 0.01)
     assert summary["precision"] == {"reduced": "bf16", "n": 2, "recomputed": 1}
-    assert "precision" not in agg._convergence([("a", {**cc, "relative_delta": 0.0, "steps": 50})])
-    undefined = agg._convergence([("a", {**cc, "relative_delta": None, "steps": 50})])  # inf, saved as null
+    assert "precision" not in agg._convergence([("a", {**cc, "relative_delta": 0.0, "steps": 50})], 0.01)
+    undefined = agg._convergence([("a", {**cc, "relative_delta": None, "steps": 50})], 0.01)  # inf, saved as null
     assert undefined["flagged"] == ["a"]
 
 
 def test_decompx_shares_add_up_to_the_logit(ctx):
-    for out, logit in zip(METHODS.get("decompx")().attribute(ctx), ctx.target_logits):
+    for out, logit in zip(make("decompx").attribute(ctx), ctx.target_logits):
         assert abs(out.token_scores.sum() - logit) < 1e-5 * max(1.0, abs(logit))
         assert out.info["sum"] == pytest.approx(float(out.token_scores.sum()))
 
@@ -427,7 +431,7 @@ def test_cp_lrp_without_biases_is_decompx_and_conserves_the_logit(ctx):
     adapter = _without_biases(ctx, positions=True)
     lengths = {len(e.input_ids) for e in ctx.encoded}
     single = replace(ctx, adapter=adapter)
-    outputs = METHODS.get("cp_lrp")().attribute(single)
+    outputs = make("cp_lrp").attribute(single)
     layout = bert_layout(adapter, "decompx", head=True)
     for enc, target, out in zip(ctx.encoded, ctx.targets, outputs):
         ids = torch.tensor([enc.input_ids])
@@ -458,7 +462,7 @@ def test_lrp_rules_change_only_gradients_and_are_removed_afterwards(ctx, name):
     torch.testing.assert_close(under, before, atol=1e-6, rtol=1e-5)
     assert adapter.model.config._attn_implementation == adapter.details.attn_implementation
     assert {name: dict(m._forward_hooks) for name, m in adapter.model.named_modules()} == hooks
-    for out, logit in zip(METHODS.get(name)().attribute(ctx), ctx.target_logits):
+    for out, logit in zip(make(name).attribute(ctx), ctx.target_logits):
         assert out.info["logit"] == logit and out.info["sum"] == pytest.approx(float(out.token_scores.sum()))
 
 
@@ -470,7 +474,7 @@ def test_attn_lrp_is_gradient_x_input_of_a_model_with_its_rules_written_out(ctx)
     adapter = ctx.adapter
     layout = bert_layout(adapter, "attn_lrp", head=True)
     embeddings = layout.base.embeddings
-    outputs = METHODS.get("attn_lrp")().attribute(ctx)
+    outputs = make("attn_lrp").attribute(ctx)
     for enc, target, out in zip(ctx.encoded, ctx.targets, outputs):
         ids = torch.tensor([enc.input_ids])
         types = torch.zeros_like(ids) if enc.token_type_ids is None else torch.tensor([enc.token_type_ids])
@@ -490,7 +494,7 @@ def test_context_mixing_scores_are_a_distribution_and_the_identity_without_atten
     identity."""
     from reportgen.compute.methods.bert_layout import bert_layout
 
-    for out in METHODS.get(name)().attribute(ctx):
+    for out in make(name).attribute(ctx):
         assert (out.token_scores >= 0).all() and abs(out.token_scores.sum() - 1) < 1e-5
     model = copy.deepcopy(ctx.adapter.model)
     with torch.no_grad():
@@ -511,9 +515,9 @@ def test_long_input_blocks_give_the_same_scores(ctx, monkeypatch, name, constant
     """The slices that bound a long input's memory (one row or copy at a time here) change no score."""
     import importlib
 
-    whole = METHODS.get(name)().attribute(ctx)
+    whole = make(name).attribute(ctx)
     monkeypatch.setattr(importlib.import_module(f"reportgen.compute.methods.{name}"), constant, 1)
-    for a, b in zip(whole, METHODS.get(name)().attribute(ctx)):
+    for a, b in zip(whole, make(name).attribute(ctx)):
         np.testing.assert_allclose(b.token_scores, a.token_scores, rtol=1e-5, atol=1e-6)
 
 
@@ -525,9 +529,10 @@ def test_counted_cost_is_in_forward_passes_and_cached(ctx, tmp_path):
     from reportgen.compute.cost import counted_costs
     from reportgen.models.crossfit import ProbeGroup
 
-    config = replace(ctx.config, ig_steps=8)
+    config = ctx.config
     chosen = [0, 1, 2]
-    methods = [METHODS.get(n)() for n in ("gradient_x_input", "integrated_gradients", "attention_rollout", "random")]
+    methods = [make(n, **({"steps": 8} if n == "integrated_gradients" else {}))
+               for n in ("gradient_x_input", "integrated_gradients", "attention_rollout", "random")]
     args = (ctx.adapter, methods, [ctx.encoded[i] for i in chosen], [ctx.targets[i] for i in chosen],
             [ctx.target_logits[i] for i in chosen], [ctx.attentions[i] for i in chosen],
             [ProbeGroup(ctx.adapter.probe, [0, 1, 2])], config, ChunkCache(tmp_path), {"test": 1})
@@ -540,7 +545,10 @@ def test_counted_cost_is_in_forward_passes_and_cached(ctx, tmp_path):
     assert cost["relative_to"] == "integrated_gradients" and cost["methods"]["integrated_gradients"]["share"] == 1
 
     class _Refuses:  # a second call must come from the cache, without running any method
-        name, settings = "gradient_x_input", ()
+        name = "gradient_x_input"
+
+        def key(self, config):
+            return methods[0].key(config)
 
         def attribute(self, _ctx):
             raise AssertionError("recomputed")

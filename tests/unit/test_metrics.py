@@ -157,13 +157,13 @@ def test_findings_special_share_and_spurious_cue():
     many = [_result(f"e{i}", ["cue", "other"], [2.0, 1.0], [0, 2.0, 1.0, 0], [-1, 0, 0, -1], [-1, 0, 1, -1])
             for i in range(5)]
     methods = [MethodDecl("integrated_gradients", "Integrated Gradients", "gradient", True, "", "")]
-    cues = _spurious_cues(summarise(many, ["a"], methods, 0.05)[1])
+    cues = _spurious_cues(summarise(many, ["a"], methods, {})[1])
     assert len(cues) == 1 and len(cues[0]["examples"]) == 5
     assert cues[0]["params"] == {"word": "cue", "method": "integrated_gradients", "count": 5, "readable": 5}
     assert finding_message(cues[0], titles_of(methods)) == (
         "“cue” is the top Integrated Gradients word of 5 of 5 examples: a candidate spurious cue; check that the "
         "model does not predict from it alone.")
-    assert _spurious_cues(summarise(many[:4], ["a"], methods, 0.05)[1]) == []  # fewer than 5: not reported
+    assert _spurious_cues(summarise(many[:4], ["a"], methods, {})[1]) == []  # fewer than 5: not reported
     found = [finding("a", "info", {}), finding("b", "warning", {}), finding("c", "error", {})]
     assert [f["code"] for f in at_or_above(found, "warning")] == ["b", "c"]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -37,6 +37,11 @@ class MethodContext:
     shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
 
+@dataclass(frozen=True)
+class NoOptions:
+    """A method with no options of its own."""
+
+
 class AttributionMethod:
     name: ClassVar[str]
     title: ClassVar[str]
@@ -45,8 +50,12 @@ class AttributionMethod:
     summary: ClassVar[str]  # one line, for `reportgen methods`
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
     # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name).
-    # The ComputeConfig fields this method reads besides batch_tokens and seed: the cache recomputes a method's
-    # scores when one of them changes, and only that method's (a unit test checks the list is complete).
+    # This method's own options: a frozen dataclass whose fields carry their types, ranges and defaults (pydantic
+    # annotations). A user sets them in a [methods.NAME] table of reportgen.toml or with --option NAME.KEY=VALUE;
+    # they are checked when the configuration is read, recorded on the site, and part of the method's cache key.
+    Options: ClassVar[type] = NoOptions
+    # The shared ComputeConfig fields this method reads besides batch_tokens and seed: the cache recomputes a
+    # method's scores when one of them changes, and only that method's (a unit test checks the list is complete).
     settings: ClassVar[tuple[str, ...]] = ()
     lead: ClassVar[int] = 0  # the signed method with the highest lead heads the summaries (ties: run order)
     # Scores that should add up to f(end) - f(baseline): each example's info is then a completeness_check().
@@ -55,8 +64,20 @@ class AttributionMethod:
     #   often the two rank words in opposite orders.
     approximates: ClassVar[Optional[str]] = None
 
+    def __init__(self, options: Optional[Mapping[str, Any]] = None) -> None:
+        """options: this method's option values (checked by load_config), the defaults for the rest."""
+        self.options = self.Options(**(options or {}))
+
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         raise NotImplementedError
+
+    def key(self, config: ComputeConfig) -> dict[str, Any]:
+        """What this method's scores depend on besides the model, the texts and the shared settings."""
+        return {"options": asdict(self.options), "settings": {s: getattr(config, s) for s in self.settings}}
+
+    def convergence_threshold(self) -> float:
+        """For a method that declares Completeness: the largest relative delta that counts as resolved."""
+        return IG_RELATIVE_DELTA_WARN
 
     @classmethod
     def declaration(cls) -> MethodDecl:
@@ -84,12 +105,6 @@ def completeness_check(scores_sum: float, f_end: float, f_baseline: float, steps
     relative = abs(delta) / abs(gap) if abs(gap) > 1e-12 else float("inf") if abs(delta) > 1e-12 else 0.0
     return {"delta": delta, "relative_delta": relative, "f_end": f_end, "f_baseline": f_baseline, "steps": steps,
             "rule": rule, **extra}
-
-
-def convergence_threshold(config: ComputeConfig) -> float:
-    """The largest relative completeness delta that counts as resolved: the adaptive tolerance when steps are
-    chosen per example, else the fixed-step warning threshold."""
-    return config.ig_tolerance if config.ig_steps == "auto" else IG_RELATIVE_DELTA_WARN
 
 
 def equal_length_chunks(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import Annotated, Literal, Union
 
 import numpy as np
 import torch
+from pydantic import Field, Strict
 
 from reportgen.bundle.declarations import Completeness
 from reportgen.compute.methods.base import (
@@ -14,7 +17,6 @@ from reportgen.compute.methods.base import (
     MethodContext,
     MethodOutput,
     completeness_check,
-    convergence_threshold,
     padded_batch,
     pads_across_lengths,
     path_batches,
@@ -50,11 +52,22 @@ def clenshaw_curtis(intervals: int) -> tuple[list[float], list[float]]:
 ADAPTIVE_LEVELS = (16, 32, 64, 128)  # Clenshaw-Curtis intervals tried in turn
 
 
+@dataclass(frozen=True)
+class IntegratedGradientsOptions:
+    # "auto": nested Clenshaw-Curtis rules (17, 33, 65, 129 points) until each example's delta is within
+    # tolerance, so easy examples cost few steps and hard ones get more; or a fixed Gauss-Legendre step count.
+    steps: Annotated[Union[Literal["auto"], Annotated[int, Strict(), Field(ge=2, le=1000)]],
+                     Field(description="'auto' or a whole number from 2 to 1000")] = "auto"
+    # steps "auto": |delta| <= this share of |f(input) - f(baseline)|
+    tolerance: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.01
+
+
 @METHODS.register("integrated_gradients")
 class IntegratedGradients(AttributionMethod):
     title = "Integrated Gradients"
     family = "gradient"
-    settings = ("ig_steps", "ig_tolerance", "precision")
+    Options = IntegratedGradientsOptions
+    settings = ("precision",)
     signed = True
     completeness = Completeness(end="input", steps_option="--ig-steps")
     lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
@@ -83,7 +96,7 @@ integral was not resolved and the highlights should not be trusted as they are.
             return outputs
         # Reduced precision is trusted only where the completeness check passes: every other example is
         # computed again in fp32, so a flagged example is one that float32 could not resolve either.
-        threshold = convergence_threshold(ctx.config)
+        threshold = self.convergence_threshold()
         redo = [i for i, out in enumerate(outputs) if not out.info["relative_delta"] <= threshold]
         for out in outputs:
             out.info["precision"] = precision
@@ -93,17 +106,21 @@ integral was not resolved and the highlights should not be trusted as they are.
             outputs[i] = out
         return outputs
 
+    def convergence_threshold(self) -> float:
+        """The adaptive tolerance when steps are chosen per example, else the fixed-step warning threshold."""
+        return self.options.tolerance if self.options.steps == "auto" else super().convergence_threshold()
+
     def _integrate(self, ctx: MethodContext, indices, precision: str) -> list[MethodOutput]:
         """Outputs of the examples at these indices, in that order."""
         indices = list(indices)
-        if ctx.config.ig_steps == "auto":
+        if self.options.steps == "auto":
             found = self._adaptive(ctx, indices, precision)
         else:
             found = self._fixed(ctx, indices, precision)
         return [found[i] for i in indices]
 
     def _fixed(self, ctx: MethodContext, indices: list[int], precision: str) -> dict[int, MethodOutput]:
-        nodes, weights = gauss_legendre(int(ctx.config.ig_steps))
+        nodes, weights = gauss_legendre(int(self.options.steps))
         w = np.asarray(weights)
         outputs: dict[int, MethodOutput] = {}
         bar = ctx.progress("Integrated Gradients", len(indices))
@@ -117,7 +134,7 @@ integral was not resolved and the highlights should not be trusted as they are.
         return outputs
 
     def _adaptive(self, ctx: MethodContext, indices: list[int], precision: str) -> dict[int, MethodOutput]:
-        tolerance = ctx.config.ig_tolerance
+        tolerance = self.options.tolerance
         finest = ADAPTIVE_LEVELS[-1]
         grid, _ = clenshaw_curtis(finest)
         terms: dict[int, np.ndarray] = {}  # example -> float64[finest + 1, seq], rows filled as computed

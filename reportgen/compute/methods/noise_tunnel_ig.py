@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
 import numpy as np
 import torch
+from pydantic import Field, Strict
 
 from reportgen.bundle.declarations import Completeness
 from reportgen.compute.methods.base import (
@@ -23,11 +27,16 @@ from reportgen.compute.methods.smoothgrad import NOISE_LEVEL, example_noise
 STEPS_PER_SAMPLE = 16
 
 
+@dataclass(frozen=True)
+class NoiseTunnelOptions:
+    samples: Annotated[int, Strict(), Field(ge=1)] = 8  # noisy copies per example (each a 16-step integral)
+
+
 @METHODS.register("noise_tunnel_ig")
 class NoiseTunnelIG(AttributionMethod):
     title = "NoiseTunnel IG"
     family = "gradient"
-    settings = ("noise_tunnel_samples",)
+    Options = NoiseTunnelOptions
     signed = True
     completeness = Completeness(end="noisy_mean")
     summary = "Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule)."
@@ -36,14 +45,14 @@ Captum's `NoiseTunnel` with the `smoothgrad` rule wrapped around Integrated Grad
 (standard deviation {NOISE_LEVEL:.0%} of the example's embedding range, seeded) is added to the
 word-piece embeddings, IG is computed from the same `[PAD]` baseline to each noisy copy with
 {STEPS_PER_SAMPLE} Gauss-Legendre steps, and the copies' attributions are averaged
-(`noise_tunnel_samples` copies). The average is smoother than one IG map and less sensitive to where
+(option `samples`, 8 copies by default). The average is smoother than one IG map and less sensitive to where
 exactly the input sits on the model's sharp regions (Smilkov et al., 2017). Completeness holds for the
 average against the **mean of f over the noisy copies**, not against f(input): its reported delta is
 measured that way.
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
-        samples = ctx.config.noise_tunnel_samples
+        samples = self.options.samples
         nodes, weights = gauss_legendre(STEPS_PER_SAMPLE)
         w = np.asarray(weights)
         adapter = ctx.adapter

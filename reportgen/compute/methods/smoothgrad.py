@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field, Strict
 
 from reportgen.compute.methods.base import (
     METHODS,
@@ -18,24 +21,29 @@ from reportgen.compute.methods.base import (
 NOISE_LEVEL = 0.1  # standard deviation as a share of the example's embedding range (Smilkov et al.: 10-20%)
 
 
+@dataclass(frozen=True)
+class SmoothGradOptions:
+    samples: Annotated[int, Strict(), Field(ge=1)] = 20  # noisy copies per example
+
+
 @METHODS.register("smoothgrad")
 class SmoothGrad(AttributionMethod):
     title = "SmoothGrad × Input"
     family = "gradient"
-    settings = ("smoothgrad_samples",)
+    Options = SmoothGradOptions
     signed = True
     summary = "Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017)."
     description = """\
 SmoothGrad (Smilkov et al., 2017) averages the gradient of the target logit over copies of the
 word-piece embeddings with Gaussian noise added (standard deviation 10% of the example's embedding
-range, `smoothgrad_samples` copies, seeded), then multiplies by the embedding like Gradient × Input.
+range, option `samples` copies, 20 by default, seeded), then multiplies by the embedding like Gradient × Input.
 Averaging removes much of the gradient's local noise; the price is one backward pass per copy. It is
 the NoiseTunnel "smoothgrad" rule applied to Gradient × Input.
 """
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter
-        samples = ctx.config.smoothgrad_samples
+        samples = self.options.samples
         outputs: list[MethodOutput | None] = [None] * len(ctx.encoded)
         bar = ctx.progress("SmoothGrad", len(ctx.encoded))
         for chunk in equal_length_chunks(ctx.encoded, range(len(ctx.encoded)), samples, ctx.config.batch_tokens):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field, Strict
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.words import spread_over_pieces
@@ -14,9 +17,14 @@ from reportgen.compute.words import spread_over_pieces
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SurrogateOptions:
+    samples: Annotated[int, Strict(), Field(ge=1)] = 200  # masked copies of the text per example
+
+
 class _WordSurrogate(AttributionMethod):
     family = "perturbation"
-    settings = ("surrogate_samples",)
+    Options = SurrogateOptions
     signed = True
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
@@ -27,7 +35,7 @@ class _WordSurrogate(AttributionMethod):
 
         adapter = ctx.adapter
         filler = adapter.filler_id
-        samples = ctx.config.surrogate_samples
+        samples = self.options.samples
 
         seen: dict[bytes, torch.Tensor] = {}  # masked copy -> logits, for the example being explained
         stats = {"requested": 0, "computed": 0}
@@ -103,7 +111,7 @@ class Lime(_WordSurrogate):
     summary = "A weighted linear model fitted on word-masked samples around the input (Ribeiro et al. 2016)."
     description = """\
 LIME (Ribeiro et al., 2016) masks random subsets of words (`[MASK]` in place of their pieces), runs the
-model on `surrogate_samples` such copies, and fits a linear model, weighted by closeness to the
+model on option `samples` such copies (200 by default), and fits a linear model, weighted by closeness to the
 original, from "which words were kept" to the target logit. Its coefficients are the word scores.
 Captum's implementation with a ridge model (as in the original LIME), one feature per word. Scores
 change with the sample count and the seed: more samples, more stable scores.
@@ -121,5 +129,5 @@ class KernelShap(_WordSurrogate):
 KernelSHAP (Lundberg & Lee, 2017) is LIME with the Shapley kernel: the linear model's coefficients
 estimate each word's Shapley value, the average change of the target logit when the word is added to a
 random coalition of the others (missing words are `[MASK]`). Captum's implementation, one feature per
-word, `surrogate_samples` coalitions. An estimate: few samples on long texts give noisy values.
+word, option `samples` coalitions (200 by default). An estimate: few samples on long texts give noisy values.
 """
