@@ -155,9 +155,9 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
         raise InputError(f"{data_dir}: a damaged bundle, nothing written ({first_line(err)})") from None
     summary = loaded.summary
     return Report(path=_site_path(Path(written), single_file), examples=len(loaded.examples),
-                  accuracy=summary["accuracy"], unreadable=len(summary["unreadable"]),
+                  accuracy=summary.accuracy, unreadable=len(summary.unreadable),
                   seconds=time.perf_counter() - started,
-                  findings=tuple(_finding(f) for f in worded(summary["findings"], loaded.methods)))
+                  findings=tuple(_finding(f) for f in worded(summary.findings, loaded.methods)))
 
 
 def _site_path(written: Path, single_file: bool) -> Path:

@@ -136,10 +136,10 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
         "built": build_epoch,
     }
     written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file)
-    findings = worded(bundle.summary["findings"], bundle.methods)
+    findings = worded(bundle.summary.findings, bundle.methods)
     failing = at_or_above(findings, cfg.fail_on) if cfg.fail_on else []
     return {"examples": n_examples, "seconds": time.perf_counter() - started, "out": str(written),
-            "accuracy": bundle.summary["accuracy"], "unreadable": len(bundle.summary["unreadable"]),
+            "accuracy": bundle.summary.accuracy, "unreadable": len(bundle.summary.unreadable),
             "failing": failing, "findings": findings}
 
 
@@ -165,8 +165,8 @@ def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tupl
     kept = tuple(name for name in cfg.compute.methods if name not in reasons)
     # Every option of every method that runs, defaults included, so the site states what each method was given.
     options = {name: dataclasses.asdict(METHODS.get(name)(cfg.compute.options.get(name)).options) for name in kept}
-    return dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, methods=kept,
-                                                                options={k: v for k, v in options.items() if v})), reasons
+    compute = dataclasses.replace(cfg.compute, methods=kept, options={k: v for k, v in options.items() if v})
+    return dataclasses.replace(cfg, compute=compute), reasons
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

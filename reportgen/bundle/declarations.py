@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
+from reportgen.bundle.typed import sealed
+
 MethodFamily = Literal["gradient", "attention", "perturbation", "decomposition", "reference"]
 
 
+@sealed
 @dataclass(frozen=True)
 class Completeness:
     """A method whose scores should add up to f(end) - f(baseline): each example's info then carries a
@@ -22,6 +25,7 @@ class Completeness:
     steps_option: Optional[str] = None  # the option that gives the check more steps, where one does
 
 
+@sealed
 @dataclass(frozen=True)
 class MethodDecl:
     name: str
@@ -40,6 +44,7 @@ class MethodDecl:
         return self.family == "reference"
 
 
+@sealed
 @dataclass(frozen=True)
 class MetricDecl:
     name: str

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
 
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.bundle.sections import DataSummary, ModelSummary
+from reportgen.bundle.summary import Summary
 from reportgen.bundle.typed import parse, plain
 
 if TYPE_CHECKING:
@@ -24,9 +25,11 @@ if TYPE_CHECKING:
 # repeating four keys for every word was a fifth of a 10k bundle.
 # 7: a record may carry "windows" (a text longer than the model's window, read in overlapping windows).
 # 8: findings are data ({"code", "severity", "params", "examples", "values"}); render words them (render/wording.py).
-# 9: model, data, methods and metrics are typed sections (bundle/sections.py, bundle/declarations.py): a method's
-# "completeness" is null or {"end": "input" | "noisy_mean"}; a completeness check's f at the path's end is "f_end".
-SCHEMA_VERSION = 9
+# 9: model, data, methods, metrics and summary are typed sections (bundle/sections.py, declarations.py,
+# summary.py): a method's "completeness" is null or {"end", "steps_option"}; a completeness check's f at the
+# path's end is "f_end"; summary "global" is "global_analysis" (present only when the analyses ran).
+# 10: summary "global" became "global_analysis", and every typed section refuses keys it does not declare.
+SCHEMA_VERSION = 10
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -85,7 +88,7 @@ class ReportBundle:
     config: dict[str, Any]
     methods: list[MethodDecl]  # each method that ran, in run order
     metrics: list[MetricDecl]
-    summary: dict[str, Any]
+    summary: Summary
     narrative: list[dict[str, Any]]
     provenance: dict[str, Any]
     pages: list[str]  # slugs of the examples with a full page and attention maps, in example order
@@ -96,7 +99,8 @@ class ReportBundle:
 
     def header(self) -> dict[str, Any]:
         """results.json: everything but the examples (in their chunks) and the attention arrays."""
-        payload = {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name not in ("examples", "attention")}
+        payload = {f.name: plain(getattr(self, f.name)) for f in fields(self)
+                   if f.name not in ("examples", "attention")}
         payload["examples"] = self.examples.index()
         return payload
 
@@ -120,7 +124,8 @@ class ReportBundle:
 
 
 # The typed parts of results.json, validated as they are read.
-SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDecl], "metrics": list[MetricDecl]}
+SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDecl], "metrics": list[MetricDecl],
+            "summary": Summary}
 
 
 def example_record(result: ExampleResult) -> dict[str, Any]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from reportgen.bundle.typed import sealed
+
 HeadKind = Literal["classifier", "probe"]  # the model's own classification head, or a probe fitted here
 
 
+@sealed
 @dataclass(frozen=True)
 class ModelDetails:
     """What the loader reads off a model and its tokenizer."""
@@ -28,6 +31,7 @@ class ModelDetails:
     weights_sha256: Optional[str]
 
 
+@sealed
 @dataclass(frozen=True)
 class ProbeWeights:
     fold: Optional[int]  # None: the one probe of a training file
@@ -36,6 +40,7 @@ class ProbeWeights:
     bias: tuple[float, ...]
 
 
+@sealed
 @dataclass(frozen=True)
 class ProbeSummary:
     """How the probe was fitted, its held-out accuracy with a binomial test against always answering the most
@@ -56,6 +61,7 @@ class ProbeSummary:
     probes: tuple[ProbeWeights, ...]
 
 
+@sealed
 @dataclass(frozen=True)
 class ModelSummary:
     name: str  # what the user asked for, or the default model's hub id
@@ -77,6 +83,7 @@ class ModelSummary:
     probe: Optional[ProbeSummary]
 
 
+@sealed
 @dataclass(frozen=True)
 class DataSummary:
     file: str

@@ -7,9 +7,16 @@ from dataclasses import asdict, fields, is_dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 T = TypeVar("T")
+
+
+def sealed(cls: type[T]) -> type[T]:
+    """A section that refuses keys it does not declare when read: a renamed or misspelt key in a results.json is
+    an error naming it, never a figure silently dropped."""
+    cls.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return cls
 
 
 @lru_cache(maxsize=None)

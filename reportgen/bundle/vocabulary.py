@@ -4,7 +4,7 @@ from __future__ import annotations
 
 IG_RELATIVE_DELTA_WARN = 0.05  # |delta| above 5% of |f(x) - f(baseline)|: the integral is not resolved
 
-# Per-head attention statistics (Clark et al. 2019) in summary["global"]["heads"], and the pattern types.
+# Per-head attention statistics (Clark et al. 2019) in summary.global_analysis.heads, and the pattern types.
 STATS = ("to_cls", "to_sep", "to_punct", "to_self", "to_prev", "to_next", "distance", "entropy")
 STAT_TITLES = {
     "to_cls": "Attention to [CLS]", "to_sep": "Attention to [SEP]", "to_punct": "Attention to punctuation",

@@ -25,6 +25,8 @@ from reportgen.attention import special_token_mass
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.bundle.sections import DataSummary, ModelSummary, ProbeSummary
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
+from reportgen.bundle.summary import Summary
+from reportgen.bundle.typed import parse
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.chunks import ChunkExplainer
@@ -191,9 +193,9 @@ def compute_bundle(
                             cache, explainer.common_key(costed), progress)
     typical = None
     if ccfg.global_analysis:
-        summary["global"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
+        summary["global_analysis"] = _global(adapter, examples, sample, kept_results, labels, groups, max_length, ccfg,
                                     progress, aggregate, n)
-        typical = summary["global"]["heads"]["typical_example"]
+        typical = summary["global_analysis"]["heads"]["typical_example"]
     model_summary = _model_summary(adapter, None if fit is None else held_out_summary(fit, aggregate.records, slugs),
                                    max_length)
     summary["findings"] = detect_findings(aggregate, summary, method_meta, metric_meta, model_summary.probe)
@@ -212,7 +214,7 @@ def compute_bundle(
         config=bundle_config(cfg),
         methods=method_meta,
         metrics=metric_meta,
-        summary=summary,
+        summary=parse(Summary, summary, "summary"),  # every figure typed, checked once here
         narrative=[vars(section) for section in narrative],
         provenance=provenance,
         pages=[slugs[i] for i in pages],

@@ -3,11 +3,21 @@ from its numbers and a "how to read this" note. No HTML here beyond the Bokeh em
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from reportgen.bundle import ReportBundle
+from reportgen.bundle.summary import (
+    ClassWords,
+    HeadImportance,
+    HeadStats,
+    LayerProbing,
+    Projection,
+    Quality,
+    Skipped,
+    SkippedImportance,
+)
 from reportgen.bundle.vocabulary import PATTERNS, STAT_TITLES, STATS
 from reportgen.render import model_plots
 from reportgen.render.formatting import num, plural, signed
@@ -59,27 +69,26 @@ MANY_CLASSES = 8  # beyond this the confusion matrix and the reliability diagram
 
 def has_model_page(bundle: ReportBundle) -> bool:
     """model.html exists when the global analyses ran."""
-    g = bundle.summary.get("global")
-    return bool(g) and "skipped" not in g
+    return bundle.summary.global_analysis is not None
 
 
 def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     if not has_model_page(bundle):
         return None
-    g = bundle.summary["global"]
+    g = bundle.summary.global_analysis
     labels = bundle.labels
     return {
         "how": HOW_TO_READ,
-        "heads": _heads(bundle, g["heads"]),
-        "patterns": _patterns(bundle, g["heads"]),
-        "importance": _importance(g["importance"]),
-        "probing": _probing(g["probing"]),
-        "projection": _projection(bundle, g["projection"]),
-        "class_words": _class_words(g["class_words"]),
-        "quality": _quality(bundle, g["quality"], labels),
-        "n": g["n_examples"],
-        "n_unreadable": g["n_unreadable"],
-        "all_unreadable": g.get("all_unreadable", False),
+        "heads": _heads(bundle, g.heads),
+        "patterns": _patterns(bundle, g.heads),
+        "importance": _importance(g.importance),
+        "probing": _probing(g.probing),
+        "projection": _projection(bundle, g.projection),
+        "class_words": _class_words(g.class_words),
+        "quality": _quality(bundle, g.quality, labels),
+        "n": g.n_examples,
+        "n_unreadable": g.n_unreadable,
+        "all_unreadable": g.all_unreadable,
         "model_card": model_card(bundle),
     }
 
@@ -94,8 +103,8 @@ def _argmax(grid: list[list[float]]) -> tuple[int, int, float]:
     return int(layer), int(head), float(a[layer, head])
 
 
-def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
-    stats = h["stats"]
+def _heads(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
+    stats = h.stats
     plots, alts = [], []
     for key in STATS:
         fmt = "0.00" if key in ("distance", "entropy") else "0.000"
@@ -109,7 +118,7 @@ def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
     ent = np.asarray(stats["entropy"]).mean(axis=1)
     dist = np.asarray(stats["distance"]).mean(axis=1)
     text = (
-        f"On these {bundle.summary['global']['n_examples']} examples, heads put on average {special.mean():.0%} "
+        f"On these {bundle.summary.global_analysis.n_examples} examples, heads put on average {special.mean():.0%} "
         "of their attention on "
         f"[CLS] and [SEP]; the share is highest in layer {int(np.argmax(by_layer)) + 1} ({by_layer.max():.0%}) and "
         f"lowest in layer {int(np.argmin(by_layer)) + 1} ({by_layer.min():.0%}). The head most fixed on [SEP] is "
@@ -120,14 +129,14 @@ def _heads(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
     return {"plots": plots, "text": text, "alt": "; ".join(alts) + "."}
 
 
-def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
-    counts = h["pattern_counts"]
+def _patterns(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
+    counts = h.pattern_counts
     total = sum(counts.values()) or 1
-    slug = h["typical_example"]
+    slug = h.typical_example
     ex = bundle.examples.get([slug])[slug]
     attn = bundle.attention.get(slug)
     rows = []
-    for layer, row in enumerate(h["patterns"]):
+    for layer, row in enumerate(h.patterns):
         cells = []
         for head, kind in enumerate(row):
             uri = data_uri(heat_png(np.asarray(attn[layer, head], dtype=np.float32))) if attn is not None else None
@@ -136,136 +145,136 @@ def _patterns(bundle: ReportBundle, h: dict[str, Any]) -> dict[str, Any]:
         rows.append({"layer": layer + 1, "cells": cells})
     ordered = sorted(((counts[p], p) for p in PATTERNS), key=lambda c: (-c[0], PATTERNS.index(c[1])))
     text = (f"Of the {total} heads, " + ", ".join(f"{n} ({n / total:.0%}) are {p}" for n, p in ordered if n) + ".")
-    if not h["pair_examples"]:
+    if not h.pair_examples:
         text += " The examples have no sentence pairs, so no head can be typed as block."
     return {"rows": rows, "text": text,
             "counts": [{"pattern": p, "code": PATTERN_CODES[p], "n": counts[p]} for p in PATTERNS],
             "example": {"slug": slug, "id": ex.id, "tokens": len(ex.tokens), "href": example_href(bundle, slug)},
-            "heads": len(h["patterns"][0]) if h["patterns"] else 0}
+            "heads": len(h.patterns[0]) if h.patterns else 0}
 
 
-def _importance(imp: dict[str, Any]) -> dict[str, Any]:
-    if "skipped" in imp:
-        return {"skipped": imp["skipped"]}
-    grad_layer, grad_head, grad_value = _argmax(imp["gradient"])
-    drops = np.asarray(imp["ablation_accuracy"])
+def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]:
+    if isinstance(imp, SkippedImportance):
+        return {"skipped": imp.skipped}
+    grad_layer, grad_head, grad_value = _argmax(imp.gradient)
+    drops = np.asarray(imp.ablation_accuracy)
     worst = np.unravel_index(int(np.argmin(drops)), drops.shape)
-    prune = imp["pruning"]
-    half = next((p for p in prune if p["fraction"] >= 0.5), prune[-1])
-    keeps = [p for p in prune if p["accuracy"] >= imp["accuracy"] - 0.01]
-    most_removed = max(keeps, key=lambda p: p["fraction"]) if keeps else prune[0]
+    prune = imp.pruning
+    half = next((p for p in prune if p.fraction >= 0.5), prune[-1])
+    keeps = [p for p in prune if p.accuracy >= imp.accuracy - 0.01]
+    most_removed = max(keeps, key=lambda p: p.fraction) if keeps else prune[0]
     worst_drop = float(drops[worst])
-    loss = np.asarray(imp["ablation_loss"])
+    loss = np.asarray(imp.ablation_loss)
     hurt = np.unravel_index(int(np.argmax(loss)), loss.shape)
     text = (
-        f"Measured against {imp['labels_from']} labels. With every head the model scores {imp['accuracy']:.1%}. "
+        f"Measured against {imp.labels_from} labels. With every head the model scores {imp.accuracy:.1%}. "
         f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
         + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
            if worst_drop < 0 else "No single head's removal lowers accuracy; ")
         + f"the largest loss increase comes from removing {_head_name(*map(int, hurt))} "
-        f"({signed(float(loss[hurt]), 4)}); removing the {plural(half['heads_removed'], 'least important head')} "
+        f"({signed(float(loss[hurt]), 4)}); removing the {plural(half.heads_removed, 'least important head')} "
         "together leaves "
-        f"{half['accuracy']:.1%}, and up to {most_removed['fraction']:.0%} of the heads can go while staying within "
+        f"{half.accuracy:.1%}, and up to {most_removed.fraction:.0%} of the heads can go while staying within "
         "one point of the full model."
     )
     return {
-        "gradient": model_plots.head_grid(imp["gradient"], "Gradient importance |dL/dmask|",
+        "gradient": model_plots.head_grid(imp.gradient, "Gradient importance |dL/dmask|",
                                           "plot-importance-gradient", colour_title="|dL/dmask|"),
-        "ablation": model_plots.head_grid(imp["ablation_accuracy"], "Accuracy change, head removed",
+        "ablation": model_plots.head_grid(imp.ablation_accuracy, "Accuracy change, head removed",
                                           "plot-importance-ablation", diverging=True, fmt="+0.000",
                                           colour_title="accuracy change"),
         "ablation_note": ("Every cell is 0: removing any one head alone changes no prediction on these examples "
                           "(the loss change beside it shows the smaller effects)." if not drops.any() else None),
-        "ablation_loss": model_plots.head_grid(imp["ablation_loss"], "Loss change, head removed",
+        "ablation_loss": model_plots.head_grid(imp.ablation_loss, "Loss change, head removed",
                                                "plot-importance-ablation-loss", diverging=True, fmt="+0.0000",
                                                colour_title="loss change"),
         "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "plot-importance-pruning"),
         "text": text,
-        "alt": "; ".join(f"{plural(p['heads_removed'], 'head')} removed: accuracy {num(p['accuracy'])}"
+        "alt": "; ".join(f"{plural(p.heads_removed, 'head')} removed: accuracy {num(p.accuracy)}"
                          for p in prune),
         "skipped": None,
     }
 
 
-def _probing(p: dict[str, Any]) -> dict[str, Any]:
-    if "skipped" in p:
-        return {"skipped": p["skipped"]}
-    cv = p["cv_accuracy"]
+def _probing(p: Union[LayerProbing, Skipped]) -> dict[str, Any]:
+    if isinstance(p, Skipped):
+        return {"skipped": p.skipped}
+    cv = p.cv_accuracy
     best = int(np.argmax([v if v is not None else -1 for v in cv]))
     text = (f"A linear probe reads the label best from {'the embeddings' if best == 0 else f'layer {best}'} "
-            f"({cv[best]:.1%} cross-validated over {p['folds']} folds, {p['n']} labelled examples), against "
-            f"{p['majority']:.1%} for always answering the most frequent label. The embeddings alone give "
+            f"({cv[best]:.1%} cross-validated over {p.folds} folds, {p.n} labelled examples), against "
+            f"{p.majority:.1%} for always answering the most frequent label. The embeddings alone give "
             f"{cv[0]:.1%} and the last layer {cv[-1]:.1%}.")
     if cv[-1] is not None and cv[-1] < cv[best] - 0.02:
         text += " The label is easier to read from a middle layer than from the last one."
-    return {"plot": model_plots.by_layer({"cross-validated accuracy": cv, "training accuracy": p["train_accuracy"]},
+    return {"plot": model_plots.by_layer({"cross-validated accuracy": cv, "training accuracy": p.train_accuracy},
                                          "Linear probe accuracy by layer", "accuracy", "plot-probing",
-                                         reference=p["majority"], reference_label="majority class"),
+                                         reference=p.majority, reference_label="majority class"),
             "text": text, "alt": ", ".join(f"layer {k}: {v:.3f}" for k, v in enumerate(cv) if v is not None),
             "skipped": None}
 
 
-def _projection(bundle: ReportBundle, proj: dict[str, Any]) -> dict[str, Any]:
-    by_slug = bundle.examples.get(proj["slugs"])
-    exs = [by_slug[slug] for slug in proj["slugs"]]  # the readable examples the analysis ran on
+def _projection(bundle: ReportBundle, proj: Projection) -> dict[str, Any]:
+    by_slug = bundle.examples.get(proj.slugs)
+    exs = [by_slug[slug] for slug in proj.slugs]  # the readable examples the analysis ran on
     status = ["no gold label" if e.correct is None else "correct" if e.correct else "wrong" for e in exs]
     gold = [e.label if e.label is not None else "(no label)" for e in exs]
     texts = [e.text if len(e.text) <= 120 else e.text[:117] + "…" for e in exs]
-    explained = proj["explained"]
+    explained = proj.explained
     last = len(explained) - 1
     text = (f"At the last layer the first two principal components hold {sum(explained[last]):.0%} of the "
             f"variance of the pooled states (embeddings: {sum(explained[0]):.0%}). Use the layer menu to watch "
             "the classes separate (or not) through the layers.")
-    return {"plot": model_plots.projection_scatter(proj["coords"], explained, gold, status, texts,
+    return {"plot": model_plots.projection_scatter(proj.coords, explained, gold, status, texts,
                                                    [e.id for e in exs], bundle.labels, "plot-projection"),
             "text": text}
 
 
-def _class_words(cw: dict[str, Any]) -> dict[str, Any]:
-    if "skipped" in cw:
-        return {"skipped": cw["skipped"]}
-    classes = [c for c in cw["classes"] if c["n"]]
-    parts = [f"toward “{c['label']}”: " + ", ".join(f"“{w['word']}”" for w in c["words"][:3])
-             for c in classes if c["words"]]
-    text = (f"By {cw['method_title']}, the words that push hardest " + "; ".join(parts) + "."
+def _class_words(cw: Union[ClassWords, Skipped]) -> dict[str, Any]:
+    if isinstance(cw, Skipped):
+        return {"skipped": cw.skipped}
+    classes = [c for c in cw.classes if c.n]
+    parts = [f"toward “{c.label}”: " + ", ".join(f"“{w.word}”" for w in c.words[:3])
+             for c in classes if c.words]
+    text = (f"By {cw.method_title}, the words that push hardest " + "; ".join(parts) + "."
             if parts else "No word received positive attribution.")
-    return {"classes": classes, "text": text, "method": cw["method_title"], "skipped": None}
+    return {"classes": classes, "text": text, "method": cw.method_title, "skipped": None}
 
 
-def _quality(bundle: ReportBundle, q: dict[str, Any], labels: list[str]) -> dict[str, Any]:
-    if "skipped" in q:
-        return {"skipped": q["skipped"]}
-    listed = q["misclassified"][:MISCLASSIFIED_LISTED]
-    by_slug = bundle.examples.get([w["slug"] for w in listed])
-    wrong = [(by_slug[w["slug"]], w) for w in listed]
-    biggest = max(max(row) for row in q["confusion"]) or 1
+def _quality(bundle: ReportBundle, q: Union[Quality, Skipped], labels: list[str]) -> dict[str, Any]:
+    if isinstance(q, Skipped):
+        return {"skipped": q.skipped}
+    listed = q.misclassified[:MISCLASSIFIED_LISTED]
+    by_slug = bundle.examples.get([w.slug for w in listed])
+    wrong = [(by_slug[w.slug], w) for w in listed]
+    biggest = max(max(row) for row in q.confusion) or 1
     matrix = [{"gold": lab, "cells": [{"n": n, "style": shade(n / biggest, CONFUSION_RGB), "diagonal": g == k}
                                       for k, n in enumerate(row)]}
-              for g, (lab, row) in enumerate(zip(labels, q["confusion"]))]
-    gap = q["mean_confidence"] - q["accuracy"]
+              for g, (lab, row) in enumerate(zip(labels, q.confusion))]
+    gap = q.mean_confidence - q.accuracy
     tone = ("over-confident" if gap > 0.02 else "under-confident" if gap < -0.02 else "about as confident as it is "
             "accurate")
     who = "encoder + probe" if bundle.model.probe else "the model"
-    text = f"On the {q['n']} labelled readable examples {who} is right {accuracy_text(bundle)}"
+    text = f"On the {q.n} labelled readable examples {who} is right {accuracy_text(bundle)}"
     if bundle.model.probe:
         text += " (each example predicted by a probe that was not fitted on it)"
-    text += f", with mean confidence {q['mean_confidence']:.1%}: {tone}. ECE is {q['ece']:.3f}. "
+    text += f", with mean confidence {q.mean_confidence:.1%}: {tone}. ECE is {q.ece:.3f}. "
     if wrong:
         ex, w = wrong[0]
-        text += (f"{len(q['misclassified'])} examples are misclassified; the most confident mistake is {ex.id} "
-                 f"({w['confidence']:.0%} for “{w['predicted']}”, gold “{ex.label}”).")
+        text += (f"{len(q.misclassified)} examples are misclassified; the most confident mistake is {ex.id} "
+                 f"({w.confidence:.0%} for “{w.predicted}”, gold “{ex.label}”).")
     else:
         text += "No example is misclassified."
     return {
-        "labels": labels, "matrix": matrix, "many": len(labels) > MANY_CLASSES, "per_class": q["per_class"],
-        "ece": q["ece"],
-        "reliability": model_plots.reliability_diagram(q["calibration"], "plot-reliability"),
-        "alt": "; ".join(f"confidence {b['low']:.1f}–{b['high']:.1f}: {plural(b['n'], 'example')}, "
-                         f"accuracy {num(b['accuracy'], 2)}" for b in q["calibration"] if b["n"]),
-        "wrong_total": len(q["misclassified"]),
-        "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w["predicted"],
+        "labels": labels, "matrix": matrix, "many": len(labels) > MANY_CLASSES, "per_class": q.per_class,
+        "ece": q.ece,
+        "reliability": model_plots.reliability_diagram(q.calibration, "plot-reliability"),
+        "alt": "; ".join(f"confidence {b.low:.1f}–{b.high:.1f}: {plural(b.n, 'example')}, "
+                         f"accuracy {num(b.accuracy, 2)}" for b in q.calibration if b.n),
+        "wrong_total": len(q.misclassified),
+        "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w.predicted,
                    "href": example_href(bundle, e.slug),
-                   "confidence": w["confidence"], "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
+                   "confidence": w.confidence, "text": e.text if len(e.text) <= 110 else e.text[:107] + "…"}
                   for e, w in wrong],
         "text": text, "skipped": None,
     }

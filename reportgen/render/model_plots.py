@@ -65,11 +65,11 @@ def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str
 
 
 def pruning_curve(points: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
-    xs = [100 * p["fraction"] for p in points]
+    xs = [100 * p.fraction for p in points]
     fig = figure(**responsive(620), height=320, title=title, x_axis_label="heads removed, least important first (%)",
                  y_axis_label="accuracy", y_range=(0, 1.02), tools="hover,save,reset", toolbar_location="below")
-    fig.line(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], line_width=2)
-    fig.scatter(xs, [p["accuracy"] for p in points], color=OKABE_ITO[0], size=6)
+    fig.line(xs, [p.accuracy for p in points], color=OKABE_ITO[0], line_width=2)
+    fig.scatter(xs, [p.accuracy for p in points], color=OKABE_ITO[0], size=6)
     fig.select_one(HoverTool).tooltips = [("removed", "@x{0}%"), ("accuracy", "@y{0.000}")]
     return embed(fig, target_id)
 
@@ -118,15 +118,15 @@ def _pca_title(layer: int, explained: Sequence[float]) -> str:
 
 
 def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Markup:
-    filled = [b for b in bins if b["n"]]
+    filled = [b for b in bins if b.n]
     fig = figure(**responsive(460), height=420, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
                  x_axis_label="confidence (probability of the predicted class)", y_axis_label="accuracy",
                  tools="hover,save", toolbar_location="below")
     fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label="perfect calibration")
     source = ColumnDataSource({
-        "x": [(b["low"] + b["high"]) / 2 for b in filled], "top": [b["accuracy"] for b in filled],
-        "conf": [b["confidence"] for b in filled], "n": [b["n"] for b in filled],
-        "range": [f"{b['low']:.1f}–{b['high']:.1f}" for b in filled],
+        "x": [(b.low + b.high) / 2 for b in filled], "top": [b.accuracy for b in filled],
+        "conf": [b.confidence for b in filled], "n": [b.n for b in filled],
+        "range": [f"{b.low:.1f}–{b.high:.1f}" for b in filled],
     })
     fig.vbar(x="x", top="top", width=0.09, source=source, color=OKABE_ITO[0], alpha=0.8, legend_label="accuracy")
     fig.scatter("conf", "top", source=source, color=OKABE_ITO[5], size=7, legend_label="mean confidence")

@@ -27,6 +27,7 @@ from bokeh.plotting import figure
 from markupsafe import Markup
 
 from reportgen.attention import attention_rollout
+from reportgen.bundle.summary import WordScore
 
 # Beyond this many tokens a heatmap is unreadable and its page data grows with the square of the length.
 MAX_HEATMAP_TOKENS = 128
@@ -113,12 +114,12 @@ def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
     return embed(column(row(layer, head), fig), target_id)
 
 
-def top_words_chart(words: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
+def top_words_chart(words: Sequence[WordScore], title: str, target_id: str) -> Markup:
     """Horizontal bars: the words with the most normalised attribution across the data set."""
     words = list(words)[::-1]  # largest at the top
-    names = [w["word"] for w in words]
+    names = [w.word for w in words]
     source = ColumnDataSource(
-        {"word": names, "score": [w["score"] for w in words], "examples": [w["examples"] for w in words]}
+        {"word": names, "score": [w.score for w in words], "examples": [w.examples for w in words]}
     )
     fig = figure(
         y_range=names, **responsive(620), height=int(60 + 24 * max(len(names), 1)), title=title,

@@ -6,6 +6,8 @@ from typing import Any, Optional
 
 from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
+from reportgen.bundle.sections import ProbeSummary
+from reportgen.bundle.summary import ReducedPrecision
 from reportgen.render.formatting import p_value, pct
 from reportgen.render.wording import END_WORDS
 
@@ -16,7 +18,7 @@ def findings(bundle: ReportBundle) -> list[str]:
     accuracy = _accuracy(bundle)
     if accuracy:
         out.append(accuracy)
-    confusion = _main_confusion(s["confusion"])
+    confusion = _main_confusion(s.confusion)
     if confusion:
         out.append(confusion)
     words = _top_words(bundle)
@@ -24,33 +26,33 @@ def findings(bundle: ReportBundle) -> list[str]:
         out.append(words)
     out.extend(_quality(bundle))
     titles = {m.name: m.title for m in bundle.methods}
-    for name, ig in s.get("convergence", {}).items():
-        n = s["n_examples"]
-        flagged = len(ig["flagged"])
+    for name, ig in s.convergence.items():
+        n = s.n_examples
+        flagged = len(ig.flagged)
         out.append(
             f"{titles[name]} converged on {n - flagged} of {n} examples "
-            f"(|convergence delta| at most {ig['threshold']:.0%} of |{END_WORDS[ig['end']]} − f(baseline)|; "
-            f"median {_pct(ig['median_relative_delta'], 3)})."
+            f"(|convergence delta| at most {ig.threshold:.0%} of |{END_WORDS[ig.end]} − f(baseline)|; "
+            f"median {_pct(ig.median_relative_delta, 3)})."
             + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
                "their pages: read their highlights with care." if flagged else "")
-            + _precision(ig.get("precision"))
+            + _precision(ig.precision)
         )
-    if s["unreadable"]:
-        k = len(s["unreadable"])
+    if s.unreadable:
+        k = len(s.unreadable)
         out.append(
             f"{k} example{'s are' if k != 1 else ' is'} mostly unknown word pieces ([UNK]) to this model's "
             "tokenizer, so the model effectively did not read "
             f"{'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} explanations are meaningless "
             "and are excluded from the data-set word rankings."
         )
-    if s["truncated"]:
-        out.append(f"{len(s['truncated'])} examples were longer than the model's limit; the unseen tail is marked.")
-    if s.get("windowed"):
-        k = len(s["windowed"])
+    if s.truncated:
+        out.append(f"{len(s.truncated)} examples were longer than the model's limit; the unseen tail is marked.")
+    if s.windowed:
+        k = len(s.windowed)
         out.append(f"{k} example{'s were' if k != 1 else ' was'} longer than the model's window and "
                    f"{'were' if k != 1 else 'was'} read in overlapping windows: each prediction is the mean of its "
                    "windows' logits, and each word's score merges its windows' scores (the example's page says how).")
-    mass = s.get("special_mass_by_layer") or []
+    mass = s.special_mass_by_layer
     if mass:
         top = max(range(len(mass)), key=lambda i: mass[i])
         out.append(
@@ -63,16 +65,16 @@ def findings(bundle: ReportBundle) -> list[str]:
 
 def _accuracy(bundle: ReportBundle) -> Optional[str]:
     s = bundle.summary
-    if not s["n_labelled"]:
+    if not s.n_labelled:
         return None
     probe = bundle.model.probe
     who = "Encoder + probe" if probe else "The model"
-    text = (f"{who} labels {s['n_correct']} of {s['n_labelled']} labelled examples correctly "
+    text = (f"{who} labels {s.n_correct} of {s.n_labelled} labelled examples correctly "
             f"({accuracy_text(bundle)}).")
     if probe:
         text += " " + probe_text(probe)
-    if s["n_readable"] < s["n_examples"]:
-        text += (f" {s['n_examples'] - s['n_readable']} mostly-[UNK] examples are left out of this figure and of "
+    if s.n_readable < s.n_examples:
+        text += (f" {s.n_examples - s.n_readable} mostly-[UNK] examples are left out of this figure and of "
                  "every data-set figure.")
     return text
 
@@ -81,13 +83,13 @@ def accuracy_text(bundle: ReportBundle) -> str:
     """The one way the headline accuracy is written, on every page. "held out" only where it is known: a probe
     never sees the example it predicts; a model's own head may have been trained on these very examples."""
     summary = bundle.summary
-    if summary["accuracy"] is None:
+    if summary.accuracy is None:
         return "no labelled examples"
-    text = f"{pct(summary['accuracy'], 1)}, {summary['n_correct']} of {summary['n_labelled']}"
+    text = f"{pct(summary.accuracy, 1)}, {summary.n_correct} of {summary.n_labelled}"
     return text + ", held out" if bundle.model.probe else text
 
 
-def probe_text(probe: dict[str, Any]) -> str:
+def probe_text(probe: ProbeSummary) -> str:
     """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
     if probe.scheme == "train_file":
         text = (f"The probe was fitted on the {probe.n_fitted:,} labelled examples of {probe.train_file} "
@@ -128,10 +130,10 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
 def _top_words(bundle: ReportBundle) -> Optional[str]:
     # The lead method (the signed method with the highest declared lead), else the first method.
     method = lead_method(bundle.methods) or bundle.methods[0]
-    words = bundle.summary["top_words"].get(method.name, [])[:5]
+    words = bundle.summary.top_words.get(method.name, ())[:5]
     if not words:
         return None
-    listed = ", ".join(f"“{w['word']}” ({w['examples']} example{'s' if w['examples'] != 1 else ''})" for w in words)
+    listed = ", ".join(f"“{w.word}” ({w.examples} example{'s' if w.examples != 1 else ''})" for w in words)
     return (
         f"Across the readable examples, the words carrying the most {method.title} attribution toward "
         f"the explained class are {listed}."
@@ -144,7 +146,7 @@ def _pct(value: Any, digits: int) -> str:
 
 def _quality(bundle: ReportBundle) -> list[str]:
     """The best method per metric, and every method that does no better than the random reference."""
-    means = bundle.summary.get("metrics", {})
+    means = bundle.summary.metrics
     titles = {m.name: m.title for m in bundle.methods}
     floor = reference_method(bundle.methods)
     sentences = []
@@ -153,25 +155,25 @@ def _quality(bundle: ReportBundle) -> list[str]:
         if not per_method:
             continue
         pick = max if metric.higher_is_better else min
-        best = pick(per_method, key=lambda k: (per_method[k]["mean"], k))
-        n = per_method[best]["n"]
+        best = pick(per_method, key=lambda k: (per_method[k].mean, k))
+        n = per_method[best].n
         text = (f"On {metric.title} ({metric.family}, {n} examples), {titles[best]} does best "
-                f"({per_method[best]['mean']:.3f}).")
+                f"({per_method[best].mean:.3f}).")
         reference = means.get(metric.name, {}).get(floor.name) if floor else None
         if reference is not None:
             worse = sorted(
                 titles[k] for k, v in per_method.items()
-                if (v["mean"] <= reference["mean"]) == metric.higher_is_better
+                if (v.mean <= reference.mean) == metric.higher_is_better
             )
-            text += f" Random scores reach {reference['mean']:.3f}"
+            text += f" Random scores reach {reference.mean:.3f}"
             text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")
         sentences.append(text)
     return sentences
 
 
-def _precision(precision: Optional[dict[str, Any]]) -> str:
+def _precision(precision: Optional[ReducedPrecision]) -> str:
     if not precision:
         return ""
-    k = precision["recomputed"]
-    return (f" It ran in {precision['reduced']}; {k} of {precision['n']} examples failed that check in "
-            f"{precision['reduced']} and {'were' if k != 1 else 'was'} recomputed in fp32.")
+    k = precision.recomputed
+    return (f" It ran in {precision.reduced}; {k} of {precision.n} examples failed that check in "
+            f"{precision.reduced} and {'were' if k != 1 else 'was'} recomputed in fp32.")

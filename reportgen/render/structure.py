@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any, Optional
 
 from markupsafe import Markup
 
 from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
-from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
+from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
+from reportgen.bundle.summary import Finding, MetricMean, Skipped
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
@@ -29,8 +31,8 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "built": built,
         "model_name": bundle.model.name,
         # Errors about the whole report (not about single examples) stand on every page.
-        "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.get("findings", [])
-                   if f["severity"] == "error" and not f["examples"]],
+        "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.findings
+                   if f.severity == "error" and not f.examples],
         "prediction_note": _prediction_note(bundle),
         "target_gold": bundle.config["compute"]["target"] == "gold",
     }
@@ -56,7 +58,7 @@ MAX_CLASS_CHARTS = 4  # beyond this many classes the per-class words are a table
 def index_view(bundle: ReportBundle) -> dict[str, Any]:
     m, d, s = bundle.model, bundle.data, bundle.summary
     primary = _primary_method(bundle)
-    by_class = (s.get("top_words_by_class") or {}).get(primary.name, {}) if primary else {}
+    by_class = s.top_words_by_class.get(primary.name, {}) if primary else {}
     charts = []
     if primary and len(bundle.labels) <= MAX_CLASS_CHARTS:
         for k, label in enumerate(bundle.labels):
@@ -64,12 +66,12 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             if words:
                 title = f"Toward “{label}”, {primary.title}"
                 charts.append({"title": title, "plot": plots.top_words_chart(words[:10], title, f"top-class-{k}"),
-                               "alt": ", ".join(f"{w['word']} ({num(w['score'], 2)})" for w in words[:10])})
-    class_table = [{"label": label, "words": ", ".join(w["word"] for w in by_class[label][:6])}
+                               "alt": ", ".join(f"{w.word} ({num(w.score, 2)})" for w in words[:10])})
+    class_table = [{"label": label, "words": ", ".join(w.word for w in by_class[label][:6])}
                    for label in bundle.labels if by_class.get(label)] if primary else []
     never = [label for label in bundle.labels if not by_class.get(label)] if primary else []
     method_table = [{"title": meta.title, "signed": meta.signed,
-                     "words": ", ".join(w["word"] for w in (s["top_words"].get(meta.name) or [])[:6]) or "—"}
+                     "words": ", ".join(w.word for w in s.top_words.get(meta.name, ())[:6]) or "—"}
                     for meta in bundle.methods if not meta.reference]
     return {
         "primary_title": primary.title if primary else None,
@@ -89,7 +91,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             ("With notes", str(d.n_with_note)),
         ],
         "findings": findings(bundle),
-        "alerts": [_alert(bundle, f) for f in bundle.summary.get("findings", [])],
+        "alerts": [_alert(bundle, f) for f in bundle.summary.findings],
         "charts": charts,
         "n_examples": len(bundle.examples),
         "n_pages": len(bundle.pages),
@@ -104,7 +106,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             for sec in bundle.narrative if not _is_model_card(sec)
         ],
         "model_card": model_card(bundle),
-        "accuracy": s["accuracy"],
+        "accuracy": s.accuracy,
     }
 
 
@@ -115,9 +117,9 @@ def attention_plot(bundle: ReportBundle) -> Markup:
 def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[str, Any]:
     cfg = bundle.config
     cost = cost_view(bundle)
-    means = bundle.summary.get("metrics", {})
+    means = bundle.summary.metrics
     titles = {m.name: m.title for m in bundle.methods}
-    agreement = bundle.summary.get("agreement", {})
+    agreement = bundle.summary.agreement
     return {
         "metrics": [
             {**_metric_header(m), "html": render_markdown(m.description)} for m in bundle.metrics
@@ -132,11 +134,11 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles, metric_values),
         "has_reference": any(m.reference for m in bundle.methods),
-        "not_applicable": bundle.summary.get("not_applicable", []),
-        "linearisation": {name: {**v, "of_title": titles[v["of"]]}
-                          for name, v in bundle.summary.get("linearisation", {}).items()},
-        "convergence": {name: {**conv, "end_words": END_WORDS[conv["end"]]}
-                        for name, conv in bundle.summary.get("convergence", {}).items()},
+        "not_applicable": bundle.summary.not_applicable,
+        "linearisation": {name: {**asdict(v), "of_title": titles[v.of]}
+                          for name, v in bundle.summary.linearisation.items()},
+        "convergence": {name: {**asdict(conv), "end_words": END_WORDS[conv.end]}
+                        for name, conv in bundle.summary.convergence.items()},
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
             {"title": titles[a], "cells": [{"text": _fmt(agreement[a][b], 2),
@@ -384,7 +386,7 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
 def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     titles = titles_of(bundle.methods)
     out = [_finding_here(f, ex, titles) for f in _findings_by_slug(bundle).get(ex.slug, [])
-           if f["code"] not in _EXPLAINED_ON_PAGE]
+           if f.code not in _EXPLAINED_ON_PAGE]
     if ex.unreadable:
         out.append(
             f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
@@ -468,7 +470,7 @@ class MetricValues:
 
 def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
     plots_out = []
-    curves = bundle.summary.get("curves", {})
+    curves = bundle.summary.curves
     captions = {"comprehensiveness": "Deletion curve: the top-ranked pieces are removed",
                 "sufficiency": "Insertion curve: only the top-ranked pieces are kept"}
     for name, caption in captions.items():
@@ -486,32 +488,33 @@ def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: Met
 
 
 def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[str, Any]]:
-    sanity = bundle.summary.get("sanity")
+    sanity = bundle.summary.sanity
     if not sanity:
         return None
-    if "skipped" in sanity:
-        return {"skipped": sanity["skipped"]}
+    if isinstance(sanity, Skipped):
+        return {"skipped": sanity.skipped}
     return {
-        "skipped": None, "examples": sanity["examples"], "threshold": sanity["threshold"],
-        "depths": list(range(1, sanity["layers"] + 1)),
-        "rows": [{"title": titles[name], "cells": [_fmt(v, 2) for v in r["curve"]], "passes": r["passes"]}
-                 for name, r in sanity["methods"].items()],
+        "skipped": None, "examples": sanity.examples, "threshold": sanity.threshold,
+        "depths": list(range(1, sanity.layers + 1)),
+        "rows": [{"title": titles[name], "cells": [_fmt(v, 2) for v in r.curve], "passes": r.passes}
+                 for name, r in sanity.methods.items()],
     }
 
 
 def _delta_threshold(bundle: ReportBundle, method: str) -> float:
     """The share of |f(end) - f(baseline)| a completeness method's |delta| may reach before it is flagged."""
-    return bundle.summary.get("convergence", {}).get(method, {}).get("threshold", IG_RELATIVE_DELTA_WARN)
+    conv = bundle.summary.convergence.get(method)
+    return IG_RELATIVE_DELTA_WARN if conv is None else conv.threshold
 
 
-def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[dict[str, Any]]]:
+def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[Finding]]:
     """slug -> the findings that list it, in findings order: built once per bundle (a finding may list
     thousands of examples, and every example asks)."""
     cached = getattr(bundle, "_findings_by_slug", None)
     if cached is None:
         cached = {}
-        for f in bundle.summary.get("findings", []):
-            for slug in dict.fromkeys(f["examples"]):
+        for f in bundle.summary.findings:
+            for slug in dict.fromkeys(f.examples):
                 cached.setdefault(slug, []).append(f)
         bundle._findings_by_slug = cached  # type: ignore[attr-defined]
     return cached
@@ -524,13 +527,13 @@ def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[Method
                            _delta_threshold(bundle, meta.name))]
 
 
-def _alert(bundle: ReportBundle, f: dict[str, Any], shown: int = 12) -> dict[str, Any]:
+def _alert(bundle: ReportBundle, f: Finding, shown: int = 12) -> dict[str, Any]:
     ids = bundle.examples.ids
     return {
-        "severity": f["severity"], "code": f["code"], "message": finding_message(f, titles_of(bundle.methods)),
+        "severity": f.severity, "code": f.code, "message": finding_message(f, titles_of(bundle.methods)),
         "examples": [{"slug": slug, "id": ids.get(slug, slug), "href": example_href(bundle, slug)}
-                     for slug in f["examples"][:shown]],
-        "more": max(0, len(f["examples"]) - shown),
+                     for slug in f.examples[:shown]],
+        "more": max(0, len(f.examples) - shown),
     }
 
 
@@ -545,21 +548,21 @@ def example_href(bundle: ReportBundle, slug: str) -> str:
 _EXPLAINED_ON_PAGE = {"unreadable", "not_converged", "truncated", "windowed"}
 
 
-def _primary_method(bundle: ReportBundle) -> Optional[dict[str, Any]]:
+def _primary_method(bundle: ReportBundle) -> Optional[MethodDecl]:
     return lead_method(bundle.methods)
 
 
-def _finding_here(f: dict[str, Any], ex: ExampleResult, titles: dict[str, str]) -> str:
+def _finding_here(f: Finding, ex: ExampleResult, titles: dict[str, str]) -> str:
     """A data-set finding on one example's page, with this example's own value where the finding has one."""
     message = finding_message(f, titles)
-    value = (f.get("values") or {}).get(ex.slug)
+    value = (f.values or {}).get(ex.slug)
     if value is None:
         return message
-    shown = num(value, 2) if f["code"] == "methods_disagree" else f"{num(100 * value, 0)}%"
+    shown = num(value, 2) if f.code == "methods_disagree" else f"{num(100 * value, 0)}%"
     return f"{message} This example: {value_label(f, titles)} is {shown}."
 
 
-def _metric_header(m: dict[str, Any]) -> dict[str, Any]:
+def _metric_header(m: MetricDecl) -> dict[str, Any]:
     arrow = "↑" if m.higher_is_better else "↓"
     return {"name": m.name, "title": m.title, "family": m.family, "arrow": arrow,
             "hint": f"{m.family}, range {m.range[0]:g} to {m.range[1]:g}, "
@@ -579,24 +582,24 @@ def _agreement_style(value: Optional[float]) -> str:
 def cost_view(bundle: ReportBundle) -> dict[str, Any]:
     """Each method's counted arithmetic per example, in forward passes, and beside the first method with a
     completeness check (Integrated Gradients in a default build) as a share of its count."""
-    counted = bundle.summary.get("cost")
+    counted = bundle.summary.cost
     if not counted:
         return {"examples": 0, "cells": {}, "relative_to": None}
-    anchor = counted["relative_to"]
+    anchor = counted.relative_to
     cells = {}
-    for name, entry in counted["methods"].items():
-        passes, share = entry["forward_passes"], None
-        if anchor and name != anchor and entry["flops"]:
-            share = f"{entry['share']:.2f}×"
+    for name, entry in counted.methods.items():
+        passes, share = entry.forward_passes, None
+        if anchor and name != anchor and entry.flops:
+            share = f"{entry.share:.2f}×"
         cells[name] = {"passes": "—" if passes is None else num(passes, 1), "share": share, "none": passes == 0,
                        "text": "none beyond the shared pass" if passes == 0 else
                        ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
-    return {"examples": counted["examples"], "cells": cells,
+    return {"examples": counted.examples, "cells": cells,
             "relative_to": next((m.title for m in bundle.methods if m.name == anchor), None)}
 
 
-def _mean_cell(entry: Optional[dict[str, Any]]) -> str:
-    return "—" if not entry else f"{entry['mean']:.3f} (n={entry['n']})"
+def _mean_cell(entry: Optional[MetricMean]) -> str:
+    return "—" if not entry else f"{entry.mean:.3f} (n={entry.n})"
 
 
 def text_language(text: str) -> str:

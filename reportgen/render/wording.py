@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from reportgen.bundle.declarations import MethodDecl
+from reportgen.bundle.summary import Finding
+from reportgen.bundle.typed import plain
+
 Titles = Mapping[str, str]  # method name -> the title a reader sees
 
 
@@ -107,22 +111,22 @@ VALUE_LABELS: dict[str, Callable[[dict[str, Any], Titles], str]] = {
 }
 
 
-def titles_of(methods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def titles_of(methods: Sequence[MethodDecl]) -> dict[str, str]:
     return {m.name: m.title for m in methods}
 
 
-def finding_message(finding: Mapping[str, Any], titles: Titles) -> str:
-    return SENTENCES[finding["code"]](finding["params"], titles)
+def finding_message(finding: Finding, titles: Titles) -> str:
+    return SENTENCES[finding.code](finding.params, titles)
 
 
-def value_label(finding: Mapping[str, Any], titles: Titles) -> str:
-    return VALUE_LABELS[finding["code"]](finding["params"], titles)
+def value_label(finding: Finding, titles: Titles) -> str:
+    return VALUE_LABELS[finding.code](finding.params, titles)
 
 
-def worded(findings: Sequence[Mapping[str, Any]], methods: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The findings with their sentence (message), for the Python API and the command line."""
+def worded(findings: Sequence[Finding], methods: Sequence[MethodDecl]) -> list[dict[str, Any]]:
+    """The findings as plain values with their sentence (message), for the Python API and the command line."""
     titles = titles_of(methods)
-    return [{**f, "message": finding_message(f, titles)} for f in findings]
+    return [{**plain(f), "message": finding_message(f, titles)} for f in findings]
 
 
 def _listed(names: Sequence[str], titles: Titles) -> str:

@@ -121,7 +121,7 @@ def test_every_method_and_analysis_runs_or_says_why_not(tmp_path, family, with_h
         for name in ran:
             scores = np.array(ex["methods"][name]["tokens"], dtype=float)
             assert np.isfinite(scores).all() or "skipped" in ex["methods"][name]["info"], (family, name, ex["id"])
-    analyses = results["summary"]["global"]
+    analyses = results["summary"]["global_analysis"]
     model_page = re.sub(r"\s+", " ", html.unescape((site / "model.html").read_text(encoding="utf-8")))
     for name, analysis in analyses.items():  # computed, or skipped with the reason shown on model.html
         if isinstance(analysis, dict) and "skipped" in analysis:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.bundle.store import read_results
+from reportgen.bundle.summary import Finding
 from reportgen.cli import cli
 from reportgen.render.wording import finding_message
 from tests.conftest import TINY_ROWS, run_cli, write_jsonl
@@ -74,7 +75,8 @@ def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, ho
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"python", "torch", "transformers", "captum", "bokeh", "reportgen"} <= set(manifest["versions"])
     assert manifest["model"]["weights_sha256"] and manifest["inputs"]["examples"]["sha256"]
-    assert manifest["config"]["compute"]["options"]["integrated_gradients"] == {"steps": "auto", "tolerance": 0.01} and manifest["command"][0] == "reportgen"
+    assert manifest["config"]["compute"]["options"]["integrated_gradients"] == {"steps": "auto", "tolerance": 0.01}
+    assert manifest["command"][0] == "reportgen"
     listed = set(manifest["files"])
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert listed == on_disk
@@ -192,7 +194,7 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     assert len(re.findall(r"Cost per example:", methods_page)) == len(names)
     relative = [f for f in results["summary"]["findings"] if f["code"] == "faithfulness_for_cost"]
     decomposition = {m["title"] for m in results["methods"] if m["family"] == "decomposition"}
-    worded = [finding_message(f, {m["name"]: m["title"] for m in results["methods"]}) for f in relative]
+    worded = [finding_message(Finding(**f), {m["name"]: m["title"] for m in results["methods"]}) for f in relative]
     assert decomposition and decomposition <= {message.split(":")[0] for message in worded}
     no_metrics = tmp_path / "plain"
     assert build("--examples", str(tiny_examples), "--model", str(tiny_encoder), "--out", str(no_metrics),

@@ -36,8 +36,8 @@ def test_demo_site(demo_site):
     summary = results["summary"]
     # One held-out accuracy, written one way, on every page that states it.
     headline = f"{summary['accuracy']:.1%}, {summary['n_correct']} of {summary['n_labelled']}, held out"
-    assert summary["accuracy"] == probe["held_out_accuracy"] == summary["global"]["quality"]["accuracy"]
-    assert summary["global"]["probing"]["cv_accuracy"][-1] == summary["accuracy"]  # last layer: the same probe
+    assert summary["accuracy"] == probe["held_out_accuracy"] == summary["global_analysis"]["quality"]["accuracy"]
+    assert summary["global_analysis"]["probing"]["cv_accuracy"][-1] == summary["accuracy"]  # last layer: the same probe
     for page in ("index.html", "model.html", "methods.html", "examples/neg-07.html"):
         assert headline in (demo_site / page).read_text(encoding="utf-8"), page
     assert "in-sample" not in index
@@ -112,7 +112,7 @@ def test_chinese_reviews_are_flagged_as_unreadable(chinese_site):
     assert sorted(results["summary"]["unreadable"]) == sorted(ex["slug"] for ex in chinese)
     # Left out of the probe's fitting and of every data-set figure, with counts.
     assert results["model"]["probe"]["n_fitted"] == 12 and results["summary"]["n_labelled"] == 12
-    assert results["summary"]["global"]["n_examples"] == 12 and results["summary"]["global"]["n_unreadable"] == 8
+    assert results["summary"]["global_analysis"]["n_examples"] == 12 and results["summary"]["global_analysis"]["n_unreadable"] == 8
     assert results["data"]["n_unreadable"] == 8
     page = (chinese_site / "examples" / f"{chinese[0]['slug']}.html").read_text(encoding="utf-8")
     assert "meaningless" in page

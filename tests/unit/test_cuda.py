@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from test_methods import NAMES, _context, make  # tests/unit is on the path (pytest rootdir-less import)
 
 from reportgen.cli import cli
-from reportgen.compute.methods import METHODS
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch sees none)")
 

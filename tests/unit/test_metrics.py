@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from reportgen.bundle.declarations import Completeness, MethodDecl
+from reportgen.bundle.summary import Finding
 from reportgen.compute.encode import EncodedExample, Word
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.metrics.agreement import agreement_matrix, spearman
@@ -160,7 +161,7 @@ def test_findings_special_share_and_spurious_cue():
     cues = _spurious_cues(summarise(many, ["a"], methods, {})[1])
     assert len(cues) == 1 and len(cues[0]["examples"]) == 5
     assert cues[0]["params"] == {"word": "cue", "method": "integrated_gradients", "count": 5, "readable": 5}
-    assert finding_message(cues[0], titles_of(methods)) == (
+    assert finding_message(Finding(**cues[0]), titles_of(methods)) == (
         "“cue” is the top Integrated Gradients word of 5 of 5 examples: a candidate spurious cue; check that the "
         "model does not predict from it alone.")
     assert _spurious_cues(summarise(many[:4], ["a"], methods, {})[1]) == []  # fewer than 5: not reported
@@ -187,7 +188,7 @@ def test_findings_weigh_faithfulness_against_counted_cost():
                                                   {"ig": 100.0, "dx": 25.0, "gxi": 2.0, "alt": 5.0, "occ": 200.0,
                                                    "rnd": 0.0}.items()}},
     }
-    found = [finding_message(f, titles_of(methods)) for f in _faithfulness_for_cost(summary, methods)]
+    found = [finding_message(Finding(**f), titles_of(methods)) for f in _faithfulness_for_cost(summary, methods)]
     assert found == [
         "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency -0.700 against -0.600, at 0.25× its "
         "counted arithmetic per example (as comprehensive, for less arithmetic).",

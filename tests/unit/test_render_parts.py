@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from reportgen.attention import attention_flow, attention_rollout, special_token_mass
+from reportgen.bundle.summary import WordScore
 from reportgen.errors import ConfigError
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
@@ -98,7 +99,7 @@ def test_slugs_are_safe_unique_and_stable():
 
 def test_bokeh_items_have_stable_ids():
     first = str(attention_heatmap(2, 2, "attention-plot"))
-    top_words_chart([{"word": "w", "score": 1.0, "examples": 1}], "t", "other")  # advances Bokeh's id counter
+    top_words_chart([WordScore("w", 1.0, 1)], "t", "other")  # advances Bokeh's id counter
     second = str(attention_heatmap(2, 2, "attention-plot"))
     assert first == second
     payload = json.loads(re.search(r'<script type="application/json"[^>]*>(.*)</script>', first).group(1))
@@ -106,7 +107,7 @@ def test_bokeh_items_have_stable_ids():
 
 
 def test_json_in_script_cannot_close_the_block():
-    html = str(top_words_chart([{"word": "</script><script>alert(1)</script>", "score": 1.0, "examples": 1}],
+    html = str(top_words_chart([WordScore("</script><script>alert(1)</script>", 1.0, 1)],
                                "t", "w"))
     assert html.count("</script>") == 1
     assert "\\u003c/script\\u003e" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from reportgen.bundle.summary import Finding
 from reportgen.render.wording import SENTENCES, VALUE_LABELS, finding_message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +22,9 @@ def test_every_finding_code_has_a_sentence_and_compute_writes_no_prose():
 
 def test_a_finding_is_worded_from_its_parameters_with_the_methods_titles():
     titles = {"integrated_gradients": "Integrated Gradients", "attn_lrp": "AttnLRP"}
-    finding = {"code": "methods_disagree", "severity": "warning", "params": {"methods": ["attn_lrp",
-               "integrated_gradients"], "count": 3}, "examples": []}
+    finding = Finding("methods_disagree", "warning", {"methods": ["attn_lrp", "integrated_gradients"], "count": 3}, ())
     assert finding_message(finding, titles) == ("AttnLRP and Integrated Gradients rank the words in opposite orders "
                                                 "(negative rank correlation) on 3 examples.")
-    chance = {"code": "probe_at_chance", "params": {"accuracy": 0.356, "majority": 1 / 3, "p_value": 0.43, "n": 45}}
+    chance = Finding("probe_at_chance", "error", {"accuracy": 0.356, "majority": 1 / 3, "p_value": 0.43, "n": 45}, ())
     assert finding_message(chance, titles).startswith("The probe is no better than always answering the most "
                                                       "frequent class: held-out accuracy 35.6% against 33.3%")

@@ -1,0 +1,298 @@
+"""The data-set summary (results.json's "summary"): every figure the pages show about the examples as a whole.
+
+Frozen dataclasses whose fields are the JSON keys. Compute builds the summary (DatasetAggregate.summary() and
+the analyses), pipeline parses it into these types once, and render reads attributes; load_bundle validates a
+saved summary the same way. Maps keyed by a method, metric or class name stay maps (dict[str, X]) of typed
+values. An analysis that could not run is Skipped, with the reason in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from reportgen.bundle.typed import sealed
+
+OMIT = {"omit_none": True}  # left out of the JSON where None (summaries saved before the field existed)
+
+
+@sealed
+@dataclass(frozen=True)
+class Skipped:
+    skipped: str  # why the analysis could not run, in one sentence
+
+
+@sealed
+@dataclass(frozen=True)
+class WordScore:
+    word: str
+    score: float
+    examples: int  # examples where the word scored
+
+
+@sealed
+@dataclass(frozen=True)
+class MetricMean:
+    mean: float
+    n: int  # examples the mean covers
+
+
+@sealed
+@dataclass(frozen=True)
+class Linearisation:
+    """How often a one-point approximation ranks words against the method it approximates."""
+
+    of: str
+    n: int
+    negative: int  # examples with a negative rank correlation
+    mean: float
+
+
+@sealed
+@dataclass(frozen=True)
+class ReducedPrecision:
+    reduced: str  # "bf16" or "fp16"
+    n: int
+    recomputed: int  # examples whose check failed there and were computed again in fp32
+
+
+@sealed
+@dataclass(frozen=True)
+class Convergence:
+    """A completeness method's checks over the examples."""
+
+    threshold: float  # the largest relative delta that counts as resolved
+    rule: str
+    end: str  # what the path ends at (Completeness.end)
+    mean_steps: float
+    max_steps: int
+    steps_histogram: dict[str, int]
+    median_relative_delta: Optional[float]
+    max_relative_delta: Optional[float]
+    max_abs_delta: float
+    flagged: tuple[str, ...]  # slugs of the unresolved examples
+    precision: Optional[ReducedPrecision] = field(default=None, metadata=OMIT)
+
+
+@sealed
+@dataclass(frozen=True)
+class MethodCost:
+    flops: float  # per example
+    forward_passes: Optional[float]  # flops over one plain forward pass
+    share: Optional[float]  # of relative_to's flops
+
+
+@sealed
+@dataclass(frozen=True)
+class Cost:
+    examples: int
+    forward_flops: float
+    relative_to: Optional[str]  # the first completeness method with a count
+    methods: dict[str, MethodCost]
+
+
+@sealed
+@dataclass(frozen=True)
+class SanityCurve:
+    curve: tuple[Optional[float], ...]  # rank correlation with the original map, per randomised layer
+    passes: Optional[bool]  # None: inconclusive
+
+
+@sealed
+@dataclass(frozen=True)
+class Sanity:
+    examples: int
+    threshold: float
+    layers: int
+    methods: dict[str, SanityCurve]
+
+
+@sealed
+@dataclass(frozen=True)
+class NotApplicable:
+    name: str
+    title: str
+    reason: str
+
+
+@sealed
+@dataclass(frozen=True)
+class Finding:
+    """A stable code, its severity and the numbers and names it rests on; render/wording.py words it."""
+
+    code: str
+    severity: str
+    params: dict[str, Any]  # per code: what its sentence needs (wording.SENTENCES)
+    examples: tuple[str, ...]
+    values: Optional[dict[str, float]] = field(default=None, metadata=OMIT)  # each listed example's own number
+
+
+@sealed
+@dataclass(frozen=True)
+class Sample:
+    size: int
+    of: int
+    seed: int
+    rule: str
+
+
+@sealed
+@dataclass(frozen=True)
+class HeadStats:
+    stats: dict[str, list[list[float]]]  # statistic -> [layer][head]
+    vertical_share: list[list[float]]
+    diagonal_share: list[list[float]]
+    segment_share: Optional[list[list[float]]]
+    pair_examples: int
+    patterns: list[list[str]]
+    pattern_counts: dict[str, int]
+    typical_example: str
+
+
+@sealed
+@dataclass(frozen=True)
+class Pruning:
+    fraction: float
+    heads_removed: int
+    accuracy: float
+    loss: float
+
+
+@sealed
+@dataclass(frozen=True)
+class HeadImportance:
+    gradient: list[list[float]]
+    ablation_accuracy: list[list[float]]
+    ablation_loss: list[list[float]]
+    accuracy: float
+    loss: float
+    pruning: tuple[Pruning, ...]
+    labels_from: str
+
+
+@sealed
+@dataclass(frozen=True)
+class SkippedImportance:
+    skipped: str
+    labels_from: str
+
+
+@sealed
+@dataclass(frozen=True)
+class LayerProbing:
+    cv_accuracy: list[float]
+    train_accuracy: list[float]
+    folds: int
+    majority: float
+    n: int
+
+
+@sealed
+@dataclass(frozen=True)
+class Projection:
+    coords: list[list[list[float]]]  # [layer][example] -> (x, y)
+    explained: list[list[float]]
+    slugs: tuple[str, ...]
+
+
+@sealed
+@dataclass(frozen=True)
+class ClassWordList:
+    label: str
+    n: int
+    words: tuple[WordScore, ...]
+
+
+@sealed
+@dataclass(frozen=True)
+class ClassWords:
+    method: str
+    method_title: str
+    classes: tuple[ClassWordList, ...]
+
+
+@sealed
+@dataclass(frozen=True)
+class CalibrationBin:
+    low: float
+    high: float
+    n: int
+    accuracy: Optional[float]
+    confidence: Optional[float]
+
+
+@sealed
+@dataclass(frozen=True)
+class ClassScores:
+    label: str
+    precision: Optional[float]
+    recall: Optional[float]
+    f1: Optional[float]
+    support: int
+
+
+@sealed
+@dataclass(frozen=True)
+class Misclassified:
+    slug: str
+    predicted: str
+    confidence: float
+
+
+@sealed
+@dataclass(frozen=True)
+class Quality:
+    confusion: list[list[int]]
+    calibration: tuple[CalibrationBin, ...]
+    ece: float
+    accuracy: float
+    mean_confidence: float
+    per_class: tuple[ClassScores, ...]
+    misclassified: tuple[Misclassified, ...]
+    n: int
+
+
+@sealed
+@dataclass(frozen=True)
+class GlobalAnalysis:
+    n_examples: int
+    n_unreadable: int
+    all_unreadable: bool
+    sample: Sample
+    heads: HeadStats
+    importance: Union[HeadImportance, SkippedImportance]
+    probing: Union[LayerProbing, Skipped]
+    projection: Projection
+    class_words: Union[ClassWords, Skipped]
+    quality: Union[Quality, Skipped]
+
+
+@sealed
+@dataclass(frozen=True)
+class Summary:
+    """Every prediction here is held out; texts that are mostly [UNK] are left out of every data-set figure."""
+
+    n_examples: int
+    n_readable: int
+    n_labelled: int
+    n_correct: int
+    accuracy: Optional[float]
+    confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
+    predicted_counts: dict[str, int]
+    mean_confidence: Optional[float]
+    unreadable: tuple[str, ...]
+    truncated: tuple[str, ...]
+    windowed: tuple[str, ...]
+    special_mass_by_layer: list[float]
+    top_words: dict[str, tuple[WordScore, ...]]  # method -> words
+    top_words_by_class: dict[str, dict[str, tuple[WordScore, ...]]]  # signed method -> class -> words
+    metrics: dict[str, dict[str, MetricMean]]  # metric -> method -> mean
+    linearisation: dict[str, Linearisation]
+    convergence: dict[str, Convergence]
+    agreement: dict[str, dict[str, Optional[float]]]  # method -> method -> mean Spearman
+    curves: dict[str, dict[str, list[float]]]  # deletion/insertion metric -> method -> mean curve
+    sanity: Optional[Union[Sanity, Skipped]]
+    not_applicable: tuple[NotApplicable, ...]
+    cost: Optional[Cost]
+    findings: tuple[Finding, ...]
+    global_analysis: Optional[GlobalAnalysis] = field(default=None, metadata=OMIT)  # --no-global: None
