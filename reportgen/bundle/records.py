@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
@@ -34,6 +34,58 @@ WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
 
+OMIT = {"omit_none": True}  # left out of the JSON where None
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What a method may say about one example besides its scores: the documented protocol of
+    MethodOutput.info. Every field is optional and left out of the JSON where absent; a key not declared here is
+    refused, so a method cannot add one that no page knows."""
+
+    # A completeness check (methods that declare Completeness; written by completeness_check()).
+    delta: Optional[float] = field(default=None, metadata=OMIT)  # sum of scores - (f(end) - f(baseline))
+    relative_delta: Optional[float] = field(default=None, metadata=OMIT)  # None with a delta: undefined (inf)
+    f_end: Optional[float] = field(default=None, metadata=OMIT)
+    f_baseline: Optional[float] = field(default=None, metadata=OMIT)
+    steps: Optional[int] = field(default=None, metadata=OMIT)
+    rule: Optional[str] = field(default=None, metadata=OMIT)
+    converged: Optional[bool] = field(default=None, metadata=OMIT)  # adaptive steps: within the tolerance
+    precision: Optional[str] = field(default=None, metadata=OMIT)  # --precision bf16/fp16: what computed it
+    recomputed_from: Optional[str] = field(default=None, metadata=OMIT)  # failed the check there, redone in fp32
+    samples: Optional[int] = field(default=None, metadata=OMIT)  # sampled methods: copies or coalitions
+    # A decomposition of the logit: how much of it the scores carry.
+    sum: Optional[float] = field(default=None, metadata=OMIT)
+    logit: Optional[float] = field(default=None, metadata=OMIT)
+    skipped: Optional[str] = field(default=None, metadata=OMIT)  # why the method gave no scores here
+    rescaled: Optional[str] = field(default=None, metadata=OMIT)  # how scores were brought into float32's range
+    windows: Optional[tuple["MethodInfo", ...]] = field(default=None, metadata=OMIT)  # each window's own
+
+    @classmethod
+    def from_dict(cls, info: Mapping[str, Any]) -> "MethodInfo":
+        unknown = set(info) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"a method's info has the undeclared key {sorted(unknown)[0]!r}")
+        windows = info.get("windows")
+        return cls(**{**info, "windows": None if windows is None else tuple(cls.from_dict(w) for w in windows)})
+
+    @property
+    def checked(self) -> bool:
+        """Whether this is a completeness check."""
+        return self.delta is not None
+
+
+@dataclass(frozen=True)
+class MethodScores:
+    tokens: list[float]  # [seq], aligned with ExampleResult.tokens
+    words: list[float]  # [n_words]
+    info: MethodInfo
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> "MethodScores":
+        return cls(payload["tokens"], payload["words"], MethodInfo.from_dict(payload.get("info") or {}))
+
+
 @dataclass
 class ExampleResult:
     id: str
@@ -57,7 +109,7 @@ class ExampleResult:
     predicted: str
     target: str  # the class every attribution explains
     target_source: str  # "predicted" or "gold"
-    methods: dict[str, dict[str, Any]]  # name -> {"tokens": [seq], "words": [n_words], "info": {...}}
+    methods: dict[str, MethodScores]
     attention: dict[str, Any]  # {"file", "shape", "special_mass"}
     metrics: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)  # method -> metric -> value
     # None when text/text_pair are the whole input. Otherwise they are an excerpt (what the model read plus a
@@ -67,7 +119,7 @@ class ExampleResult:
     # A text longer than the model's window, read in overlapping windows (--long-inputs window): per window,
     # {"tokens": [first, end) in tokens, "length": pieces with special tokens, "chars": [start, end) in text,
     # "file": its attention maps (paged examples), "shape"}. None (and absent from the JSON): one window.
-    windows: Optional[list[dict[str, Any]]] = None
+    windows: Optional[list[dict[str, Any]]] = field(default=None, metadata=OMIT)
 
     @property
     def correct(self) -> Optional[bool]:
@@ -131,20 +183,12 @@ SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDe
 def example_record(result: ExampleResult) -> dict[str, Any]:
     """An example as plain JSON values, its words as a list of {"text", "start", "end", "segment"}: the form
     read_results() gives scripts (the chunk files store the words as columns)."""
-    return _rounded(_without_absent(asdict(result)))
-
-
-def _without_absent(payload: dict[str, Any]) -> dict[str, Any]:
-    """Optional fields added after schema 6 are left out where they are None, so one-window records stay as
-    they were."""
-    if payload.get("windows") is None:
-        payload.pop("windows", None)
-    return payload
+    return _rounded(plain(result))
 
 
 def example_payload(result: ExampleResult) -> dict[str, Any]:
     """An example as stored: its words as columns (WORD_FIELDS), everything else as in ExampleResult."""
-    payload = _without_absent(asdict(result))
+    payload = plain(result)
     payload["words"] = {key: [w[key] for w in result.words] for key in WORD_FIELDS}
     return _rounded(payload)
 
@@ -152,7 +196,8 @@ def example_payload(result: ExampleResult) -> dict[str, Any]:
 def example_from_payload(payload: dict[str, Any]) -> ExampleResult:
     columns = payload["words"]
     words = [dict(zip(WORD_FIELDS, values)) for values in zip(*(columns[key] for key in WORD_FIELDS))]
-    return ExampleResult(**{**payload, "words": words})
+    methods = {name: MethodScores.from_dict(scores) for name, scores in payload["methods"].items()}
+    return ExampleResult(**{**payload, "words": words, "methods": methods})
 
 
 def dumps(payload: Any, indent: Optional[int] = None) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
+from reportgen.bundle.records import MethodInfo
 from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -102,7 +103,7 @@ class DatasetAggregate:
         self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
         # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
-        self.convergence: dict[str, list[tuple[str, dict]]] = {m.name: [] for m in methods if m.completeness}
+        self.convergence: dict[str, list[tuple[str, MethodInfo]]] = {m.name: [] for m in methods if m.completeness}
         self.completeness = {m.name: m.completeness for m in methods if m.completeness}
         self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
         real = [m for m in methods if not m.reference]
@@ -134,9 +135,9 @@ class DatasetAggregate:
                 if value is not None:
                     self.metric_values[metric][method].append(value)
         for name, infos in self.convergence.items():
-            if "relative_delta" in r.methods[name]["info"]:
-                infos.append((r.slug, r.methods[name]["info"]))
-        words = {name: np.asarray(out["words"], dtype=np.float64) for name, out in r.methods.items()}
+            if r.methods[name].info.checked:
+                infos.append((r.slug, r.methods[name].info))
+        words = {name: np.asarray(out.words, dtype=np.float64) for name, out in r.methods.items()}
         rho = {}
         for a, b in self.pairs:
             if (b, a) in rho:
@@ -159,9 +160,9 @@ class DatasetAggregate:
             self.confusion[r.label][r.predicted] += 1
             self.labelled.append((r.slug, r.label, list(r.probabilities)))
         for name, totals in self.top.items():
-            totals.add(r.words, r.methods[name]["words"])
+            totals.add(r.words, r.methods[name].words)
         for name, per_class in self.by_class.items():
-            per_class[r.target].add(r.words, r.methods[name]["words"])
+            per_class[r.target].add(r.words, r.methods[name].words)
         self.targets[r.target] += 1
         for name, shares in self.special_shares.items():
             share = _special_share(r, name)
@@ -220,23 +221,23 @@ class DatasetAggregate:
         }
         return out
 
-    def _convergence(self, infos: list[tuple[str, dict]], threshold: float) -> dict[str, Any]:
-        rel = [info["relative_delta"] for _, info in infos]
-        steps = [info["steps"] for _, info in infos]
+    def _convergence(self, infos: list[tuple[str, MethodInfo]], threshold: float) -> dict[str, Any]:
+        rel = [info.relative_delta for _, info in infos]
+        steps = [info.steps for _, info in infos]
         finite = [v for v in rel if v is not None and np.isfinite(v)]
-        reduced = sorted({info.get("recomputed_from") or info["precision"] for _, info in infos if "precision" in info})
+        reduced = sorted({info.recomputed_from or info.precision for _, info in infos if info.precision})
         out: dict[str, Any] = {}
         if reduced:  # computed in bf16/fp16 (--precision): how many failed the check there and were redone in fp32
             out["precision"] = {"reduced": reduced[0], "n": len(infos),
-                                "recomputed": sum(1 for _, info in infos if "recomputed_from" in info)}
+                                "recomputed": sum(1 for _, info in infos if info.recomputed_from)}
         return out | {
             "threshold": threshold,
-            "rule": infos[0][1]["rule"],
+            "rule": infos[0][1].rule,
             "mean_steps": float(np.mean(steps)),
             "steps_histogram": {str(k): steps.count(k) for k in sorted(set(steps))},
             "median_relative_delta": float(np.median(finite)) if finite else None,
             "max_relative_delta": float(np.max(finite)) if finite else None,
-            "max_abs_delta": float(max(abs(info["delta"]) for _, info in infos)),
+            "max_abs_delta": float(max(abs(info.delta) for _, info in infos)),
             "max_steps": max(steps),
             "flagged": [slug for (slug, _), v in zip(infos, rel) if unresolved(v, threshold)],
         }
@@ -253,7 +254,7 @@ class DatasetAggregate:
 
 
 def _special_share(r: ExampleResult, method: str) -> float:
-    scores = np.abs(np.asarray(r.methods[method]["tokens"], dtype=np.float64))
+    scores = np.abs(np.asarray(r.methods[method].tokens, dtype=np.float64))
     total = scores.sum()
     if total == 0 or not np.isfinite(total):
         return 0.0

@@ -381,7 +381,7 @@ def _sanity(adapter, methods, examples, chosen, kept, targets, target_logits, gr
             progress) -> Optional[dict[str, Any]]:
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in chosen], max_length)
     shared = shared_forward(adapter, encoded, ccfg, quiet)
-    original = {m.name: [np.asarray(kept[i].methods[m.name]["tokens"], dtype=np.float32) for i in chosen]
+    original = {m.name: [np.asarray(kept[i].methods[m.name].tokens, dtype=np.float32) for i in chosen]
                 for m in methods}
     sub_targets = [targets[i] for i in chosen]
     template = MethodContext(adapter, encoded, sub_targets, [target_logits[i] for i in chosen], shared.attentions,

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
+from reportgen.bundle.records import MethodInfo
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
 from reportgen.render import plots
@@ -169,11 +170,11 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
     rows = []
     for meta in bundle.methods:
         result = ex.methods[meta.name]
-        if "skipped" in result["info"]:
+        if result.info.skipped:
             rows.append({"title": meta.title, "name": meta.name, "signed": meta.signed, "scale": None,
-                         "skipped": result["info"]["skipped"], "segments": [], "info": [], "warn": False})
+                         "skipped": result.info.skipped, "segments": [], "info": [], "warn": False})
             continue
-        scores = result["words"]
+        scores = result.words
         scale = max((abs(v) for v in scores), default=0.0)
         rows.append({
             "title": meta.title, "name": meta.name, "signed": meta.signed, "scale": scale, "skipped": None,
@@ -184,9 +185,9 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
                     meta.signed)}
                 for seg, text, spans in texts
             ],
-            "info": _method_info(meta, result["info"]),
-            "warn": bool(meta.completeness) and unresolved(result["info"].get("relative_delta", 0.0),
-                                                            _delta_threshold(bundle, meta.name)),
+            "info": _method_info(meta, result.info),
+            "warn": bool(meta.completeness) and result.info.checked and unresolved(
+                result.info.relative_delta, _delta_threshold(bundle, meta.name)),
         })
     rationale = None
     if ex.rationale or ex.rationale_pair:
@@ -205,7 +206,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         }
     word_table = [
         {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
-         "scores": [ex.methods[m.name]["words"][k] for m in bundle.methods]}
+         "scores": [ex.methods[m.name].words[k] for m in bundle.methods]}
         for k, w in enumerate(ex.words)
     ]
     return {
@@ -375,7 +376,7 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         "id": ex.id, "text": ex.text, "pair": ex.text_pair, "gold": ex.label, "pred": ex.predicted,
         "target": ex.target, "target_source": ex.target_source, "probs": [round(p, 4) for p in ex.probabilities],
         "words": [[w["start"], w["end"], w["segment"]] for w in ex.words],
-        "scores": {name: (None if "skipped" in out["info"] else [float(f"{v:.4g}") for v in out["words"]])
+        "scores": {name: (None if out.info.skipped else [float(f"{v:.4g}") for v in out.words])
                    for name, out in ex.methods.items()},
         "warnings": _warnings(bundle, ex),
         "metrics": {method: {name: v for name, v in values.items() if v is not None}
@@ -407,7 +408,7 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         end = END_WORDS[meta.completeness.end]
         out.append(
             f"{meta.title} did not converge: its scores miss {end} − f(baseline) by "
-            f"{pct(info['relative_delta'], 1)} (threshold {_delta_threshold(bundle, meta.name):.0%}). "
+            f"{pct(info.relative_delta, 1)} (threshold {_delta_threshold(bundle, meta.name):.0%}). "
             "Its highlights are unreliable."
         )
     if ex.target_source != "predicted" and ex.target != ex.predicted:
@@ -427,25 +428,25 @@ def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
                              else "This example has no full page, so its windows' attention maps are not kept."))
 
 
-def _method_info(meta: MethodDecl, info: dict[str, Any]) -> list[tuple[str, str]]:
-    windows = info.get("windows") or []  # a text read in windows: the merged figures, then every window's own
+def _method_info(meta: MethodDecl, info: MethodInfo) -> list[tuple[str, str]]:
+    windows = info.windows or ()  # a text read in windows: the merged figures, then every window's own
     mean, worst, most = (" (mean over windows)", ", worst window", ", most in a window") if windows else ("", "", "")
-    if meta.completeness is None:
-        if "sum" in info and "logit" in info:  # a decomposition of the logit: how much of it the scores carry
-            return [("sum of scores" + mean, num(info["sum"], 4)), ("target logit" + mean, num(info["logit"], 4))]
+    if meta.completeness is None or not info.checked:
+        if info.sum is not None and info.logit is not None:  # a decomposition of the logit: how much it carries
+            return [("sum of scores" + mean, num(info.sum, 4)), ("target logit" + mean, num(info.logit, 4))]
         return []
     end = END_SYMBOLS[meta.completeness.end]
-    steps = (("noisy copies × steps", f"{info['samples']} × {info['steps']}") if "samples" in info
-             else ("steps" + most, str(info["steps"])))
+    steps = (("noisy copies × steps", f"{info.samples} × {info.steps}") if info.samples is not None
+             else ("steps" + most, str(info.steps)))
     return [
-        ("convergence delta" + mean, f"{info['delta']:+.2e}"),
-        (f"relative to {end} − f(baseline)" + worst, pct(info["relative_delta"], 2)),
-        (end + mean, num(info["f_end"], 4)),
-        ("f(baseline)" + mean, num(info["f_baseline"], 4)),
+        ("convergence delta" + mean, f"{info.delta:+.2e}"),
+        (f"relative to {end} − f(baseline)" + worst, pct(info.relative_delta, 2)),
+        (end + mean, num(info.f_end, 4)),
+        ("f(baseline)" + mean, num(info.f_baseline, 4)),
         steps,
     ] + [
-        (f"window {k + 1}", f"delta {w['delta']:+.2e} = {pct(w['relative_delta'], 2)} of {end} − f(baseline) "
-                            f"({num(w['f_end'], 4)} − {num(w['f_baseline'], 4)}), {w['steps']} steps")
+        (f"window {k + 1}", f"delta {w.delta:+.2e} = {pct(w.relative_delta, 2)} of {end} − f(baseline) "
+                            f"({num(w.f_end, 4)} − {num(w.f_baseline, 4)}), {w.steps} steps")
         for k, w in enumerate(windows)
     ]
 
@@ -520,11 +521,11 @@ def _findings_by_slug(bundle: ReportBundle) -> dict[str, list[Finding]]:
     return cached
 
 
-def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[MethodDecl, dict[str, Any]]]:
+def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[MethodDecl, MethodInfo]]:
     """The completeness methods whose scores on this example miss f(end) - f(baseline) by too much."""
-    return [(meta, ex.methods[meta.name]["info"]) for meta in bundle.methods if meta.completeness
-            and unresolved(ex.methods[meta.name]["info"].get("relative_delta", 0.0),
-                           _delta_threshold(bundle, meta.name))]
+    return [(meta, ex.methods[meta.name].info) for meta in bundle.methods if meta.completeness
+            and ex.methods[meta.name].info.checked
+            and unresolved(ex.methods[meta.name].info.relative_delta, _delta_threshold(bundle, meta.name))]
 
 
 def _alert(bundle: ReportBundle, f: Finding, shown: int = 12) -> dict[str, Any]:

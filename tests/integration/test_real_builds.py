@@ -112,7 +112,8 @@ def test_chinese_reviews_are_flagged_as_unreadable(chinese_site):
     assert sorted(results["summary"]["unreadable"]) == sorted(ex["slug"] for ex in chinese)
     # Left out of the probe's fitting and of every data-set figure, with counts.
     assert results["model"]["probe"]["n_fitted"] == 12 and results["summary"]["n_labelled"] == 12
-    assert results["summary"]["global_analysis"]["n_examples"] == 12 and results["summary"]["global_analysis"]["n_unreadable"] == 8
+    analyses = results["summary"]["global_analysis"]
+    assert analyses["n_examples"] == 12 and analyses["n_unreadable"] == 8
     assert results["data"]["n_unreadable"] == 8
     page = (chinese_site / "examples" / f"{chinese[0]['slug']}.html").read_text(encoding="utf-8")
     assert "meaningless" in page

@@ -330,17 +330,20 @@ def test_reduced_precision_integrated_gradients_recomputes_failed_checks_in_fp32
 
 
 def test_reduced_precision_is_summarised_with_the_number_recomputed():
+    # completeness_check() infos: every one carries its rule
+    from reportgen.bundle.records import MethodInfo
     from reportgen.compute.aggregate import DatasetAggregate
 
-    # completeness_check() infos: every one carries its rule
-    cc = {"rule": "clenshaw-curtis (adaptive)", "delta": 0.0}
-    infos = [{**cc, "relative_delta": 0.001, "steps": 17, "precision": "bf16"},
-             {**cc, "relative_delta": 0.002, "steps": 33, "precision": "fp32", "recomputed_from": "bf16"}]
+    def check(**values):
+        return MethodInfo(rule="clenshaw-curtis (adaptive)", delta=0.0, **values)
+
+    infos = [check(relative_delta=0.001, steps=17, precision="bf16"),
+             check(relative_delta=0.002, steps=33, precision="fp32", recomputed_from="bf16")]
     agg = DatasetAggregate.__new__(DatasetAggregate)
     summary = agg._convergence([("a", infos[0]), ("b", infos[1])], 0.01)
     assert summary["precision"] == {"reduced": "bf16", "n": 2, "recomputed": 1}
-    assert "precision" not in agg._convergence([("a", {**cc, "relative_delta": 0.0, "steps": 50})], 0.01)
-    undefined = agg._convergence([("a", {**cc, "relative_delta": None, "steps": 50})], 0.01)  # inf, saved as null
+    assert "precision" not in agg._convergence([("a", check(relative_delta=0.0, steps=50))], 0.01)
+    undefined = agg._convergence([("a", check(relative_delta=None, steps=50))], 0.01)  # inf, saved as absent
     assert undefined["flagged"] == ["a"]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reportgen.attention import attention_flow, attention_rollout, special_token_mass
+from reportgen.bundle.records import MethodInfo
 from reportgen.bundle.summary import WordScore
 from reportgen.errors import ConfigError
 from reportgen.render.highlight import colour, highlight, rationale_pieces
@@ -254,20 +256,23 @@ def test_a_decomposition_shows_its_sum_beside_the_logit():
     from reportgen.render.structure import _method_info
 
     decomposition = MethodDecl("d", "D", "decomposition", True, "", "")
-    assert _method_info(decomposition, {"sum": 1.23456, "logit": 2.5}) == [("sum of scores", "1.2346"),
-                                                                           ("target logit", "2.5000")]
-    windowed = _method_info(decomposition, {"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]})
+    info = MethodInfo.from_dict
+    assert _method_info(decomposition, info({"sum": 1.23456, "logit": 2.5})) == [("sum of scores", "1.2346"),
+                                                                                 ("target logit", "2.5000")]
+    windowed = _method_info(decomposition, info({"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]}))
     assert [label for label, _ in windowed] == ["sum of scores (mean over windows)", "target logit (mean over windows)"]
-    assert _method_info(decomposition, {}) == []
+    assert _method_info(decomposition, MethodInfo()) == []
+    with pytest.raises(ValueError, match="undeclared key 'speed'"):  # the protocol is closed
+        info({"sum": 1.0, "speed": 3})
 
 
 def test_a_completeness_check_is_worded_by_what_the_path_ends_at():
     from reportgen.bundle.declarations import Completeness, MethodDecl
     from reportgen.render.structure import _method_info
 
-    info = {"delta": 0.01, "relative_delta": None, "f_end": 1.0, "f_baseline": 1.0, "steps": 16, "rule": "r"}
+    info = MethodInfo(delta=0.01, relative_delta=None, f_end=1.0, f_baseline=1.0, steps=16, rule="r")
     noisy = MethodDecl("n", "N", "gradient", True, "", "", completeness=Completeness("noisy_mean"))
-    rows = dict(_method_info(noisy, {**info, "samples": 8}))
+    rows = dict(_method_info(noisy, replace(info, samples=8)))
     # f(end) = f(baseline): the relative delta is undefined, shown as n/a (and flagged, not taken as 0)
     assert rows["relative to mean f(noisy x) − f(baseline)"] == "n/a" and rows["noisy copies × steps"] == "8 × 16"
     plain = MethodDecl("p", "P", "gradient", True, "", "", completeness=Completeness("input"))
