@@ -53,6 +53,7 @@ class MetricDecl:
     range: tuple[float, float]
     higher_is_better: bool
     description: str  # Markdown for the methods page
+    curve: Optional[Literal["deletion", "insertion"]] = None  # the area over which curve the metric is
 
 
 def lead_method(methods: Sequence[MethodDecl]) -> Optional[MethodDecl]:

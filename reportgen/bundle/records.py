@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 # summary.py): a method's "completeness" is null or {"end", "steps_option"}; a completeness check's f at the
 # path's end is "f_end"; summary "global" is "global_analysis" (present only when the analyses ran).
 # 10: summary "global" became "global_analysis", and every typed section refuses keys it does not declare.
-SCHEMA_VERSION = 10
+# 11: a metric declares its curve ("deletion", "insertion"); faithfulness_for_cost's params name the deletion and
+# insertion metrics instead of being keyed by them.
+SCHEMA_VERSION = 11
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 

@@ -55,7 +55,7 @@ def detect_findings(
         out.append(finding("methods_disagree", "warning", {"methods": [a, b], "count": len(rhos)},
                            list(rhos), dict(rhos)))
     out.extend(_no_better_than_reference(summary, methods, metrics))
-    out.extend(_faithfulness_for_cost(summary, methods))
+    out.extend(_faithfulness_for_cost(summary, methods, metrics))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     failing = sorted(name for name, result in sanity.items() if result["passes"] is False)
     if failing:
@@ -107,13 +107,17 @@ def _no_better_than_reference(summary: dict[str, Any], methods: Sequence[MethodD
     return out
 
 
-def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl]) -> list[dict[str, Any]]:
+def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl],
+                           metrics: Sequence[MetricDecl]) -> list[dict[str, Any]]:
     """What a cheaper method gives up against the first method with a completeness check (Integrated Gradients by
-    default): every one-pass decomposition method, and any cheaper method at least as comprehensive."""
+    default): every one-pass decomposition method, and any cheaper method at least as faithful by the deletion
+    metric (comprehensiveness), with the insertion metric (sufficiency) beside it where it ran."""
     counted = summary.get("cost") or {}
     cost, a = counted.get("methods", {}), counted.get("relative_to")
-    metrics = summary.get("metrics", {})
-    comp, suff = metrics.get("comprehensiveness", {}), metrics.get("sufficiency", {})
+    deletion = next((m.name for m in metrics if m.curve == "deletion"), None)
+    insertion = next((m.name for m in metrics if m.curve == "insertion"), None)
+    means = summary.get("metrics", {})
+    comp, suff = means.get(deletion, {}), means.get(insertion, {})
     if a is None or a not in comp:
         return []
     out = []
@@ -126,8 +130,9 @@ def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl
             continue
         both = name in suff and a in suff
         out.append(finding("faithfulness_for_cost", "info", {
-            "method": name, "anchor": a, "comprehensiveness": [comp[name]["mean"], comp[a]["mean"]],
-            "sufficiency": [suff[name]["mean"], suff[a]["mean"]] if both else None, "share": share,
+            "method": name, "anchor": a, "deletion_metric": deletion, "deletion": [comp[name]["mean"], comp[a]["mean"]],
+            "insertion_metric": insertion, "insertion": [suff[name]["mean"], suff[a]["mean"]] if both else None,
+            "share": share,
             "as_faithful": as_faithful}))
     return out
 

@@ -472,9 +472,10 @@ class MetricValues:
 def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
     plots_out = []
     curves = bundle.summary.curves
-    captions = {"comprehensiveness": "Deletion curve: the top-ranked pieces are removed",
-                "sufficiency": "Insertion curve: only the top-ranked pieces are kept"}
-    for name, caption in captions.items():
+    captions = {"deletion": "Deletion curve: the top-ranked pieces are removed",
+                "insertion": "Insertion curve: only the top-ranked pieces are kept"}
+    drawn = sorted((m for m in bundle.metrics if m.curve), key=lambda m: list(captions).index(m.curve))
+    for name, caption in ((m.name, captions[m.curve]) for m in drawn):
         if name in curves:
             series = {titles[m]: ys for m, ys in curves[name].items()}
             plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})

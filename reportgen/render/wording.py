@@ -57,10 +57,10 @@ def _vs_random(p: dict[str, Any], t: Titles) -> str:
 
 
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
-    comp = p["comprehensiveness"]
-    parts = [f"comprehensiveness {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
-    if p["sufficiency"] is not None:
-        parts.append(f"sufficiency {p['sufficiency'][0]:.3f} against {p['sufficiency'][1]:.3f}")
+    comp = p["deletion"]
+    parts = [f"{p['deletion_metric']} {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
+    if p["insertion"] is not None:
+        parts.append(f"{p['insertion_metric']} {p['insertion'][0]:.3f} against {p['insertion'][1]:.3f}")
     verdict = "as comprehensive, for less arithmetic" if p["as_faithful"] else "less comprehensive"
     return (f"{t[p['method']]}: {' and '.join(parts)}, at {p['share']:.2f}× its counted arithmetic per example "
             f"({verdict}).")

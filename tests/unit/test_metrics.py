@@ -189,14 +189,18 @@ def test_findings_weigh_faithfulness_against_counted_cost():
                                                   {"ig": 100.0, "dx": 25.0, "gxi": 2.0, "alt": 5.0, "occ": 200.0,
                                                    "rnd": 0.0}.items()}},
     }
-    found = [finding_message(Finding(**f), titles_of(methods)) for f in _faithfulness_for_cost(summary, methods)]
+    from reportgen.compute.metrics import METRICS
+
+    metrics = [METRICS.get(name).declaration() for name in ("comprehensiveness", "sufficiency")]
+    found = [finding_message(Finding(**f), titles_of(methods))
+             for f in _faithfulness_for_cost(summary, methods, metrics)]
     assert found == [
         "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency -0.700 against -0.600, at 0.25× its "
         "counted arithmetic per example (as comprehensive, for less arithmetic).",
         "ALT: comprehensiveness 0.400 against IG's 0.600 and sufficiency -0.400 against -0.600, at 0.05× its "
         "counted arithmetic per example (less comprehensive).",
     ]
-    assert _faithfulness_for_cost({**summary, "cost": None}, methods) == []  # an older bundle: nothing counted
+    assert _faithfulness_for_cost({**summary, "cost": None}, methods, metrics) == []  # an older bundle: nothing counted
 
 
 def test_spread_over_pieces_keeps_word_sums():

@@ -220,6 +220,23 @@ def test_no_method_is_recognised_by_its_name_outside_its_own_file():
     assert offenders == []
 
 
+def test_no_metric_is_recognised_by_its_name_outside_its_own_file():
+    """Findings and pages read what a metric declares (family, direction, its curve), so a new metric with the
+    same declaration is treated the same way. The default list (config) and the help text (cli) name them."""
+    from reportgen.compute.metrics import METRICS
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = {"reportgen/config.py", "reportgen/cli.py", "reportgen/scaffold.py"}
+    offenders = []
+    for path in [*(root / "reportgen").rglob("*.py"), *(root / "themes").rglob("*.html")]:
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("reportgen/compute/metrics/") or relative in allowed:
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{relative}: {n}" for n in METRICS.names() if f'"{n}"' in text or f"'{n}'" in text]
+    assert offenders == []
+
+
 def test_every_setting_a_method_reads_is_declared_for_the_cache():
     """A method's cache key holds the settings it declares; one it reads but does not declare would let a
     changed setting reuse stale scores."""

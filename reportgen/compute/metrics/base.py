@@ -38,6 +38,10 @@ class Metric:
     high: ClassVar[float]
     higher_is_better: ClassVar[bool]
     description: ClassVar[str]  # Markdown for the methods page
+    # "deletion" or "insertion": the metric is the area over a curve of the explained class's probability as the
+    # top-ranked pieces are removed (deletion) or kept alone (insertion); the methods page draws the mean curve, and
+    # the cost finding weighs methods by the deletion metric.
+    curve: ClassVar[Optional[str]] = None
 
     def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
         """method name -> one value per example (None where the metric does not apply)."""
@@ -46,7 +50,7 @@ class Metric:
     @classmethod
     def declaration(cls) -> MetricDecl:
         return MetricDecl(name=cls.name, title=cls.title, family=cls.family, range=(cls.low, cls.high),
-                          higher_is_better=cls.higher_is_better, description=cls.description)
+                          higher_is_better=cls.higher_is_better, description=cls.description, curve=cls.curve)
 
 
 METRICS: Registry[type[Metric]] = Registry("metric")

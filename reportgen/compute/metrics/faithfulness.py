@@ -131,6 +131,7 @@ class Comprehensiveness(_RemovalMetric):
     title = "Comprehensiveness"
     higher_is_better = True
     keep_selected = False
+    curve = "deletion"
     description = """\
 **Comprehensiveness** removes the word pieces a method ranks highest (10%, 20%, ... 100% of them, only
 positively scored ones) and measures how much the probability of the explained class falls, averaged
@@ -144,6 +145,7 @@ class Sufficiency(_RemovalMetric):
     title = "Sufficiency"
     higher_is_better = False
     keep_selected = True
+    curve = "insertion"
     description = """\
 **Sufficiency** keeps *only* the top-ranked word pieces (same thresholds) and measures how much the
 probability of the explained class falls, averaged (AOPC). Low values mean the highlighted words alone
