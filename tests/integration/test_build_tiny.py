@@ -154,12 +154,15 @@ def test_custom_theme_overrides_one_template_and_rerenders_without_the_model(tmp
 def test_cli_help_and_methods():
     help_result = run_cli("build", "--help")
     assert help_result.returncode == 0 and "--examples" in help_result.stdout and "Examples:" in help_result.stdout
+    from reportgen.compute.methods import METHODS
+
     methods = run_cli("methods")
     assert methods.returncode == 0
-    assert [line.split()[0] for line in methods.stdout.splitlines()] == [
-        "alti", "attention_flow", "attention_gradient", "attention_raw", "attention_rollout", "attn_lrp", "cp_lrp",
-        "decompx", "gradient_x_input", "integrated_gradients", "kernel_shap", "lime", "noise_tunnel_ig", "occlusion",
-        "random", "saliency", "smoothgrad", "value_zeroing"]
+    lines = methods.stdout.splitlines()
+    # one line per registered method, each followed by its own options (what --option METHOD.KEY=VALUE sets)
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == METHODS.names()
+    options = [line.split()[1] for line in lines if line.startswith(" ")]
+    assert "integrated_gradients.steps=auto" in options and "lime.samples=200" in options
 
 
 def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
