@@ -28,7 +28,7 @@ demo: install
 	$(VENV)/bin/reportgen build
 
 test: browser install-test
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=25
 
 # The inner loop: unit tests only (a tiny random BERT, no site builds of the real model, no browser).
 check: install-test

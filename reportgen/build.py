@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from reportgen import __version__
+from reportgen.bundle.sections import Provenance
 from reportgen.checksums import sha256_file
 from reportgen.config import DEFAULT_METHODS, ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
@@ -101,7 +102,7 @@ def _run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Opti
     from reportgen.models.memory import with_batch_tokens
 
     cfg = with_batch_tokens(cfg, adapter)  # before the manifest and the cache keys read it
-    provenance = {"versions": versions()}
+    provenance = Provenance(versions())
     for option, given in (("--probe-train", probe_train), ("--probe-from", probe_from)):
         if given is not None and adapter.head.own:
             raise ConfigError(f"{option}: the model {adapter.name!r} has its own classification head, so no probe "
@@ -117,7 +118,7 @@ def _run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Opti
         return _render(cfg, bundle, provenance, command_line, build_epoch, started, len(examples))
 
 
-def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_line: Sequence[str],
+def _render(cfg: BuildConfig, bundle: Any, provenance: Provenance, command_line: Sequence[str],
             build_epoch: Optional[int], started: float, n_examples: int) -> dict[str, Any]:
     from reportgen.compute.findings import at_or_above
     from reportgen.render.site import render_output
@@ -125,7 +126,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: dict[str, Any], command_l
 
     manifest = {
         "reportgen": __version__,
-        "versions": provenance["versions"],
+        "versions": provenance.versions,
         "model": {"name": bundle.model.name, "loaded_from": bundle.model.loaded_from,
                   "revision": bundle.model.revision, "weights_sha256": bundle.model.weights_sha256},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train, cfg.probe_from),

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import numpy as np
 
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
-from reportgen.bundle.sections import DataSummary, ModelSummary
+from reportgen.bundle.sections import DataSummary, ModelSummary, Provenance
 from reportgen.bundle.summary import Summary
 from reportgen.bundle.typed import parse, plain
+from reportgen.types import NarrativeSection
 
 if TYPE_CHECKING:
     from reportgen.bundle.store import ExampleStore
@@ -88,6 +89,34 @@ class MethodScores:
         return cls(payload["tokens"], payload["words"], MethodInfo.from_dict(payload.get("info") or {}))
 
 
+@dataclass(frozen=True)
+class AttentionRef:
+    file: str  # data/attention/<slug>.npy (kept only for the paged examples)
+    shape: list[int]  # [layers, heads, seq, seq] of window 0
+    special_mass: list[float]  # per layer, the attention share on [CLS]/[SEP] (mean over windows)
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """Where the whole text is when the record keeps an excerpt (what the model read plus a bounded tail)."""
+
+    source: str  # file:line
+    chars: list[int]  # [n_text, n_pair]
+    shown: list[int]  # characters of text and text_pair kept
+    sha256: list[Optional[str]]  # of text, of text_pair
+
+
+@dataclass(frozen=True)
+class WindowRef:
+    """One window of a text read in overlapping windows (--long-inputs window)."""
+
+    tokens: list[int]  # [first, end) in the example's tokens
+    length: int  # pieces with special tokens
+    chars: list[int]  # [start, end) in the text
+    file: str  # its attention maps (paged examples)
+    shape: list[int]
+
+
 @dataclass
 class ExampleResult:
     id: str
@@ -112,16 +141,24 @@ class ExampleResult:
     target: str  # the class every attribution explains
     target_source: str  # "predicted" or "gold"
     methods: dict[str, MethodScores]
-    attention: dict[str, Any]  # {"file", "shape", "special_mass"}
+    attention: AttentionRef
     metrics: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)  # method -> metric -> value
-    # None when text/text_pair are the whole input. Otherwise they are an excerpt (what the model read plus a
-    # bounded tail) and this says where the whole text is: {"source": "file:line", "chars": [n_text, n_pair],
-    # "shown": [chars of text kept, of text_pair kept], "sha256": [of text, of text_pair]}.
-    excerpt: Optional[dict[str, Any]] = None
-    # A text longer than the model's window, read in overlapping windows (--long-inputs window): per window,
-    # {"tokens": [first, end) in tokens, "length": pieces with special tokens, "chars": [start, end) in text,
-    # "file": its attention maps (paged examples), "shape"}. None (and absent from the JSON): one window.
-    windows: Optional[list[dict[str, Any]]] = field(default=None, metadata=OMIT)
+    # None when text/text_pair are the whole input, else they are an excerpt and this says where the whole text is.
+    excerpt: Optional[Excerpt] = None
+    # A text longer than the model's window, read in overlapping windows. None (and absent from the JSON): one.
+    windows: Optional[list[WindowRef]] = field(default=None, metadata=OMIT)
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> "ExampleResult":
+        """A record as stored (plain JSON values, words as a list of records) with its typed parts."""
+        excerpt, windows = payload.get("excerpt"), payload.get("windows")
+        return cls(**{
+            **payload,
+            "methods": {name: MethodScores.from_dict(scores) for name, scores in payload["methods"].items()},
+            "attention": AttentionRef(**payload["attention"]),
+            "excerpt": None if excerpt is None else Excerpt(**excerpt),
+            "windows": None if windows is None else [WindowRef(**w) for w in windows],
+        })
 
     @property
     def correct(self) -> Optional[bool]:
@@ -143,8 +180,8 @@ class ReportBundle:
     methods: list[MethodDecl]  # each method that ran, in run order
     metrics: list[MetricDecl]
     summary: Summary
-    narrative: list[dict[str, Any]]
-    provenance: dict[str, Any]
+    narrative: list[NarrativeSection]  # the user's pages, in order (meta: their front matter, as written)
+    provenance: Provenance
     pages: list[str]  # slugs of the examples with a full page and attention maps, in example order
     # Every example, read chunk by chunk from disk: a 100k-example bundle is never in memory at once.
     examples: "ExampleStore" = field(repr=False)
@@ -179,7 +216,7 @@ class ReportBundle:
 
 # The typed parts of results.json, validated as they are read.
 SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDecl], "metrics": list[MetricDecl],
-            "summary": Summary}
+            "summary": Summary, "narrative": list[NarrativeSection], "provenance": Provenance}
 
 
 def example_record(result: ExampleResult) -> dict[str, Any]:
@@ -198,8 +235,7 @@ def example_payload(result: ExampleResult) -> dict[str, Any]:
 def example_from_payload(payload: dict[str, Any]) -> ExampleResult:
     columns = payload["words"]
     words = [dict(zip(WORD_FIELDS, values)) for values in zip(*(columns[key] for key in WORD_FIELDS))]
-    methods = {name: MethodScores.from_dict(scores) for name, scores in payload["methods"].items()}
-    return ExampleResult(**{**payload, "words": words, "methods": methods})
+    return ExampleResult.from_json({**payload, "words": words})
 
 
 def dumps(payload: Any, indent: Optional[int] = None) -> str:

@@ -85,6 +85,12 @@ class ModelSummary:
 
 @sealed
 @dataclass(frozen=True)
+class Provenance:
+    versions: dict[str, str]  # package -> version of what computed the bundle (python, torch, reportgen, ...)
+
+
+@sealed
+@dataclass(frozen=True)
 class DataSummary:
     file: str
     n_examples: int

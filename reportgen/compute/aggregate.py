@@ -60,7 +60,7 @@ class WordTotals:
 
 def attention_cells(r: ExampleResult) -> int:
     if r.windows:
-        return sum(w["length"] ** 2 for w in r.windows)
+        return sum(w.length ** 2 for w in r.windows)
     return len(r.tokens) ** 2
 
 
@@ -123,7 +123,7 @@ class DatasetAggregate:
 
     def add(self, r: ExampleResult) -> None:
         self.n += 1
-        self.special_mass.append(r.attention["special_mass"])
+        self.special_mass.append(r.attention.special_mass)
         if r.unreadable:
             self.unreadable.append(r.slug)
         if r.truncated:

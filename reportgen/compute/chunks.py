@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
-from reportgen.bundle.records import SCHEMA_VERSION, MethodScores, dumps
+from reportgen.bundle.records import SCHEMA_VERSION, dumps
 from reportgen.bundle.store import chunk_bytes
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.encode import encode_documents, window_rows
@@ -121,9 +121,8 @@ class ChunkExplainer:
         """The chunk file's bytes, always from the parts' stored bytes: cached or computed now, the same."""
         records = json.loads(parts["records"])  # type: ignore[arg-type]
         scores = {m.name: json.loads(parts[m.name]) for m in self.methods}  # type: ignore[arg-type]
-        results = [ExampleResult(**record, methods={name: MethodScores.from_dict(s["outputs"][k])
-                                                    for name, s in scores.items()},
-                                 metrics={name: s["metrics"][k] for name, s in scores.items()})
+        results = [ExampleResult.from_json({**record, "methods": {name: s["outputs"][k] for name, s in scores.items()},
+                                            "metrics": {name: s["metrics"][k] for name, s in scores.items()}})
                    for k, record in enumerate(records)]
         curves: dict[str, dict[str, Any]] = {}
         for name, s in scores.items():

@@ -22,7 +22,7 @@ import torch
 
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl
-from reportgen.bundle.sections import ModelSummary
+from reportgen.bundle.sections import ModelSummary, Provenance
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
 from reportgen.bundle.summary import Summary
 from reportgen.bundle.typed import parse
@@ -70,7 +70,7 @@ def compute_bundle(
     examples: Sequence[Example],
     adapter: ModelAdapter,
     narrative: Sequence[NarrativeSection],
-    provenance: dict[str, Any],
+    provenance: Provenance,
     progress: Progress,
     cache: ChunkCache,
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
@@ -98,7 +98,7 @@ def compute_bundle(
         methods=run.method_meta,
         metrics=[m.declaration() for m in run.metrics],
         summary=parse(Summary, summary, "summary"),  # every figure typed, checked once here
-        narrative=[vars(section) for section in narrative],
+        narrative=list(narrative),
         provenance=provenance,
         pages=[run.slugs[i] for i in pages],
         examples=ExampleStore(explained.chunks),

@@ -20,6 +20,7 @@ from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
 from reportgen.render.wording import END_SYMBOLS, END_WORDS, finding_message, titles_of, value_label
+from reportgen.types import NarrativeSection
 
 
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         built = dt.datetime.fromtimestamp(build_epoch, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return {
         "title": bundle.title,
-        "version": bundle.provenance.get("versions", {}).get("reportgen", ""),
+        "version": bundle.provenance.versions.get("reportgen", ""),
         "built": built,
         "model_name": bundle.model.name,
         # Errors about the whole report (not about single examples) stand on every page.
@@ -103,7 +104,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
         "narrative": [
-            {"slug": sec["slug"], "title": sec["title"], "html": render_markdown(sec["markdown"])}
+            {"slug": sec.slug, "title": sec.title, "html": render_markdown(sec.markdown)}
             for sec in bundle.narrative if not _is_model_card(sec)
         ],
         "model_card": model_card(bundle),
@@ -225,7 +226,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         "method_titles": [m.title for m in bundle.methods],
         "word_table": word_table,
         "attention_data": Markup("").join(_window_attention(bundle, ex)),
-        "windows": [{"number": k + 1, "chars": w["chars"], "pieces": w["length"],
+        "windows": [{"number": k + 1, "chars": w.chars, "pieces": w.length,
                      "first": _window_start(ex, w)} for k, w in enumerate(ex.windows or [])],
         "heatmap": heatmap,
         "heatmap_alt": _attention_alt(bundle, ex),
@@ -284,8 +285,8 @@ MODEL_CARD_FIELDS = (("intended_use", "Intended use"), ("out_of_scope", "Out of 
                      ("license", "Licence"), ("contact", "Contact"), ("citation", "Citation"))
 
 
-def _is_model_card(section: dict[str, Any]) -> bool:
-    return any(key in section.get("meta", {}) for key, _ in MODEL_CARD_FIELDS)
+def _is_model_card(section: NarrativeSection) -> bool:
+    return any(key in section.meta for key, _ in MODEL_CARD_FIELDS)
 
 
 def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
@@ -294,7 +295,7 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     section = next((s for s in bundle.narrative if _is_model_card(s)), None)
     if section is None:
         return None
-    meta = section["meta"]
+    meta = section.meta
     rows = [("Model", bundle.model.name)]
     for key, title in MODEL_CARD_FIELDS:
         if key in meta:
@@ -302,7 +303,7 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
             rows.append((title, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
     if bundle.model.weights_sha256:
         rows.append(("Weights sha256", bundle.model.weights_sha256))
-    return {"title": section["title"], "rows": rows, "html": render_markdown(section["markdown"])}
+    return {"title": section.title, "rows": rows, "html": render_markdown(section.markdown)}
 
 
 def _filter_view(bundle: ReportBundle) -> dict[str, Any]:
@@ -399,11 +400,11 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     if ex.truncated:
         out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
     if ex.excerpt:
-        chars, shown = ex.excerpt["chars"], ex.excerpt["shown"]
+        chars, shown = ex.excerpt.chars, ex.excerpt.shown
         parts = [f"{shown[k]:,} of {chars[k]:,} characters of the {name}" for k, name in
                  enumerate(("text", "text pair")) if shown[k] < chars[k]]
         out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
-                   f"after. The whole text is {ex.excerpt['source']} (sha256 in results.json).")
+                   f"after. The whole text is {ex.excerpt.source} (sha256 in results.json).")
     for meta, info in _not_converged(bundle, ex):
         end = END_WORDS[meta.completeness.end]
         out.append(
@@ -418,8 +419,8 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
 
 def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
     windows = ex.windows or []
-    size = max(w["length"] for w in windows)
-    shared = windows[0]["tokens"][1] - windows[1]["tokens"][0] if len(windows) > 1 else 0
+    size = max(w.length for w in windows)
+    shared = windows[0].tokens[1] - windows[1].tokens[0] if len(windows) > 1 else 0
     return (f"This text is longer than the model's window ({size} word pieces), so the model read it in "
             f"{len(windows)} overlapping windows (neighbours share {shared} pieces). The prediction is the mean "
             "of the windows' logits; each window is explained for the same class, and a word's score is the sum "
@@ -625,7 +626,7 @@ def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
     lead, trail = ex.tokens[: content[0]], ex.tokens[content[-1] + 1 :]
     blocks = []
     for k, (w, maps) in enumerate(zip(ex.windows, bundle.attention.windows(ex.slug))):
-        start, end = w["tokens"]
+        start, end = w.tokens
         tokens = [*lead, *ex.tokens[start:end], *trail]
         segments = [-1] * len(lead) + ex.segments[start:end] + [-1] * len(trail)
         label = f"{ex.id}, window {k + 1} of {len(ex.windows)}"
@@ -635,12 +636,12 @@ def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
 
 def _input_length(ex: ExampleResult) -> int:
     """Word pieces of the longest model input: the text, or its longest window."""
-    return max(w["length"] for w in ex.windows) if ex.windows else len(ex.tokens)
+    return max(w.length for w in ex.windows) if ex.windows else len(ex.tokens)
 
 
 def _window_start(ex: ExampleResult, window: dict[str, Any]) -> str:
     """The window's first words, so a reader can tell the windows apart in the picker."""
-    start = window["chars"][0]
+    start = window.chars[0]
     return " ".join(ex.text[start : start + 60].split()[:6])
 
 

@@ -166,6 +166,7 @@ def test_layer_projection_and_probes():
 
 def test_calibration_and_confusion_by_hand():
     from reportgen.bundle import ExampleResult
+    from reportgen.bundle.records import AttentionRef
 
     def result(slug, label, predicted, confidence):
         probs = [confidence, 1 - confidence] if predicted == "x" else [1 - confidence, confidence]
@@ -173,7 +174,7 @@ def test_calibration_and_confusion_by_hand():
             id=slug, slug=slug, line=1, text=slug, text_pair=None, label=label, note=None, rationale=[],
             rationale_pair=[], tokens=[], offsets=[], segments=[], word_index=[], words=[], unk_fraction=0.0,
             unreadable=False, truncated=False, probabilities=probs, predicted=predicted, target=predicted,
-            target_source="predicted", methods={}, attention={}, metrics={})
+            target_source="predicted", methods={}, attention=AttentionRef("", [], []), metrics={})
 
     results = [result("a", "x", "x", 0.95), result("b", "y", "x", 0.95), result("c", "y", "y", 0.65),
                result("d", "x", "x", 0.65)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reportgen.bundle.declarations import Completeness, MethodDecl
-from reportgen.bundle.records import MethodInfo, MethodScores
+from reportgen.bundle.records import AttentionRef, MethodInfo, MethodScores
 from reportgen.bundle.summary import Finding
 from reportgen.compute.encode import EncodedExample, Word
 from reportgen.compute.metrics import METRICS
@@ -143,7 +143,7 @@ def _result(slug, words, word_scores, token_scores, segments, word_index):
         words=[{"text": w, "start": 0, "end": 0, "segment": 0} for w in words], unk_fraction=0.0, unreadable=False,
         truncated=False, probabilities=[1.0], predicted="a", target="a", target_source="predicted",
         methods={"integrated_gradients": MethodScores(token_scores, word_scores, MethodInfo())},
-        attention={"special_mass": []},
+        attention=AttentionRef("", [], []),
     )
 
 
