@@ -90,6 +90,14 @@ class MethodScores:
 
 
 @dataclass(frozen=True)
+class Word:
+    text: str
+    start: int  # [start, end) in its segment's text
+    end: int
+    segment: int  # 0 text, 1 text_pair
+
+
+@dataclass(frozen=True)
 class AttentionRef:
     file: str  # data/attention/<slug>.npy (kept only for the paged examples)
     shape: list[int]  # [layers, heads, seq, seq] of window 0
@@ -132,7 +140,7 @@ class ExampleResult:
     offsets: list[list[int]]  # [seq] character span in its segment's text
     segments: list[int]  # [seq] 0 text, 1 text_pair, -1 special token
     word_index: list[int]  # [seq] index into words, -1 for special tokens
-    words: list[dict[str, Any]]  # {"text", "start", "end", "segment"}
+    words: list[Word]
     unk_fraction: float
     unreadable: bool  # so many [UNK] pieces that the explanation is meaningless
     truncated: bool
@@ -154,6 +162,7 @@ class ExampleResult:
         excerpt, windows = payload.get("excerpt"), payload.get("windows")
         return cls(**{
             **payload,
+            "words": [Word(**w) for w in payload["words"]],
             "methods": {name: MethodScores.from_dict(scores) for name, scores in payload["methods"].items()},
             "attention": AttentionRef(**payload["attention"]),
             "excerpt": None if excerpt is None else Excerpt(**excerpt),
@@ -228,7 +237,7 @@ def example_record(result: ExampleResult) -> dict[str, Any]:
 def example_payload(result: ExampleResult) -> dict[str, Any]:
     """An example as stored: its words as columns (WORD_FIELDS), everything else as in ExampleResult."""
     payload = plain(result)
-    payload["words"] = {key: [w[key] for w in result.words] for key in WORD_FIELDS}
+    payload["words"] = {key: [getattr(w, key) for w in result.words] for key in WORD_FIELDS}
     return _rounded(payload)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
-from reportgen.bundle.records import MethodInfo
+from reportgen.bundle.records import MethodInfo, Word
 from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -37,14 +37,14 @@ class WordTotals:
         self.totals: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
 
-    def add(self, words: Sequence[dict[str, Any]], scores: Sequence[float]) -> None:
+    def add(self, words: Sequence[Word], scores: Sequence[float]) -> None:
         values = np.asarray(scores, dtype=np.float64)
         norm = np.abs(values).sum()
         if norm == 0 or not np.isfinite(norm):  # nothing to rank, or the method skipped this example
             return
         seen = set()
         for word, score in zip(words, values / norm):
-            key = word_key(word["text"])
+            key = word_key(word.text)
             contribution = score if self.signed else abs(score)
             if contribution <= 0 or key is None:
                 continue
@@ -179,7 +179,7 @@ class DatasetAggregate:
             scores = words[self.cue_method.name]
             self.cue_readable += 1
             if np.isfinite(scores).all():
-                word = r.words[int(np.argmax(scores))]["text"].lower()
+                word = r.words[int(np.argmax(scores))].text.lower()
                 self.top_word_counts[word] += 1
                 self.top_word_slugs.setdefault(word, []).append(r.slug)
 
@@ -258,7 +258,7 @@ def _special_share(r: ExampleResult, method: str) -> float:
     total = scores.sum()
     if total == 0 or not np.isfinite(total):
         return 0.0
-    punct_words = {k for k, w in enumerate(r.words) if word_key(w["text"]) is None}
+    punct_words = {k for k, w in enumerate(r.words) if word_key(w.text) is None}
     special = [s < 0 or r.word_index[t] in punct_words for t, s in enumerate(r.segments)]
     return float(scores[np.array(special)].sum() / total)
 

@@ -6,19 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from reportgen.bundle.records import Word  # a word as the bundle records it
 from reportgen.types import Example
 
 log = logging.getLogger(__name__)
 
 SPECIAL = -1  # segment / word index of [CLS], [SEP] and other added tokens
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: int  # character offsets in the text of its segment
-    end: int
-    segment: int  # 0: text, 1: text_pair
 
 
 @dataclass(frozen=True)

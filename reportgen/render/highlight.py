@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from reportgen.bundle.records import Word
+
 # PuOr (ColorBrewer), colour-blind safe: orange pushes toward the explained class, purple against it.
 POSITIVE_RGB = (230, 97, 1)
 NEGATIVE_RGB = (94, 60, 153)
@@ -61,7 +63,7 @@ def contrast(a: Sequence[int], b: Sequence[int]) -> float:
 
 def highlight(
     text: str,
-    words: Sequence[dict],  # {"text", "start", "end", "segment"} of this text's segment only
+    words: Sequence[Word],  # this text's segment's words only
     scores: Sequence[float],  # one per word
     scale: float,
     rationale: Sequence[Sequence[int]] = (),
@@ -70,9 +72,9 @@ def highlight(
 ) -> list[Piece]:
     pieces: list[Piece] = []
     cursor = 0
-    seen_until = max((w["end"] for w in words), default=0)
-    for word, score in sorted(zip(words, scores), key=lambda pair: pair[0]["start"]):
-        start, end = word["start"], word["end"]
+    seen_until = max((w.end for w in words), default=0)
+    for word, score in sorted(zip(words, scores), key=lambda pair: pair[0].start):
+        start, end = word.start, word.end
         if start > cursor:
             pieces.append(Piece(text[cursor:start]))
         pieces.append(

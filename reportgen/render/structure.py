@@ -11,7 +11,7 @@ from markupsafe import Markup
 from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
-from reportgen.bundle.records import MethodInfo
+from reportgen.bundle.records import MethodInfo, WindowRef
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
 from reportgen.render import plots
@@ -181,8 +181,8 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
             "title": meta.title, "name": meta.name, "signed": meta.signed, "scale": scale, "skipped": None,
             "segments": [
                 {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
-                    text, [w for w in ex.words if w["segment"] == seg],
-                    [v for w, v in zip(ex.words, scores) if w["segment"] == seg], scale, spans, meta.title,
+                    text, [w for w in ex.words if w.segment == seg],
+                    [v for w, v in zip(ex.words, scores) if w.segment == seg], scale, spans, meta.title,
                     meta.signed)}
                 for seg, text, spans in texts
             ],
@@ -206,7 +206,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
             ],
         }
     word_table = [
-        {"word": w["text"], "segment": _segment_label(ex, w["segment"]),
+        {"word": w.text, "segment": _segment_label(ex, w.segment),
          "scores": [ex.methods[m.name].words[k] for m in bundle.methods]}
         for k, w in enumerate(ex.words)
     ]
@@ -376,7 +376,7 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     return {
         "id": ex.id, "text": ex.text, "pair": ex.text_pair, "gold": ex.label, "pred": ex.predicted,
         "target": ex.target, "target_source": ex.target_source, "probs": [round(p, 4) for p in ex.probabilities],
-        "words": [[w["start"], w["end"], w["segment"]] for w in ex.words],
+        "words": [[w.start, w.end, w.segment] for w in ex.words],
         "scores": {name: (None if out.info.skipped else [float(f"{v:.4g}") for v in out.words])
                    for name, out in ex.methods.items()},
         "warnings": _warnings(bundle, ex),
@@ -639,7 +639,7 @@ def _input_length(ex: ExampleResult) -> int:
     return max(w.length for w in ex.windows) if ex.windows else len(ex.tokens)
 
 
-def _window_start(ex: ExampleResult, window: dict[str, Any]) -> str:
+def _window_start(ex: ExampleResult, window: WindowRef) -> str:
     """The window's first words, so a reader can tell the windows apart in the picker."""
     start = window.chars[0]
     return " ".join(ex.text[start : start + 60].split()[:6])
@@ -657,7 +657,7 @@ def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:
         return ""
     ranked = sorted(zip(ex.words, totals), key=lambda p: -p[1])[:5]
     return "Words receiving the most attention (rollout): " + ", ".join(
-        f"{w['text']} ({v:.2f})" for w, v in ranked
+        f"{w.text} ({v:.2f})" for w, v in ranked
     )
 
 

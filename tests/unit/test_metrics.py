@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from reportgen.bundle.declarations import Completeness, MethodDecl
-from reportgen.bundle.records import AttentionRef, MethodInfo, MethodScores
+from reportgen.bundle.records import AttentionRef, MethodInfo, MethodScores, Word
 from reportgen.bundle.summary import Finding
-from reportgen.compute.encode import EncodedExample, Word
+from reportgen.compute.encode import EncodedExample
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.metrics.agreement import agreement_matrix, spearman
 from reportgen.compute.metrics.faithfulness import THRESHOLDS, aopc, counted_thresholds, top_positive
@@ -140,7 +140,7 @@ def _result(slug, words, word_scores, token_scores, segments, word_index):
     return ExampleResult(
         id=slug, slug=slug, line=1, text="", text_pair=None, label=None, note=None, rationale=[], rationale_pair=[],
         tokens=[""] * len(segments), offsets=[], segments=segments, word_index=word_index,
-        words=[{"text": w, "start": 0, "end": 0, "segment": 0} for w in words], unk_fraction=0.0, unreadable=False,
+        words=[Word(w, 0, 0, 0) for w in words], unk_fraction=0.0, unreadable=False,
         truncated=False, probabilities=[1.0], predicted="a", target="a", target_source="predicted",
         methods={"integrated_gradients": MethodScores(token_scores, word_scores, MethodInfo())},
         attention=AttentionRef("", [], []),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reportgen.attention import attention_flow, attention_rollout, special_token_mass
-from reportgen.bundle.records import MethodInfo
+from reportgen.bundle.records import MethodInfo, Word
 from reportgen.bundle.summary import WordScore
 from reportgen.errors import ConfigError
 from reportgen.render.highlight import colour, highlight, rationale_pieces
@@ -23,9 +23,7 @@ from reportgen.slugs import unique_slugs
 
 def test_highlight_pieces_rebuild_the_text_exactly():
     text = "Not  funny, really."
-    words = [{"text": "Not", "start": 0, "end": 3, "segment": 0},
-             {"text": "funny", "start": 5, "end": 10, "segment": 0},
-             {"text": ",", "start": 10, "end": 11, "segment": 0}]
+    words = [Word("Not", 0, 3, 0), Word("funny", 5, 10, 0), Word(",", 10, 11, 0)]
     pieces = highlight(text, words, [0.5, -1.0, 0.0], 1.0, rationale=[[5, 10]])
     assert "".join(p.text for p in pieces) == text
     scored = [p for p in pieces if p.score is not None]
