@@ -6,16 +6,14 @@ compares a method's or a metric's name), and results.json stores them as JSON ob
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
-from reportgen.bundle.typed import sealed
+from reportgen.bundle.typed import section
 
 MethodFamily = Literal["gradient", "attention", "perturbation", "decomposition", "reference"]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Completeness:
     """A method whose scores should add up to f(end) - f(baseline): each example's info then carries a
     completeness check (delta, relative_delta, f_end, f_baseline, steps, rule), summarised and flagged.
@@ -25,8 +23,7 @@ class Completeness:
     steps_option: Optional[str] = None  # the option that gives the check more steps, where one does
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class MethodDecl:
     name: str
     title: str
@@ -44,8 +41,7 @@ class MethodDecl:
         return self.family == "reference"
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class MetricDecl:
     name: str
     title: str

@@ -6,16 +6,14 @@ attributes, and load_bundle validates them (pydantic), so a missing or wrongly t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Optional
 
-from reportgen.bundle.typed import sealed
+from reportgen.bundle.typed import section
 
 HeadKind = Literal["classifier", "probe"]  # the model's own classification head, or a probe fitted here
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ModelDetails:
     """What the loader reads off a model and its tokenizer."""
 
@@ -31,8 +29,7 @@ class ModelDetails:
     weights_sha256: Optional[str]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ProbeWeights:
     fold: Optional[int]  # None: the one probe of a training file
     examples: tuple[str, ...]  # slugs of the examples this probe predicts (held out from its fit)
@@ -40,8 +37,7 @@ class ProbeWeights:
     bias: tuple[float, ...]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ProbeSummary:
     """How the probe was fitted, its held-out accuracy with a binomial test against always answering the most
     frequent class, and every probe's weights, so encoder + probe is re-derivable from the site's data alone."""
@@ -61,8 +57,7 @@ class ProbeSummary:
     probes: tuple[ProbeWeights, ...]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ModelSummary:
     name: str  # what the user asked for, or the default model's hub id
     loaded_from: str  # where the weights came from, in words
@@ -83,14 +78,12 @@ class ModelSummary:
     probe: Optional[ProbeSummary]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Provenance:
     versions: dict[str, str]  # package -> version of what computed the bundle (python, torch, reportgen, ...)
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class DataSummary:
     file: str
     n_examples: int

@@ -8,37 +8,33 @@ values. An analysis that could not run is Skipped, with the reason in words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Optional, Union
 
-from reportgen.bundle.typed import sealed
+from reportgen.bundle.typed import section
 
 OMIT = {"omit_none": True}  # left out of the JSON where None (summaries saved before the field existed)
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Skipped:
     skipped: str  # why the analysis could not run, in one sentence
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class WordScore:
     word: str
     score: float
     examples: int  # examples where the word scored
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class MetricMean:
     mean: float
     n: int  # examples the mean covers
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Linearisation:
     """How often a one-point approximation ranks words against the method it approximates."""
 
@@ -48,16 +44,14 @@ class Linearisation:
     mean: float
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ReducedPrecision:
     reduced: str  # "bf16" or "fp16"
     n: int
     recomputed: int  # examples whose check failed there and were computed again in fp32
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Convergence:
     """A completeness method's checks over the examples."""
 
@@ -74,16 +68,14 @@ class Convergence:
     precision: Optional[ReducedPrecision] = field(default=None, metadata=OMIT)
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class MethodCost:
     flops: float  # per example
     forward_passes: Optional[float]  # flops over one plain forward pass
     share: Optional[float]  # of relative_to's flops
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Cost:
     examples: int
     forward_flops: float
@@ -91,15 +83,13 @@ class Cost:
     methods: dict[str, MethodCost]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class SanityCurve:
     curve: tuple[Optional[float], ...]  # rank correlation with the original map, per randomised layer
     passes: Optional[bool]  # None: inconclusive
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Sanity:
     examples: int
     threshold: float
@@ -107,16 +97,14 @@ class Sanity:
     methods: dict[str, SanityCurve]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class NotApplicable:
     name: str
     title: str
     reason: str
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Finding:
     """A stable code, its severity and the numbers and names it rests on; render/wording.py words it."""
 
@@ -127,8 +115,7 @@ class Finding:
     values: Optional[dict[str, float]] = field(default=None, metadata=OMIT)  # each listed example's own number
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Sample:
     size: int
     of: int
@@ -136,8 +123,7 @@ class Sample:
     rule: str
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class HeadStats:
     stats: dict[str, list[list[float]]]  # statistic -> [layer][head]
     vertical_share: list[list[float]]
@@ -149,8 +135,7 @@ class HeadStats:
     typical_example: str
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Pruning:
     fraction: float
     heads_removed: int
@@ -158,8 +143,7 @@ class Pruning:
     loss: float
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class HeadImportance:
     gradient: list[list[float]]
     ablation_accuracy: list[list[float]]
@@ -170,15 +154,13 @@ class HeadImportance:
     labels_from: str
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class SkippedImportance:
     skipped: str
     labels_from: str
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class LayerProbing:
     cv_accuracy: list[float]
     train_accuracy: list[float]
@@ -187,32 +169,28 @@ class LayerProbing:
     n: int
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Projection:
     coords: list[list[list[float]]]  # [layer][example] -> (x, y)
     explained: list[list[float]]
     slugs: tuple[str, ...]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ClassWordList:
     label: str
     n: int
     words: tuple[WordScore, ...]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ClassWords:
     method: str
     method_title: str
     classes: tuple[ClassWordList, ...]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class CalibrationBin:
     low: float
     high: float
@@ -221,8 +199,7 @@ class CalibrationBin:
     confidence: Optional[float]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class ClassScores:
     label: str
     precision: Optional[float]
@@ -231,16 +208,14 @@ class ClassScores:
     support: int
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Misclassified:
     slug: str
     predicted: str
     confidence: float
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Quality:
     confusion: list[list[int]]
     calibration: tuple[CalibrationBin, ...]
@@ -252,8 +227,7 @@ class Quality:
     n: int
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class GlobalAnalysis:
     n_examples: int
     n_unreadable: int
@@ -267,8 +241,7 @@ class GlobalAnalysis:
     quality: Union[Quality, Skipped]
 
 
-@sealed
-@dataclass(frozen=True)
+@section
 class Summary:
     """Every prediction here is held out; texts that are mostly [UNK] are left out of every data-set figure."""
 

@@ -3,18 +3,20 @@ results.json is refused with the field named), dataclasses.asdict writes."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 T = TypeVar("T")
 
 
-def sealed(cls: type[T]) -> type[T]:
-    """A section that refuses keys it does not declare when read: a renamed or misspelt key in a results.json is
-    an error naming it, never a figure silently dropped."""
+@dataclass_transform(frozen_default=True)
+def section(cls: type[T]) -> type[T]:
+    """A frozen dataclass of the bundle that refuses keys it does not declare when read: a renamed or misspelt key
+    in a results.json is an error naming it, never a figure silently dropped."""
+    cls = dataclass(frozen=True)(cls)
     cls.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return cls
 

@@ -198,24 +198,28 @@ def test_attention_flow_takes_the_narrowest_edge_where_rollout_multiplies():
     np.testing.assert_allclose(attention_flow(mean, np.full(4, 0.25)), 0.25, atol=1e-5)
 
 
+def _quoted_outside(names, own_folder: str, allowed: set[str]) -> list[str]:
+    """Where a name is quoted in reportgen/ or a template outside its own folder and the allowed files."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in [*(root / "reportgen").rglob("*.py"), *(root / "themes").rglob("*.html")]:
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(own_folder) or relative in allowed:
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{relative}: {n}" for n in names if f'"{n}"' in text or f"'{n}'" in text]
+    return offenders
+
+
 def test_no_method_is_recognised_by_its_name_outside_its_own_file():
     """Summaries, findings, pages and templates read what a method declares (lead, completeness, approximates,
     the reference family), so a new method with the same capabilities is treated the same way. The random
     reference included: it is found by its family."""
     from reportgen.compute.methods import METHODS
 
-    root = Path(__file__).resolve().parents[2]
-    names = METHODS.names()
     # Defaults and help text name methods; the leave-one-out metric is defined against occlusion's scores.
     allowed = {"reportgen/config.py", "reportgen/scaffold.py", "reportgen/cli.py", "reportgen/compute/metrics/loo.py"}
-    offenders = []
-    for path in [*(root / "reportgen").rglob("*.py"), *(root / "themes").rglob("*.html")]:
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith("reportgen/compute/methods/") or relative in allowed:
-            continue
-        text = path.read_text(encoding="utf-8")
-        offenders += [f"{relative}: {n}" for n in names if f'"{n}"' in text or f"'{n}'" in text]
-    assert offenders == []
+    assert _quoted_outside(METHODS.names(), "reportgen/compute/methods/", allowed) == []
 
 
 def test_no_metric_is_recognised_by_its_name_outside_its_own_file():
@@ -223,16 +227,8 @@ def test_no_metric_is_recognised_by_its_name_outside_its_own_file():
     same declaration is treated the same way. The default list (config) and the help text (cli) name them."""
     from reportgen.compute.metrics import METRICS
 
-    root = Path(__file__).resolve().parents[2]
     allowed = {"reportgen/config.py", "reportgen/cli.py", "reportgen/scaffold.py"}
-    offenders = []
-    for path in [*(root / "reportgen").rglob("*.py"), *(root / "themes").rglob("*.html")]:
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith("reportgen/compute/metrics/") or relative in allowed:
-            continue
-        text = path.read_text(encoding="utf-8")
-        offenders += [f"{relative}: {n}" for n in METRICS.names() if f'"{n}"' in text or f"'{n}'" in text]
-    assert offenders == []
+    assert _quoted_outside(METRICS.names(), "reportgen/compute/metrics/", allowed) == []
 
 
 def test_every_setting_a_method_reads_is_declared_for_the_cache():
