@@ -222,9 +222,14 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
     chunks: list[Chunk] = []
     source = Path(run.cfg.examples).name
 
+    # The closure travels to Ray workers with the explainer: it holds plain values only (not run, whose model,
+    # cache and progress bar are not for pickling).
+    slugs, labels, probabilities, predicted = run.slugs, run.labels, heads.probabilities, heads.predicted
+    targets, sources = heads.targets, heads.target_sources
+
     def record(i: int, doc: Document, attention: list[np.ndarray]) -> dict[str, Any]:
-        return record_of(examples[i], doc, run.slugs[i], run.labels, heads.probabilities[i], int(heads.predicted[i]),
-                       heads.targets[i], heads.target_sources[i], attention, ccfg, source)
+        return record_of(examples[i], doc, slugs[i], labels, probabilities[i], int(predicted[i]), targets[i],
+                         sources[i], attention, ccfg, source)
 
     explainer = ChunkExplainer(
         adapter, run.methods, run.metrics, heads.groups, examples, run.slugs, heads.targets, heads.target_logits,
