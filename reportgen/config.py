@@ -12,6 +12,7 @@ import tomllib
 from pydantic import Field, StrictBool, TypeAdapter, ValidationError
 from pydantic.types import Strict
 
+from reportgen.bundle.typed import adapter_for
 from reportgen.errors import ConfigError
 
 # AttnLRP: more faithful than Integrated Gradients on HateXplain and SST-2 at a twentieth of its cost
@@ -267,7 +268,7 @@ def method_options(values: Mapping[str, Any], origin: Mapping[str, str]) -> dict
                 raise ConfigError(f"{where}: {name} has no option {key!r}; its options: "
                                   f"{', '.join(sorted(known)) or 'none'}")
             try:
-                TypeAdapter(options).validate_python({key: value})
+                adapter_for(options).validate_python({key: value})
             except ValidationError as err:
                 problem = err.errors(include_url=False)[0]
                 described = _described(options, key)

@@ -51,6 +51,11 @@ class MetricDecl:
     description: str  # Markdown for the methods page
     curve: Optional[Literal["deletion", "insertion"]] = None  # the area over which curve the metric is
 
+    def no_better(self, value: float, floor: float) -> bool:
+        """Whether value does no better than floor (the random reference's) by this metric's direction: the one
+        rule the findings and the story both use, so a tie is judged the same on every page."""
+        return value <= floor if self.higher_is_better else value >= floor
+
 
 def lead_method(methods: Sequence[MethodDecl]) -> Optional[MethodDecl]:
     """The signed, non-reference method that heads the summaries: the highest declared lead, then run order."""

@@ -14,7 +14,7 @@ import numpy as np
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.bundle.sections import DataSummary, ModelSummary, Provenance
 from reportgen.bundle.summary import Summary
-from reportgen.bundle.typed import parse, plain
+from reportgen.bundle.typed import OMIT, parse, plain
 from reportgen.types import NarrativeSection
 
 if TYPE_CHECKING:
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 11
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
-
-
-OMIT = {"omit_none": True}  # left out of the JSON where None
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any, Optional, Union
 
-from reportgen.bundle.typed import section
-
-OMIT = {"omit_none": True}  # left out of the JSON where None (summaries saved before the field existed)
+from reportgen.bundle.typed import OMIT, section
 
 
 @section

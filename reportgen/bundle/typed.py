@@ -10,6 +10,7 @@ from typing import Any, TypeVar, dataclass_transform
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 T = TypeVar("T")
+OMIT = {"omit_none": True}  # field metadata: plain() leaves the field out of the JSON where it is None
 
 
 @dataclass_transform(frozen_default=True)
@@ -22,14 +23,15 @@ def section(cls: type[T]) -> type[T]:
 
 
 @lru_cache(maxsize=None)
-def _adapter(tp: Any) -> TypeAdapter:
+def adapter_for(tp: Any) -> TypeAdapter:
+    """One pydantic adapter per type, built once (building one is the slow part of validating)."""
     return TypeAdapter(tp)
 
 
 def parse(tp: type[T] | Any, value: Any, where: str) -> T:
     """value (plain JSON) as tp; ValueError naming where and the first wrong field."""
     try:
-        return _adapter(tp).validate_python(value)
+        return adapter_for(tp).validate_python(value)
     except ValidationError as err:
         problem = err.errors()[0]
         loc = ".".join(str(p) for p in problem["loc"])

@@ -99,8 +99,7 @@ def _no_better_than_reference(summary: dict[str, Any], methods: Sequence[MethodD
         floor = per.get(reference.name) if reference is not None else None
         if metric.family != "faithfulness" or not floor:
             continue
-        bad = sorted(k for k, v in per.items() if k != reference.name and (
-            v["mean"] <= floor["mean"] if metric.higher_is_better else v["mean"] >= floor["mean"]))
+        bad = sorted(k for k, v in per.items() if k != reference.name and metric.no_better(v["mean"], floor["mean"]))
         if bad:
             out.append(finding("no_better_than_reference", "warning", {"metric": metric.name, "methods": bad,
                                                                        "reference": floor["mean"]}))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.bundle.declarations import MethodDecl
+from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.bundle.sections import ModelSummary, Provenance
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
 from reportgen.bundle.summary import Summary
@@ -96,7 +96,7 @@ def compute_bundle(
         # Where the site is written is not part of the results: the same inputs give the same bytes anywhere.
         config=bundle_config(cfg),
         methods=run.method_meta,
-        metrics=[m.declaration() for m in run.metrics],
+        metrics=run.metric_meta,
         summary=parse(Summary, summary, "summary"),  # every figure typed, checked once here
         narrative=list(narrative),
         provenance=provenance,
@@ -132,6 +132,10 @@ class Run:
     def method_meta(self) -> list[MethodDecl]:
         return [m.declaration() for m in self.methods]
 
+    @property
+    def metric_meta(self) -> list[MetricDecl]:
+        return [m.declaration() for m in self.metrics]
+
 
 @dataclass
 class Heads:
@@ -157,6 +161,7 @@ class Explained:
     explainer: ChunkExplainer
     sample: list[int]  # the seeded sample of the global analyses
     single: list[bool]  # readable and read in one window: what the sanity check and the counted cost use
+    sanity_wanted: list[int]  # the first --sanity of those
 
 
 def _prepare(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter, cache: ChunkCache,
@@ -263,7 +268,7 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
         log.info("method %s: %.2f s, %.1f examples/s", name, seconds,
                  explainer.computed / seconds if seconds else 0.0)
     log.info("cache: %d entries reused, %d computed", run.cache.hits, run.cache.misses)
-    return Explained(chunks, aggregate, kept, curve_sums, explainer, sample, single)
+    return Explained(chunks, aggregate, kept, curve_sums, explainer, sample, single, sanity_wanted)
 
 
 def _summarise(run: Run, heads: Heads, explained: Explained,
@@ -276,7 +281,7 @@ def _summarise(run: Run, heads: Heads, explained: Explained,
                          for metric, per in explained.curve_sums.items()}
     summary["not_applicable"] = [{"name": name, "title": METHODS.get(name).title, "reason": reason}
                                  for name, reason in sorted(not_applicable.items())]
-    sanity_wanted = [i for i, ok in enumerate(explained.single) if ok][: ccfg.sanity_examples]
+    sanity_wanted = explained.sanity_wanted
     summary["sanity"] = (_sanity(run.adapter, run.methods, run.examples, sanity_wanted, explained.kept, heads.targets,
                                  heads.target_logits, heads.groups, run.max_length, ccfg, run.progress)
                          if sanity_wanted else None)
@@ -289,8 +294,7 @@ def _summarise(run: Run, heads: Heads, explained: Explained,
                                              heads.groups, run.max_length, ccfg, run.progress, aggregate, n)
     probe = None if heads.fit is None else held_out_summary(heads.fit, aggregate.records, run.slugs)
     model_summary = model_section(run.adapter, probe, run.max_length)
-    summary["findings"] = detect_findings(aggregate, summary, run.method_meta,
-                                          [m.declaration() for m in run.metrics], probe)
+    summary["findings"] = detect_findings(aggregate, summary, run.method_meta, run.metric_meta, probe)
     return summary, model_summary
 
 

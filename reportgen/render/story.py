@@ -163,7 +163,7 @@ def _quality(bundle: ReportBundle) -> list[str]:
         if reference is not None:
             worse = sorted(
                 titles[k] for k, v in per_method.items()
-                if (v.mean <= reference.mean) == metric.higher_is_better
+                if metric.no_better(v.mean, reference.mean)
             )
             text += f" Random scores reach {reference.mean:.3f}"
             text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")

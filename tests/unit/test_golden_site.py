@@ -24,7 +24,8 @@ def _update_module():
     return module
 
 
-EPOCH, pages = _update_module().EPOCH, _update_module().pages
+UPDATE = _update_module()
+EPOCH, pages = UPDATE.EPOCH, UPDATE.pages
 
 
 @pytest.fixture(scope="module")
