@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from reportgen import __version__
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.sections import Provenance
+from reportgen.bundle.typed import plain
 from reportgen.checksums import sha256_file
 from reportgen.config import DEFAULT_METHODS, ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
@@ -130,7 +132,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: Provenance, command_line:
         "model": {"name": bundle.model.name, "loaded_from": bundle.model.loaded_from,
                   "revision": bundle.model.revision, "weights_sha256": bundle.model.weights_sha256},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train, cfg.probe_from),
-        "config": bundle_config(cfg),
+        "config": plain(bundle_config(cfg)),
         # Where the per-example work ran: the only part of a site that differs between engines.
         "engine": {name: getattr(cfg, name) for name in ENGINE_FIELDS},
         "command": list(command_line),
@@ -154,15 +156,16 @@ def _work_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tuple[BuildConfig, dict[str, str]]:
+def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tuple[BuildConfig, dict[str, Reason]]:
     """The build without the methods that cannot explain this model: a method named on the command line is an
     error (exit 2, with the reason); one that came from --methods all is left out and the methods page says why."""
     from reportgen.compute.methods import METHODS
+    from reportgen.render.wording import reason_text
 
     reasons = {name: why for name in cfg.compute.methods if (why := METHODS.get(name).does_not_apply(adapter))}
     for name in cfg.compute.methods:
         if name in reasons and name in named:
-            raise ConfigError(f"{name}: {reasons[name]}; leave {name} out of --methods for this model")
+            raise ConfigError(f"{name}: {reason_text(reasons[name])}; leave {name} out of --methods for this model")
     kept = tuple(name for name in cfg.compute.methods if name not in reasons)
     # Every option of every method that runs, defaults included, so the site states what each method was given.
     options = {name: dataclasses.asdict(METHODS.get(name)(cfg.compute.options.get(name)).options) for name in kept}

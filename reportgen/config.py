@@ -12,21 +12,26 @@ import tomllib
 from pydantic import Field, StrictBool, TypeAdapter, ValidationError
 from pydantic.types import Strict
 
-from reportgen.bundle.typed import adapter_for
+from reportgen.bundle.settings import (  # noqa: F401 (DEFAULT_* re-exported: the CLI and scaffold read them here)
+    DEFAULT_METHODS,
+    DEFAULT_METRICS,
+    Auto,
+    ComputeConfig,
+    Count,
+    Names,
+    RecordedSettings,
+    Size,
+)
+from reportgen.bundle.typed import adapter_for, parse
 from reportgen.errors import ConfigError
 
-# AttnLRP: more faithful than Integrated Gradients on HateXplain and SST-2 at a twentieth of its cost
-# (docs/benchmarks.md, "One-pass methods"); Integrated Gradients stays first, the lead, for its completeness check.
-DEFAULT_METHODS = ("integrated_gradients", "attn_lrp", "gradient_x_input", "attention_rollout")
-# Plausibility needs no extra forward passes; comprehensiveness and sufficiency need 20 per example and
-# method, so they are asked for by name (or with "all").
-DEFAULT_METRICS = ("token_f1", "token_iou", "auprc")
 DEFAULT_PROJECT = Path("inputs")
 # Where the per-example work runs: recorded in the manifest only (the results do not depend on it).
 ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads_per_worker")
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cache_dir")
 INTERNAL_FIELDS = ("compute", "examples_shown_as")
+NOT_RECORDED = ("out", "cache", "cache_dir", "examples_shown_as", *ENGINE_FIELDS)  # bundle_config leaves these out
 # Options that had their own flag and [build] key before methods declared their options: each still works, as the
 # option(s) it sets (one row per flag, so the rest of the code knows only [methods.NAME]).
 OPTION_ALIASES = {
@@ -36,52 +41,6 @@ OPTION_ALIASES = {
     "noise_tunnel_samples": (("noise_tunnel_ig", "samples"),),
     "surrogate_samples": (("lime", "samples"), ("kernel_shap", "samples")),
 }
-
-
-# Types with their ranges: pydantic checks every value against these at load, from the TOML file and the command
-# line alike, before a model loads. Strict: a TOML string is not a boolean ("no" is not false) nor a number, and
-# `true` is not 1.
-Count = Annotated[int, Strict(), Field(ge=1)]
-Size = Annotated[int, Strict(), Field(ge=0)]
-Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
-Auto = Literal["auto"]
-Names = tuple[Annotated[str, Strict(), Field(min_length=1)], ...]
-
-
-@dataclass(frozen=True)
-class ComputeConfig:
-    """Everything that changes the numbers (and so belongs in a cache key and the manifest)."""
-
-    methods: Names = DEFAULT_METHODS
-    metrics: Names = DEFAULT_METRICS
-    target: Literal["predicted", "gold"] = "predicted"
-    # method -> its own options ([methods.NAME] in the TOML, --option NAME.KEY=VALUE), each checked against the
-    # method's Options when the configuration is read; the build records every option of the methods it ran.
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sanity_examples: Size = 0  # >0: model-randomisation sanity check on this many examples (costly)
-    global_analysis: StrictBool = True  # model.html: head statistics, head importance, layer probes, calibration
-    # None: the model's own limit. Whether it leaves room for a word beside the special tokens is checked once the
-    # tokenizer is loaded (compute/windows.py: check_window).
-    max_length: Optional[Count] = None
-    # A text longer than the window: "window" reads it in overlapping windows and merges them (compute/windows.py
-    # states the rules); "truncate" explains its first window only.
-    long_inputs: Literal["window", "truncate"] = "window"
-    window_stride: Optional[Count] = None  # pieces neighbouring windows share; None: a quarter of the window
-    # Tokens per forward/backward batch: bounds memory. "auto": 4096 on a CPU (about the fastest there), and on
-    # a GPU as many as half its free memory holds, measured with one pass at build start (models/memory.py).
-    batch_tokens: Union[Auto, Annotated[int, Strict(), Field(ge=16)]] = "auto"
-    unk_threshold: Fraction = 0.25  # fraction of [UNK] word pieces above which an explanation is flagged
-    seed: Annotated[int, Strict(), Field(ge=0, lt=2**32)] = 0  # numpy's seeds are 32-bit
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    # Arithmetic of the forward/backward passes of methods with a completeness check (Integrated Gradients):
-    # "bf16" or "fp16" run them in reduced precision, and every example whose check fails is recomputed in fp32.
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    # Examples per chunk: each chunk is computed, written to the bundle (and the cache) and dropped, so memory
-    # stays flat in the number of examples; a killed build loses at most the chunk in flight.
-    chunk_size: Count = 256
-    # Global analyses that need many examples at once (head statistics and importance, layer probes, the
-    # projection) run on a seeded sample of this many examples; every other figure uses all of them.
-    global_sample: Count = 200
 
 
 @dataclass(frozen=True)
@@ -131,14 +90,13 @@ class BuildConfig:
         return plain(dataclasses.asdict(self))
 
 
-def bundle_config(cfg: BuildConfig) -> dict[str, Any]:
+def bundle_config(cfg: BuildConfig) -> RecordedSettings:
     """The settings a site records: not where it was written nor whether a cache was used, so the same inputs
     give the same bytes anywhere, cached or not."""
-    recorded = {k: v for k, v in cfg.as_dict().items()
-                if k not in ("out", "cache", "cache_dir", "examples_shown_as", *ENGINE_FIELDS)}
+    recorded = {k: v for k, v in cfg.as_dict().items() if k not in NOT_RECORDED}
     if cfg.examples_shown_as is not None:
         recorded["examples"] = cfg.examples_shown_as
-    return recorded
+    return parse(RecordedSettings, recorded, "config")
 
 
 def find_config(explicit: Optional[Path], examples_given: bool) -> Optional[Path]:

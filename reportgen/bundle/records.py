@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import numpy as np
 
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.sections import DataSummary, ModelSummary, Provenance
+from reportgen.bundle.settings import RecordedSettings
 from reportgen.bundle.summary import Summary
 from reportgen.bundle.typed import OMIT, parse, plain
 from reportgen.types import NarrativeSection
@@ -32,7 +34,13 @@ if TYPE_CHECKING:
 # 10: summary "global" became "global_analysis", and every typed section refuses keys it does not declare.
 # 11: a metric declares its curve ("deletion", "insertion"); faithfulness_for_cost's params name the deletion and
 # insertion metrics instead of being keyed by them.
-SCHEMA_VERSION = 11
+# 12: whatever could not run says why as a Reason ({"code", "params"}, bundle/reasons.py) instead of an English
+# sentence: skipped analyses, a method's skipped example, a method that does not apply; a sample's "rule" and
+# head importance's "labels_from" sentence became counts (labels_from {"gold", "predicted"}); a method's
+# "rescaled" sentence is "rescaled_by", the number the scores were divided by.
+# ... and "config" is typed (bundle/settings.py RecordedSettings: a method option's value is a bool, number,
+# string or null).
+SCHEMA_VERSION = 12
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -57,8 +65,9 @@ class MethodInfo:
     # A decomposition of the logit: how much of it the scores carry.
     sum: Optional[float] = field(default=None, metadata=OMIT)
     logit: Optional[float] = field(default=None, metadata=OMIT)
-    skipped: Optional[str] = field(default=None, metadata=OMIT)  # why the method gave no scores here
-    rescaled: Optional[str] = field(default=None, metadata=OMIT)  # how scores were brought into float32's range
+    skipped: Optional[Reason] = field(default=None, metadata=OMIT)  # why the method gave no scores here
+    # Scores past float32's range were divided by their largest magnitude, this: only their ranking is kept.
+    rescaled_by: Optional[float] = field(default=None, metadata=OMIT)
     windows: Optional[tuple["MethodInfo", ...]] = field(default=None, metadata=OMIT)  # each window's own
 
     @classmethod
@@ -66,8 +75,9 @@ class MethodInfo:
         unknown = set(info) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"a method's info has the undeclared key {sorted(unknown)[0]!r}")
-        windows = info.get("windows")
-        return cls(**{**info, "windows": None if windows is None else tuple(cls.from_dict(w) for w in windows)})
+        windows, skipped = info.get("windows"), info.get("skipped")
+        return cls(**{**info, "windows": None if windows is None else tuple(cls.from_dict(w) for w in windows),
+                      "skipped": None if skipped is None else parse(Reason, skipped, "info.skipped")})
 
     @property
     def checked(self) -> bool:
@@ -182,7 +192,7 @@ class ReportBundle:
     labels: list[str]
     model: ModelSummary
     data: DataSummary
-    config: dict[str, Any]
+    config: RecordedSettings
     methods: list[MethodDecl]  # each method that ran, in run order
     metrics: list[MetricDecl]
     summary: Summary
@@ -221,8 +231,9 @@ class ReportBundle:
 
 
 # The typed parts of results.json, validated as they are read.
-SECTIONS = {"model": ModelSummary, "data": DataSummary, "methods": list[MethodDecl], "metrics": list[MetricDecl],
-            "summary": Summary, "narrative": list[NarrativeSection], "provenance": Provenance}
+SECTIONS = {"model": ModelSummary, "data": DataSummary, "config": RecordedSettings, "methods": list[MethodDecl],
+            "metrics": list[MetricDecl], "summary": Summary, "narrative": list[NarrativeSection],
+            "provenance": Provenance}
 
 
 def example_record(result: ExampleResult) -> dict[str, Any]:

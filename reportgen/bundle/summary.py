@@ -3,7 +3,7 @@
 Frozen dataclasses whose fields are the JSON keys. Compute builds the summary (DatasetAggregate.summary() and
 the analyses), pipeline parses it into these types once, and render reads attributes; load_bundle validates a
 saved summary the same way. Maps keyed by a method, metric or class name stay maps (dict[str, X]) of typed
-values. An analysis that could not run is Skipped, with the reason in words.
+values. An analysis that could not run is Skipped, with its Reason (a code render words).
 """
 
 from __future__ import annotations
@@ -11,12 +11,21 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any, Optional, Union
 
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.typed import OMIT, section
 
 
 @section
 class Skipped:
-    skipped: str  # why the analysis could not run, in one sentence
+    skipped: Reason  # why the analysis could not run
+
+
+@section
+class LabelSources:
+    """How many of the examples a figure is measured on have a gold label (the rest: the model's prediction)."""
+
+    gold: int
+    predicted: int
 
 
 @section
@@ -99,7 +108,7 @@ class Sanity:
 class NotApplicable:
     name: str
     title: str
-    reason: str
+    reason: Reason
 
 
 @section
@@ -115,10 +124,11 @@ class Finding:
 
 @section
 class Sample:
+    """The examples the global analyses read: every one when size == of, else a uniform random draw of size."""
+
     size: int
     of: int
     seed: int
-    rule: str
 
 
 @section
@@ -149,13 +159,13 @@ class HeadImportance:
     accuracy: float
     loss: float
     pruning: tuple[Pruning, ...]
-    labels_from: str
+    labels_from: LabelSources
 
 
 @section
 class SkippedImportance:
-    skipped: str
-    labels_from: str
+    skipped: Reason
+    labels_from: LabelSources
 
 
 @section

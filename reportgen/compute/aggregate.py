@@ -13,6 +13,7 @@ import numpy as np
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.records import MethodInfo, Word
 from reportgen.compute.metrics.agreement import rankable, spearman
 
@@ -247,7 +248,7 @@ class DatasetAggregate:
         (the signed method with the highest declared lead), over every readable example."""
         method = self.cue_method
         if method is None:
-            return {"skipped": "no signed attribution method was run"}
+            return {"skipped": Reason("no_signed_method")}
         return {"method": method.name, "method_title": method.title,
                 "classes": [{"label": lab, "n": self.targets[lab], "words": self.by_class[method.name][lab].top()}
                             for lab in self.labels]}

@@ -22,6 +22,7 @@ import torch
 
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.sections import ModelSummary, Provenance
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
 from reportgen.bundle.summary import Summary
@@ -76,7 +77,7 @@ def compute_bundle(
     work: Path,  # a private folder for this build's chunk files and attention maps, removed by the caller
     probe_train: Optional[tuple[Sequence[Example], str]] = None,  # (examples, file name) of --probe-train
     probe_from: Optional[ProbeSource] = None,  # an earlier report's probes (--probe-from)
-    not_applicable: Optional[dict[str, str]] = None,  # method -> why it cannot explain this model (left out)
+    not_applicable: Optional[dict[str, Reason]] = None,  # method -> why it cannot explain this model (left out)
 ) -> ReportBundle:
     run = _prepare(cfg, examples, adapter, cache, progress, probe_train)
     heads = _predict(run, probe_train, probe_from)
@@ -272,7 +273,7 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
 
 
 def _summarise(run: Run, heads: Heads, explained: Explained,
-               not_applicable: dict[str, str]) -> tuple[dict[str, Any], ModelSummary]:
+               not_applicable: dict[str, Reason]) -> tuple[dict[str, Any], ModelSummary]:
     """The data-set figures: the aggregates, the deletion curves, the sanity check, the counted cost, the global
     analyses and the findings drawn from all of them."""
     ccfg, n, aggregate = run.ccfg, len(run.examples), explained.aggregate

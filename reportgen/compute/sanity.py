@@ -39,7 +39,7 @@ def sanity_check(
     """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
     layers = adapter.blocks()
     if layers is None:
-        return {"skipped": adapter.blocks_problem()}
+        return {"skipped": adapter.blocks_problem()}  # a Reason; the summary parses it
     checked = [m for m in methods if m.family != "reference"]
     groups = groups or [ProbeGroup(adapter.probe, list(range(len(encoded))))]
     saved = copy.deepcopy(adapter.model.state_dict())

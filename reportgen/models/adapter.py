@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional, Sequence
 import torch
 from torch import nn
 
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.sections import HeadKind, ModelDetails
 from reportgen.models.architecture import Architecture, architecture_of, module_at, readout_of
 from reportgen.models.probe import LinearProbe
@@ -90,13 +91,13 @@ class ModelAdapter:
             return list(found)
         return None
 
-    def blocks_problem(self) -> Optional[str]:
+    def blocks_problem(self) -> Optional[Reason]:
         """Why this model's layers cannot be changed one at a time (randomised, pruned), or None."""
         if self.blocks() is not None:
             return None
         if self.architecture.shared_layers:
-            return f"{self.architecture.family} shares one block's weights across its layers"
-        return f"reportgen does not know where the layers of {self.details.architecture} are"
+            return Reason("shared_layers", {"family": self.architecture.family})
+        return Reason("layers_unknown", {"architecture": self.details.architecture})
 
     def output_projections(self) -> Optional[list[nn.Linear]]:
         """Per layer, the Linear whose input is the heads side by side (head masks scale its input)."""

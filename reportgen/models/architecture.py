@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 from torch import nn
 
+from reportgen.bundle.reasons import BlockDifference
+
 # The modules of a post-LayerNorm BERT block, which the decomposition methods read (checked on the model before
 # they run): self-attention, its output projection and LayerNorm, the feed-forward pair and its LayerNorm.
 BERT_BLOCK_PARTS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
@@ -27,8 +29,9 @@ class Architecture:
     output_projection: Optional[str]  # inside a block: the Linear whose input is the heads side by side
     # Post-LayerNorm BERT blocks (attention.self.query/key/value, attention.output.dense/LayerNorm,
     # intermediate.dense, output.dense/LayerNorm) after absolute position embeddings: what the decomposition
-    # methods (DecompX, ALTI, value zeroing) trace. None: they can; otherwise why not, a few words for a page.
-    not_bert_blocks: Optional[str] = None
+    # methods (DecompX, ALTI, value zeroing) trace. None: they can; otherwise how they differ, a code that render
+    # words (bundle/reasons.py BlockDifference).
+    not_bert_blocks: Optional[BlockDifference] = None
     # One block's weights reused by every layer (ALBERT): a layer cannot be randomised or pruned on its own.
     shared_layers: bool = False
     attention: str = "full"  # "full" or "local": some layers attend only within a window
@@ -38,18 +41,18 @@ ARCHITECTURES = (
     Architecture("BERT", ("bert",), "encoder.layer", "attention.output.dense"),
     Architecture("RoBERTa", ("roberta", "xlm-roberta", "camembert"), "encoder.layer", "attention.output.dense"),
     Architecture("ELECTRA", ("electra",), "encoder.layer", "attention.output.dense",
-                 not_bert_blocks="its embeddings are projected before the first block"),
+                 not_bert_blocks="projected_embeddings"),
     Architecture("DistilBERT", ("distilbert",), "transformer.layer", "attention.out_lin",
-                 not_bert_blocks="its blocks name and group their modules differently"),
+                 not_bert_blocks="module_names"),
     Architecture("ALBERT", ("albert",), "encoder.albert_layer_groups.0.albert_layers", "attention.dense",
-                 not_bert_blocks="factorised embeddings, one block shared by every layer",
+                 not_bert_blocks="shared_block",
                  shared_layers=True),
     Architecture("DeBERTa", ("deberta", "deberta-v2"), "encoder.layer", "attention.output.dense",
-                 not_bert_blocks="relative-position terms in its attention"),
+                 not_bert_blocks="relative_terms"),
     Architecture("MPNet", ("mpnet",), "encoder.layer", "attention.attn.o",
-                 not_bert_blocks="a relative-position bias in its attention"),
+                 not_bert_blocks="relative_bias"),
     Architecture("ModernBERT", ("modernbert",), "layers", "attn.Wo",
-                 not_bert_blocks="rotary positions, pre-LayerNorm blocks, local attention",
+                 not_bert_blocks="rotary_local",
                  attention="local"),
 )
 _BY_TYPE = {t: a for a in ARCHITECTURES for t in a.model_types}
@@ -61,10 +64,10 @@ def architecture_of(config: Any) -> Architecture:
     known = _BY_TYPE.get(model_type)
     if known is None:
         return Architecture(str(model_type), (str(model_type),), None, None,
-                            not_bert_blocks=f"the architecture table has no {model_type} row")
+                            not_bert_blocks="not_in_table")
     if known.family == "BERT" and getattr(config, "position_embedding_type", "absolute") != "absolute":
         return Architecture(known.family, known.model_types, known.layers, known.output_projection,
-                            not_bert_blocks="relative position embeddings")
+                            not_bert_blocks="relative_positions")
     return known
 
 

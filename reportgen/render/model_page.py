@@ -18,13 +18,14 @@ from reportgen.bundle.summary import (
     Skipped,
     SkippedImportance,
 )
-from reportgen.bundle.vocabulary import PATTERNS, STAT_TITLES, STATS
+from reportgen.bundle.vocabulary import PATTERNS, STATS
 from reportgen.render import model_plots
 from reportgen.render.formatting import num, plural, signed
 from reportgen.render.highlight import shade
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.story import accuracy_text
 from reportgen.render.structure import example_href, model_card
+from reportgen.render.wording import STAT_TITLES, labels_from_text, reason_text
 
 MISCLASSIFIED_LISTED = 100  # most confident first; the index filters (Correct: no) find every one
 
@@ -155,7 +156,7 @@ def _patterns(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
 
 def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]:
     if isinstance(imp, SkippedImportance):
-        return {"skipped": imp.skipped}
+        return {"skipped": reason_text(imp.skipped)}
     grad_layer, grad_head, grad_value = _argmax(imp.gradient)
     drops = np.asarray(imp.ablation_accuracy)
     worst = np.unravel_index(int(np.argmin(drops)), drops.shape)
@@ -167,7 +168,8 @@ def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]
     loss = np.asarray(imp.ablation_loss)
     hurt = np.unravel_index(int(np.argmax(loss)), loss.shape)
     text = (
-        f"Measured against {imp.labels_from} labels. With every head the model scores {imp.accuracy:.1%}. "
+        f"Measured against {labels_from_text(imp.labels_from)} labels. "
+        f"With every head the model scores {imp.accuracy:.1%}. "
         f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
         + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
            if worst_drop < 0 else "No single head's removal lowers accuracy; ")
@@ -198,7 +200,7 @@ def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]
 
 def _probing(p: Union[LayerProbing, Skipped]) -> dict[str, Any]:
     if isinstance(p, Skipped):
-        return {"skipped": p.skipped}
+        return {"skipped": reason_text(p.skipped)}
     cv = p.cv_accuracy
     best = int(np.argmax([v if v is not None else -1 for v in cv]))
     text = (f"A linear probe reads the label best from {'the embeddings' if best == 0 else f'layer {best}'} "
@@ -232,7 +234,7 @@ def _projection(bundle: ReportBundle, proj: Projection) -> dict[str, Any]:
 
 def _class_words(cw: Union[ClassWords, Skipped]) -> dict[str, Any]:
     if isinstance(cw, Skipped):
-        return {"skipped": cw.skipped}
+        return {"skipped": reason_text(cw.skipped)}
     classes = [c for c in cw.classes if c.n]
     parts = [f"toward “{c.label}”: " + ", ".join(f"“{w.word}”" for w in c.words[:3])
              for c in classes if c.words]
@@ -243,7 +245,7 @@ def _class_words(cw: Union[ClassWords, Skipped]) -> dict[str, Any]:
 
 def _quality(bundle: ReportBundle, q: Union[Quality, Skipped], labels: list[str]) -> dict[str, Any]:
     if isinstance(q, Skipped):
-        return {"skipped": q.skipped}
+        return {"skipped": reason_text(q.skipped)}
     listed = q.misclassified[:MISCLASSIFIED_LISTED]
     by_slug = bundle.examples.get([w.slug for w in listed])
     wrong = [(by_slug[w.slug], w) for w in listed]

@@ -13,13 +13,21 @@ from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
 from reportgen.bundle.records import MethodInfo, WindowRef
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
-from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB, PAGES_RULE
+from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB
 from reportgen.render import plots
 from reportgen.render.formatting import num, pct
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
-from reportgen.render.wording import END_SYMBOLS, END_WORDS, finding_message, titles_of, value_label
+from reportgen.render.wording import (
+    END_SYMBOLS,
+    END_WORDS,
+    PAGES_RULE,
+    finding_message,
+    reason_text,
+    titles_of,
+    value_label,
+)
 from reportgen.types import NarrativeSection
 
 
@@ -36,7 +44,7 @@ def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any
         "errors": [finding_message(f, titles_of(bundle.methods)) for f in bundle.summary.findings
                    if f.severity == "error" and not f.examples],
         "prediction_note": _prediction_note(bundle),
-        "target_gold": bundle.config["compute"]["target"] == "gold",
+        "target_gold": bundle.config.compute.target == "gold",
     }
 
 
@@ -99,7 +107,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "n_pages": len(bundle.pages),
         "pages_rule": PAGES_RULE,
         "pages_budget": (f"as many as fit {PAGE_BUDGET_MB:.0f} MB of attention maps, at most {MAX_AUTO_PAGES}"
-                         if bundle.config.get("pages") == "auto" else None),
+                         if bundle.config.pages == "auto" else None),
         "table_page": TABLE_PAGE,
         "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
@@ -117,7 +125,7 @@ def attention_plot(bundle: ReportBundle) -> Markup:
 
 
 def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[str, Any]:
-    cfg = bundle.config
+    compute = bundle.config.compute
     cost = cost_view(bundle)
     means = bundle.summary.metrics
     titles = {m.name: m.title for m in bundle.methods}
@@ -136,7 +144,7 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles, metric_values),
         "has_reference": any(m.reference for m in bundle.methods),
-        "not_applicable": bundle.summary.not_applicable,
+        "not_applicable": [{"title": m.title, "reason": reason_text(m.reason)} for m in bundle.summary.not_applicable],
         "linearisation": {name: {**asdict(v), "of_title": titles[v.of]}
                           for name, v in bundle.summary.linearisation.items()},
         "convergence": {name: {**asdict(conv), "end_words": END_WORDS[conv.end]}
@@ -152,8 +160,8 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
              "html": render_markdown(m.description)}
             for m in bundle.methods
         ],
-        "target": cfg["compute"]["target"],
-        "unk_threshold": cfg["compute"]["unk_threshold"],
+        "target": compute.target,
+        "unk_threshold": compute.unk_threshold,
         "probe": bundle.model.probe,
         "probe_text": probe_text(bundle.model.probe) if bundle.model.probe else None,
         "accuracy_text": accuracy_text(bundle),
@@ -173,7 +181,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         result = ex.methods[meta.name]
         if result.info.skipped:
             rows.append({"title": meta.title, "name": meta.name, "signed": meta.signed, "scale": None,
-                         "skipped": result.info.skipped, "segments": [], "info": [], "warn": False})
+                         "skipped": reason_text(result.info.skipped), "segments": [], "info": [], "warn": False})
             continue
         scores = result.words
         scale = max((abs(v) for v in scores), default=0.0)
@@ -268,7 +276,7 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
                  else f"cross-fitted in {m.probe.folds} folds") + ", so every prediction is held out"),
     ]
     if m.window:
-        long_inputs = bundle.config["compute"].get("long_inputs", "truncate")
+        long_inputs = bundle.config.compute.long_inputs
         rows.append(("Window", f"{m.window} word pieces per model input (the model's limit: {m.max_length}); "
                      + ("a longer text is read in overlapping windows" if long_inputs == "window"
                         else "a longer text is cut (--long-inputs truncate)")))
@@ -495,7 +503,7 @@ def _sanity_view(bundle: ReportBundle, titles: dict[str, str]) -> Optional[dict[
     if not sanity:
         return None
     if isinstance(sanity, Skipped):
-        return {"skipped": sanity.skipped}
+        return {"skipped": reason_text(sanity.skipped)}
     return {
         "skipped": None, "examples": sanity.examples, "threshold": sanity.threshold,
         "depths": list(range(1, sanity.layers + 1)),

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Sequence
 
 from reportgen.bundle.declarations import MethodDecl
-from reportgen.bundle.summary import Finding
+from reportgen.bundle.reasons import Reason
+from reportgen.bundle.summary import Finding, LabelSources
 from reportgen.bundle.typed import plain
 
 Titles = Mapping[str, str]  # method name -> the title a reader sees
@@ -109,6 +110,61 @@ VALUE_LABELS: dict[str, Callable[[dict[str, Any], Titles], str]] = {
     "special_tokens": lambda p, t: f"share of {t[p['method']]} on [CLS]/[SEP]/punctuation here",
     "methods_disagree": lambda p, t: f"rank correlation of {t[p['methods'][0]]} with {t[p['methods'][1]]} here",
 }
+
+
+# Why something could not run (bundle/reasons.py): one sentence per code, without a final full stop (pages put
+# it after "Not computed:" or a method's title).
+REASON_WORDS: dict[str, str] = {
+    "layout_not_bert": "{architecture} is not laid out like BERT ({difference})",
+    "head_not_bert": "the classification head of {architecture} is not BERT's pooler + classifier",
+    "activation_not_module": "the feed-forward activation of {architecture} is not a module",
+    "shared_layers": "{family} shares one block's weights across its layers",
+    "layers_unknown": "reportgen does not know where the layers of {architecture} are",
+    "no_head_projection": "the architecture table has no per-head output projection for {family}",
+    "too_many_pieces": "{size} word pieces > {limit}",
+    "too_few_gold_classes": "needs gold labels of at least 2 classes",
+    "no_gold_labels": "no example has a gold label",
+    "no_signed_method": "no signed attribution method was run",
+}
+# How a family's blocks differ from BERT's (the "difference" of layout_not_bert).
+BLOCK_WORDS: dict[str, str] = {
+    "projected_embeddings": "its embeddings are projected before the first block",
+    "module_names": "its blocks name and group their modules differently",
+    "shared_block": "factorised embeddings, one block shared by every layer",
+    "relative_terms": "relative-position terms in its attention",
+    "relative_bias": "a relative-position bias in its attention",
+    "rotary_local": "rotary positions, pre-LayerNorm blocks, local attention",
+    "relative_positions": "relative position embeddings",
+    "parts_missing": "post-LayerNorm blocks with absolute positions",
+    "not_in_table": "the architecture table has no {model_type} row",
+}
+
+
+# The per-head statistics' titles (bundle/vocabulary.py STATS).
+STAT_TITLES = {
+    "to_cls": "Attention to [CLS]", "to_sep": "Attention to [SEP]", "to_punct": "Attention to punctuation",
+    "to_self": "Attention to the token itself", "to_prev": "Attention to the previous token",
+    "to_next": "Attention to the next token", "distance": "Mean attention distance (tokens)",
+    "entropy": "Attention entropy (nats)",
+}
+
+# Which examples get a full page (compute/pages.py applies it; the pages state it in these words).
+PAGES_RULE = ("misclassified (most confident first), then examples named by an alert, then the least confident, "
+              "then those where two methods disagree most, then a seeded sample stratified by label")
+
+
+def reason_text(reason: Reason) -> str:
+    params = dict(reason.params)
+    if "difference" in params:
+        params["difference"] = BLOCK_WORDS[str(params["difference"])].format(**params)
+    return REASON_WORDS[reason.code].format(**params)
+
+
+def labels_from_text(sources: LabelSources) -> str:
+    """Which labels a figure is measured against, for "Measured against ... labels"."""
+    if not sources.predicted:
+        return "gold"
+    return "predicted" if not sources.gold else f"gold for {sources.gold}, predicted for {sources.predicted}"
 
 
 def titles_of(methods: Sequence[MethodDecl]) -> dict[str, str]:

@@ -235,7 +235,7 @@ def test_attention_flow_says_when_it_skips_a_long_input(tmp_path, tiny_encoder, 
     results = read_results(out / "data")
     by_id = {ex["id"]: ex for ex in results["examples"]}
     skipped, kept = by_id["a1"]["methods"]["attention_flow"], by_id["a5"]["methods"]["attention_flow"]
-    assert skipped["info"]["skipped"] == "7 word pieces > 6"
+    assert skipped["info"]["skipped"] == {"code": "too_many_pieces", "params": {"size": 7, "limit": 6}}
     assert all(v is None for v in skipped["tokens"] + skipped["words"])
     assert all(v is None for v in by_id["a1"]["metrics"]["attention_flow"].values())
     assert by_id["a1"]["metrics"]["integrated_gradients"]["comprehensiveness"] is not None

@@ -121,3 +121,17 @@ def test_booleans_are_booleans_and_valid_values_load(tmp_path):
     assert cfg.force is False and cfg.cache is True and cfg.pages == 0 and cfg.compute.seed == 7
     assert cfg.compute.options == {"integrated_gradients": {"steps": 50, "tolerance": 0.05}}
     assert cfg.compute.methods == ("attn_lrp", "integrated_gradients") and cfg.labels == ("neg", "pos")
+
+
+def test_the_recorded_settings_are_the_build_settings_a_report_keeps():
+    """bundle/settings.py declares what results.json's "config" holds; it must follow BuildConfig field for field,
+    less what a report leaves out (where it was written, the cache, the engine)."""
+    from dataclasses import fields
+
+    from reportgen.bundle.settings import RecordedSettings
+    from reportgen.config import NOT_RECORDED, BuildConfig, bundle_config
+
+    build = {f.name for f in fields(BuildConfig)} - set(NOT_RECORDED)
+    assert {f.name for f in fields(RecordedSettings)} == build
+    recorded = bundle_config(BuildConfig(title="t", labels=("a", "b")))
+    assert recorded.compute.methods == BuildConfig().compute.methods and recorded.labels == ("a", "b")

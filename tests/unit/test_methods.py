@@ -293,7 +293,7 @@ def test_huge_gradients_stay_finite(tiny_encoder):
         for name in ("saliency", "attention_gradient"):
             for out in make(name).attribute(replace(ctx)):
                 assert np.isfinite(out.token_scores).all() and out.token_scores.max() > 0, name
-        rescaled = [o.info.get("rescaled") for o in make("attention_gradient").attribute(replace(ctx))]
+        rescaled = [o.info.get("rescaled_by") for o in make("attention_gradient").attribute(replace(ctx))]
         assert any(rescaled)  # said, not hidden
     finally:
         with torch.no_grad():

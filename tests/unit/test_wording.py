@@ -28,3 +28,33 @@ def test_a_finding_is_worded_from_its_parameters_with_the_methods_titles():
     chance = Finding("probe_at_chance", "error", {"accuracy": 0.356, "majority": 1 / 3, "p_value": 0.43, "n": 45}, ())
     assert finding_message(chance, titles).startswith("The probe is no better than always answering the most "
                                                       "frequent class: held-out accuracy 35.6% against 33.3%")
+
+
+def test_every_reason_code_is_worded_and_compute_writes_reasons_as_codes():
+    from typing import get_args
+
+    from reportgen.bundle.reasons import BlockDifference, Reason, ReasonCode
+    from reportgen.bundle.summary import Skipped
+    from reportgen.bundle.typed import parse, plain
+    from reportgen.models.architecture import ARCHITECTURES
+    from reportgen.render.wording import BLOCK_WORDS, REASON_WORDS, reason_text
+
+    assert set(get_args(ReasonCode)) == set(REASON_WORDS)
+    assert set(get_args(BlockDifference)) == set(BLOCK_WORDS)
+    assert {a.not_bert_blocks for a in ARCHITECTURES if a.not_bert_blocks} <= set(BLOCK_WORDS)
+    layout = Reason("layout_not_bert", {"architecture": "FooModel", "difference": "not_in_table", "model_type": "foo"})
+    assert reason_text(layout) == "FooModel is not laid out like BERT (the architecture table has no foo row)"
+    # Through the bundle's JSON and back, and an unknown code refused where the bundle is read.
+    assert parse(Skipped, plain(Skipped(layout)), "s") == Skipped(layout)
+    try:
+        parse(Skipped, {"skipped": {"code": "because", "params": {}}}, "summary.probing")
+    except ValueError as err:
+        assert "summary.probing.skipped.code" in str(err)
+    else:
+        raise AssertionError("an unknown reason code was accepted")
+    # Compute returns Reasons, never a sentence, wherever something is skipped or does not apply.
+    compute = ROOT / "reportgen" / "compute"
+    for path in [*compute.rglob("*.py"), ROOT / "reportgen" / "models" / "adapter.py"]:
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r'"skipped":\s*f?"', source), path
+        assert not re.search(r'return f"[^"]* (is not|does not|shares) ', source), path

@@ -58,8 +58,7 @@ def analyse_model(
         "n_unreadable": 0 if forced else len(results) - len(kept),
         "all_unreadable": forced,
         # The sample: every example when there are at most --global-sample, else a seeded random draw.
-        "sample": {"size": len(results), "of": n_sampled_from, "seed": cfg.seed,
-                   "rule": "all examples" if len(results) == n_sampled_from else "seeded uniform random sample"},
+        "sample": {"size": len(results), "of": n_sampled_from, "seed": cfg.seed},
         "heads": heads,
         "importance": importance,
         "probing": layer_probing(layer_pooled, [r.label for r in kept], labels, cfg.seed, progress),
@@ -75,8 +74,6 @@ class Prediction(NamedTuple):
     probabilities: list[float]
 
 
-def _labels_from(results: Sequence[ExampleResult]) -> str:
+def _labels_from(results: Sequence[ExampleResult]) -> dict[str, int]:
     gold = sum(1 for r in results if r.label is not None)
-    if gold == len(results):
-        return "gold"
-    return "predicted" if gold == 0 else f"gold for {gold}, predicted for {len(results) - gold}"
+    return {"gold": gold, "predicted": len(results) - gold}

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reportgen.bundle.reasons import Reason
 from reportgen.compute.encode import EncodedExample, token_batches
 from reportgen.compute.methods.base import padded_batch
 from reportgen.models import ModelAdapter
@@ -46,9 +47,8 @@ def head_importance(
 ) -> dict[str, Any]:
     """groups: which probe each example goes through (cross-fitting); None: the adapter's current head."""
     if adapter.output_projections() is None:
-        why = adapter.blocks_problem() or f"the architecture table has no per-head output projection for " \
-            f"{adapter.architecture.family}"
-        return {"skipped": why}
+        return {"skipped": adapter.blocks_problem() or Reason("no_head_projection",
+                                                               {"family": adapter.architecture.family})}
     layers, heads = adapter.num_layers, adapter.num_heads
     y = torch.tensor(labels, device=adapter.device)
     lengths = [enc.length for enc in encoded]

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from reportgen.bundle.vocabulary import PATTERNS, STAT_TITLES, STATS  # noqa: F401 (re-exported for compute)
+from reportgen.bundle.vocabulary import PATTERNS, STATS  # noqa: F401 (re-exported for compute)
 from reportgen.compute.encode import SPECIAL, EncodedExample
 
 # Thresholds of the pattern rule, on shares of attention mass averaged over queries and examples.

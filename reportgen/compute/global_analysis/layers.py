@@ -6,6 +6,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from reportgen.bundle.reasons import Reason
 from reportgen.models.crossfit import cross_fit, held_out_predictions
 
 
@@ -22,7 +23,7 @@ def layer_probing(
     labelled = [i for i, lab in enumerate(labels) if lab is not None]
     present = sorted({labels[i] for i in labelled}, key=list(label_order).index)
     if len(present) < 2:
-        return {"skipped": "needs gold labels of at least 2 classes"}
+        return {"skipped": Reason("too_few_gold_classes")}
     y = np.array([label_order.index(labels[i]) for i in labelled])
     accuracies, train, folds = [], [], 0
     bar = progress("Layer probes", layer_pooled.shape[1])

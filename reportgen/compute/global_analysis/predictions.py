@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
+from reportgen.bundle.reasons import Reason
 
 CALIBRATION_BINS = 10
 
@@ -16,7 +17,7 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
     fitted on), so these numbers and the headline accuracy are one and the same."""
     labelled = [r for r in results if r.label is not None]
     if not labelled:
-        return {"skipped": "no example has a gold label"}
+        return {"skipped": Reason("no_gold_labels")}
     probs = {r.slug: np.asarray(r.probabilities) for r in labelled}
     predicted = {slug: labels[int(np.argmax(p))] for slug, p in probs.items()}
     matrix = [[sum(1 for r in labelled if r.label == gold and predicted[r.slug] == pred) for pred in labels]

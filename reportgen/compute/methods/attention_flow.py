@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.attention import attention_flow
+from reportgen.bundle.reasons import Reason
+from reportgen.bundle.typed import plain
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 
 # One max-flow problem per token over (layers + 1) x tokens nodes and layers x tokens^2 edges: cheap for
@@ -40,7 +42,9 @@ is not class-specific.
             size = attn.shape[-1]
             if size > MAX_FLOW_TOKENS:
                 outputs.append(MethodOutput(np.full(size, np.nan, dtype=np.float32),
-                                            {"skipped": f"{size} word pieces > {MAX_FLOW_TOKENS}"}))
+                                            {"skipped": plain(Reason("too_many_pieces",
+                                                                               {"size": size,
+                                                                                "limit": MAX_FLOW_TOKENS}))}))
             else:
                 sink = ctx.adapter.readout_row(np.eye(size))  # the first token, or every token equally
                 outputs.append(MethodOutput(attention_flow(attn, sink)))

@@ -46,8 +46,8 @@ attention or rollout it is **class-specific**, but it keeps only what pushes the
                 scores = adapter.readout_row(relevance).numpy()
                 info = {}
                 if np.isfinite(scores).all() and np.abs(scores).max() > np.finfo(np.float32).max:
-                    scores = scores / np.abs(scores).max()  # only the ranking survives; say so
-                    info["rescaled"] = "scores exceeded float32 and were divided by their maximum"
+                    info["rescaled_by"] = float(np.abs(scores).max())  # only the ranking survives; say so
+                    scores = scores / info["rescaled_by"]
                 outputs[i] = MethodOutput(scores.astype(np.float32), info)
             bar.update(len(batch))
         bar.close()

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from reportgen.bundle.declarations import Completeness, MethodDecl
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN
 from reportgen.compute.encode import EncodedExample, batch_rows
 from reportgen.config import ComputeConfig
@@ -86,9 +87,9 @@ class AttributionMethod:
                           approximates=cls.approximates)
 
     @classmethod
-    def does_not_apply(cls, adapter: ModelAdapter) -> Optional[str]:
-        """Why this method cannot explain this model, in one sentence (shown on the methods page when the method
-        came from --methods all, an error when it was named), or None."""
+    def does_not_apply(cls, adapter: ModelAdapter) -> Optional[Reason]:
+        """Why this method cannot explain this model (worded on the methods page when the method came from
+        --methods all, an error when it was named), or None."""
         return None
 
 

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import torch
 
+from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import (
     AttributionMethod,
     MethodContext,
@@ -26,20 +27,22 @@ from reportgen.models.architecture import BERT_BLOCK_PARTS
 VECTORS_PER_TOKEN = 8
 
 
-def layout_problem(adapter, head: bool) -> Optional[str]:
-    """Why a decomposition method cannot read this model, in one sentence, or None when it can: its blocks must
-    be BERT's (post-LayerNorm, absolute positions) and, with head, its classification head BERT's pooler +
-    classifier (or a probe fitted here)."""
+def layout_problem(adapter, head: bool) -> Optional[Reason]:
+    """Why a decomposition method cannot read this model, or None when it can: its blocks must be BERT's
+    (post-LayerNorm, absolute positions) and, with head, its classification head BERT's pooler + classifier (or a
+    probe fitted here)."""
     base = adapter.model.base_model
     blocks = adapter.blocks()
     architecture = adapter.details.architecture
-    if adapter.architecture.not_bert_blocks:
-        return f"{architecture} is not laid out like BERT ({adapter.architecture.not_bert_blocks})"
-    if blocks is None or not all(_has(blocks[0], path) for path in BERT_BLOCK_PARTS):  # the table's promise, checked
-        return f"{architecture} is not laid out like BERT (post-LayerNorm blocks with absolute positions)"
+    difference = adapter.architecture.not_bert_blocks
+    if not difference and (blocks is None or not all(_has(blocks[0], path) for path in BERT_BLOCK_PARTS)):
+        difference = "parts_missing"  # the table's promise, checked
+    if difference:
+        return Reason("layout_not_bert", {"architecture": architecture, "difference": difference,
+                                          "model_type": adapter.architecture.model_types[0]})
     if head and adapter.head.own and not (
             hasattr(adapter.model, "classifier") and getattr(base, "pooler", None) is not None):
-        return f"the classification head of {architecture} is not BERT's pooler + classifier"
+        return Reason("head_not_bert", {"architecture": architecture})
     return None
 
 
@@ -59,7 +62,9 @@ def bert_layout(adapter, method: str, head: bool) -> BertLayout:
     """The model as BERT blocks, or a one-line refusal naming what does not fit."""
     problem = layout_problem(adapter, head)
     if problem:
-        raise ConfigError(f"{method}: {problem}; leave {method} out of --methods for this model")
+        # build.py leaves such a method out before it runs, with the reason worded; reaching here is an API call.
+        raise ConfigError(f"{method} does not apply to this model ({problem.code}: {problem.params}); leave "
+                          f"{method} out of its methods")
     return BertLayout(adapter.model.base_model, adapter.blocks())
 
 
@@ -119,7 +124,7 @@ class LayerMixing(AttributionMethod):
         raise NotImplementedError
 
     @classmethod
-    def does_not_apply(cls, adapter) -> Optional[str]:
+    def does_not_apply(cls, adapter) -> Optional[Reason]:
         return layout_problem(adapter, head=False)
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.lrp_rules import relevance, rules_problem
 
@@ -27,7 +28,7 @@ needs the BERT layout; other architectures are refused with the reason.
 """
 
     @classmethod
-    def does_not_apply(cls, adapter) -> Optional[str]:
+    def does_not_apply(cls, adapter) -> Optional[Reason]:
         return rules_problem(adapter)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import torch
 
+from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.bert_layout import (
     bert_layout,
@@ -44,7 +45,7 @@ each of n tokens carries n vectors through every layer.
 """
 
     @classmethod
-    def does_not_apply(cls, adapter) -> Optional[str]:
+    def does_not_apply(cls, adapter) -> Optional[Reason]:
         return layout_problem(adapter, head=True)
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import MethodContext, MethodOutput
 from reportgen.compute.methods.bert_layout import layout_problem
 from reportgen.compute.methods.gradients import target_gradients
@@ -29,14 +30,14 @@ EPSILON = 1e-10  # the reference implementation's guard in the identity rule's r
 ATTENTION_RULES = ("uniform", "stop")
 
 
-def rules_problem(adapter) -> Optional[str]:
+def rules_problem(adapter) -> Optional[Reason]:
     """Why the rules cannot be placed in this model, or None: they need the BERT layout (post-LayerNorm blocks,
     a head of BERT's pooler + classifier or the probe fitted here) and its feed-forward activation as a module."""
     problem = layout_problem(adapter, head=True)
     if problem:
         return problem
     if not all(isinstance(block.intermediate.intermediate_act_fn, nn.Module) for block in adapter.blocks()):
-        return f"the feed-forward activation of {adapter.details.architecture} is not a module"
+        return Reason("activation_not_module", {"architecture": adapter.details.architecture})
     return None
 
 
