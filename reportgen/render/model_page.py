@@ -88,6 +88,7 @@ def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
         "class_words": _class_words(g.class_words),
         "quality": _quality(bundle, g.quality, labels),
         "n": g.n_examples,
+        "sample": g.sample if g.sample.size < g.sample.of else None,
         "n_unreadable": g.n_unreadable,
         "all_unreadable": g.all_unreadable,
         "model_card": model_card(bundle),

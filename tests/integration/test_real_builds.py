@@ -82,6 +82,10 @@ def test_hatexplain_200_posts(hatexplain_site):
     rationale_page = next(ex for ex in results["examples"] if ex["rationale"])
     html = (hatexplain_site / "examples" / f"{rationale_page['slug']}.html").read_text(encoding="utf-8")
     assert "Human rationale" in html and 'class="rationale"' in html
+    # The global analyses read a sample (--global-sample 100), and model.html says so.
+    assert results["summary"]["global_analysis"]["sample"] == {"size": 100, "of": 200, "seed": 0}
+    model = visible((hatexplain_site / "model.html").read_text(encoding="utf-8"))
+    assert "read a seeded random sample of 100 of the 200 examples (seed 0" in " ".join(model.split())
 
 
 def test_esnli_pairs(esnli_site):

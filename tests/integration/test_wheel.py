@@ -40,7 +40,9 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     wheel = next((work / "dist").glob("reportgen-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+    # --no-compile: byte-compiling every installed module (torch's thousands) took 30 of the 52 s of this install
+    # and changes nothing a test checks; Python compiles what it imports.
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile",
                            "--disable-pip-version-check", TORCH, str(wheel)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return venv / "bin", wheel
