@@ -86,7 +86,7 @@ def test_a_3000_word_document_is_explained_to_its_last_word(tmp_path):
     short = [{"id": r["id"], "text": r["text"], "label": r["label"]} for r in rows[:24]]
     examples = write_jsonl(tmp_path / "ex.jsonl", [{"id": "document", "text": document, "label": "World"}, *short])
     out = build("--examples", str(examples), "--out", str(tmp_path / "site"), "--methods",
-                "integrated_gradients,gradient_x_input", "--ig-steps", "16", "--no-global", "--pages", "25",
+                "integrated_gradients,gradient_x_input", "--ig-steps", "4", "--no-global", "--pages", "25",
                 "--cache-dir", str(tmp_path / "cache"))
     ex = next(e for e in read_results(out / "data")["examples"] if e["id"] == "document")
     assert len(ex["words"]) >= 3000 and len(ex["windows"]) >= 6 and not ex["truncated"]
