@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 # head importance's "labels_from" sentence became counts (labels_from {"gold", "predicted"}); a method's
 # "rescaled" sentence is "rescaled_by", the number the scores were divided by.
 # ... and "config" is typed (bundle/settings.py RecordedSettings: a method option's value is a bool, number,
-# string or null).
+# string or null); 95% intervals ({"low", "high", "kind"}) beside the accuracy, each metric mean, per-class
+# precision/recall/F1 and the ECE.
 SCHEMA_VERSION = 12
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path

@@ -9,7 +9,7 @@ values. An analysis that could not run is Skipped, with its Reason (a code rende
 from __future__ import annotations
 
 from dataclasses import field
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.typed import OMIT, section
@@ -36,9 +36,20 @@ class WordScore:
 
 
 @section
+class Interval:
+    """A 95% interval (vocabulary.INTERVAL_LEVEL): "wilson" for a proportion, "bootstrap" (percentile, fixed seed)
+    for a mean or another statistic of the examples (compute/intervals.py)."""
+
+    low: float
+    high: float
+    kind: Literal["wilson", "bootstrap"]
+
+
+@section
 class MetricMean:
     mean: float
     n: int  # examples the mean covers
+    interval: Optional[Interval]
 
 
 @section
@@ -214,6 +225,9 @@ class ClassScores:
     recall: Optional[float]
     f1: Optional[float]
     support: int
+    precision_interval: Optional[Interval]
+    recall_interval: Optional[Interval]
+    f1_interval: Optional[Interval]
 
 
 @section
@@ -228,6 +242,7 @@ class Quality:
     confusion: list[list[int]]
     calibration: tuple[CalibrationBin, ...]
     ece: float
+    ece_interval: Optional[Interval]
     accuracy: float
     mean_confidence: float
     per_class: tuple[ClassScores, ...]
@@ -258,6 +273,7 @@ class Summary:
     n_labelled: int
     n_correct: int
     accuracy: Optional[float]
+    accuracy_interval: Optional[Interval]
     confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
     predicted_counts: dict[str, int]
     mean_confidence: Optional[float]

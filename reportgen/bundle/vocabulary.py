@@ -13,3 +13,9 @@ PATTERNS = ("vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous
 # --pages auto: at most this many full pages, within this many MB of float16 attention maps.
 MAX_AUTO_PAGES = 300
 PAGE_BUDGET_MB = 40.0
+
+# Intervals (compute/intervals.py): their level, and the bootstrap's resamples and seed (fixed: same bytes on a
+# rebuild).
+INTERVAL_LEVEL = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0

@@ -15,6 +15,7 @@ from reportgen.bundle import ExampleResult
 from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.records import MethodInfo, Word
+from reportgen.compute.intervals import bootstrap_mean, wilson
 from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -196,6 +197,7 @@ class DatasetAggregate:
             "n_labelled": n_labelled,
             "n_correct": n_correct,
             "accuracy": n_correct / n_labelled if n_labelled else None,
+            "accuracy_interval": wilson(n_correct, n_labelled),
             "confusion": self.confusion,
             "predicted_counts": self.predicted_counts,
             "mean_confidence": float(np.mean(self.confidences)) if self.confidences else None,
@@ -208,7 +210,8 @@ class DatasetAggregate:
             # Signed methods per explained class: the words that push the model toward each of its answers.
             "top_words_by_class": {name: {lab: t.top() for lab, t in per.items()}
                                    for name, per in self.by_class.items()},
-            "metrics": {metric: {method: {"mean": float(np.mean(v)), "n": len(v)} for method, v in sorted(per.items())}
+            "metrics": {metric: {method: {"mean": float(np.mean(v)), "n": len(v), "interval": bootstrap_mean(v)}
+                                 for method, v in sorted(per.items())}
                         for metric, per in sorted(self.metric_values.items())},
             # method -> how often it ranks words against the method it approximates
             "linearisation": {name: {"of": self.linearised[name], "n": len(v), "negative": sum(1 for x in v if x < 0),

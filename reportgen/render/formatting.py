@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Optional
 
 MAX_EXTRA_DIGITS = 4  # 0.99996 -> "0.99996", not "1.000"; beyond that the value is 1 for every reader
 
@@ -18,7 +18,7 @@ def num(value: Optional[float], digits: int = 3, bounds: tuple[float, ...] = (-1
         # 0.9996 is not "1.000". More digits are shown until it does not.
         if rounded == value or rounded not in bounds or value in bounds:
             break
-    return _unsigned_zero(text)
+    return unsigned_zero(text)
 
 
 def pct(value: Optional[float], digits: int = 0) -> str:
@@ -42,11 +42,22 @@ def p_value(p: float) -> str:
     return f"p = {num(p, 2) if p >= 0.01 else num(p, 3)}"
 
 
+def interval(value: Optional[Any], digits: int = 3, percent: bool = False) -> str:
+    """A 95% interval as "low–high" ("52.4–85.7%" with percent; "low to high" when low is negative, where a dash
+    would read as a minus), or "" without one (no examples). Fixed digits: the bounds are an estimate's spread,
+    and need no more precision than the figure they surround."""
+    if value is None:
+        return ""
+    scale, unit = (100, "%") if percent else (1, "")
+    low, high = (unsigned_zero(f"{scale * v:.{digits}f}") for v in (value.low, value.high))
+    return f"{low}{' to ' if low.startswith('-') else '–'}{high}{unit}"
+
+
 def plural(count: int, noun: str, plural_form: Optional[str] = None) -> str:
     return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
 
 
-def _unsigned_zero(text: str) -> str:
+def unsigned_zero(text: str) -> str:
     if text.startswith("-") and float(text) == 0:
         return text[1:]
     return text

@@ -270,7 +270,7 @@ def _quality(bundle: ReportBundle, q: Union[Quality, Skipped], labels: list[str]
         text += "No example is misclassified."
     return {
         "labels": labels, "matrix": matrix, "many": len(labels) > MANY_CLASSES, "per_class": q.per_class,
-        "ece": q.ece,
+        "ece": q.ece, "ece_interval": q.ece_interval,
         "reliability": model_plots.reliability_diagram(q.calibration, "plot-reliability"),
         "alt": "; ".join(f"confidence {b.low:.1f}–{b.high:.1f}: {plural(b.n, 'example')}, "
                          f"accuracy {num(b.accuracy, 2)}" for b in q.calibration if b.n),

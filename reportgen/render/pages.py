@@ -32,6 +32,7 @@ PAGES: tuple[PageDecl, ...] = (  # in the navigation's order
     PageDecl("view.html", "view.html", lambda b, g: structure.view_page(b)),
     PageDecl("model.html", "model.html", lambda b, g: model_view(b), when=has_model_page, nav="Model"),
     PageDecl("methods.html", "methods.html", lambda b, g: structure.methods_view(b, g.metric_values), nav="Methods"),
+    PageDecl("glossary.html", "glossary.html", lambda b, g: structure.glossary_view(b), nav="Glossary"),
 )
 
 # Links in the navigation that are not pages of their own: (title, href, the page they follow; None: at the end).

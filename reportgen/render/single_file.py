@@ -10,6 +10,8 @@ import posixpath
 import re
 from pathlib import Path
 
+from reportgen.render.pages import PAGES
+
 SINGLE_FILE_MARK = '<body data-single="1">'
 # In the first line of <head>, so recognising our own file never depends on how long a theme's CSS is.
 GENERATOR_META = '<meta name="generator" content="reportgen single-file">'
@@ -23,8 +25,7 @@ ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads
 
 
 def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
-    pages = ["index.html", "model.html", "methods.html", "view.html"]
-    pages = [p for p in pages if (site / p).is_file()]
+    pages = [p.name for p in PAGES if (site / p.name).is_file()]
     pages += sorted(f"examples/{p.name}" for p in (site / "examples").glob("*.html"))
     index_html = (site / "index.html").read_text(encoding="utf-8")
     head_title = TITLE.search(index_html).group(1)

@@ -8,7 +8,7 @@ from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.summary import ReducedPrecision
-from reportgen.render.formatting import p_value, pct
+from reportgen.render.formatting import interval, p_value, pct
 from reportgen.render.wording import END_WORDS
 
 
@@ -86,7 +86,10 @@ def accuracy_text(bundle: ReportBundle) -> str:
     if summary.accuracy is None:
         return "no labelled examples"
     text = f"{pct(summary.accuracy, 1)}, {summary.n_correct} of {summary.n_labelled}"
-    return text + ", held out" if bundle.model.probe else text
+    text = text + ", held out" if bundle.model.probe else text
+    if summary.accuracy_interval:
+        text += f"; 95% interval {interval(summary.accuracy_interval, 1, percent=True)}"
+    return text
 
 
 def probe_text(probe: ProbeSummary) -> str:

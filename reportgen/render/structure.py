@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict
 from typing import Any, Optional
 
@@ -13,9 +14,9 @@ from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
 from reportgen.bundle.records import MethodInfo, WindowRef
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
-from reportgen.bundle.vocabulary import IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB
+from reportgen.bundle.vocabulary import BOOTSTRAP_RESAMPLES, IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB
 from reportgen.render import plots
-from reportgen.render.formatting import num, pct
+from reportgen.render.formatting import interval, num, pct, unsigned_zero
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.story import accuracy_text, findings, probe_text
@@ -144,6 +145,7 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles, metric_values),
         "has_reference": any(m.reference for m in bundle.methods),
+        "resamples": BOOTSTRAP_RESAMPLES,
         "not_applicable": [{"title": m.title, "reason": reason_text(m.reason)} for m in bundle.summary.not_applicable],
         "linearisation": {name: {**asdict(v), "of_title": titles[v.of]}
                           for name, v in bundle.summary.linearisation.items()},
@@ -167,6 +169,22 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "accuracy_text": accuracy_text(bundle),
         "head_kind": bundle.model.head_kind,
     }
+
+
+# The glossary entry (glossary.html#id) that explains each figure an example's page lists beside a method.
+GLOSSARY_OF = {"convergence delta": "delta", "relative to": "delta", "f(x)": "f-x", "f(baseline)": "f-x",
+               "mean f(noisy x)": "f-x", "steps": "convergence", "noisy copies × steps": "convergence",
+               "target logit": "logit", "sum of scores": "delta"}
+
+
+def glossary_anchor(label: str) -> Optional[str]:
+    """The glossary entry for a figure's label, read up to its qualifier ("steps, most in a window" as "steps")."""
+    head = re.split(r" \(mean|,", label)[0]
+    return GLOSSARY_OF.get("relative to" if head.startswith("relative to ") else head)
+
+
+def glossary_view(bundle: ReportBundle) -> dict[str, Any]:
+    return {"resamples": BOOTSTRAP_RESAMPLES}
 
 
 def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> dict[str, Any]:
@@ -194,7 +212,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
                     meta.signed)}
                 for seg, text, spans in texts
             ],
-            "info": _method_info(meta, result.info),
+            "info": [(label, value, glossary_anchor(label)) for label, value in _method_info(meta, result.info)],
             "warn": bool(meta.completeness) and result.info.checked and unresolved(
                 result.info.relative_delta, _delta_threshold(bundle, meta.name)),
         })
@@ -610,7 +628,10 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
 
 
 def _mean_cell(entry: Optional[MetricMean]) -> str:
-    return "—" if not entry else f"{entry.mean:.3f} (n={entry.n})"
+    if not entry:
+        return "—"
+    spread = f"{interval(entry.interval, 3)}; " if entry.interval else ""
+    return f"{unsigned_zero(f'{entry.mean:.3f}')} ({spread}n={entry.n})"
 
 
 def text_language(text: str) -> str:

@@ -295,8 +295,8 @@ def test_single_file_and_theme_rerender(tmp_path, tiny_encoder, tiny_examples):
     assert result.exit_code == 0, result.output
     assert [p.name for p in report.parent.iterdir()] == ["report.html"]
     html = report.read_text(encoding="utf-8")
-    # index, model, methods, the example view (for examples without a page of their own), every example
-    assert html.count('<section class="page"') == 4 + len(TINY_ROWS)
+    # index, model, methods, the glossary, the example view (for examples without a page of their own), every example
+    assert html.count('<section class="page"') == 5 + len(TINY_ROWS)
     markup = re.sub(r"<script.*?</script>", "", html, flags=re.S)  # BokehJS's own code mentions href="..."
     assert not re.search(r'(src|href)="(?!#|data:|https?:)[^"]+"', markup)  # no reference to another file
     assert 'id="embedded-data-results.json"' in html

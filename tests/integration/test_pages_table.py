@@ -20,19 +20,20 @@ def test_a_new_page_is_one_template_and_one_row(tmp_path, tiny_encoder, tiny_exa
     theme = tmp_path / "theme"
     (theme / "templates").mkdir(parents=True)
     # The one file: a template (in a theme folder here; in themes/default/templates/ for a built-in page).
-    (theme / "templates" / "glossary.html").write_text(
-        '{% extends "base.html" %}{% block content %}<h1>Glossary</h1><p>{{ view.terms }} terms</p>{% endblock %}',
+    # (An appendix: the glossary this test once added is a built-in page now.)
+    (theme / "templates" / "appendix.html").write_text(
+        '{% extends "base.html" %}{% block content %}<h1>Appendix</h1><p>{{ view.terms }} terms</p>{% endblock %}',
         encoding="utf-8")
     # The one row.
-    row = pages.PageDecl("glossary.html", "glossary.html", lambda bundle, gathered: {"terms": 3}, nav="Glossary")
+    row = pages.PageDecl("appendix.html", "appendix.html", lambda bundle, gathered: {"terms": 3}, nav="Appendix")
     monkeypatch.setattr(pages, "PAGES", (*pages.PAGES, row))
 
     out = reportgen.render_report(site, tmp_path / "with-glossary", theme=str(theme)).path
-    assert "<h1>Glossary</h1><p>3 terms</p>" in (out / "glossary.html").read_text(encoding="utf-8")
-    for page in ("index.html", "methods.html", "glossary.html", "examples/a1.html"):
+    assert "<h1>Appendix</h1><p>3 terms</p>" in (out / "appendix.html").read_text(encoding="utf-8")
+    for page in ("index.html", "methods.html", "appendix.html", "examples/a1.html"):
         html = (out / page).read_text(encoding="utf-8")
-        assert ">Glossary</a>" in html, page
-    assert 'href="glossary.html" aria-current="page">Glossary' in (out / "glossary.html").read_text(encoding="utf-8")
+        assert ">Appendix</a>" in html, page
+    assert 'href="appendix.html" aria-current="page">Appendix' in (out / "appendix.html").read_text(encoding="utf-8")
 
 
 def test_a_page_that_does_not_apply_is_neither_written_nor_listed(tmp_path, tiny_encoder, tiny_examples):
@@ -40,7 +41,7 @@ def test_a_page_that_does_not_apply_is_neither_written_nor_listed(tmp_path, tiny
     assert not (site / "model.html").exists()
     assert "model.html" not in (site / "index.html").read_text(encoding="utf-8")
     assert [p.name for p in pages.PAGES if dataclasses.asdict(p)["nav"]] == ["index.html", "model.html",
-                                                                            "methods.html"]
+                                                                            "methods.html", "glossary.html"]
 
 
 def test_the_audit_theme_overrides_blocks_instead_of_copying_the_page():

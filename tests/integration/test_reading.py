@@ -113,7 +113,7 @@ def _pages(site: Path) -> list[str]:
     results = load_results(site)
     pair = next((e["slug"] for e in results["examples"] if e["text_pair"]), None)
     first = results["examples"][0]["slug"]
-    pages = ["index.html", "methods.html", f"examples/{first}.html"]
+    pages = ["index.html", "methods.html", "glossary.html", f"examples/{first}.html"]
     if pair and pair != first:
         pages.append(f"examples/{pair}.html")
     if (site / "model.html").is_file():

@@ -309,3 +309,15 @@ def test_a_completeness_check_is_one_protocol():
         method = METHODS.get(name)
         if method.completeness is not None:
             assert "completeness_check(" in inspect.getsource(inspect.getmodule(method)), name
+
+
+def test_every_link_into_the_glossary_has_its_entry():
+    """glossary.html#id links (from templates and from the figures beside a method) land on an entry."""
+    from reportgen.render.structure import GLOSSARY_OF
+
+    root = Path(__file__).resolve().parents[2]
+    glossary = (root / "themes" / "default" / "templates" / "glossary.html").read_text(encoding="utf-8")
+    entries = set(re.findall(r'<dt id="([a-z-]+)"', glossary))
+    linked = {anchor for path in (root / "themes").rglob("*.html")
+              for anchor in re.findall(r'glossary\.html#([a-z-]+)', path.read_text(encoding="utf-8"))}
+    assert linked and set(GLOSSARY_OF.values()) and (linked | set(GLOSSARY_OF.values())) <= entries

@@ -8,6 +8,7 @@ import numpy as np
 
 from reportgen.bundle import ExampleResult
 from reportgen.bundle.reasons import Reason
+from reportgen.compute.intervals import bootstrap, wilson
 
 CALIBRATION_BINS = 10
 
@@ -26,6 +27,8 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
     correct = np.array([predicted[r.slug] == r.label for r in labelled], dtype=float)
     bins = []
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    # The bin of each example, as the loop below assigns them (the first bin closed on the left).
+    bin_of = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, CALIBRATION_BINS - 1)
     ece = 0.0
     for k in range(CALIBRATION_BINS):
         low, high = edges[k], edges[k + 1]
@@ -39,6 +42,8 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
         bins.append({"low": float(low), "high": float(high), "n": n, "accuracy": acc, "confidence": conf})
     wrong = sorted((r for r in labelled if predicted[r.slug] != r.label),
                    key=lambda r: (-float(probs[r.slug].max()), r.slug))
+    gold_idx = np.array([labels.index(r.label) for r in labelled])
+    pred_idx = np.array([labels.index(predicted[r.slug]) for r in labelled])
     per_class = []
     for k, lab in enumerate(labels):
         tp = matrix[k][k]
@@ -48,11 +53,15 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
         recall = tp / actual if actual else None
         f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (
             0.0 if precision is not None and recall is not None else None)
-        per_class.append({"label": lab, "precision": precision, "recall": recall, "f1": f1, "support": actual})
+        per_class.append({"label": lab, "precision": precision, "recall": recall, "f1": f1, "support": actual,
+                          "precision_interval": wilson(tp, predicted_as), "recall_interval": wilson(tp, actual),
+                          "f1_interval": bootstrap(lambda idx, k=k: _f1(gold_idx[idx], pred_idx[idx], k), len(labelled))
+                          if f1 is not None else None})
     return {
         "confusion": matrix,
         "calibration": bins,
         "ece": float(ece),
+        "ece_interval": bootstrap(lambda idx: _ece(confidence[idx], correct[idx], bin_of[idx]), len(labelled)),
         "accuracy": float(correct.mean()),
         "mean_confidence": float(confidence.mean()),
         "per_class": per_class,
@@ -60,3 +69,22 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
                            "confidence": float(probs[r.slug].max())} for r in wrong],
         "n": len(labelled),
     }
+
+
+def _f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """Class k's F1 on each resample (rows of gold and predicted indices); NaN where k is neither gold nor
+    predicted in a resample."""
+    tp = ((gold == k) & (predicted == k)).sum(axis=1)
+    denominator = (gold == k).sum(axis=1) + (predicted == k).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / denominator, np.nan)
+
+
+def _ece(confidence: np.ndarray, correct: np.ndarray, bin_of: np.ndarray) -> np.ndarray:
+    """ECE on each resample: the bins' |accuracy - confidence| weighted by their share of the examples."""
+    n = confidence.shape[1]
+    rows = np.arange(confidence.shape[0])[:, None] * CALIBRATION_BINS + bin_of
+    size = CALIBRATION_BINS * confidence.shape[0]
+    gap = (np.bincount(rows.ravel(), weights=correct.ravel(), minlength=size)
+           - np.bincount(rows.ravel(), weights=confidence.ravel(), minlength=size))
+    return np.abs(gap.reshape(-1, CALIBRATION_BINS)).sum(axis=1) / n
