@@ -9,7 +9,9 @@ values. An analysis that could not run is Skipped, with its Reason (a code rende
 from __future__ import annotations
 
 from dataclasses import field
-from typing import Any, Literal, Optional, Union
+from typing import Literal, Optional, Union
+
+from pydantic import StrictBool, StrictInt
 
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.typed import OMIT, section
@@ -122,13 +124,18 @@ class NotApplicable:
     reason: Reason
 
 
+# A finding's parameter: a number, a name, a flag, or a list of names or numbers (per method, in a listed order).
+Scalar = Union[StrictBool, StrictInt, float, str, None]
+FindingParam = Union[Scalar, list[Scalar]]
+
+
 @section
 class Finding:
     """A stable code, its severity and the numbers and names it rests on; render/wording.py words it."""
 
     code: str
-    severity: str
-    params: dict[str, Any]  # per code: what its sentence needs (wording.SENTENCES)
+    severity: Literal["info", "warning", "error"]
+    params: dict[str, FindingParam]  # per code: what its sentence needs (wording.SENTENCES)
     examples: tuple[str, ...]
     values: Optional[dict[str, float]] = field(default=None, metadata=OMIT)  # each listed example's own number
 
