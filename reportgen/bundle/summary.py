@@ -85,6 +85,7 @@ class Convergence:
     max_relative_delta: Optional[float]
     max_abs_delta: float
     flagged: tuple[str, ...]  # slugs of the unresolved examples
+    n: int  # readable examples checked (a skipped or unreadable one is not)
     precision: Optional[ReducedPrecision] = field(default=None, metadata=OMIT)
 
 

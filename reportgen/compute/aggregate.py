@@ -125,20 +125,12 @@ class DatasetAggregate:
 
     def add(self, r: ExampleResult) -> None:
         self.n += 1
-        self.special_mass.append(r.attention.special_mass)
         if r.unreadable:
             self.unreadable.append(r.slug)
         if r.truncated:
             self.truncated.append(r.slug)
         if r.windows:
             self.windowed.append(r.slug)
-        for method, values in r.metrics.items():
-            for metric, value in values.items():
-                if value is not None:
-                    self.metric_values[metric][method].append(value)
-        for name, infos in self.convergence.items():
-            if r.methods[name].info.checked:
-                infos.append((r.slug, r.methods[name].info))
         words = {name: np.asarray(out.words, dtype=np.float64) for name, out in r.methods.items()}
         rho = {}
         for a, b in self.pairs:
@@ -148,14 +140,26 @@ class DatasetAggregate:
                 rho[(a, b)] = 1.0 if rankable(words[a]) else None
             else:
                 rho[(a, b)] = spearman(words[a], words[b])
-            if rho[(a, b)] is not None:
-                self.agreement[(a, b)].append(rho[(a, b)])
         pair_rhos = [rho[p] for p in self.real_pairs if rho.get(p) is not None]
         self.records.append(Row(r.slug, r.label, r.predicted, r.unreadable, r.confidence,
                                 min(pair_rhos) if pair_rhos else None, attention_cells(r)))
+        # A mostly-[UNK] example is left out of every data-set figure, as its alert says: the metric means, the
+        # convergence summary, the agreement matrix and the attention shares included (each example's own
+        # page still shows its figures).
         if r.unreadable:
             return
         self.n_readable += 1
+        self.special_mass.append(r.attention.special_mass)
+        for method, values in r.metrics.items():
+            for metric, value in values.items():
+                if value is not None:
+                    self.metric_values[metric][method].append(value)
+        for name, infos in self.convergence.items():
+            if r.methods[name].info.checked:
+                infos.append((r.slug, r.methods[name].info))
+        for pair, value in rho.items():
+            if value is not None:
+                self.agreement[pair].append(value)
         self.confidences.append(r.confidence)
         self.predicted_counts[r.predicted] += 1
         if r.label is not None:
@@ -244,6 +248,7 @@ class DatasetAggregate:
             "max_abs_delta": float(max(abs(info.delta) for _, info in infos)),
             "max_steps": max(steps),
             "flagged": [slug for (slug, _), v in zip(infos, rel) if unresolved(v, threshold)],
+            "n": len(infos),
         }
 
     def class_words(self) -> dict[str, Any]:

@@ -38,9 +38,9 @@ def detect_findings(
     for name, conv in summary.get("convergence", {}).items():
         if conv["flagged"]:
             option = next(m.completeness.steps_option for m in methods if m.name == name)
-            out.append(finding("not_converged", "warning", {"method": name, "count": len(conv["flagged"]), "n": n,
-                                                            "threshold": conv["threshold"], "end": conv["end"],
-                                                            "option": option}, conv["flagged"]))
+            out.append(finding("not_converged", "warning", {"method": name, "count": len(conv["flagged"]),
+                                                            "n": conv["n"], "threshold": conv["threshold"],
+                                                            "end": conv["end"], "option": option}, conv["flagged"]))
     if summary["truncated"]:
         out.append(finding("truncated", "info", {"count": len(summary["truncated"])}, summary["truncated"]))
     if summary.get("windowed"):

@@ -27,7 +27,7 @@ def findings(bundle: ReportBundle) -> list[str]:
     out.extend(_quality(bundle))
     titles = {m.name: m.title for m in bundle.methods}
     for name, ig in s.convergence.items():
-        n = s.n_examples
+        n = ig.n
         flagged = len(ig.flagged)
         out.append(
             f"{titles[name]} converged on {n - flagged} of {n} examples "

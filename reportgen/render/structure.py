@@ -102,7 +102,8 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             ("With notes", str(d.n_with_note)),
         ],
         "findings": findings(bundle),
-        "alerts": [_alert(bundle, f) for f in bundle.summary.findings],
+        "alerts": alerts(bundle, ("error", "warning")),
+        "notes": alerts(bundle, ("info",)),
         "charts": charts,
         "n_examples": len(bundle.examples),
         "n_pages": len(bundle.pages),
@@ -556,13 +557,33 @@ def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[Method
             and unresolved(ex.methods[meta.name].info.relative_delta, _delta_threshold(bundle, meta.name))]
 
 
+# An alert that names at least this share of the examples is about the data set, not about some examples: it
+# follows the alerts of its severity that single examples out, and says its count instead of listing them.
+BROAD_SHARE = 0.8
+SEVERITY_ORDER = ("error", "warning", "info")
+
+
+def alerts(bundle: ReportBundle, severities: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The findings of these severities, most severe first, and within a severity the broad ones last (stable
+    otherwise: the order compute found them in)."""
+    chosen = [f for f in bundle.summary.findings if f.severity in severities]
+    ordered = sorted(chosen, key=lambda f: (SEVERITY_ORDER.index(f.severity), _broad(bundle, f)))
+    return [_alert(bundle, f) for f in ordered]
+
+
+def _broad(bundle: ReportBundle, f: Finding) -> bool:
+    return len(f.examples) >= max(2, BROAD_SHARE * bundle.summary.n_examples)
+
+
 def _alert(bundle: ReportBundle, f: Finding, shown: int = 12) -> dict[str, Any]:
     ids = bundle.examples.ids
+    broad = _broad(bundle, f)
     return {
         "severity": f.severity, "code": f.code, "message": finding_message(f, titles_of(bundle.methods)),
-        "examples": [{"slug": slug, "id": ids.get(slug, slug), "href": example_href(bundle, slug)}
-                     for slug in f.examples[:shown]],
-        "more": max(0, len(f.examples) - shown),
+        "examples": [] if broad else [{"slug": slug, "id": ids.get(slug, slug), "href": example_href(bundle, slug)}
+                                      for slug in f.examples[:shown]],
+        "more": 0 if broad else max(0, len(f.examples) - shown),
+        "broad": {"count": len(f.examples), "of": bundle.summary.n_examples} if broad else None,
     }
 
 

@@ -41,6 +41,16 @@ def test_demo_site(demo_site):
     for page in ("index.html", "model.html", "methods.html", "examples/neg-07.html"):
         assert headline in (demo_site / page).read_text(encoding="utf-8"), page
     assert "in-sample" not in index
+    # The unreadable examples are left out of every data-set figure, as the alert says: the metric means and the
+    # convergence count too (they covered all 32 before), and the layer the index names for [CLS]/[SEP] is the
+    # one model.html names (layer 3 against layer 5 before).
+    readable = summary["n_readable"]
+    assert readable < len(results["examples"])
+    assert all(m["n"] <= readable for per in summary["metrics"].values() for m in per.values())
+    assert summary["convergence"]["integrated_gradients"]["n"] == readable
+    said = [re.search(r"in layer (\d+) lands on \[CLS\]/\[SEP\]", visible(index)),
+            re.search(r"the share is highest in layer (\d+)", (demo_site / "model.html").read_text(encoding="utf-8"))]
+    assert all(said) and said[0].group(1) == said[1].group(1)
     wrong = [ex for ex in results["examples"]
              if ex["label"] and not ex["unreadable"] and ex["label"] != ex["predicted"]]
     assert wrong, "held-out predictions of a real probe are not all right"

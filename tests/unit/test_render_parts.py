@@ -321,3 +321,23 @@ def test_every_link_into_the_glossary_has_its_entry():
     linked = {anchor for path in (root / "themes").rglob("*.html")
               for anchor in re.findall(r'glossary\.html#([a-z-]+)', path.read_text(encoding="utf-8"))}
     assert linked and set(GLOSSARY_OF.values()) and (linked | set(GLOSSARY_OF.values())) <= entries
+
+
+def test_alerts_lead_with_errors_then_warnings_that_single_examples_out_and_info_is_a_note(tmp_path):
+    """The golden bundle's findings: an error on 1 of 8 examples, warnings on 7, 7, 4, 1 and 0 of them, an info
+    note. Errors lead; a warning about nearly every example (7 of 8) comes after the specific ones and gives its
+    count instead of a list of ids; info is not an alert."""
+    import shutil
+
+    from reportgen.bundle import load_bundle
+    from reportgen.render.structure import alerts
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "golden" / "bundle", tmp_path / "data")
+    bundle = load_bundle(tmp_path / "data")
+    shown = alerts(bundle, ("error", "warning"))
+    assert [a["severity"] for a in shown][:1] == ["error"] and {a["severity"] for a in shown[1:]} == {"warning"}
+    broad = [a["broad"] is not None for a in shown]
+    assert broad == sorted(broad) and any(broad)  # the broad ones last
+    assert all(a["examples"] == [] and a["broad"] == {"count": 7, "of": 8} for a in shown if a["broad"])
+    assert [a["code"] for a in alerts(bundle, ("info",))] == ["faithfulness_for_cost"]
+    assert "faithfulness_for_cost" not in [a["code"] for a in shown]
