@@ -132,13 +132,16 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
     means = bundle.summary.metrics
     titles = {m.name: m.title for m in bundle.methods}
     agreement = bundle.summary.agreement
+    with_data = [m for m in bundle.metrics if means.get(m.name)]  # a column of dashes says nothing: left out
     return {
         "metrics": [
             {**_metric_header(m), "html": render_markdown(m.description)} for m in bundle.metrics
         ],
+        "columns": [_metric_header(m) for m in with_data],
+        "no_data": [m.title for m in bundle.metrics if m not in with_data],
         "quality_rows": [
             {"title": meta.title, "reference": meta.reference,
-             "cells": [_mean_cell(means.get(m.name, {}).get(meta.name)) for m in bundle.metrics],
+             "cells": [_mean_cell(means.get(m.name, {}).get(meta.name)) for m in with_data],
              "cost": cost["cells"].get(meta.name, {}).get("text", "—")}
             for meta in bundle.methods
         ],
@@ -334,8 +337,10 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
 
 
 def _filter_view(bundle: ReportBundle) -> dict[str, Any]:
+    # Only what some example has a value for: a plausibility metric without rationales would filter to nothing.
+    means = bundle.summary.metrics
     metrics = [{"key": f"{meta.name}/{m.name}", "label": f"{meta.title} · {m.title}"}
-               for meta in bundle.methods for m in bundle.metrics]
+               for meta in bundle.methods for m in bundle.metrics if means.get(m.name, {}).get(meta.name)]
     return {"labels": bundle.labels, "metrics": metrics}
 
 

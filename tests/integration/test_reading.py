@@ -272,3 +272,16 @@ def test_printed_pdf_has_no_page_with_only_the_footer(browser, request, site_nam
             only_footer = footer[0] in text and len("".join(rest.split())) <= 20 and not printed.images
             assert not only_footer, f"{page}: printed page {k + 1} of {len(pages)} is only the footer"
         visit.page.close()
+
+
+def test_metrics_without_data_are_neither_columns_nor_filters(many_classes_site):
+    """No example of this build has a human rationale: the plausibility metrics have no value anywhere, so they
+    are not offered as filters (each would show 0 examples) nor drawn as columns of dashes, and the page says why."""
+    results = load_results(many_classes_site)
+    assert not any(ex["rationale"] for ex in results["examples"]) and not results["summary"]["metrics"]
+    index = (many_classes_site / "index.html").read_text(encoding="utf-8")
+    assert 'name="metric"' not in index and "/token_f1" not in index
+    methods = re.sub(r"\s+", " ", (many_classes_site / "methods.html").read_text(encoding="utf-8"))
+    header = re.search(r'<table class="quality"> <thead>(.*?)</thead>', methods).group(1)
+    assert "Token F1" not in header and "AUPRC" not in header
+    assert "No example here has what Token F1, Token IOU, AUPRC need (a human rationale" in methods
