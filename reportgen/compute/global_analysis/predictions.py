@@ -27,19 +27,14 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
     correct = np.array([predicted[r.slug] == r.label for r in labelled], dtype=float)
     bins = []
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
-    # The bin of each example, as the loop below assigns them (the first bin closed on the left).
+    # Each example's bin: (low, high], the first one closed on the left.
     bin_of = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, CALIBRATION_BINS - 1)
-    ece = 0.0
     for k in range(CALIBRATION_BINS):
-        low, high = edges[k], edges[k + 1]
-        inside = (confidence > low) & (confidence <= high) if k else (confidence >= low) & (confidence <= high)
+        inside = bin_of == k
         n = int(inside.sum())
-        if n:
-            acc, conf = float(correct[inside].mean()), float(confidence[inside].mean())
-            ece += n / len(labelled) * abs(acc - conf)
-        else:
-            acc = conf = None
-        bins.append({"low": float(low), "high": float(high), "n": n, "accuracy": acc, "confidence": conf})
+        acc, conf = (float(correct[inside].mean()), float(confidence[inside].mean())) if n else (None, None)
+        bins.append({"low": float(edges[k]), "high": float(edges[k + 1]), "n": n, "accuracy": acc, "confidence": conf})
+    everyone = np.arange(len(labelled))[None, :]  # ECE has one definition: _ece, on the examples as they are
     wrong = sorted((r for r in labelled if predicted[r.slug] != r.label),
                    key=lambda r: (-float(probs[r.slug].max()), r.slug))
     gold_idx = np.array([labels.index(r.label) for r in labelled])
@@ -60,7 +55,7 @@ def prediction_quality(results: Sequence[ExampleResult], labels: Sequence[str]) 
     return {
         "confusion": matrix,
         "calibration": bins,
-        "ece": float(ece),
+        "ece": float(_ece(confidence[everyone], correct[everyone], bin_of[everyone])[0]),
         "ece_interval": bootstrap(lambda idx: _ece(confidence[idx], correct[idx], bin_of[idx]), len(labelled)),
         "accuracy": float(correct.mean()),
         "mean_confidence": float(confidence.mean()),
