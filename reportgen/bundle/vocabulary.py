@@ -3,6 +3,7 @@ render/wording.py says what they mean."""
 
 from __future__ import annotations
 
+SEVERITIES = ("info", "warning", "error")  # a finding's severity, least severe first (compute ranks, render orders)
 IG_RELATIVE_DELTA_WARN = 0.05  # |delta| above 5% of |f(x) - f(baseline)|: the integral is not resolved
 
 # Per-head attention statistics (Clark et al. 2019) in summary.global_analysis.heads, and the pattern types

@@ -6,9 +6,9 @@ from typing import Any, Optional, Sequence
 
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, reference_method
 from reportgen.bundle.sections import ProbeSummary
+from reportgen.bundle.vocabulary import SEVERITIES
 from reportgen.compute.aggregate import SPECIAL_SHARE, DatasetAggregate
 
-SEVERITIES = ("info", "warning", "error")
 CUE_SHARE = 0.2  # one word is the top word of at least this share of examples...
 CUE_MIN_EXAMPLES = 5  # ...and of at least this many
 OVERFIT_GAP = 0.15

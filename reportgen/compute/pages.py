@@ -15,9 +15,8 @@ import random
 from collections import defaultdict
 from typing import Any, Sequence
 
-from reportgen.bundle.vocabulary import MAX_AUTO_PAGES, PAGE_BUDGET_MB
+from reportgen.bundle.vocabulary import MAX_AUTO_PAGES, PAGE_BUDGET_MB, SEVERITIES
 from reportgen.compute.aggregate import DatasetAggregate
-from reportgen.compute.findings import SEVERITIES
 
 
 def page_limit(pages: int | str) -> tuple[int, float]:

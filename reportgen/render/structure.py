@@ -14,7 +14,13 @@ from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
 from reportgen.bundle.records import MethodInfo, WindowRef
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
-from reportgen.bundle.vocabulary import BOOTSTRAP_RESAMPLES, IG_RELATIVE_DELTA_WARN, MAX_AUTO_PAGES, PAGE_BUDGET_MB
+from reportgen.bundle.vocabulary import (
+    BOOTSTRAP_RESAMPLES,
+    IG_RELATIVE_DELTA_WARN,
+    MAX_AUTO_PAGES,
+    PAGE_BUDGET_MB,
+    SEVERITIES,
+)
 from reportgen.render import plots
 from reportgen.render.formatting import interval, num, pct, unsigned_zero
 from reportgen.render.highlight import colour, highlight, rationale_pieces
@@ -565,14 +571,13 @@ def _not_converged(bundle: ReportBundle, ex: ExampleResult) -> list[tuple[Method
 # An alert that names at least this share of the examples is about the data set, not about some examples: it
 # follows the alerts of its severity that single examples out, and says its count instead of listing them.
 BROAD_SHARE = 0.8
-SEVERITY_ORDER = ("error", "warning", "info")
 
 
 def alerts(bundle: ReportBundle, severities: tuple[str, ...]) -> list[dict[str, Any]]:
     """The findings of these severities, most severe first, and within a severity the broad ones last (stable
     otherwise: the order compute found them in)."""
     chosen = [f for f in bundle.summary.findings if f.severity in severities]
-    ordered = sorted(chosen, key=lambda f: (SEVERITY_ORDER.index(f.severity), _broad(bundle, f)))
+    ordered = sorted(chosen, key=lambda f: (-SEVERITIES.index(f.severity), _broad(bundle, f)))
     return [_alert(bundle, f) for f in ordered]
 
 
