@@ -31,6 +31,7 @@ class MethodDecl:
     signed: bool  # scores can push for (+) or against (-) the target class
     summary: str  # one line, for `reportgen methods`
     description: str  # Markdown for the methods page
+    plain: str = ""  # one sentence in plain words, shown with the method's highlights ("": the summary is)
     lead: int = 0  # the signed method with the highest lead heads the summaries (ties: run order)
     completeness: Optional[Completeness] = None
     approximates: Optional[str] = None  # the method this one is a one-point (linear) approximation of
@@ -55,6 +56,13 @@ class MetricDecl:
         """Whether value does no better than floor (the random reference's) by this metric's direction: the one
         rule the findings and the story both use, so a tie is judged the same on every page."""
         return value <= floor if self.higher_is_better else value >= floor
+
+    def outcome(self, low: float, high: float) -> Literal["better", "worse", "unclear"]:
+        """What the 95% interval [low, high] of a paired difference (a method's value minus the reference's on
+        each example) says: better or worse when it excludes 0 on that side, unclear when it contains 0."""
+        if low > 0 or high < 0:
+            return "better" if (low > 0) == self.higher_is_better else "worse"
+        return "unclear"
 
 
 def lead_method(methods: Sequence[MethodDecl]) -> Optional[MethodDecl]:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 # ... and "config" is typed (bundle/settings.py RecordedSettings: a method option's value is a bool, number,
 # string or null); 95% intervals ({"low", "high", "kind"}) beside the accuracy, each metric mean, per-class
 # precision/recall/F1 and the ECE.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -107,7 +107,7 @@ class Word:
 
 @dataclass(frozen=True)
 class AttentionRef:
-    file: str  # data/attention/<slug>.npy (kept only for the paged examples)
+    file: str  # data/attention/<slug>.npz (kept only for the paged examples)
     shape: list[int]  # [layers, heads, seq, seq] of window 0
     special_mass: list[float]  # per layer, the attention share on [CLS]/[SEP] (mean over windows)
 

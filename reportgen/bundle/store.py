@@ -3,7 +3,7 @@
     data/results.json            everything but the examples; "examples" indexes the chunks
     data/examples/00000.json     {"schema_version", "examples": [ExampleResult, ...]}, compact JSON; an
                                  example's "words" are columns: {"text": [...], "start", "end", "segment"}
-    data/attention/<slug>.npy    float16[layers, heads, seq, seq], only for bundle.pages
+    data/attention/<slug>.npz    layers x heads x seq x seq, 8-bit (bundle/attention_maps.py), only for bundle.pages
 
 Chunks are plain JSON rather than Parquet: every per-example record is nested (tokens, words, a score per
 word and method) and is read whole by the site, so a columnar file would buy nothing and cost pyarrow; any
@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from reportgen.bundle.attention_maps import decode_maps, encode_maps
 from reportgen.bundle.records import (
     SCHEMA_VERSION,
     SLUG,
@@ -31,7 +32,7 @@ from reportgen.bundle.records import (
     example_payload,
     example_record,
 )
-from reportgen.safe_files import inside, open_regular, read_regular
+from reportgen.safe_files import inside, read_regular
 
 RESULTS_FILE = "results.json"
 CHUNK_DIR = "examples"
@@ -123,7 +124,7 @@ class ExampleStore:
 
 
 class AttentionFiles(Mapping[str, np.ndarray]):
-    """slug -> attention array, loaded from <folder>/<slug>.npy when asked for (never all at once)."""
+    """slug -> attention array, loaded from <folder>/<slug>.npz when asked for (never all at once)."""
 
     def __init__(self, folder: Path, slugs: Sequence[str]):
         self.folder, self._slugs = folder, list(slugs)
@@ -131,16 +132,16 @@ class AttentionFiles(Mapping[str, np.ndarray]):
     def __getitem__(self, slug: str) -> np.ndarray:
         if slug not in self._slugs:
             raise KeyError(slug)
-        return _load_array(self.folder / f"{slug}.npy", self.folder)
+        return _load_maps(self.folder / window_file(slug, 0), self.folder)
 
     def windows(self, slug: str) -> Iterator[np.ndarray]:
         """Each window's maps of a text read in windows, one at a time (a one-window example: its maps)."""
         yield self[slug]
         for path in self.extra_files(slug):
-            yield _load_array(path, self.folder)
+            yield _load_maps(path, self.folder)
 
     def extra_files(self, slug: str) -> list[Path]:
-        """The files of windows 1, 2, ... of a paged example (window 0 is <slug>.npy)."""
+        """The files of windows 1, 2, ... of a paged example (window 0 is <slug>.npz)."""
         files, k = [], 1
         while (self.folder / window_file(slug, k)).exists():
             files.append(self.folder / window_file(slug, k))
@@ -154,17 +155,20 @@ class AttentionFiles(Mapping[str, np.ndarray]):
         return len(self._slugs)
 
 
-def _load_array(path: Path, root: Path) -> np.ndarray:
+def _load_maps(path: Path, root: Path) -> np.ndarray:
     try:
-        with open_regular(path, root) as handle:
-            return np.load(handle, allow_pickle=False)
+        data = read_regular(path, root)  # its errors name the path already
     except FileNotFoundError:
         raise ValueError(f"{path}: missing") from None
+    try:
+        return decode_maps(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def window_file(slug: str, k: int) -> str:
     """The attention maps of window k of a paged example: window 0 keeps the one-window name."""
-    return f"{slug}.npy" if k == 0 else f"{slug}.w{k}.npy"
+    return f"{slug}.npz" if k == 0 else f"{slug}.w{k}.npz"
 
 
 def chunk_name(n: int) -> str:
@@ -180,11 +184,13 @@ def save_bundle(bundle: ReportBundle, data_dir: Path) -> None:
     attention_dir = data_dir / ATTENTION_DIR
     attention_dir.mkdir(exist_ok=True)
     for slug in bundle.pages:
-        np.save(attention_dir / f"{slug}.npy", bundle.attention[slug], allow_pickle=False)
-        if isinstance(bundle.attention, AttentionFiles):
-            for path in bundle.attention.extra_files(slug):
+        if isinstance(bundle.attention, AttentionFiles):  # stored already: copied as they are, every window
+            source = bundle.attention.folder
+            for path in [source / window_file(slug, 0), *bundle.attention.extra_files(slug)]:
                 if path.parent.resolve() != attention_dir.resolve():
-                    (attention_dir / path.name).write_bytes(read_regular(path, bundle.attention.folder))
+                    (attention_dir / path.name).write_bytes(read_regular(path, source))
+        else:
+            (attention_dir / window_file(slug, 0)).write_bytes(encode_maps(bundle.attention[slug]))
 
 
 def read_results(data_dir: Path) -> dict[str, Any]:

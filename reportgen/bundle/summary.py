@@ -35,6 +35,9 @@ class WordScore:
     word: str
     score: float
     examples: int  # examples where the word scored
+    # On scikit-learn's English stop-word list ("the", "a", "in"): frequent in every text, so a sum over the
+    # examples ranks it high whatever it does in one prediction; the pages say so.
+    stop_word: Optional[bool] = field(default=None, metadata=OMIT)  # True, or left out
 
 
 @section
@@ -48,10 +51,44 @@ class Interval:
 
 
 @section
+class Mean:
+    mean: float
+    n: int  # examples the mean covers
+    interval: Optional[Interval]
+
+
+@section
 class MetricMean:
     mean: float
     n: int  # examples the mean covers
     interval: Optional[Interval]
+    # The method's value minus the random reference's, per example, averaged over the examples both have: a
+    # paired difference with its own interval (a method without the reference beside it has none).
+    vs_reference: Optional[Mean] = field(default=None, metadata=OMIT)
+
+
+@section
+class VerdictMetric:
+    title: str
+    curve: Literal["deletion", "insertion"]
+    higher_is_better: bool
+    # What the difference's interval says (MetricDecl.outcome): better or worse than random when it excludes 0.
+    outcome: Literal["better", "worse", "unclear"]
+    lead: Mean
+    reference: Mean
+    difference: Mean  # paired: the lead's value minus the reference's on each example
+
+
+@section
+class Verdict:
+    """Whether the lead method's highlights carry the prediction better than random ones (compute/verdict.py)."""
+
+    method: str  # the lead
+    reference: str  # the random reference
+    sampled: bool  # False: the figures of every readable example (the methods table's); True: a seeded sample
+    examples: int
+    of: int  # readable examples the sample was drawn from
+    metrics: dict[str, VerdictMetric]  # the deletion and insertion metrics
 
 
 @section
@@ -300,4 +337,5 @@ class Summary:
     not_applicable: tuple[NotApplicable, ...]
     cost: Optional[Cost]
     findings: tuple[Finding, ...]
+    verdict: Optional[Verdict] = field(default=None, metadata=OMIT)  # None: no lead method, or no example
     global_analysis: Optional[GlobalAnalysis] = field(default=None, metadata=OMIT)  # --no-global: None

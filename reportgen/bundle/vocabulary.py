@@ -20,3 +20,8 @@ PAGE_BUDGET_MB = 40.0
 INTERVAL_LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+
+# The verdict on the highlights (compute/verdict.py): when the build did not compute comprehensiveness and
+# sufficiency on every example, they are computed for the lead method and random scores on a seeded sample of
+# this many examples (about 40 short forward passes each).
+VERDICT_EXAMPLES = 100

@@ -10,12 +10,13 @@ from functools import lru_cache
 from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # a top word on it gets a comment (story.py)
 
 from reportgen.bundle import ExampleResult
-from reportgen.bundle.declarations import MethodDecl, lead_method, unresolved
+from reportgen.bundle.declarations import MethodDecl, lead_method, reference_method, unresolved
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.records import MethodInfo, Word
-from reportgen.compute.intervals import bootstrap_mean, wilson
+from reportgen.compute.intervals import mean_of, wilson
 from reportgen.compute.metrics.agreement import rankable, spearman
 
 SPECIAL_SHARE = 0.5  # more than half of an example's |attribution| on [CLS]/[SEP]/punctuation
@@ -57,7 +58,8 @@ class WordTotals:
 
     def top(self, k: int = TOP_WORDS) -> list[dict[str, Any]]:
         ranked = sorted(self.totals, key=lambda w: (-self.totals[w], w))[:k]
-        return [{"word": w, "score": self.totals[w], "examples": self.counts[w]} for w in ranked]
+        return [{"word": w, "score": self.totals[w], "examples": self.counts[w],
+                 **({"stop_word": True} if w in ENGLISH_STOP_WORDS else {})} for w in ranked]
 
 
 def attention_cells(r: ExampleResult) -> int:
@@ -102,6 +104,11 @@ class DatasetAggregate:
                          for m in methods if m.signed and not m.reference}
         self.targets: Counter[str] = Counter()
         self.metric_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        # metric -> method -> per example, the method's value minus the random reference's on the same example:
+        # a paired difference, whose interval is narrower than the two means' intervals suggest.
+        reference = reference_method(methods)
+        self.reference = reference.name if reference else None
+        self.vs_reference: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
         # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
@@ -154,6 +161,11 @@ class DatasetAggregate:
             for metric, value in values.items():
                 if value is not None:
                     self.metric_values[metric][method].append(value)
+        floor = r.metrics.get(self.reference, {}) if self.reference else {}
+        for method, values in r.metrics.items():
+            for metric, value in values.items():
+                if method != self.reference and value is not None and floor.get(metric) is not None:
+                    self.vs_reference[metric][method].append(value - floor[metric])
         for name, infos in self.convergence.items():
             if r.methods[name].info.checked:
                 infos.append((r.slug, r.methods[name].info))
@@ -214,8 +226,7 @@ class DatasetAggregate:
             # Signed methods per explained class: the words that push the model toward each of its answers.
             "top_words_by_class": {name: {lab: t.top() for lab, t in per.items()}
                                    for name, per in self.by_class.items()},
-            "metrics": {metric: {method: {"mean": float(np.mean(v)), "n": len(v), "interval": bootstrap_mean(v)}
-                                 for method, v in sorted(per.items())}
+            "metrics": {metric: {method: self._metric_mean(metric, method, v) for method, v in sorted(per.items())}
                         for metric, per in sorted(self.metric_values.items())},
             # method -> how often it ranks words against the method it approximates
             "linearisation": {name: {"of": self.linearised[name], "n": len(v), "negative": sum(1 for x in v if x < 0),
@@ -227,6 +238,13 @@ class DatasetAggregate:
             "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
                               for b in names} for a in names},
         }
+        return out
+
+    def _metric_mean(self, metric: str, method: str, values: list[float]) -> dict[str, Any]:
+        out = mean_of(values)
+        paired = self.vs_reference.get(metric, {}).get(method)
+        if paired:
+            out["vs_reference"] = mean_of(paired)
         return out
 
     def _convergence(self, infos: list[tuple[str, MethodInfo]], threshold: float) -> dict[str, Any]:

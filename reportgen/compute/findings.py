@@ -55,6 +55,7 @@ def detect_findings(
         out.append(finding("methods_disagree", "warning", {"methods": [a, b], "count": len(rhos)},
                            list(rhos), dict(rhos)))
     out.extend(_no_better_than_reference(summary, methods, metrics))
+    out.extend(_verdict_not_better(summary, out))
     out.extend(_faithfulness_for_cost(summary, methods, metrics))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     failing = sorted(name for name, result in sanity.items() if result["passes"] is False)
@@ -104,6 +105,22 @@ def _no_better_than_reference(summary: dict[str, Any], methods: Sequence[MethodD
             out.append(finding("no_better_than_reference", "warning", {"metric": metric.name, "methods": bad,
                                                                        "reference": floor["mean"]}))
     return out
+
+
+def _verdict_not_better(summary: dict[str, Any], found: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The verdict on the highlights, where its interval does not show the lead beating random scores and no other
+    alert already says so for that metric."""
+    verdict = summary.get("verdict")
+    if not verdict:
+        return []
+    named = {f["params"]["metric"] for f in found
+             if f["code"] == "no_better_than_reference" and verdict["method"] in f["params"]["methods"]}
+    failing = [name for name, figures in sorted(verdict["metrics"].items())
+               if name not in named and figures["outcome"] != "better"]
+    if not failing:
+        return []
+    return [finding("verdict_not_better", "warning", {"method": verdict["method"], "metrics": failing,
+                                                      "examples": verdict["examples"], "sampled": verdict["sampled"]})]
 
 
 def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl],

@@ -48,3 +48,8 @@ def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n: int) -> Optional
 def bootstrap_mean(values: Sequence[float]) -> Optional[dict[str, object]]:
     data = np.asarray(values, dtype=np.float64)
     return bootstrap(lambda idx: data[idx].mean(axis=1), len(data))
+
+
+def mean_of(values: Sequence[float]) -> dict[str, object]:
+    """A mean as results.json stores every one (MetricMean): the value, the examples it covers, its interval."""
+    return {"mean": float(np.mean(values)), "n": len(values), "interval": bootstrap_mean(values)}

@@ -9,7 +9,6 @@ seeded sample (--global-sample); attention maps are kept only for the examples t
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import random
 from collections import defaultdict
@@ -21,7 +20,8 @@ import numpy as np
 import torch
 
 from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
-from reportgen.bundle.declarations import MethodDecl, MetricDecl
+from reportgen.bundle.attention_maps import decode_maps, encode_maps
+from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.sections import ModelSummary, Provenance
 from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
@@ -49,6 +49,7 @@ from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
 from reportgen.compute.records import data_section, model_section, record_of
 from reportgen.compute.sanity import sanity_check
+from reportgen.compute.verdict import from_summary, sampled_verdict, verdict_sample
 from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import (
@@ -163,6 +164,7 @@ class Explained:
     sample: list[int]  # the seeded sample of the global analyses
     single: list[bool]  # readable and read in one window: what the sanity check and the counted cost use
     sanity_wanted: list[int]  # the first --sanity of those
+    verdict_wanted: list[int]  # the sampled verdict's examples (compute/verdict.py), read if the build needs them
 
 
 def _prepare(cfg: BuildConfig, examples: Sequence[Example], adapter: ModelAdapter, cache: ChunkCache,
@@ -222,8 +224,9 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
     # several windows are left to the others (the global analyses read their first window).
     single = [ok and windows == 1 for ok, windows in zip(run.readable, run.features["windows"])]
     sanity_wanted = [i for i, ok in enumerate(single) if ok][: ccfg.sanity_examples]
+    verdict_wanted = verdict_sample(single, ccfg.seed)
     kept: dict[int, ExampleResult] = {}
-    keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted)
+    keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted) | set(verdict_wanted)
     curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
     chunks: list[Chunk] = []
     source = Path(run.cfg.examples).name
@@ -269,7 +272,7 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
         log.info("method %s: %.2f s, %.1f examples/s", name, seconds,
                  explainer.computed / seconds if seconds else 0.0)
     log.info("cache: %d entries reused, %d computed", run.cache.hits, run.cache.misses)
-    return Explained(chunks, aggregate, kept, curve_sums, explainer, sample, single, sanity_wanted)
+    return Explained(chunks, aggregate, kept, curve_sums, explainer, sample, single, sanity_wanted, verdict_wanted)
 
 
 def _summarise(run: Run, heads: Heads, explained: Explained,
@@ -295,6 +298,8 @@ def _summarise(run: Run, heads: Heads, explained: Explained,
                                              heads.groups, run.max_length, ccfg, run.progress, aggregate, n)
     probe = None if heads.fit is None else held_out_summary(heads.fit, aggregate.records, run.slugs)
     model_summary = model_section(run.adapter, probe, run.max_length)
+    summary["verdict"] = (from_summary(summary, run.method_meta, run.metric_meta)
+                          or _verdict(run, heads, explained))
     summary["findings"] = detect_findings(aggregate, summary, run.method_meta, run.metric_meta, probe)
     return summary, model_summary
 
@@ -397,6 +402,19 @@ def _cost(adapter, methods, examples, chosen, targets, target_logits, groups, ma
                          attentions, restricted(groups, chosen), ccfg, cache, key, progress)
 
 
+def _verdict(run: Run, heads: Heads, explained: Explained) -> Optional[dict[str, Any]]:
+    lead = lead_method(run.method_meta)
+    chosen = [i for i in explained.verdict_wanted if lead and explained.kept[i].methods.get(lead.name)]
+    if lead is None or not chosen:
+        return None
+    encoded = encode_examples(run.adapter.tokenizer, [run.examples[i] for i in chosen], run.max_length)
+    scores = [np.asarray(explained.kept[i].methods[lead.name].tokens, dtype=np.float32) for i in chosen]
+    return sampled_verdict(run.adapter, lead.name, run.examples, encoded, chosen, scores,
+                           [heads.targets[i] for i in chosen], [heads.target_logits[i] for i in chosen],
+                           heads.probabilities[chosen], restricted(heads.groups, chosen),
+                           sum(explained.single), run.ccfg, run.progress)
+
+
 def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, progress, aggregate, n):
     encoded = encode_examples(adapter.tokenizer, [examples[i] for i in sample], max_length)
     shared = shared_forward(adapter, encoded, ccfg, progress)
@@ -405,17 +423,16 @@ def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, p
 
 
 def _attention_map(data: bytes) -> bytes:
-    """A cached attention entry, checked: one float16 array of layers x heads x tokens x tokens."""
-    array = np.load(io.BytesIO(data), allow_pickle=False)
-    if array.dtype != np.float16 or array.ndim != 4 or array.shape[-1] != array.shape[-2]:
-        raise ValueError("not an attention map")
+    """A cached attention entry, checked: the stored maps of layers x heads x tokens x tokens."""
+    decode_maps(data)
     return data
 
 
 def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: Path, progress, cache,
                     base_key, windows: Sequence[int]) -> AttentionFiles:
-    """float16 attention maps of the paged examples only (each window of a long text in its own file), written
-    as they are computed; each map is cached (a rebuild that adds examples pages mostly the same ones)."""
+    """Attention maps of the paged examples only (each window of a long text in its own file), stored as the
+    bundle keeps them (bundle/attention_maps.py) as they are computed; each is cached (a rebuild that adds examples
+    pages mostly the same ones)."""
     folder.mkdir(parents=True, exist_ok=True)
     bar = progress("Attention maps of the paged examples", len(pages))
 
@@ -439,10 +456,9 @@ def _page_attention(adapter, examples, slugs, pages, max_length, ccfg, folder: P
         maps = iter(shared_forward(adapter, window_rows(documents)[0], ccfg, quiet).attentions)
         for i, doc in zip(part, documents):
             for k in range(len(doc.windows)):  # the rows are each document's windows, in order
-                buffer = io.BytesIO()
-                np.save(buffer, next(maps), allow_pickle=False)
-                (folder / window_file(slugs[i], k)).write_bytes(buffer.getvalue())
-                cache.put("attention", key(i, k), buffer.getvalue())
+                stored = encode_maps(next(maps))
+                (folder / window_file(slugs[i], k)).write_bytes(stored)
+                cache.put("attention", key(i, k), stored)
         bar.update(len(part))
     bar.close()
     return AttentionFiles(folder, [slugs[i] for i in pages])

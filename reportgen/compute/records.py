@@ -40,7 +40,7 @@ def record_of(
         unk_fraction=enc.unk_fraction, unreadable=enc.unk_fraction >= cfg.unk_threshold,
         truncated=enc.truncated, probabilities=[float(p) for p in probs], predicted=labels[predicted],
         target=labels[target], target_source=target_source,
-        attention={"file": f"data/attention/{slug}.npy", "shape": list(attention[0].shape),
+        attention={"file": f"data/attention/{window_file(slug, 0)}", "shape": list(attention[0].shape),
                    "special_mass": [float(v) for v in np.mean(masses, axis=0)] if len(masses) > 1 else masses[0]},
     )
     if doc.windowed:

@@ -25,7 +25,7 @@ from reportgen.render.highlight import shade
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.story import accuracy_text
 from reportgen.render.structure import example_href, model_card
-from reportgen.render.wording import STAT_TITLES, labels_from_text, reason_text
+from reportgen.render.wording import STAT_TITLES, STAT_UNITS, labels_from_text, reason_text
 
 MISCLASSIFIED_LISTED = 100  # most confident first; the index filters (Correct: no) find every one
 
@@ -110,7 +110,8 @@ def _heads(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
     plots, alts = [], []
     for key in STATS:
         fmt = "0.00" if key in ("distance", "entropy") else "0.000"
-        plots.append({"plot": model_plots.head_grid(stats[key], STAT_TITLES[key], f"plot-heads-{key}", fmt=fmt),
+        plots.append({"plot": model_plots.head_grid(stats[key], STAT_TITLES[key], f"plot-heads-{key}",
+                                                    STAT_UNITS[key], fmt=fmt),
                       "title": STAT_TITLES[key]})
         layer, head, value = _argmax(stats[key])
         alts.append(f"{STAT_TITLES[key]}: highest in {_head_name(layer, head)} ({value:.2f})")
@@ -182,15 +183,15 @@ def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]
     )
     return {
         "gradient": model_plots.head_grid(imp.gradient, "Gradient importance |dL/dmask|",
-                                          "plot-importance-gradient", colour_title="|dL/dmask|"),
+                                          "plot-importance-gradient", "size of the loss's gradient"),
         "ablation": model_plots.head_grid(imp.ablation_accuracy, "Accuracy change, head removed",
-                                          "plot-importance-ablation", diverging=True, fmt="+0.000",
-                                          colour_title="accuracy change"),
+                                          "plot-importance-ablation", "accuracy change (orange: worse)",
+                                          diverging=True, fmt="+0.000"),
         "ablation_note": ("Every cell is 0: removing any one head alone changes no prediction on these examples "
                           "(the loss change beside it shows the smaller effects)." if not drops.any() else None),
         "ablation_loss": model_plots.head_grid(imp.ablation_loss, "Loss change, head removed",
-                                               "plot-importance-ablation-loss", diverging=True, fmt="+0.0000",
-                                               colour_title="loss change"),
+                                               "plot-importance-ablation-loss", "loss change (orange: worse)",
+                                               diverging=True, fmt="+0.0000", harm_positive=True),
         "pruning": model_plots.pruning_curve(prune, "Accuracy as heads are pruned", "plot-importance-pruning"),
         "text": text,
         "alt": "; ".join(f"{plural(p.heads_removed, 'head')} removed: accuracy {num(p.accuracy)}"
@@ -225,8 +226,9 @@ def _projection(bundle: ReportBundle, proj: Projection) -> dict[str, Any]:
     texts = [e.text if len(e.text) <= 120 else e.text[:117] + "…" for e in exs]
     explained = proj.explained
     last = len(explained) - 1
-    text = (f"At the last layer the first two principal components hold {sum(explained[last]):.0%} of the "
-            f"variance of the pooled states (embeddings: {sum(explained[0]):.0%}). Use the layer menu to watch "
+    shares = model_plots.variance_shares
+    text = (f"At the last layer the first two principal components hold {shares(explained[last])} "
+            f"of the variance of the pooled states (embeddings: {shares(explained[0])}). Use the layer menu to watch "
             "the classes separate (or not) through the layers.")
     return {"plot": model_plots.projection_scatter(proj.coords, explained, gold, status, texts,
                                                    [e.id for e in exs], bundle.labels, "plot-projection"),

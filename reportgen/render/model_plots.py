@@ -6,7 +6,17 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from bokeh.layouts import column
-from bokeh.models import BasicTickFormatter, ColorBar, ColumnDataSource, CustomJS, HoverTool, LinearColorMapper, Select
+from bokeh.models import (
+    BasicTickFormatter,
+    CDSView,
+    ColorBar,
+    ColumnDataSource,
+    CustomJS,
+    GroupFilter,
+    HoverTool,
+    LinearColorMapper,
+    Select,
+)
 from bokeh.palettes import Cividis256, PuOr11
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap, factor_mark
@@ -17,9 +27,11 @@ from reportgen.render.plots import categorical, embed, responsive
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
-def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, diverging: bool = False,
-              fmt: str = "0.000", colour_title: str = "value") -> Markup:
-    """A layers x heads heatmap (layer 1 at the top), value in the hover."""
+def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, colour_title: str,
+              diverging: bool = False, fmt: str = "0.000", harm_positive: bool = False) -> Markup:
+    """A layers x heads heatmap (layer 1 at the top), value in the hover. A diverging map draws harm in orange
+    whichever sign means harm (harm_positive: a rise, as of the loss; else a fall, as of the accuracy), so maps set
+    side by side give one colour one meaning."""
     layers, heads = len(values), len(values[0]) if values else 0
     xs, ys, vs = [], [], []
     for layer in range(layers):
@@ -29,12 +41,13 @@ def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, div
             vs.append(float(values[layer][head]))
     high = max((abs(v) for v in vs), default=1.0) or 1.0
     if diverging:
-        mapper = LinearColorMapper(palette=list(PuOr11)[::-1], low=-high, high=high)
+        palette = list(PuOr11) if harm_positive else list(PuOr11)[::-1]  # PuOr11 runs purple (low) to orange (high)
+        mapper = LinearColorMapper(palette=palette, low=-high, high=high)
     else:
         mapper = LinearColorMapper(palette=Cividis256, low=min(vs, default=0.0), high=max(vs, default=1.0))
     fig = figure(x_range=[str(h + 1) for h in range(heads)], y_range=[str(layer) for layer in range(layers, 0, -1)],
                  width=max(260, 30 + 24 * heads), height=max(170, 60 + 24 * layers), title=title,
-                 x_axis_label="head", y_axis_label="layer", tools="hover,save", toolbar_location="below")
+                 x_axis_label="head", y_axis_label="layer", tools="hover", toolbar_location=None)
     fig.rect("x", "y", 1, 1, source=ColumnDataSource({"x": xs, "y": ys, "v": vs}),
              fill_color={"field": "v", "transform": mapper}, line_color=None)
     # Plain decimals on the colour bar ("0.004", never "4.000e-3"), and a title saying what the colour is.
@@ -51,7 +64,7 @@ def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str
              reference: float | None = None, reference_label: str = "") -> Markup:
     """Lines over layers 0 (embeddings) .. L, optionally with a horizontal reference line."""
     fig = figure(**responsive(620), height=320, title=title, x_axis_label="layer (0 = embeddings)",
-                 y_axis_label=y_label, tools="hover,save,reset", toolbar_location="below")
+                 y_axis_label=y_label, tools="hover", toolbar_location=None)
     for k, (name, ys) in enumerate(series.items()):
         pts = [(i, v) for i, v in enumerate(ys) if v is not None]
         fig.line([p[0] for p in pts], [p[1] for p in pts], legend_label=name, color=OKABE_ITO[k % 8], line_width=2)
@@ -67,7 +80,7 @@ def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str
 def pruning_curve(points: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
     xs = [100 * p.fraction for p in points]
     fig = figure(**responsive(620), height=320, title=title, x_axis_label="heads removed, least important first (%)",
-                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover,save,reset", toolbar_location="below")
+                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover", toolbar_location=None)
     fig.line(xs, [p.accuracy for p in points], color=OKABE_ITO[0], line_width=2)
     fig.scatter(xs, [p.accuracy for p in points], color=OKABE_ITO[0], size=6)
     fig.select_one(HoverTool).tooltips = [("removed", "@x{0}%"), ("accuracy", "@y{0.000}")]
@@ -90,14 +103,21 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
     fig = figure(**responsive(620), height=460, title=_pca_title(last, explained[last]),
                  tools="hover,pan,wheel_zoom,save,reset", toolbar_location="below",
                  x_axis_label="first principal component", y_axis_label="second principal component")
-    fig.scatter("x", "y", source=source, size=9, alpha=0.8, legend_field="gold",
-                color=factor_cmap("gold", categorical(len(factors)), factors),
-                marker=factor_mark("status", ["circle", "x", "triangle"], ["correct", "wrong", "no gold label"]))
-    fig.select_one(HoverTool).tooltips = [("id", "@id"), ("gold", "@gold"), ("prediction", "@status"),
-                                          ("text", "@text")]
-    fig.legend.title = "gold label" + (" (× = misclassified)" if "wrong" in status else "")
-    if len(factors) > 8:  # a long legend beside the points, never over them
-        fig.add_layout(fig.legend[0], "right")
+    points = fig.scatter("x", "y", source=source, size=9, alpha=0.8, legend_field="gold",
+                         color=factor_cmap("gold", categorical(len(factors)), factors),
+                         marker=factor_mark("status", ["circle", "triangle"], ["correct", "no gold label"]))
+    hover = fig.select_one(HoverTool)
+    hover.tooltips = [("id", "@id"), ("gold", "@gold"), ("prediction", "@status"), ("text", "@text")]
+    # The errors are what a reader looks for: drawn last (on top), large, in ink no class has, with an entry of
+    # their own in the legend (a class's entry never takes the error's marker).
+    if "wrong" in status:
+        fig.scatter("x", "y", source=source, view=CDSView(filter=GroupFilter(column_name="status", group="wrong")),
+                    size=15, marker="x", line_width=3, color="#000000", legend_label="misclassified")
+    hover.renderers = [points]
+    fig.legend.title = "gold label"
+    # Beside the points, never over them (a legend inside hid 2 of the demo's 3 misclassified points).
+    fig.add_layout(fig.legend[0], "right")
+    if len(factors) > 8:
         fig.legend.label_text_font_size = "8pt"
     select = Select(title="Layer", value=str(last), options=[(str(k), "embeddings" if k == 0 else f"layer {k}")
                                                              for k in range(layers)], width=160, name="pca-layer")
@@ -114,14 +134,19 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
 
 def _pca_title(layer: int, explained: Sequence[float]) -> str:
     name = "embeddings" if layer == 0 else f"layer {layer}"
-    return f"PCA of the mean-pooled states, {name} ({explained[0]:.0%} + {explained[1]:.0%} of the variance)"
+    return f"PCA of the mean-pooled states, {name} ({variance_shares(explained)} of the variance)"
+
+
+def variance_shares(explained: Sequence[float]) -> str:
+    """The two components' shares as every page writes them ("12% + 11%": a rounded sum could read 22%)."""
+    return f"{explained[0]:.0%} + {explained[1]:.0%}"
 
 
 def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Markup:
     filled = [b for b in bins if b.n]
-    fig = figure(**responsive(460), height=420, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
+    fig = figure(**responsive(460), height=480, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
                  x_axis_label="confidence (probability of the predicted class)", y_axis_label="accuracy",
-                 tools="hover,save", toolbar_location="below")
+                 tools="hover", toolbar_location=None)
     fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label="perfect calibration")
     source = ColumnDataSource({
         "x": [(b.low + b.high) / 2 for b in filled], "top": [b.accuracy for b in filled],
@@ -132,5 +157,7 @@ def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Marku
     fig.scatter("conf", "top", source=source, color=OKABE_ITO[5], size=7, legend_label="mean confidence")
     fig.select_one(HoverTool).tooltips = [("bin", "@range"), ("examples", "@n"), ("accuracy", "@top{0.000}"),
                                           ("mean confidence", "@conf{0.000}")]
-    fig.legend.location = "top_left"
+    # Below the plot: inside, it covered the low-confidence bars; vertical, so it fits a phone's width.
+    fig.add_layout(fig.legend[0], "below")
+    fig.legend.label_text_font_size = "9pt"
     return embed(fig, target_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from bokeh.embed import json_item
@@ -27,6 +27,7 @@ from bokeh.plotting import figure
 from markupsafe import Markup
 
 from reportgen.attention import attention_rollout
+from reportgen.bundle.attention_maps import quantise
 from reportgen.bundle.summary import WordScore
 
 # Beyond this many tokens a heatmap is unreadable and its page data grows with the square of the length.
@@ -42,10 +43,10 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Seque
                    window: int = 0) -> Markup:
     """Per-page data for the shared heatmap: every layer's heads, their mean, and the rollout.
 
-    attention: float[layers, heads, seq, seq]. Each map is quantised to 8 bits against its own maximum
-    (the scale travels with it), which keeps pages small; the exact float16 maps are in
-    data/attention/<slug>.npy. Layout of `maps`: for each layer, the mean over heads then each head,
-    then the rollout; each map row-major [query, key]."""
+    attention: float[layers, heads, seq, seq]. Each map is quantised to 8 bits against its own maximum as the
+    bundle stores it (bundle/attention_maps.py: levels of the square root, the scale travels with it), which
+    keeps pages small. Layout of `maps`: for each layer, the mean over heads then each head, then the rollout;
+    each map row-major [query, key]."""
     n_layers, n_heads, _, _ = attention.shape
     # Rollout needs the whole sequence; the page then shows the leading block that fits.
     rollout = attention_rollout(attention)
@@ -59,7 +60,7 @@ def attention_data(attention: np.ndarray, tokens: Sequence[str], segments: Seque
     maps.append(rollout[:n, :n])
     stack = np.stack(maps)  # [views, n, n]
     scales = stack.reshape(len(maps), -1).max(axis=1)
-    quantised = np.round(stack / np.maximum(scales, 1e-12)[:, None, None] * 255).astype(np.uint8)
+    quantised = quantise(stack, scales)
     segments = list(segments)[:n]
     pair_start = next((i for i, seg in enumerate(segments) if seg == 1), None)
     payload = {
@@ -123,7 +124,7 @@ def top_words_chart(words: Sequence[WordScore], title: str, target_id: str) -> M
     )
     fig = figure(
         y_range=names, **responsive(620), height=int(60 + 24 * max(len(names), 1)), title=title,
-        tools="hover,save", toolbar_location="below", x_axis_label="summed share of |attribution| per example",
+        tools="hover", toolbar_location=None, x_axis_label="summed share of |attribution| per example",
         y_axis_label="word",
     )
     fig.hbar(y="word", right="score", height=0.7, source=source, color="#e66101")
@@ -154,7 +155,7 @@ def metric_distribution(values: dict[str, list[float]], title: str, target_id: s
         xs.extend(values[name])
         ys.extend([name] * len(values[name]))
     fig = figure(y_range=names, **responsive(620), height=int(70 + 30 * len(names)), title=title,
-                 tools="hover,save,reset", toolbar_location="below", x_axis_label=x_label, y_axis_label="method")
+                 tools="hover", toolbar_location=None, x_axis_label=x_label, y_axis_label="method")
     fig.scatter(x="x", y=jitter("y", width=0.5, range=fig.y_range), source=ColumnDataSource({"x": xs, "y": ys}),
                 size=4, alpha=0.35, color="#0072B2")
     means = [float(np.mean(values[n])) if values[n] else float("nan") for n in names]
@@ -164,16 +165,22 @@ def metric_distribution(values: dict[str, list[float]], title: str, target_id: s
     return embed(fig, target_id)
 
 
-def removal_curves(curves: dict[str, list[float]], title: str, target_id: str) -> Markup:
-    """Mean probability of the explained class as the top-ranked pieces are removed (or kept)."""
+CURVES_SHOWN = 6  # lines drawn at first; the others wait in the legend (a click shows one), so 18 do not overlap
+
+
+def removal_curves(curves: dict[str, list[float]], title: str, target_id: str,
+                   shown: Optional[Sequence[str]] = None) -> Markup:
+    """Mean probability of the explained class as the top-ranked pieces are removed (or kept). shown: the curves
+    drawn at first (every one when None); the legend lists all of them and is tall enough to."""
     steps = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
-    fig = figure(**responsive(860), height=360, title=title, x_axis_label="share of word pieces ranked highest (%)",
+    height = max(360, 60 + 22 * len(curves))
+    fig = figure(**responsive(860), height=height, title=title, x_axis_label="share of word pieces ranked highest (%)",
                  y_axis_label="mean probability of the explained class", tools="hover,save,reset",
                  toolbar_location="below")
     dashes = ["solid", "dashed", "dotted", "dotdash"]
     for k, (name, ys) in enumerate(curves.items()):
         fig.line(steps[: len(ys)], ys, legend_label=name, color=categorical(len(curves))[k], line_width=2,
-                 line_dash=dashes[(k // 8) % len(dashes)])
+                 line_dash=dashes[(k // 8) % len(dashes)], visible=shown is None or name in shown)
     fig.add_layout(fig.legend[0], "right")  # beside the plot, never over the lines
     fig.legend.label_text_font_size = "9pt"
     fig.legend.click_policy = "hide"

@@ -8,8 +8,8 @@ from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.summary import ReducedPrecision
-from reportgen.render.formatting import interval, p_value, pct
-from reportgen.render.wording import END_WORDS
+from reportgen.render.formatting import interval, num, p_value, pct, signed
+from reportgen.render.wording import END_WORDS, titles_of
 
 
 def findings(bundle: ReportBundle) -> list[str]:
@@ -79,6 +79,52 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     return text
 
 
+# The verdict's overall outcome: better only when every metric's interval says so, worse when any says worse.
+VERDICT_HEADS = {"better": "better than random", "worse": "worse than random",
+                 "unclear": "not clearly better than random"}
+# What each curve's metric measures, in plain words around the change of the explained class's probability (the
+# lead's, then random scores').
+CURVE_WORDS = {
+    "deletion": "when the words {method} ranks highest are removed, the model's probability for its answer "
+                "{lead} on average, against {reference} when as many random words are removed",
+    "insertion": "when only those words are kept, it {lead}, against {reference} for as many random words",
+}
+
+
+def _change(drop: float, noun: bool = False) -> str:
+    """An AOPC (a mean fall of the probability) as the change a reader pictures: falls or rises, by how much."""
+    if noun:
+        return f"{'a fall' if drop >= 0 else 'a rise'} of {num(abs(drop), 2)}"
+    return f"{'falls' if drop >= 0 else 'rises'} by {num(abs(drop), 2)}"
+
+
+def verdict_text(bundle: ReportBundle) -> Optional[dict[str, str]]:
+    """The one-line verdict on the lead method's highlights (summary.verdict): its outcome, a heading and the
+    sentence with both metrics, each difference's interval and the examples it covers."""
+    v = bundle.summary.verdict
+    if v is None:
+        return None
+    title = titles_of(bundle.methods)[v.method]
+    outcomes = [m.outcome for m in v.metrics.values()]
+    overall = "better" if all(o == "better" for o in outcomes) else "worse" if "worse" in outcomes else "unclear"
+    parts = []
+    for m in sorted(v.metrics.values(), key=lambda m: m.curve):
+        spread = interval(m.difference.interval, 2)
+        parts.append(CURVE_WORDS[m.curve].format(method=title, lead=_change(m.lead.mean),
+                                                 reference=_change(m.reference.mean, noun=True))
+                     + f" ({m.title}; difference {signed(m.difference.mean, 2)}"
+                     + (f", 95% interval {spread}" if spread else "") + ")")
+    if not v.sampled:
+        scope = f"the {v.examples} readable examples"
+    elif v.examples < v.of:
+        scope = f"a seeded sample of {v.examples} of the {v.of} readable one-window examples"
+    else:
+        scope = f"all {v.examples} readable one-window examples"
+    sentence = "; ".join(parts) + f". Measured on {scope}."
+    return {"outcome": overall, "head": f"The highlights of {title} are {VERDICT_HEADS[overall]}",
+            "text": sentence[0].upper() + sentence[1:]}
+
+
 def accuracy_text(bundle: ReportBundle) -> str:
     """The one way the headline accuracy is written, on every page. "held out" only where it is known: a probe
     never sees the example it predicts; a model's own head may have been trained on these very examples."""
@@ -96,14 +142,14 @@ def probe_text(probe: ProbeSummary) -> str:
     """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
     if probe.scheme == "train_file":
         text = (f"The probe was fitted on the {probe.n_fitted:,} labelled examples of {probe.train_file} "
-                "(--probe-train), none of which is explained here, so every prediction is held out.")
+                "none of which is explained here, so every prediction is held out.")
     else:
         text = (f"The probe is cross-fitted: the {probe.n_fitted} labelled readable examples are split into "
                 f"{probe.folds} folds, and each example is predicted and explained through the probe fitted on the "
                 "other folds, so no example goes through a probe that saw it.")
     if probe.reused_from:
-        text += (f" These probes were fitted for the earlier report {probe.reused_from} and reused here "
-                 f"(--probe-from): the examples that report explained keep their probes, and the "
+        text += (f" These probes were fitted for the earlier report {probe.reused_from} and reused here: "
+                 f"the examples that report explained keep their probes, and the "
                  f"{probe.n_new:,} examples new here go through probes fitted before they were added.")
     text += (f" On the data it was fitted on it scores {probe.train_accuracy:.1%}, an optimistic figure "
              "shown only for contrast.")
@@ -137,10 +183,15 @@ def _top_words(bundle: ReportBundle) -> Optional[str]:
     if not words:
         return None
     listed = ", ".join(f"“{w.word}” ({w.examples} example{'s' if w.examples != 1 else ''})" for w in words)
-    return (
-        f"Across the readable examples, the words carrying the most {method.title} attribution toward "
-        f"the explained class are {listed}."
-    )
+    text = (f"Across the readable examples, the words carrying the most {method.title} attribution toward "
+            f"the explained class are {listed}.")
+    stop = [f"“{w.word}”" for w in words if w.stop_word]
+    if stop:
+        text += (f" {', '.join(stop)} {'are stop words' if len(stop) > 1 else 'is a stop word'}, found in "
+                 "almost every text: a sum over the examples ranks such words high even where each one moves a "
+                 "prediction little. The words per class below, and each example's highlights, say more about "
+                 "what drives a prediction.")
+    return text
 
 
 def _pct(value: Any, digits: int) -> str:

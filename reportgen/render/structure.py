@@ -22,10 +22,12 @@ from reportgen.bundle.vocabulary import (
     SEVERITIES,
 )
 from reportgen.render import plots
-from reportgen.render.formatting import interval, num, pct, unsigned_zero
+from reportgen.render.first_screen import first_screen
+from reportgen.render.formatting import interval, num, pct, signed, unsigned_zero
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
-from reportgen.render.story import accuracy_text, findings, probe_text
+from reportgen.render.reproduce import reproduce_tips
+from reportgen.render.story import accuracy_text, findings, probe_text, verdict_text
 from reportgen.render.wording import (
     END_SYMBOLS,
     END_WORDS,
@@ -60,11 +62,11 @@ def _prediction_note(bundle: ReportBundle) -> Optional[str]:
     if not probe:
         return None
     if probe.scheme == "train_file":
-        how = f"a probe fitted on {probe.n_fitted:,} examples of {probe.train_file} (--probe-train)"
+        how = f"a probe fitted on {probe.n_fitted:,} examples of {probe.train_file}, a training file"
     else:
         how = f"probes cross-fitted in {probe.folds} folds, so no example goes through a probe fitted on it"
     if probe.reused_from:
-        how += f", reused from the report {probe.reused_from} (--probe-from)"
+        how += f", reused from the report {probe.reused_from}"
     return (f"Predictions and explanations: {bundle.model.name} + {how}. "
             f"Held-out accuracy {accuracy_text(bundle)}.")
 
@@ -90,7 +92,9 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
     method_table = [{"title": meta.title, "signed": meta.signed,
                      "words": ", ".join(w.word for w in s.top_words.get(meta.name, ())[:6]) or "—"}
                     for meta in bundle.methods if not meta.reference]
+    errors_and_warnings = alerts(bundle, ("error", "warning"))
     return {
+        "first_screen": first_screen(bundle, errors_and_warnings),
         "primary_title": primary.title if primary else None,
         "class_table": class_table,
         "never_explained": never,
@@ -108,7 +112,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
             ("With notes", str(d.n_with_note)),
         ],
         "findings": findings(bundle),
-        "alerts": alerts(bundle, ("error", "warning")),
+        "alerts": errors_and_warnings,
         "notes": alerts(bundle, ("info",)),
         "charts": charts,
         "n_examples": len(bundle.examples),
@@ -155,6 +159,8 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "sanity": _sanity_view(bundle, titles),
         "plots": _quality_plots(bundle, titles, metric_values),
         "has_reference": any(m.reference for m in bundle.methods),
+        "verdict": verdict_text(bundle),
+        "reproduce": reproduce_tips(bundle),
         "resamples": BOOTSTRAP_RESAMPLES,
         "not_applicable": [{"title": m.title, "reason": reason_text(m.reason)} for m in bundle.summary.not_applicable],
         "linearisation": {name: {**asdict(v), "of_title": titles[v.of]}
@@ -209,12 +215,14 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
         result = ex.methods[meta.name]
         if result.info.skipped:
             rows.append({"title": meta.title, "name": meta.name, "signed": meta.signed, "scale": None,
+                         "plain": meta.plain or meta.summary,
                          "skipped": reason_text(result.info.skipped), "segments": [], "info": [], "warn": False})
             continue
         scores = result.words
         scale = max((abs(v) for v in scores), default=0.0)
         rows.append({
             "title": meta.title, "name": meta.name, "signed": meta.signed, "scale": scale, "skipped": None,
+            "plain": meta.plain or meta.summary,
             "segments": [
                 {"label": _segment_label(ex, seg), "lang": text_language(text), "pieces": highlight(
                     text, [w for w in ex.words if w.segment == seg],
@@ -248,7 +256,8 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
     ]
     return {
         "ex": ex,
-        "correct": ex.correct,
+        # A mostly-[UNK] example is in no figure: its prediction is neither right nor wrong, only unread.
+        "correct": None if ex.unreadable else ex.correct,
         "note_html": render_markdown(ex.note) if ex.note else None,
         "probabilities": sorted(
             ({"label": lab, "p": p, "bar": round(100 * p, 1)} for lab, p in zip(bundle.labels, ex.probabilities)),
@@ -297,7 +306,7 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
         ("Labels", ", ".join(bundle.labels)),
         ("Classifier", "the model's own sequence-classification head" if m.head_kind == "classifier"
          else "a linear probe "
-              + (f"fitted for the report {m.probe.reused_from} (reused with --probe-from) "
+              + (f"fitted for the report {m.probe.reused_from} (reused) "
                  if m.probe.reused_from else "fitted here ")
               + "on mean-pooled last-layer states (the model has no classification head); "
               + ("fitted on " + m.probe.train_file if m.probe.scheme == "train_file"
@@ -307,7 +316,7 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
         long_inputs = bundle.config.compute.long_inputs
         rows.append(("Window", f"{m.window} word pieces per model input (the model's limit: {m.max_length}); "
                      + ("a longer text is read in overlapping windows" if long_inputs == "window"
-                        else "a longer text is cut (--long-inputs truncate)")))
+                        else "a longer text is cut at the window")))
     if m.revision:
         rows.append(("Revision", m.revision))
     if m.weights_sha256:
@@ -382,7 +391,7 @@ def table_rows(bundle: ReportBundle, chunk: int, examples: list[ExampleResult]) 
         rows.append({
             "n": bundle.examples.position[ex.slug] + 1, "slug": ex.slug, "id": ex.id, "preview": row["preview"],
             "lang": row["lang"], "gold": ex.label, "pred": ex.predicted, "conf": round(ex.confidence, 6),
-            "correct": ex.correct, "flags": row["flags"],
+            "correct": None if ex.unreadable else ex.correct, "flags": row["flags"],
             "href": f"examples/{ex.slug}.html" if ex.slug in paged else f"view.html#{chunk}:{ex.slug}",
             "text": " ".join(filter(None, [ex.id, ex.text[:SEARCH_CHARS],
                                            (ex.text_pair or "")[:SEARCH_CHARS]])).lower(),
@@ -413,6 +422,7 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     scores (4 significant digits: a colour needs no more), prediction, warnings and metric values."""
     return {
         "id": ex.id, "text": ex.text, "pair": ex.text_pair, "gold": ex.label, "pred": ex.predicted,
+        "unread": ex.unreadable,
         "target": ex.target, "target_source": ex.target_source, "probs": [round(p, 4) for p in ex.probabilities],
         "words": [[w.start, w.end, w.segment] for w in ex.words],
         "scores": {name: (None if out.info.skipped else [float(f"{v:.4g}") for v in out.words])
@@ -508,6 +518,20 @@ class MetricValues:
                         self.values[metric][meta.title].append(v)
 
 
+def _curves_shown(bundle: ReportBundle, metric: str, titles: dict[str, str]) -> Optional[list[str]]:
+    """The curves a many-method chart draws at first: the best methods by the metric's mean, and the reference."""
+    curves = bundle.summary.curves[metric]
+    if len(curves) <= plots.CURVES_SHOWN:
+        return None
+    decl = next(m for m in bundle.metrics if m.name == metric)
+    means = bundle.summary.metrics.get(metric, {})
+    reference = {m.name for m in bundle.methods if m.reference}
+    ranked = sorted((m for m in curves if m not in reference and m in means),
+                    key=lambda m: -means[m].mean if decl.higher_is_better else means[m].mean)
+    return [titles[m] for m in ranked[: plots.CURVES_SHOWN - len(reference)]] + \
+        [titles[m] for m in curves if m in reference]
+
+
 def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
     plots_out = []
     curves = bundle.summary.curves
@@ -517,7 +541,12 @@ def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: Met
     for name, caption in ((m.name, captions[m.curve]) for m in drawn):
         if name in curves:
             series = {titles[m]: ys for m, ys in curves[name].items()}
-            plots_out.append({"caption": caption, "plot": plots.removal_curves(series, caption, f"curve-{name}")})
+            shown = _curves_shown(bundle, name, titles)
+            if shown is not None:
+                caption += (f"; the {len(shown)} best methods and random scores are drawn, click a name in the legend "
+                            "to draw or hide its curve")
+            plots_out.append({"caption": caption,
+                              "plot": plots.removal_curves(series, caption, f"curve-{name}", shown)})
     for metric in bundle.metrics:
         values = per_metric.values[metric.name]
         if any(values.values()):
@@ -658,11 +687,17 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
             "relative_to": next((m.title for m in bundle.methods if m.name == anchor), None)}
 
 
-def _mean_cell(entry: Optional[MetricMean]) -> str:
+def _mean_cell(entry: Optional[MetricMean]) -> dict[str, str]:
+    """A mean with its interval and n, and beside it the paired difference from random scores where both ran."""
     if not entry:
-        return "—"
+        return {"text": "—"}
     spread = f"{interval(entry.interval, 3)}; " if entry.interval else ""
-    return f"{unsigned_zero(f'{entry.mean:.3f}')} ({spread}n={entry.n})"
+    cell = {"text": f"{unsigned_zero(f'{entry.mean:.3f}')} ({spread}n={entry.n})"}
+    diff = entry.vs_reference
+    if diff is not None:
+        cell["vs_reference"] = (f"{signed(diff.mean, 3)} vs random"
+                                + (f" ({interval(diff.interval, 3)})" if diff.interval else ""))
+    return cell
 
 
 def text_language(text: str) -> str:
@@ -681,7 +716,7 @@ def _segment_label(ex: ExampleResult, segment: int) -> str:
 def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
     """The heatmap's data: one block per window (one for a text that fits), window 0 drawn first."""
     if not ex.windows:
-        return [plots.attention_data(bundle.attention[ex.slug], ex.tokens, ex.segments, ex.id)]
+        return [plots.attention_data(bundle.attention[ex.slug], ex.tokens, ex.segments, "")]
     content = [t for t, seg in enumerate(ex.segments) if seg >= 0]
     lead, trail = ex.tokens[: content[0]], ex.tokens[content[-1] + 1 :]
     blocks = []
@@ -689,7 +724,7 @@ def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
         start, end = w.tokens
         tokens = [*lead, *ex.tokens[start:end], *trail]
         segments = [-1] * len(lead) + ex.segments[start:end] + [-1] * len(trail)
-        label = f"{ex.id}, window {k + 1} of {len(ex.windows)}"
+        label = f"window {k + 1} of {len(ex.windows)}"
         blocks.append(plots.attention_data(maps, tokens, segments, label, window=k))
     return blocks
 

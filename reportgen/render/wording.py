@@ -26,7 +26,8 @@ END_SYMBOLS = {"input": "f(x)", "noisy_mean": "mean f(noisy x)"}
 
 
 def _not_converged(p: dict[str, Any], t: Titles) -> str:
-    advice = f"raise its steps ({p['option']})" if p.get("option") else "its highlights there are unreliable"
+    advice = ("give it more steps (see Reproduce or extend on the methods page)" if p.get("option")
+              else "its highlights there are unreliable")
     return (f"{t[p['method']]} did not converge on {p['count']} of {p['n']} examples (|delta| above "
             f"{p['threshold']:.0%} of {END_WORDS[p.get('end', 'input')]} − f(baseline)); {advice}.")
 
@@ -57,6 +58,13 @@ def _vs_random(p: dict[str, Any], t: Titles) -> str:
             "highlights are not faithful here.")
 
 
+def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
+    where = f"a seeded sample of {p['examples']} examples" if p["sampled"] else f"{p['examples']} examples"
+    return (f"On {where}, {t[p['method']]}'s highlights are not shown to beat random scores by "
+            f"{_listed(p['metrics'], {m: m for m in p['metrics']})}: its top words may not be what the model "
+            "uses. Compare another method on the methods page before relying on them.")
+
+
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     comp = p["deletion"]
     parts = [f"{p['deletion_metric']} {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
@@ -81,8 +89,8 @@ def _probe_at_chance(p: dict[str, Any], t: Titles) -> str:
     return (f"The probe is no better than always answering the most frequent class: held-out accuracy "
             f"{p['accuracy']:.1%} against {p['majority']:.1%} for the majority class (one-sided binomial test p = "
             f"{p['p_value']:.2f}, on {p['n']} examples). The explained function has not learnt the task, so no "
-            "highlight on this site can be trusted. Give more labelled examples, fit the probe on a training set "
-            "(--probe-train FILE), or explain a model with its own classification head.")
+            "highlight on this site can be trusted. Give more labelled examples, fit the probe on a training set of "
+            "its own, or explain a model with its own classification head.")
 
 
 def _probe_overfits(p: dict[str, Any], t: Titles) -> str:
@@ -98,6 +106,7 @@ SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
     "special_tokens": _special_tokens,
     "methods_disagree": _methods_disagree,
     "no_better_than_reference": _vs_random,
+    "verdict_not_better": _verdict_not_better,
     "faithfulness_for_cost": _faithfulness_for_cost,
     "sanity_check": _sanity_check,
     "spurious_cue": _spurious_cue,
@@ -147,6 +156,10 @@ STAT_TITLES = {
     "to_next": "Attention to the next token", "distance": "Mean attention distance (tokens)",
     "entropy": "Attention entropy (nats)",
 }
+
+# What each statistic's colour bar measures.
+STAT_UNITS = {key: "share of attention" for key in STAT_TITLES}
+STAT_UNITS.update(distance="tokens", entropy="nats")
 
 # Which examples get a full page (compute/pages.py applies it; the pages state it in these words).
 PAGES_RULE = ("misclassified (most confident first), then examples named by an alert, then the least confident, "

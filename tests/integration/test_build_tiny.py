@@ -70,7 +70,7 @@ def test_build_with_probe_writes_a_complete_safe_site(tmp_path, tiny_encoder, ho
     assert len(ig["tokens"]) == len(ex["tokens"]) and len(ig["words"]) == len(ex["words"])
     assert set(ig["info"]) >= {"delta", "relative_delta", "f_end", "f_baseline", "steps"}
     assert results["model"]["probe"]["probes"][0]["weight"] and "z1" in results["summary"]["unreadable"]
-    assert (out / "data" / "attention" / "a1.npy").is_file()
+    assert (out / "data" / "attention" / "a1.npz").is_file()
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"python", "torch", "transformers", "captum", "bokeh", "reportgen"} <= set(manifest["versions"])

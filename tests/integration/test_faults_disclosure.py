@@ -59,10 +59,10 @@ def test_render_never_copies_a_link_out_of_the_bundle(tmp_path, reference_site, 
     data = site / "data"
     slug = json.loads((data / "results.json").read_text(encoding="utf-8"))["pages"][0]
     if where == "window":  # the file of a second window, which render copies when it exists
-        (data / "attention" / f"{slug}.w1.npy").symlink_to(secret)
+        (data / "attention" / f"{slug}.w1.npz").symlink_to(secret)
     elif where == "map":
-        (data / "attention" / f"{slug}.npy").unlink()
-        (data / "attention" / f"{slug}.npy").symlink_to(secret)
+        (data / "attention" / f"{slug}.npz").unlink()
+        (data / "attention" / f"{slug}.npz").symlink_to(secret)
     elif where == "chunk":
         chunk = data / "examples" / "00000.json"
         chunk.rename(tmp_path / "outside" / "00000.json")
@@ -190,13 +190,15 @@ def _resign_chunk(site, data: bytes):
 
 
 def _first_map(site):
-    return site / "data" / "attention" / f"{_results(site)['pages'][0]}.npy"
+    return site / "data" / "attention" / f"{_results(site)['pages'][0]}.npz"
 
 
-def _object_npy(path):
+def _object_npz(path):
+    """The stored maps' two arrays, the levels an array of Python objects (loading it would unpickle)."""
     import numpy as np
 
-    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with open(path, "wb") as handle:
+        np.savez(handle, levels=np.array([{"a": 1}], dtype=object), scales=np.ones((1, 1), np.float32))
 
 
 TAMPERED = {
@@ -212,9 +214,9 @@ TAMPERED = {
     "chunk_missing": lambda site: (site / "data" / "examples" / "00000.json").unlink(),
     "chunk_a_folder": lambda site: ((site / "data" / "examples" / "00000.json").unlink(),
                                     (site / "data" / "examples" / "00000.json").mkdir()),
-    "attention_object_array": lambda site: _object_npy(_first_map(site)),
+    "attention_object_array": lambda site: _object_npz(_first_map(site)),
     "attention_missing": lambda site: _first_map(site).unlink(),
-    "attention_not_npy": lambda site: _first_map(site).write_text("x"),
+    "attention_not_npz": lambda site: _first_map(site).write_text("x"),
     "pages_unknown_slug": lambda site: _write_results(site, {**_results(site), "pages": ["nobody"]}),
     "manifest_not_json": lambda site: (site / "manifest.json").write_text("{"),
 }

@@ -77,7 +77,7 @@ def test_probe_train_file_is_said_on_every_page(tmp_path, tiny_encoder, tiny_exa
     assert len(probe["probes"]) == 1 and len(probe["probes"][0]["examples"]) == len(TINY_ROWS)
     for page in ["index.html", "methods.html", "model.html", *(f"examples/{p.name}" for p in
                                                                (out / "examples").glob("*.html"))]:
-        assert "a probe fitted on 28 examples of train.jsonl (--probe-train)" in (out / page).read_text(), page
+        assert "a probe fitted on 28 examples of train.jsonl, a training file" in (out / page).read_text(), page
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"]["probe_train"]["file"] == "train.jsonl"
     unlabelled = write_jsonl(tmp_path / "bad.jsonl", [{"text": "no label here"}])
@@ -101,7 +101,7 @@ def test_sst2_probe_fitted_on_the_training_split(tmp_path):
     probe, s = results["model"]["probe"], results["summary"]
     assert probe["scheme"] == "train_file" and probe["n_fitted"] == 2000 and s["n_labelled"] == 200
     assert s["accuracy"] == probe["held_out_accuracy"] > 0.6 and probe["p_value"] < 0.05
-    note = "a probe fitted on 2,000 examples of train-2k.jsonl (--probe-train)"
+    note = "a probe fitted on 2,000 examples of train-2k.jsonl, a training file"
     for page in ["index.html", "methods.html", *(f"examples/{e['slug']}.html" for e in results["examples"][:5])]:
         assert note in (out / page).read_text(encoding="utf-8"), page
 

@@ -69,7 +69,7 @@ def test_every_method_explains_the_windows_of_a_long_text(tmp_path, tiny_classif
     assert f"read it in {len(windows)} overlapping windows" in text
     assert f"window {len(windows)} delta" in text  # IG's completeness per window
     for k in range(1, len(windows)):
-        assert (out / "data" / "attention" / f"long.w{k}.npy").is_file()
+        assert (out / "data" / "attention" / f"long.w{k}.npz").is_file()
 
 
 @pytest.mark.integration

@@ -47,7 +47,7 @@ def test_chunks_cache_and_byte_identity(tmp_path, tiny_encoder):
     assert len(results["examples"]) == 23 and index["count"] == 23 and len(index["chunks"]) == 5
     # Four full pages (and attention maps); every other example opens in the view, from its chunk.
     assert len(results["pages"]) == 4 and len(list((tmp_path / "cold" / "examples").glob("*.html"))) == 4
-    assert len(list((tmp_path / "cold" / "data" / "attention").glob("*.npy"))) == 4
+    assert len(list((tmp_path / "cold" / "data" / "attention").glob("*.npz"))) == 4
     rows = "".join(p.read_text() for p in sorted((tmp_path / "cold" / "data" / "rows").glob("*.js")))
     assert rows.count('"slug":') == 23 and rows.count('"href":"view.html#') == 19
     # A damaged cache entry is recomputed, never shown: the site stays the same. Every assembled chunk is damaged
@@ -113,7 +113,8 @@ def test_adding_examples_with_the_earlier_reports_probes(tmp_path, tiny_encoder,
         assert (q["weight"], q["bias"], q["fold"]) == (p["weight"], p["bias"], p["fold"])
         assert set(q["examples"]) - set(p["examples"]) <= {"new-1", "new-2"}
     assert {"new-1", "new-2"} <= {s for q in new["probes"] if q["fold"] is not None for s in q["examples"]}
-    assert "reused here (--probe-from)" in (tmp_path / "b" / "index.html").read_text()
+    said = "reused here: the examples that report explained keep their probes"
+    assert said in (tmp_path / "b" / "index.html").read_text()
     # Reproducible: the same command without a cache writes the same site.
     build("--examples", str(grown), "--out", str(tmp_path / "c"), "--model", str(tiny_encoder), "--chunk-size", "5",
           "--no-cache", "--probe-from", str(tmp_path / "a"))

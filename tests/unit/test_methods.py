@@ -564,3 +564,12 @@ def json_round_trip(value):
     import json
 
     return json.loads(json.dumps(value))
+
+
+def test_every_method_says_what_it_shows_in_plain_words():
+    """Each built-in method declares the sentence its highlights are shown with: no jargon a reader must look up
+    ("logit", "gradient of", "embedding", "baseline"), and not its technical summary again."""
+    for name in NAMES:
+        method = METHODS.get(name)
+        assert method.plain and method.plain != method.summary, name
+        assert not any(word in method.plain.lower() for word in ("logit", "gradient of", "embedding", "baseline")), name

@@ -12,6 +12,8 @@ from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, sel
 @METHODS.register("alti")
 class ALTI(LayerMixing):
     title = "ALTI"
+    plain = ("How much of the model's final summary of the text comes from each word, following how the layers mix "
+             "the words together.")
     summary = "Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022)."
     description = """\
 ALTI (Ferrando et al., EMNLP 2022) splits the output of each block's attention (after its residual and

@@ -17,6 +17,8 @@ MAX_FLOW_TOKENS = 128
 @METHODS.register("attention_flow")
 class AttentionFlow(AttributionMethod):
     title = "Attention flow"
+    plain = ("How much attention can flow from the final summary back to each word through the layers, counted "
+             "like water through pipes.")
     family = "attention"
     signed = False
     summary = (f"Maximum flow from each token through the attention graph (Abnar & Zuidema 2020); "

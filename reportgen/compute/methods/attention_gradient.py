@@ -12,6 +12,8 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 @METHODS.register("attention_gradient")
 class GradientWeightedAttention(AttributionMethod):
     title = "Gradient-weighted attention"
+    plain = ("Attention that matters for this answer: where the model looks, weighted by how much looking there "
+             "changes the answer.")
     family = "attention"
     signed = False
     summary = "Attention maps weighted by their gradient and propagated through layers (Chefer et al. 2021)."

@@ -10,6 +10,7 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 @METHODS.register("attention_raw")
 class RawAttention(AttributionMethod):
     title = "Raw attention (last layer)"
+    plain = "Where the last layer looks when it summarises the text: not evidence of what decides the answer."
     family = "attention"
     signed = False
     summary = "Last-layer attention averaged over heads, from [CLS] (or all tokens for a mean-pooled probe)."

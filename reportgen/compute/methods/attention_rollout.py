@@ -11,6 +11,8 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 @METHODS.register("attention_rollout")
 class AttentionRollout(AttributionMethod):
     title = "Attention rollout"
+    plain = ("Where the model looks, followed through every layer: it says what the model reads, not what decides "
+             "its answer.")
     family = "attention"
     signed = False
     summary = "Attention propagated through all layers with the residual stream (Abnar & Zuidema 2020)."

@@ -13,6 +13,8 @@ from reportgen.compute.methods.lrp_rules import relevance, rules_problem
 @METHODS.register("attn_lrp")
 class AttnLRP(AttributionMethod):
     title = "AttnLRP"
+    plain = ("How much each word contributes to the answer, traced back through the network in one pass; orange "
+             "words push toward the answer, purple ones against it.")
     family = "decomposition"
     signed = True
     summary = "Relevance propagated by LRP rules for attention, in one backward pass (Achtibat et al. 2024)."

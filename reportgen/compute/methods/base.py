@@ -49,6 +49,9 @@ class AttributionMethod:
     family: ClassVar[str]  # "gradient", "attention", "perturbation", "decomposition", "reference"
     signed: ClassVar[bool]  # True: scores can push for (+) or against (-) the target class
     summary: ClassVar[str]  # one line, for `reportgen methods`
+    # One sentence a reader without ML training understands, beside the method's highlights (every built-in
+    # method has one; a test checks).
+    plain: ClassVar[str] = ""
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
     # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name).
     # This method's own options: a frozen dataclass whose fields carry their types, ranges and defaults (pydantic
@@ -83,6 +86,7 @@ class AttributionMethod:
     @classmethod
     def declaration(cls) -> MethodDecl:
         return MethodDecl(name=cls.name, title=cls.title, family=cls.family, signed=cls.signed, summary=cls.summary,
+                          plain=cls.plain,
                           description=cls.description, lead=cls.lead, completeness=cls.completeness,
                           approximates=cls.approximates)
 

@@ -13,6 +13,8 @@ from reportgen.compute.methods.lrp_rules import relevance, rules_problem
 @METHODS.register("cp_lrp")
 class ConservativeLRP(AttributionMethod):
     title = "CP-LRP"
+    plain = ("How much each word contributes to the answer, traced back through the network with the attention "
+             "held fixed.")
     family = "decomposition"
     signed = True
     summary = "Conservative LRP: attention weights and LayerNorm scales held constant (Ali et al. 2022)."

@@ -26,6 +26,7 @@ FFN_BLOCK_ELEMENTS = 1 << 24
 @METHODS.register("decompx")
 class DecompX(AttributionMethod):
     title = "DecompX"
+    plain = "The answer split into one share per word, carried through every layer and the classifier."
     family = "decomposition"
     signed = True
     summary = "Token decomposition propagated through every layer and the classifier (Modarressi et al. 2023)."

@@ -11,6 +11,8 @@ from reportgen.compute.methods.gradients import input_gradients
 @METHODS.register("gradient_x_input")
 class GradientXInput(AttributionMethod):
     title = "Gradient × Input"
+    plain = ("A quick estimate of each word's push toward the answer from one gradient; it often disagrees with "
+             "the slower methods.")
     family = "gradient"
     signed = True
     approximates = "integrated_gradients"  # IG with one point at the input (and a zero baseline)

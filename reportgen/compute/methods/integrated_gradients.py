@@ -65,6 +65,8 @@ class IntegratedGradientsOptions:
 @METHODS.register("integrated_gradients")
 class IntegratedGradients(AttributionMethod):
     title = "Integrated Gradients"
+    plain = ("How much each word moves the answer as the text is faded in from nothing; the words' scores add up "
+             "to the whole change, which the page checks.")
     family = "gradient"
     Options = IntegratedGradientsOptions
     settings = ("precision",)
@@ -77,8 +79,8 @@ Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the 
 along a straight path from a **baseline** to the input, in the space of word-piece embeddings, and
 multiplies by the difference between input and baseline. The baseline replaces every word piece by
 `[PAD]` and keeps `[CLS]`/`[SEP]` and the positions, so only the words' identity is explained.
-With a fixed step count the integral uses Gauss-Legendre quadrature (Captum's default). With
-`--ig-steps auto` it uses nested Clenshaw-Curtis rules (17, 33, 65, then 129 points) and stops, per
+With a fixed step count the integral uses Gauss-Legendre quadrature (Captum's default). With adaptive
+steps (the default) it uses nested Clenshaw-Curtis rules (17, 33, 65, then 129 points) and stops, per
 example, at the first rule whose convergence delta is within the tolerance (1% of
 |f(input) − f(baseline)| by default): easy examples get few steps, hard ones more, and every gradient
 already computed is reused. Each word piece's score is the sum over embedding dimensions, and a word's

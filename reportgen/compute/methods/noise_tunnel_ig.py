@@ -35,6 +35,8 @@ class NoiseTunnelOptions:
 @METHODS.register("noise_tunnel_ig")
 class NoiseTunnelIG(AttributionMethod):
     title = "NoiseTunnel IG"
+    plain = ("Integrated Gradients averaged over slightly blurred copies of the text, so one quirk of the input "
+             "weighs less.")
     family = "gradient"
     Options = NoiseTunnelOptions
     signed = True

@@ -12,6 +12,7 @@ from reportgen.compute.words import spread_over_pieces
 @METHODS.register("occlusion")
 class Occlusion(AttributionMethod):
     title = "Occlusion (leave one word out)"
+    plain = "How much the answer changes when each word alone is hidden."
     family = "perturbation"
     signed = True
     summary = "Drop of the target logit when each word's pieces are replaced by [MASK] (Zeiler & Fergus 2014)."

@@ -12,6 +12,7 @@ from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodCon
 @METHODS.register("random")
 class RandomAttribution(AttributionMethod):
     title = "Random (reference)"
+    plain = "Random scores: what a method that knows nothing would show, the floor every method must beat."
     family = "reference"
     signed = True
     summary = "Standard-normal scores per word piece: the floor any real method must beat."

@@ -11,6 +11,7 @@ from reportgen.compute.methods.gradients import input_gradients
 @METHODS.register("saliency")
 class Saliency(AttributionMethod):
     title = "Saliency (gradient norm)"
+    plain = "How sensitive the answer is to each word, without saying in which direction."
     family = "gradient"
     signed = False
     summary = "L2 norm of the gradient of the target logit at each word piece (Simonyan et al. 2014)."

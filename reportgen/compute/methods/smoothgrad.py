@@ -29,6 +29,7 @@ class SmoothGradOptions:
 @METHODS.register("smoothgrad")
 class SmoothGrad(AttributionMethod):
     title = "SmoothGrad × Input"
+    plain = "Each word's push toward the answer, averaged over slightly blurred copies of the text."
     family = "gradient"
     Options = SmoothGradOptions
     signed = True

@@ -102,6 +102,8 @@ class _WordSurrogate(AttributionMethod):
 @METHODS.register("lime")
 class Lime(_WordSurrogate):
     title = "LIME"
+    plain = ("A simple model fitted to how the answer changes when random words are hidden; its weights are the "
+             "scores.")
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
         from captum._utils.models.linear_model import SkLearnRidge
@@ -121,6 +123,8 @@ change with the sample count and the seed: more samples, more stable scores.
 @METHODS.register("kernel_shap")
 class KernelShap(_WordSurrogate):
     title = "KernelSHAP"
+    plain = ("Each word's fair share of the answer (Shapley values), estimated from answers with random words "
+             "hidden.")
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
         return attr_module.KernelShap(forward)

@@ -24,7 +24,8 @@ window.reportgen = (function () {
 
   function model(doc, name) { return doc.get_model_by_name(name); }
 
-  // Layout of d.bytes: per layer [mean over heads, head 1..H], then the rollout; each n x n, row-major.
+  // Layout of d.bytes: per layer [mean over heads, head 1..H], then the rollout; each n x n, row-major. A byte
+  // is the square root of the weight over its map's scale, in 255 levels (bundle/attention_maps.py).
   function showAttention(doc) {
     var d = doc._reportgenData || data;
     if (!d) { return; }
@@ -33,14 +34,15 @@ window.reportgen = (function () {
     var li = layer.value === "rollout" ? -1 : parseInt(layer.value, 10) - 1;
     var hi = head.value === "mean" ? 0 : parseInt(head.value, 10);
     var index = li < 0 ? layers * (heads + 1) : li * (heads + 1) + hi;
-    var size = n * n, scale = d.scales[index] / 255, offset = index * size;
+    var size = n * n, scale = d.scales[index] / (255 * 255), offset = index * size;
     var special = new Set(d.special || []);
     var x = new Int32Array(size), y = new Int32Array(size), w = new Float32Array(size);
     var ordinary = 0;
     for (var q = 0; q < n; q++) {
       for (var k = 0; k < n; k++) {
         var at = q * n + k;
-        x[at] = k; y[at] = q; w[at] = d.bytes[offset + at] * scale;
+        var b = d.bytes[offset + at];
+        x[at] = k; y[at] = q; w[at] = b * b * scale;
         if (!special.has(q) && !special.has(k)) { ordinary = Math.max(ordinary, w[at]); }
       }
     }
@@ -50,16 +52,23 @@ window.reportgen = (function () {
     head.disabled = li < 0;
     var view = li < 0 ? "rollout over all layers" :
       "layer " + (li + 1) + ", " + (hi === 0 ? "mean over heads" : "head " + hi);
-    model(doc, "attn-figure").title.text = "Attention in " + d.label + ": " + view;
-    model(doc, "attn-colorbar").title = high < d.scales[index] ?
-      "attention weight (scale ends at the largest between ordinary tokens)" : "attention weight";
+    // Short enough for a phone's width: the page's heading names the example, and the note above the chart the
+    // colour scale's rule.
+    model(doc, "attn-figure").title.text = view.charAt(0).toUpperCase() + view.slice(1) + (d.label ? ", " + d.label : "");
+    model(doc, "attn-colorbar").title = high < d.scales[index] ? "weight (capped)" : "weight";
   }
 
   function setupAttention(doc, d, box) {
     doc._reportgenData = d;
     var n = d.tokens.length;
+    // As wide as the text needs, never wider than the page (a phone is 390 px wide).
+    var avail = box && box.clientWidth ? box.clientWidth : 900;
+    var side = Math.round(Math.min(820, Math.max(240, 150 + 18 * n), Math.max(200, avail - 110)));
+    // One label per token while they fit (about 12 px each), else every k-th: the hover names every cell, and
+    // box zoom brings the labels of a region back.
+    var step = Math.max(1, Math.ceil(n * 12 / Math.max(1, side - 60)));
     var ticks = [], labels = new Map();
-    for (var i = 0; i < n; i++) { ticks.push(i); labels.set(i, d.short[i]); }
+    for (var i = 0; i < n; i += step) { ticks.push(i); labels.set(i, d.short[i]); }
     var xr = model(doc, "attn-x"), yr = model(doc, "attn-y");
     xr.start = -0.5; xr.end = n - 0.5;
     yr.start = n - 0.5; yr.end = -0.5;
@@ -73,9 +82,6 @@ window.reportgen = (function () {
         span.location = d.pair_start - 0.5; span.visible = true;
       });
     }
-    // As wide as the text needs, never wider than the page (a phone is 390 px wide).
-    var avail = box && box.clientWidth ? box.clientWidth : 900;
-    var side = Math.round(Math.min(820, Math.max(240, 150 + 18 * n), Math.max(200, avail - 110)));
     var fig = model(doc, "attn-figure");
     fig.width = side + 100; fig.height = side;
     showAttention(doc);
@@ -339,7 +345,8 @@ window.reportgen = (function () {
       ex.warnings.forEach(function (w) { box.appendChild(el("p", {"class": "warning", role: "alert"}, w)); });
       var kv = el("table", {"class": "kv"});
       [["Gold label", ex.gold === null ? "— (none given)" : ex.gold],
-       ["Predicted", ex.pred + (ex.gold === null ? "" : ex.gold === ex.pred ? " (correct)" : " (wrong)")],
+       ["Predicted", ex.pred + (ex.unread ? " (not scored: the model did not read this text)" :
+                                ex.gold === null ? "" : ex.gold === ex.pred ? " (correct)" : " (wrong)")],
        ["Explained class", ex.target + " (" + ex.target_source + ")"]].forEach(function (row) {
         var tr = el("tr"); tr.appendChild(el("th", {scope: "row"}, row[0])); tr.appendChild(el("td", {}, row[1]));
         kv.appendChild(tr);
@@ -351,7 +358,8 @@ window.reportgen = (function () {
       box.appendChild(kv);
       var texts = [ex.text, ex.pair];
       config.methods.forEach(function (m) {
-        var section = el("section", {"class": "method-row", "data-signed": m.signed ? "1" : "0"});
+        var section = el("section", {"class": "method-row" + (ex.unread ? " unread" : ""),
+                                     "data-signed": m.signed ? "1" : "0"});
         section.appendChild(el("h2", {}, m.title));
         var scores = ex.scores[m.name];
         if (!scores) { section.appendChild(el("p", {"class": "hint"}, "Skipped on this example.")); box.appendChild(section); return; }
@@ -427,11 +435,12 @@ window.reportgen = (function () {
     });
   }
 
-  // Printing: collapsed <details> would print as a bare summary line; open them for the print, then restore.
+  // Printing: collapsed <details> would print as a bare summary line; open them for the print, then restore. Tables
+  // of numbers (details.numbers) print only when the reader opened them.
   function setupPrint() {
     var opened = [];
     window.addEventListener("beforeprint", function () {
-      document.querySelectorAll("details:not([open])").forEach(function (d) { d.open = true; opened.push(d); });
+      document.querySelectorAll("details:not([open]):not(.numbers)").forEach(function (d) { d.open = true; opened.push(d); });
     });
     window.addEventListener("afterprint", function () {
       opened.forEach(function (d) { d.open = false; });
