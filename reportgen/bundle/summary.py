@@ -65,6 +65,7 @@ class MetricMean:
     # The method's value minus the random reference's, per example, averaged over the examples both have: a
     # paired difference with its own interval (a method without the reference beside it has none).
     vs_reference: Optional[Mean] = field(default=None, metadata=OMIT)
+    vs_lead: Optional[Mean] = field(default=None, metadata=OMIT)  # the same against the lead method
 
 
 @section

@@ -109,6 +109,7 @@ class DatasetAggregate:
         reference = reference_method(methods)
         self.reference = reference.name if reference else None
         self.vs_reference: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.vs_lead: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))  # the same, vs lead
         self.pairs = [(a, b) for a in sorted(names) for b in sorted(names)]
         self.agreement: dict[tuple[str, str], list[float]] = defaultdict(list)
         # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
@@ -161,11 +162,8 @@ class DatasetAggregate:
             for metric, value in values.items():
                 if value is not None:
                     self.metric_values[metric][method].append(value)
-        floor = r.metrics.get(self.reference, {}) if self.reference else {}
-        for method, values in r.metrics.items():
-            for metric, value in values.items():
-                if method != self.reference and value is not None and floor.get(metric) is not None:
-                    self.vs_reference[metric][method].append(value - floor[metric])
+        _add_paired(self.vs_reference, self.reference, r.metrics)
+        _add_paired(self.vs_lead, self.cue_method.name if self.cue_method else None, r.metrics)
         for name, infos in self.convergence.items():
             if r.methods[name].info.checked:
                 infos.append((r.slug, r.methods[name].info))
@@ -242,9 +240,9 @@ class DatasetAggregate:
 
     def _metric_mean(self, metric: str, method: str, values: list[float]) -> dict[str, Any]:
         out = mean_of(values)
-        paired = self.vs_reference.get(metric, {}).get(method)
-        if paired:
-            out["vs_reference"] = mean_of(paired)
+        for key, paired in (("vs_reference", self.vs_reference), ("vs_lead", self.vs_lead)):
+            if paired.get(metric, {}).get(method):
+                out[key] = mean_of(paired[metric][method])
         return out
 
     def _convergence(self, infos: list[tuple[str, MethodInfo]], threshold: float) -> dict[str, Any]:
@@ -278,6 +276,16 @@ class DatasetAggregate:
         return {"method": method.name, "method_title": method.title,
                 "classes": [{"label": lab, "n": self.targets[lab], "words": self.by_class[method.name][lab].top()}
                             for lab in self.labels]}
+
+
+def _add_paired(into: dict[str, dict[str, list[float]]], against: Optional[str],
+                metrics: Mapping[str, Mapping[str, Optional[float]]]) -> None:
+    """One example's paired differences: each other method's value minus against's, per metric both have."""
+    base = metrics.get(against, {}) if against else {}
+    for method, values in metrics.items():
+        for metric, value in values.items():
+            if method != against and value is not None and base.get(metric) is not None:
+                into[metric][method].append(value - base[metric])
 
 
 def _special_share(r: ExampleResult, method: str) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from reportgen.bundle.declarations import MethodDecl, MetricDecl, reference_method
+from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.vocabulary import SEVERITIES
 from reportgen.compute.aggregate import SPECIAL_SHARE, DatasetAggregate
@@ -136,6 +136,7 @@ def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl
     comp, suff = means.get(deletion, {}), means.get(insertion, {})
     if a is None or a not in comp:
         return []
+    lead = getattr(lead_method(methods), "name", None)
     out = []
     for m in methods:
         name, share = m.name, cost.get(m.name, {}).get("share")
@@ -145,7 +146,10 @@ def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl
         if m.family != "decomposition" and not as_faithful:
             continue
         both = name in suff and a in suff
+        paired = comp[name].get("vs_lead") if a == lead else None  # the interval of the difference, where paired
         out.append(finding("faithfulness_for_cost", "info", {
+            "difference": [paired["mean"], paired["interval"]["low"], paired["interval"]["high"]]
+            if paired and paired["interval"] else None,
             "method": name, "anchor": a, "deletion_metric": deletion, "deletion": [comp[name]["mean"], comp[a]["mean"]],
             "insertion_metric": insertion, "insertion": [suff[name]["mean"], suff[a]["mean"]] if both else None,
             "share": share,

@@ -59,9 +59,8 @@ def from_summary(summary: dict[str, Any], methods: Sequence[MethodDecl],
         per = summary["metrics"].get(metric.name, {})
         if lead.name not in per or reference.name not in per or "vs_reference" not in per[lead.name]:
             return None
-        mine = per[lead.name]
-        out[metric.name] = _figures(metric, {k: mine[k] for k in ("mean", "n", "interval")}, per[reference.name],
-                                    mine["vs_reference"])
+        out[metric.name] = _figures(metric, _bare(per[lead.name]), _bare(per[reference.name]),
+                                    per[lead.name]["vs_reference"])
     n = min(v["difference"]["n"] for v in out.values())
     return {"method": lead.name, "reference": reference.name, "sampled": False, "examples": n,
             "of": summary["n_readable"], "metrics": out}
@@ -118,6 +117,11 @@ def sampled_verdict(
                                     mean_of([b for _, b in paired]), mean_of([a - b for a, b in paired]))
     return {"method": lead, "reference": reference.name, "sampled": True, "examples": len(chosen), "of": of,
             "metrics": out}
+
+
+def _bare(mean: dict[str, Any]) -> dict[str, Any]:
+    """A metric mean without its paired differences."""
+    return {k: mean[k] for k in ("mean", "n", "interval")}
 
 
 def _figures(metric: MetricDecl, lead: dict[str, Any], reference: dict[str, Any],

@@ -17,10 +17,12 @@ from bokeh.models import (
     CustomJSHover,
     FixedTicker,
     HoverTool,
+    InlineStyleSheet,
     LinearColorMapper,
     Range1d,
     Select,
     Span,
+    Toolbar,
 )
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
@@ -191,6 +193,7 @@ def removal_curves(curves: dict[str, list[float]], title: str, target_id: str,
 def embed(model: Any, target_id: str) -> Markup:
     """The plot's <div> and a <script type="application/json"> block that static/reportgen.js hands to BokehJS."""
     _plain_ticks(model)
+    _hidden_in_print(model)
     item = _stable_ids(json_item(model, target_id), prefix=target_id)
     return Markup(f'<div class="plot" id="{target_id}"></div>') + json_script(
         item, f'class="bokeh-item" data-target="{target_id}"'
@@ -204,6 +207,16 @@ def _plain_ticks(model: Any) -> None:
     for bar in model.select({"type": ColorBar}):
         if not isinstance(bar.formatter, BasicTickFormatter):
             bar.formatter = BasicTickFormatter(use_scientific=False)
+
+
+SCREEN_ONLY = "@media print { :host { display: none !important; } }"
+
+
+def _hidden_in_print(model: Any) -> None:
+    """Toolbars and pickers are for the screen. They live in Bokeh's shadow DOM, out of the page's style sheet's
+    reach, so each carries its own print rule."""
+    for part in [*model.select({"type": Toolbar}), *model.select({"type": Select})]:
+        part.stylesheets = [*part.stylesheets, InlineStyleSheet(css=SCREEN_ONLY)]
 
 
 def json_script(payload: Any, attributes: str) -> Markup:

@@ -145,7 +145,8 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
     with_data = [m for m in bundle.metrics if means.get(m.name)]  # a column of dashes says nothing: left out
     return {
         "metrics": [
-            {**_metric_header(m), "html": render_markdown(m.description)} for m in bundle.metrics
+            {**_metric_header(m), "html": render_markdown(m.description), "terms": glossary_terms(m.description)}
+            for m in bundle.metrics
         ],
         "columns": [_metric_header(m) for m in with_data],
         "no_data": [m.title for m in bundle.metrics if m not in with_data],
@@ -175,7 +176,7 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         ],
         "methods": [
             {"name": m.name, "title": m.title, "family": m.family, "signed": m.signed,
-             "html": render_markdown(m.description)}
+             "html": render_markdown(m.description), "terms": glossary_terms(m.description)}
             for m in bundle.methods
         ],
         "target": compute.target,
@@ -197,6 +198,26 @@ def glossary_anchor(label: str) -> Optional[str]:
     """The glossary entry for a figure's label, read up to its qualifier ("steps, most in a window" as "steps")."""
     head = re.split(r" \(mean|,", label)[0]
     return GLOSSARY_OF.get("relative to" if head.startswith("relative to ") else head)
+
+
+# Words of the methods' and metrics' descriptions that the glossary explains (lower case, as written there).
+TERMS = {"baseline": "baseline", "logit": "logit", "aopc": "aopc", "convergence delta": "delta",
+         "completeness": "delta", "f(input)": "f-x", "random scores": "random-reference", "rationale": "rationale",
+         "attention": "attention", "probe": "probe", "[unk]": "unk", "rank correlation": "rank-correlation",
+         "spearman": "rank-correlation", "attribution": "attribution"}
+
+
+def glossary_terms(text: str) -> list[dict[str, str]]:
+    """The glossary entries a description's words need, in the order they first appear, each once."""
+    lower = text.lower()
+    found = sorted((lower.find(term), term, anchor) for term, anchor in TERMS.items() if term in lower)
+    seen: set[str] = set()
+    out = []
+    for _, term, anchor in found:
+        if anchor not in seen:
+            seen.add(anchor)
+            out.append({"term": term, "anchor": anchor})
+    return out
 
 
 def glossary_view(bundle: ReportBundle) -> dict[str, Any]:

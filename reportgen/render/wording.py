@@ -10,6 +10,7 @@ from reportgen.bundle.declarations import MethodDecl
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.summary import Finding, LabelSources
 from reportgen.bundle.typed import plain
+from reportgen.render.formatting import num, signed
 
 Titles = Mapping[str, str]  # method name -> the title a reader sees
 
@@ -68,6 +69,9 @@ def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     comp = p["deletion"]
     parts = [f"{p['deletion_metric']} {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
+    if p.get("difference"):
+        mean, low, high = p["difference"]
+        parts[0] += f" (paired difference {signed(mean, 3)}, 95% interval {num(low, 3)} to {num(high, 3)})"
     if p["insertion"] is not None:
         parts.append(f"{p['insertion_metric']} {p['insertion'][0]:.3f} against {p['insertion'][1]:.3f}")
     verdict = "as comprehensive, for less arithmetic" if p["as_faithful"] else "less comprehensive"

@@ -312,8 +312,9 @@ def test_a_completeness_check_is_one_protocol():
 
 
 def test_every_link_into_the_glossary_has_its_entry():
-    """glossary.html#id links (from templates and from the figures beside a method) land on an entry."""
-    from reportgen.render.structure import GLOSSARY_OF
+    """glossary.html#id links (from templates, the figures beside a method and the terms of the methods' and
+    metrics' descriptions) land on an entry."""
+    from reportgen.render.structure import GLOSSARY_OF, TERMS, glossary_terms
 
     root = Path(__file__).resolve().parents[2]
     glossary = (root / "themes" / "default" / "templates" / "glossary.html").read_text(encoding="utf-8")
@@ -321,6 +322,9 @@ def test_every_link_into_the_glossary_has_its_entry():
     linked = {anchor for path in (root / "themes").rglob("*.html")
               for anchor in re.findall(r'glossary\.html#([a-z-]+)', path.read_text(encoding="utf-8"))}
     assert linked and set(GLOSSARY_OF.values()) and (linked | set(GLOSSARY_OF.values())) <= entries
+    assert set(TERMS.values()) <= entries
+    assert [t["anchor"] for t in glossary_terms("The baseline's logit, then the BASELINE again; AOPC.")] == \
+        ["baseline", "logit", "aopc"]
 
 
 def test_alerts_lead_with_errors_then_warnings_that_single_examples_out_and_info_is_a_note(tmp_path):

@@ -107,3 +107,27 @@ def test_anything_but_stored_maps_is_refused():
     for data in (b"x", buffer.getvalue()):
         with pytest.raises(ValueError):
             decode_maps(data)
+
+
+def test_paired_differences_are_the_examples_own(tmp_path):
+    """vs_reference and vs_lead are means of each readable example's own difference (the golden build ran random
+    and both removal metrics for every method), and the verdict is read from them, not computed again."""
+    shutil.copytree(GOLDEN, tmp_path / "data")
+    bundle = load_bundle(tmp_path / "data")
+    readable = [ex for ex in bundle.examples if not ex.unreadable]
+    v = bundle.summary.verdict
+    assert v is not None and v.sampled is False
+    for metric, per in bundle.summary.metrics.items():
+        for method, mean in per.items():
+            for key, against in (("vs_reference", v.reference), ("vs_lead", v.method)):
+                paired = getattr(mean, key)
+                if method == against:
+                    assert paired is None
+                    continue
+                diffs = [ex.metrics[method][metric] - ex.metrics[against][metric] for ex in readable
+                         if ex.metrics[method].get(metric) is not None
+                         and ex.metrics[against].get(metric) is not None]
+                assert paired.n == len(diffs) and paired.mean == pytest.approx(np.mean(diffs), abs=1e-6)
+        if metric in v.metrics:
+            assert v.metrics[metric].lead.mean == per[v.method].mean
+            assert v.metrics[metric].difference == per[v.method].vs_reference
