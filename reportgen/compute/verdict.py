@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method
+from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, reference_method
 from reportgen.bundle.vocabulary import VERDICT_EXAMPLES
 from reportgen.compute.encode import EncodedExample
 from reportgen.compute.intervals import mean_of
@@ -42,6 +42,7 @@ def verdict_sample(single: Sequence[bool], seed: int) -> list[int]:
     pool = [i for i, ok in enumerate(single) if ok]
     if len(pool) <= VERDICT_EXAMPLES:
         return pool
+    # seed + 1: a draw of its own, not the global analyses' sample (random.Random(seed) in the pipeline) again.
     return sorted(random.Random(seed + 1).sample(pool, VERDICT_EXAMPLES))
 
 
@@ -50,7 +51,7 @@ def from_summary(summary: dict[str, Any], methods: Sequence[MethodDecl],
     """The verdict from figures the build computed on every readable example, or None when it did not compute
     both metrics for the lead and the reference."""
     lead = lead_method(methods)
-    reference = next((m for m in methods if m.reference), None)
+    reference = reference_method(methods)
     chosen = [m for curve in CURVES for m in metrics if m.curve == curve]
     if lead is None or reference is None or len(chosen) < len(CURVES):
         return None
