@@ -179,7 +179,9 @@ class ExampleResult:
 
     @property
     def correct(self) -> Optional[bool]:
-        return None if self.label is None else self.label == self.predicted
+        """None where the prediction is not scored: no gold label, or a mostly-[UNK] text the model did not read
+        (it is in no figure, so neither right nor wrong)."""
+        return None if self.label is None or self.unreadable else self.label == self.predicted
 
     @property
     def confidence(self) -> float:

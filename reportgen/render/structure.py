@@ -277,8 +277,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
     ]
     return {
         "ex": ex,
-        # A mostly-[UNK] example is in no figure: its prediction is neither right nor wrong, only unread.
-        "correct": None if ex.unreadable else ex.correct,
+        "correct": ex.correct,
         "note_html": render_markdown(ex.note) if ex.note else None,
         "probabilities": sorted(
             ({"label": lab, "p": p, "bar": round(100 * p, 1)} for lab, p in zip(bundle.labels, ex.probabilities)),
@@ -412,7 +411,7 @@ def table_rows(bundle: ReportBundle, chunk: int, examples: list[ExampleResult]) 
         rows.append({
             "n": bundle.examples.position[ex.slug] + 1, "slug": ex.slug, "id": ex.id, "preview": row["preview"],
             "lang": row["lang"], "gold": ex.label, "pred": ex.predicted, "conf": round(ex.confidence, 6),
-            "correct": None if ex.unreadable else ex.correct, "flags": row["flags"],
+            "correct": ex.correct, "flags": row["flags"],
             "href": f"examples/{ex.slug}.html" if ex.slug in paged else f"view.html#{chunk}:{ex.slug}",
             "text": " ".join(filter(None, [ex.id, ex.text[:SEARCH_CHARS],
                                            (ex.text_pair or "")[:SEARCH_CHARS]])).lower(),

@@ -13,7 +13,7 @@ import pytest
 
 from reportgen.bundle import load_bundle
 from reportgen.bundle.attention_maps import decode_maps, encode_maps, quantise
-from reportgen.bundle.declarations import MetricDecl
+from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.compute.intervals import mean_of
 from reportgen.compute.verdict import from_summary, verdict_sample
 from reportgen.render.first_screen import first_screen
@@ -45,8 +45,6 @@ def test_the_verdict_from_every_example_is_the_methods_tables_figures():
     summary = {"n_readable": 4, "metrics": {
         name: {"ig": {**mean_of(lead), "vs_reference": mean_of(diff)}, "random": mean_of(ref)}
         for name in ("del", "ins")}}
-    from reportgen.bundle.declarations import MethodDecl
-
     methods = [MethodDecl(name="ig", title="IG", family="gradient", signed=True, summary="", description="", lead=2),
                MethodDecl(name="random", title="Random", family="reference", signed=True, summary="",
                           description="")]
