@@ -1,13 +1,16 @@
 """One-pass decomposition methods against Integrated Gradients (issue 13), figures from one run.
 
-For each data set (HateXplain and SST-2 samples, 200 each, from ../shared/data) one build with the default model
-(a probe cross-fitted on the set): Integrated Gradients (adaptive, the default), the one-pass methods and the
-random reference, scored by comprehensiveness and sufficiency (AOPC over ferret's deletion ratios, the metric
-code that benchmarks/vs_ferret.py checks against ferret). Printed per method: both metrics and the seconds of
+For each data set (HateXplain, SST-2 and AG News samples, 200 each, from ../shared/data) one build with the
+default model (a probe cross-fitted on the set): Integrated Gradients (adaptive, the default), the one-pass
+methods and the random reference, scored by comprehensiveness and sufficiency (AOPC over ferret's deletion ratios,
+the metric code that benchmarks/vs_ferret.py checks against ferret). Printed per method: both metrics and the seconds of
 its own pass, from the build's log, and its counted arithmetic (the methods page's cost) as a multiple of IG's.
-Comprehensiveness: higher is better; sufficiency: lower is better.
+Comprehensiveness: higher is better; sufficiency: lower is better. Then the lead (AttnLRP, the default's) against
+IG on the same examples: each metric's paired difference (IG minus the lead) with its 95% bootstrap interval, and
+their mean rank agreement (Spearman over each example's words): issue 25's check that the one-pass lead loses no
+faithfulness.
 
-    .venv/bin/python benchmarks/one_pass.py [--methods decompx] [--n 200]
+    .venv/bin/python benchmarks/one_pass.py [--methods attn_lrp,gradient_x_input] [--n 200]
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ METRICS = ("comprehensiveness", "sufficiency")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="decompx", help="the one-pass methods to compare")
+    parser.add_argument("--methods", default="attn_lrp,gradient_x_input", help="the one-pass methods to compare")
     parser.add_argument("--n", type=int, default=200)
-    parser.add_argument("--sets", default="hatexplain,sst2")
+    parser.add_argument("--sets", default="hatexplain,sst2,agnews")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="reportgen-one-pass-"))
     methods = ["integrated_gradients", *args.methods.split(","), "random"]
@@ -55,7 +58,10 @@ def main() -> None:
         summary = json.loads((work / f"site-{name}" / "data" / "results.json").read_text())["summary"]
         counted = summary["cost"]["methods"]  # FLOPs per example on the first 8 readable examples (the site's)
         figures[name] = {m: {"seconds": seconds.get(m), "flops": counted[m]["flops"],
-                             **{k: summary["metrics"][k][m]["mean"] for k in METRICS}} for m in methods}
+                             **{k: summary["metrics"][k][m]["mean"] for k in METRICS},
+                             "ig_minus_lead": {k: summary["metrics"][k][m].get("vs_lead") for k in METRICS},
+                             "agreement_with_ig": summary["agreement"][m]["integrated_gradients"]}
+                         for m in methods}
         print(f"{name} ({len(lines)} examples, build {time.perf_counter() - started:.0f} s):", flush=True)
         ig = figures[name]["integrated_gradients"]
         for method, row in figures[name].items():
@@ -64,7 +70,13 @@ def main() -> None:
             if ig["flops"]:
                 cost += f", counted arithmetic {row['flops'] / ig['flops']:.2f}x IG's"
             print(f"  {method:<22} comprehensiveness {row['comprehensiveness']:.3f}, sufficiency "
-                  f"{row['sufficiency']:.3f}{cost}", flush=True)
+                  f"{row['sufficiency']:.3f}{cost}, rank agreement with IG {row['agreement_with_ig']:.3f}",
+                  flush=True)
+        for metric, paired in ig["ig_minus_lead"].items():
+            if paired:
+                low, high = paired["interval"]["low"], paired["interval"]["high"]
+                print(f"  IG minus the lead, {metric}: {paired['mean']:+.3f} [{low:+.3f}, {high:+.3f}] "
+                      f"over {paired['n']} examples", flush=True)
     (work / "figures.json").write_text(json.dumps(figures, indent=1))
     print(f"work folder: {work}")
 

@@ -169,8 +169,20 @@ def _applicable_methods(cfg: BuildConfig, adapter: Any, named: set[str]) -> tupl
     kept = tuple(name for name in cfg.compute.methods if name not in reasons)
     # Every option of every method that runs, defaults included, so the site states what each method was given.
     options = {name: dataclasses.asdict(METHODS.get(name)(cfg.compute.options.get(name)).options) for name in kept}
-    compute = dataclasses.replace(cfg.compute, methods=kept, options={k: v for k, v in options.items() if v})
+    compute = dataclasses.replace(cfg.compute, methods=kept, options={k: v for k, v in options.items() if v},
+                                  costly_sample=_costly_sample(cfg.compute.costly_sample, kept, named))
     return dataclasses.replace(cfg, compute=compute), reasons
+
+
+def _costly_sample(asked: Any, methods: Sequence[str], named: set[str]) -> Any:
+    """--costly-sample as the build records it: as given, else "all" when --methods named a costly method (the
+    user asked for it), else COSTLY_SAMPLE (compute/plan.py decides whether a sample is used at all)."""
+    from reportgen.bundle.vocabulary import COSTLY_SAMPLE
+    from reportgen.compute.methods import METHODS
+
+    if asked is not None:
+        return asked
+    return "all" if any(METHODS.get(name).costly for name in named & set(methods)) else COSTLY_SAMPLE
 
 
 def expand_names(names: Sequence[str], registry: Any) -> tuple[str, ...]:

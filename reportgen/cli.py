@@ -16,16 +16,19 @@ from reportgen.config import DEFAULT_METHODS, DEFAULT_METRICS
 from reportgen.errors import ConfigError, FindingsError
 
 
-class IntOrAuto(click.ParamType):
-    name = "N|auto"
+class IntOr(click.ParamType):
+    """A whole number, or the one word an option also takes ("auto", "all")."""
+
+    def __init__(self, word: str) -> None:
+        self.word, self.name = word, f"N|{word}"
 
     def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
-        if value == "auto" or isinstance(value, int):
+        if value == self.word or isinstance(value, int):
             return value
         try:
             return int(value)
         except ValueError:
-            self.fail(f"{value!r} is neither an integer nor 'auto'", param, ctx)
+            self.fail(f"{value!r} is neither an integer nor {self.word!r}", param, ctx)
 
 
 EPILOG = """\b
@@ -58,9 +61,10 @@ def cli() -> None:
 @click.option("--metrics", help="Comma-separated quality metrics, 'all' or 'none' (see `reportgen metrics`). "
               f"[default: {','.join(DEFAULT_METRICS)}; comprehensiveness and sufficiency on request]")
 @click.option("--target", type=click.Choice(["predicted", "gold"]), help="Class to explain. [default: predicted]")
-@click.option("--ig-steps", type=IntOrAuto(), help="Integrated Gradients steps: 'auto' adds steps per example (17, 33, "
-              "65, then 129) until its convergence delta is within --ig-tolerance, or a fixed number of "
-              "Gauss-Legendre steps (Captum's rule; 50 is Captum's default). [default: auto]")
+@click.option("--ig-steps", type=IntOr("auto"),
+              help="Integrated Gradients steps: 'auto' adds steps per example (17, 33, 65, then 129) until its "
+                   "convergence delta is within --ig-tolerance, or a fixed number of Gauss-Legendre steps (Captum's "
+                   "rule; 50 is Captum's default). [default: auto]")
 @click.option("--ig-tolerance", type=float, help="For --ig-steps auto: largest |delta| / |f(x) - f(baseline)|. "
               "[default: 0.01]")
 @click.option("--smoothgrad-samples", type=int, help="Noisy copies per example for smoothgrad. [default: 20]")
@@ -78,7 +82,12 @@ def cli() -> None:
               help="Run the global analyses that need many examples at once (head statistics and importance, layer "
                    "probes, projection) on a seeded sample of this many examples; model.html states the sample. "
                    "[default: 200]")
-@click.option("--pages", type=IntOrAuto(),
+@click.option("--costly-sample", type=IntOr("all"),
+              help="Run the costly methods (Integrated Gradients and the other path or sampling methods) on a seeded "
+                   "sample of this many examples plus every paged one, or on 'all'; the one-pass lead explains every "
+                   "example, and the methods page states the plan. [default: 100 with the default methods, all when "
+                   "--methods names them]")
+@click.option("--pages", type=IntOr("auto"),
               help="Examples with a full page (attention heatmaps): misclassified, alerted, least confident and "
                    "most disputed first, then a seeded sample by label. Every example is still in the index and "
                    "opens in its in-page view. 'auto': as many as fit 40 MB of attention maps, at most 300. "
@@ -121,7 +130,7 @@ def cli() -> None:
 @click.option("--window-stride", type=int,
               help="With --long-inputs window: word pieces two neighbouring windows share. [default: a quarter of "
                    "the window]")
-@click.option("--batch-tokens", type=IntOrAuto(),
+@click.option("--batch-tokens", type=IntOr("auto"),
               help="Tokens per forward/backward batch; lower it if memory runs out. [default: auto: 4096 on a CPU, "
                    "on a GPU what half its free memory holds]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),

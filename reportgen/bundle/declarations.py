@@ -35,6 +35,7 @@ class MethodDecl:
     lead: int = 0  # the signed method with the highest lead heads the summaries (ties: run order)
     completeness: Optional[Completeness] = None
     approximates: Optional[str] = None  # the method this one is a one-point (linear) approximation of
+    costly: bool = False  # many passes per example: beside a one-pass lead it ran on a sample (Summary.plan)
 
     @property
     def reference(self) -> bool:

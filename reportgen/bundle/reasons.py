@@ -13,10 +13,13 @@ ReasonCode = Literal[
     "layout_not_bert",  # the decomposition methods need BERT's blocks: params architecture, difference, model_type
     "head_not_bert",  # ... and BERT's pooler + classifier as the head: params architecture
     "activation_not_module",  # the LRP rules hook the feed-forward activation: params architecture
+    "rules_not_placed",  # the architecture table has no place for the LRP rules: params architecture
+    "head_not_in_table",  # the LRP rules' places in the own head are not there: params architecture
     "shared_layers",  # one block's weights serve every layer: params family
     "layers_unknown",  # the architecture table does not say where the blocks are: params architecture
     "no_head_projection",  # no per-head output projection to mask: params family
     "too_many_pieces",  # a method's length limit: params size, limit
+    "outside_costly_sample",  # a costly method beside a one-pass lead ran on a sample without this example
     "too_few_gold_classes",  # a probe per layer needs gold labels of at least 2 classes
     "no_gold_labels",
     "no_signed_method",  # class words need a signed attribution method

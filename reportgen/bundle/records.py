@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 # ... and "config" is typed (bundle/settings.py RecordedSettings: a method option's value is a bool, number,
 # string or null); 95% intervals ({"low", "high", "kind"}) beside the accuracy, each metric mean, per-class
 # precision/recall/F1 and the ECE.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -67,6 +67,9 @@ class MethodInfo:
     sum: Optional[float] = field(default=None, metadata=OMIT)
     logit: Optional[float] = field(default=None, metadata=OMIT)
     skipped: Optional[Reason] = field(default=None, metadata=OMIT)  # why the method gave no scores here
+    # A costly method's scores computed for this example's page outside its sample (compute/plan.py): shown on the
+    # page, not part of the data-set figures, which are the sample's.
+    beyond_sample: Optional[bool] = field(default=None, metadata=OMIT)
     # Scores past float32's range were divided by their largest magnitude, this: only their ranking is kept.
     rescaled_by: Optional[float] = field(default=None, metadata=OMIT)
     windows: Optional[tuple["MethodInfo", ...]] = field(default=None, metadata=OMIT)  # each window's own

@@ -81,6 +81,16 @@ class VerdictMetric:
 
 
 @section
+class LeadAgainst:
+    """The lead against a costly method on the verdict's sample (compute/verdict.py): each metric's outcome says
+    whether the lead is better or worse than that method (its figures as VerdictMetric's, the method as
+    reference)."""
+
+    method: str
+    metrics: dict[str, VerdictMetric]
+
+
+@section
 class Verdict:
     """Whether the lead method's highlights carry the prediction better than random ones (compute/verdict.py)."""
 
@@ -90,6 +100,21 @@ class Verdict:
     examples: int
     of: int  # readable examples the sample was drawn from
     metrics: dict[str, VerdictMetric]  # the deletion and insertion metrics
+    against: tuple[LeadAgainst, ...] = ()  # the lead against each costly method with scores on the sample
+
+
+@section
+class Plan:
+    """Which methods explained every example and which a seeded sample (compute/plan.py): present only when the
+    costly methods ran on a sample beside a one-pass lead."""
+
+    lead: Optional[str]
+    every: tuple[str, ...]  # methods run on every example
+    sampled: tuple[str, ...]  # costly methods run on the sample and the paged examples
+    sample: int  # readable one-window examples in the sample (the verdict's)
+    paged: int  # paged examples outside the sample that the sampled methods also explained
+    of: int  # examples in the report
+    seed: int  # the sample's draw
 
 
 @section
@@ -107,6 +132,17 @@ class ReducedPrecision:
     reduced: str  # "bf16" or "fp16"
     n: int
     recomputed: int  # examples whose check failed there and were computed again in fp32
+
+
+@section
+class Carried:
+    """The share of the target logit a decomposition's scores add up to (sum / logit per example), over the
+    readable examples: the median and the quartiles."""
+
+    n: int
+    median: float
+    low: float  # 25th percentile
+    high: float  # 75th percentile
 
 
 @section
@@ -217,6 +253,7 @@ class HeadImportance:
     loss: float
     pruning: tuple[Pruning, ...]
     labels_from: LabelSources
+    ablation_examples: int  # the seeded part of the sample the ablations and the pruning read (the gradient: all)
 
 
 @section
@@ -340,3 +377,5 @@ class Summary:
     findings: tuple[Finding, ...]
     verdict: Optional[Verdict] = field(default=None, metadata=OMIT)  # None: no lead method, or no example
     global_analysis: Optional[GlobalAnalysis] = field(default=None, metadata=OMIT)  # --no-global: None
+    plan: Optional[Plan] = field(default=None, metadata=OMIT)  # None: every method explained every example
+    carried: dict[str, Carried] = field(default_factory=dict)  # decomposition method -> share of the logit

@@ -25,3 +25,10 @@ BOOTSTRAP_SEED = 0
 # sufficiency on every example, they are computed for the lead method and random scores on a seeded sample of
 # this many examples (about 40 short forward passes each).
 VERDICT_EXAMPLES = 100
+# The costly methods' sample beside a one-pass lead (--costly-sample): the verdict's sample, so the lead and
+# Integrated Gradients are compared on the same examples.
+COSTLY_SAMPLE = VERDICT_EXAMPLES
+# ... and the paged examples outside that sample the costly methods also explain, most needed first
+# (misclassified, alerted, least confident: compute/pages.py), so a small data set whose every example has a page
+# is not explained twice over.
+PAGED_COSTLY = 25

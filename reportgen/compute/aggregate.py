@@ -115,6 +115,8 @@ class DatasetAggregate:
         # Methods whose scores should add up to f(end) - f(baseline): each example's completeness check.
         self.convergence: dict[str, list[tuple[str, MethodInfo]]] = {m.name: [] for m in methods if m.completeness}
         self.completeness = {m.name: m.completeness for m in methods if m.completeness}
+        # A decomposition of the logit (its info has a sum beside the logit): what share of the logit it carries.
+        self.carried: dict[str, list[float]] = defaultdict(list)
         self.labelled: list[tuple[str, str, list[float]]] = []  # (slug, gold, probabilities), readable only
         real = [m for m in methods if not m.reference]
         self.special_shares: dict[str, dict[str, float]] = {m.name: {} for m in real}
@@ -167,6 +169,9 @@ class DatasetAggregate:
         for name, infos in self.convergence.items():
             if r.methods[name].info.checked:
                 infos.append((r.slug, r.methods[name].info))
+        for name, out in r.methods.items():
+            if out.info.sum is not None and out.info.logit:
+                self.carried[name].append(out.info.sum / out.info.logit)
         for pair, value in rho.items():
             if value is not None:
                 self.agreement[pair].append(value)
@@ -233,6 +238,9 @@ class DatasetAggregate:
             "convergence": {name: {**self._convergence(infos, self.thresholds[name]),
                                    "end": self.completeness[name].end}
                             for name, infos in self.convergence.items() if infos},
+            # method -> the share of the target logit its scores add up to, over examples (quartiles)
+            "carried": {name: {"n": len(v), "median": float(np.median(v)), "low": float(np.percentile(v, 25)),
+                               "high": float(np.percentile(v, 75))} for name, v in sorted(self.carried.items())},
             "agreement": {a: {b: (float(np.mean(self.agreement[(a, b)])) if self.agreement[(a, b)] else None)
                               for b in names} for a in names},
         }

@@ -16,12 +16,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from reportgen.bundle import ExampleResult
+from reportgen.bundle.reasons import Reason
 from reportgen.bundle.records import SCHEMA_VERSION, dumps
 from reportgen.bundle.store import chunk_bytes
+from reportgen.bundle.typed import plain
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.encode import encode_documents, window_rows
 from reportgen.compute.forward import shared_forward
-from reportgen.compute.methods import MethodContext
+from reportgen.compute.methods import MethodContext, MethodOutput
 from reportgen.compute.metrics import MetricContext
 from reportgen.compute.windows import merged_info, merged_metric, merged_scores
 from reportgen.compute.words import words_from_tokens
@@ -51,8 +53,10 @@ class ChunkExplainer:
     key: dict[str, Any]  # what every part depends on (weights, tokenizer, code, shared settings)
     probe_keys: Sequence[Optional[str]]
     record: Any  # (i, document, attention maps of its windows) -> dict: ExampleResult's fields but methods, metrics
+    # The examples the costly methods run on beside a one-pass lead (compute/plan.py); None: every example.
+    costly_examples: Optional[frozenset[int]] = None
     seconds: Counter = field(default_factory=Counter)
-    computed: int = 0  # examples whose methods ran in this build (for examples per second)
+    computed: Counter = field(default_factory=Counter)  # method -> examples it ran on in this build (per second)
 
     def __post_init__(self) -> None:
         self.group_of = {i: g for g, group in enumerate(self.groups) for i in group.indices}
@@ -95,9 +99,16 @@ class ChunkExplainer:
         keys = {"records": key_of({**common, "kind": "records"})}
         metric_key = [m.name for m in self.metrics]
         for method in self.methods:
+            # Which of these examples a sampled method ran on is part of what its scores are (absent when it ran
+            # on every example, so such a key is what it was before sampling existed).
+            sample = {"sample": [i in self.costly_examples for i in span]} if self.sampled(method) else {}
             keys[method.name] = key_of({**common, "kind": "method", "method": method.name, "metrics": metric_key,
-                                        **method.key(self.ccfg)})
+                                        **method.key(self.ccfg), **sample})
         return keys
+
+    def sampled(self, method: Any) -> bool:
+        """Whether this method runs on the costly sample only (a costly method beside a one-pass lead)."""
+        return method.costly and self.costly_examples is not None
 
     def missing(self, parts: dict[str, Optional[bytes]]) -> Optional[tuple[list[str], bool]]:
         """(methods to compute, whether the records are needed), or None when every part is cached."""
@@ -159,17 +170,33 @@ class ChunkExplainer:
             started = time.perf_counter()
             outputs: list[Any] = [None] * len(rows)
             for group in groups:
+                if self.sampled(method):
+                    # (a sampled method's rows outside the sample are filled in here, without running it)
+                    group = self._in_sample(group, rows, owner, span, outputs)
+                    if not group.indices:
+                        continue
                 ctx = MethodContext(self.adapter, _pick(rows, group), _pick(at, group), _pick(logits_at, group),
                                     _pick(attentions, group), self.ccfg, quiet)
                 with self.adapter.using(group.probe):
                     for k, result in zip(group.indices, method.attribute(ctx)):
                         outputs[k] = result
             self.seconds[method.name] += time.perf_counter() - started
+            self.computed[method.name] += len({owner[k] for k, out in enumerate(outputs) if not _outside(out)})
             out[method.name] = self._method_part(span, documents, rows, owner, groups, at, logits_at,
                                                  row_probabilities, method.name, outputs)
-        if missing:
-            self.computed += len(span)
         return out
+
+    def _in_sample(self, group: ProbeGroup, rows, owner, span, outputs: list[Any]) -> ProbeGroup:
+        """The group's rows whose example is in the costly sample; every other row's output is set here: no
+        scores, and why (metrics then score nothing there, as for any skipped example)."""
+        members = []
+        for k in group.indices:
+            if span[owner[k]] in self.costly_examples:  # type: ignore[operator]
+                members.append(k)
+            else:
+                outputs[k] = MethodOutput(np.full(rows[k].length, np.nan, dtype=np.float32),
+                                          {"skipped": plain(Reason("outside_costly_sample"))})
+        return ProbeGroup(group.probe, members, group.fold)
 
     def _row_predictions(self, documents, owner, span, shared, groups, at) -> tuple[list[float], np.ndarray]:
         """f(x) for the target, and the class probabilities, of each row: the example's own (from pass 1) when
@@ -191,23 +218,27 @@ class ChunkExplainer:
     def _method_part(self, span, documents, rows, owner, groups, at, logits_at, probabilities, name,
                      outputs) -> bytes:
         scores = [o.token_scores for o in outputs]
-        # A method may skip an example (attention flow on a long input): its map is NaN. Metrics score a zero
-        # map there instead, and the value is dropped afterwards, so no metric needs to know about skipping.
+        # A method may skip an example (attention flow on a long input, a sampled method outside its sample): its
+        # map is NaN, and no metric sees it.
         skipped = [not np.isfinite(s).all() for s in scores]
-        scored = [np.nan_to_num(s, nan=0.0) if skip else s for s, skip in zip(scores, skipped)]
         row_values: dict[str, list] = {}
         curves: dict[str, np.ndarray] = {}
+        # Metrics run on the rows with scores only: a skipped row (a sampled method outside its sample, attention
+        # flow past its limit) has no value and adds nothing to the summed curves.
+        scored_groups = [ProbeGroup(g.probe, [k for k in g.indices if not skipped[k]], g.fold) for g in groups]
         for metric in self.metrics:
             row_values[metric.name] = [None] * len(rows)
-            for group in groups:
+            for group in scored_groups:
+                if not group.indices:
+                    continue
                 ctx = MetricContext(self.adapter, [self.examples[span[owner[k]]] for k in group.indices],
                                     _pick(rows, group), _pick(at, group), _pick(logits_at, group),
                                     probabilities[group.indices],
-                                    {name: _pick(scored, group)}, self.ccfg, quiet)
+                                    {name: _pick(scores, group)}, self.ccfg, quiet)
                 with self.adapter.using(group.probe):
                     per_row = metric.compute(ctx)[name]
                 for k, v in zip(group.indices, per_row):
-                    row_values[metric.name][k] = None if skipped[k] else v
+                    row_values[metric.name][k] = v
                 curve = (getattr(metric, "curves", None) or {}).get(name)
                 if curve is not None:  # summed over examples (a long text: over its windows, as one example)
                     weight = len({owner[k] for k in group.indices})
@@ -226,6 +257,11 @@ class ChunkExplainer:
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")
+
+
+def _outside(output: Any) -> bool:
+    skipped = output.info.get("skipped")
+    return bool(skipped) and skipped.get("code") == "outside_costly_sample"
 
 
 def _by_owner(values: Sequence[Any], owner: Sequence[int], n: int) -> list[list[Any]]:

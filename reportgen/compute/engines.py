@@ -131,11 +131,10 @@ def _ray_chunks(explainer: Any, spans: Sequence[Sequence[int]], settings: Engine
             row = next(results)
             if int(row["number"]) != number:
                 raise RuntimeError(f"Ray returned chunk {row['number']} where chunk {number} was expected")
-            computed, seconds = pickle.loads(row["parts"])
+            computed, seconds, counted = pickle.loads(row["parts"])
             explainer.store(keys, parts, computed)
             explainer.seconds.update(seconds)
-            if seconds:
-                explainer.computed += len(span)
+            explainer.computed.update(counted)
         missing = explainer.missing(parts)
         if missing is not None:  # an entry found damaged when read: computed here, as the local engine would
             explainer.store(keys, parts, explainer.compute(span, *missing))
@@ -210,9 +209,10 @@ class ChunkWorker:
 
         out = []
         for span, methods, records in zip(batch["span"], batch["methods"], batch["records"]):
-            before = dict(self.explainer.seconds)
+            before, counted_before = dict(self.explainer.seconds), dict(self.explainer.computed)
             computed = self.explainer.compute(json.loads(span), json.loads(methods), bool(records))
             seconds = {k: v - before.get(k, 0.0) for k, v in self.explainer.seconds.items() if v != before.get(k)}
-            out.append(pickle.dumps((computed, seconds)))
+            counted = {k: v - counted_before.get(k, 0) for k, v in self.explainer.computed.items()}
+            out.append(pickle.dumps((computed, seconds, counted)))
             release_memory()
         return {"number": batch["number"], "parts": np.array(out, dtype=object)}

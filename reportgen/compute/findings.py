@@ -56,6 +56,7 @@ def detect_findings(
                            list(rhos), dict(rhos)))
     out.extend(_no_better_than_reference(summary, methods, metrics))
     out.extend(_verdict_not_better(summary, out))
+    out.extend(_lead_less_faithful(summary))
     out.extend(_faithfulness_for_cost(summary, methods, metrics))
     sanity = (summary.get("sanity") or {}).get("methods", {})
     failing = sorted(name for name, result in sanity.items() if result["passes"] is False)
@@ -121,6 +122,20 @@ def _verdict_not_better(summary: dict[str, Any], found: Sequence[dict[str, Any]]
         return []
     return [finding("verdict_not_better", "warning", {"method": verdict["method"], "metrics": failing,
                                                       "examples": verdict["examples"], "sampled": verdict["sampled"]})]
+
+
+def _lead_less_faithful(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The one-pass lead shown less faithful than a costly method it stands in for, on the same sample: then the
+    costly method belongs on every example (--costly-sample all) and in the lead."""
+    verdict = summary.get("verdict")
+    out = []
+    for against in (verdict or {}).get("against", []):
+        worse = [name for name, figures in sorted(against["metrics"].items()) if figures["outcome"] == "worse"]
+        if worse:
+            out.append(finding("lead_less_faithful", "warning", {"method": verdict["method"],
+                                                                 "than": against["method"], "metrics": worse,
+                                                                 "examples": verdict["examples"]}))
+    return out
 
 
 def _faithfulness_for_cost(summary: dict[str, Any], methods: Sequence[MethodDecl],

@@ -34,8 +34,8 @@ def attention_bytes(cells: int, layers: int, heads: int) -> int:
 
 def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]], pages: int | str, seed: int,
                  layers: int, heads: int, required: Sequence[str] = ()) -> list[int]:
-    """Indices (in example order) of the examples with a full page. required: slugs that must have one (the
-    model page's thumbnail example)."""
+    """Indices of the examples with a full page, most needed first (the order of the rule above; every example when
+    all fit). required: slugs that must have one (the model page's thumbnail example)."""
     rows = aggregate.records
     limit, budget = page_limit(pages)
     cost = [attention_bytes(r.cells, layers, heads) for r in rows]
@@ -75,4 +75,4 @@ def choose_pages(aggregate: DatasetAggregate, findings: Sequence[dict[str, Any]]
         for queue in queues:
             if queue:
                 take([queue.pop()])
-    return sorted(chosen)
+    return list(chosen)

@@ -8,10 +8,12 @@ seeded sample (--global-sample); attention maps are kept only for the examples t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -23,10 +25,20 @@ from reportgen.bundle import SCHEMA_VERSION, ExampleResult, ReportBundle
 from reportgen.bundle.attention_maps import decode_maps, encode_maps
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method
 from reportgen.bundle.reasons import Reason
+from reportgen.bundle.records import MethodScores
 from reportgen.bundle.sections import ModelSummary, Provenance
-from reportgen.bundle.store import AttentionFiles, Chunk, ExampleStore, parse_chunk, window_file, write_chunk
+from reportgen.bundle.store import (
+    AttentionFiles,
+    Chunk,
+    ExampleStore,
+    chunk_bytes,
+    parse_chunk,
+    window_file,
+    write_chunk,
+)
 from reportgen.bundle.summary import Summary
 from reportgen.bundle.typed import parse
+from reportgen.bundle.vocabulary import PAGED_COSTLY
 from reportgen.compute.aggregate import DatasetAggregate
 from reportgen.compute.cache import ChunkCache, key_of
 from reportgen.compute.chunks import ChunkExplainer
@@ -47,9 +59,10 @@ from reportgen.compute.heads import fit_probes, held_out_logits, resolve_labels,
 from reportgen.compute.methods import METHODS, MethodContext
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
+from reportgen.compute.plan import plan_summary, sample_size, sampled_methods, verdict_sample
 from reportgen.compute.records import data_section, model_section, record_of
 from reportgen.compute.sanity import sanity_check
-from reportgen.compute.verdict import from_summary, sampled_verdict, verdict_sample
+from reportgen.compute.verdict import from_summary, sampled_verdict
 from reportgen.config import BuildConfig, ComputeConfig, bundle_config
 from reportgen.models import ModelAdapter
 from reportgen.models.crossfit import (
@@ -61,6 +74,7 @@ from reportgen.models.crossfit import (
     softmax,
 )
 from reportgen.progress import quiet, release_memory, settled_heap
+from reportgen.safe_files import read_regular
 from reportgen.slugs import unique_slugs
 from reportgen.types import Example, NarrativeSection
 
@@ -85,8 +99,16 @@ def compute_bundle(
     explained = _explain(run, heads, work)
     summary, model_summary = _summarise(run, heads, explained, not_applicable or {})
     typical = summary.get("global_analysis", {}).get("heads", {}).get("typical_example")
-    pages = choose_pages(explained.aggregate, summary["findings"], cfg.pages, cfg.compute.seed, run.adapter.num_layers,
-                         run.adapter.details.heads, [typical] if typical else [])
+    priority = choose_pages(explained.aggregate, summary["findings"], cfg.pages, cfg.compute.seed,
+                            run.adapter.num_layers, run.adapter.details.heads, [typical] if typical else [])
+    pages = sorted(priority)
+    chunks, paged = _costly_pages(run, explained, priority, work)
+    if explained.explainer.costly_examples is not None:
+        summary["plan"] = plan_summary(run.method_meta, explained.verdict_wanted, paged, len(examples),
+                                       cfg.compute.seed)
+        log.info("plan: %s on every example; %s on a seeded sample of %d and %d more paged examples",
+                 ", ".join(summary["plan"]["every"]), ", ".join(summary["plan"]["sampled"]),
+                 len(explained.verdict_wanted), paged)
     attention = _page_attention(run.adapter, examples, run.slugs, pages, run.max_length, cfg.compute,
                                 work / "attention", progress, cache, run.base_key, run.features["windows"])
     return ReportBundle(
@@ -103,7 +125,7 @@ def compute_bundle(
         narrative=list(narrative),
         provenance=provenance,
         pages=[run.slugs[i] for i in pages],
-        examples=ExampleStore(explained.chunks),
+        examples=ExampleStore(chunks),
         attention=attention,
     )
 
@@ -157,9 +179,10 @@ class Explained:
     """Pass 2: the chunk files, the data-set aggregates and the records the later analyses need."""
 
     chunks: list[Chunk]
+    spans: list[list[int]]  # each chunk's examples
     aggregate: DatasetAggregate
     kept: dict[int, ExampleResult]  # the global sample's and the sanity check's records
-    curve_sums: dict[str, dict[str, np.ndarray]]
+    curves: dict[str, dict[str, np.ndarray]]  # metric -> method -> mean curve over the examples it scored
     explainer: ChunkExplainer
     sample: list[int]  # the seeded sample of the global analyses
     single: list[bool]  # readable and read in one window: what the sanity check and the counted cost use
@@ -224,10 +247,13 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
     # several windows are left to the others (the global analyses read their first window).
     single = [ok and windows == 1 for ok, windows in zip(run.readable, run.features["windows"])]
     sanity_wanted = [i for i, ok in enumerate(single) if ok][: ccfg.sanity_examples]
-    verdict_wanted = verdict_sample(single, ccfg.seed)
+    # The verdict's sample is the costly methods' when they run on one: the lead and IG meet on the same examples.
+    verdict_wanted = verdict_sample(single, ccfg.seed, sample_size(run.method_meta, ccfg.costly_sample))
+    costly = frozenset(verdict_wanted) if sampled_methods(run.method_meta, ccfg.costly_sample) else None
     kept: dict[int, ExampleResult] = {}
     keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted) | set(verdict_wanted)
     curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    scored: Counter[str] = Counter()  # method -> examples it scored: what its summed curves are divided by
     chunks: list[Chunk] = []
     source = Path(run.cfg.examples).name
 
@@ -244,7 +270,7 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
         adapter, run.methods, run.metrics, heads.groups, examples, run.slugs, heads.targets, heads.target_logits,
         heads.probabilities, ccfg, run.max_length, run.cache,
         {**run.base_key, "source": source, "target": ccfg.target, "labels": run.labels},
-        [_probe_key(g.probe) for g in heads.groups], record)
+        [_probe_key(g.probe) for g in heads.groups], record, costly)
     bar = run.progress("Explaining (attention, methods, metrics)", n)
     spans = attention_spans(run.features["cells"], ccfg.chunk_size, adapter.num_layers, adapter.details.heads)
     engine = EngineSettings(run.cfg.engine, run.cfg.ray_address, run.cfg.workers, run.cfg.gpus_per_worker,
@@ -256,6 +282,7 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
             payload_results, sums = parse_chunk(data)
             for i, r in zip(span, payload_results):
                 aggregate.add(r)
+                scored.update(name for name, out in r.methods.items() if out.info.skipped is None)
                 if i in keep:
                     kept[i] = r
             for metric, per in sums.items():
@@ -270,9 +297,12 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
     for name, seconds in explainer.seconds.items():
         # Read by benchmarks: each method's time and examples per second, over the chunks computed in this run.
         log.info("method %s: %.2f s, %.1f examples/s", name, seconds,
-                 explainer.computed / seconds if seconds else 0.0)
+                 explainer.computed[name] / seconds if seconds else 0.0)
     log.info("cache: %d entries reused, %d computed", run.cache.hits, run.cache.misses)
-    return Explained(chunks, aggregate, kept, curve_sums, explainer, sample, single, sanity_wanted, verdict_wanted)
+    curves = {metric: {method: total / max(scored[method], 1) for method, total in per.items()}
+              for metric, per in curve_sums.items()}
+    return Explained(chunks, spans, aggregate, kept, curves, explainer, sample, single, sanity_wanted,
+                     verdict_wanted)
 
 
 def _summarise(run: Run, heads: Heads, explained: Explained,
@@ -281,8 +311,8 @@ def _summarise(run: Run, heads: Heads, explained: Explained,
     analyses and the findings drawn from all of them."""
     ccfg, n, aggregate = run.ccfg, len(run.examples), explained.aggregate
     summary = aggregate.summary()
-    summary["curves"] = {metric: {method: [float(v) for v in total / n] for method, total in per.items()}
-                         for metric, per in explained.curve_sums.items()}
+    summary["curves"] = {metric: {method: [float(v) for v in mean] for method, mean in per.items()}
+                         for metric, per in explained.curves.items()}
     summary["not_applicable"] = [{"name": name, "title": METHODS.get(name).title, "reason": reason}
                                  for name, reason in sorted(not_applicable.items())]
     sanity_wanted = explained.sanity_wanted
@@ -408,11 +438,16 @@ def _verdict(run: Run, heads: Heads, explained: Explained) -> Optional[dict[str,
     if lead is None or not chosen:
         return None
     encoded = encode_examples(run.adapter.tokenizer, [run.examples[i] for i in chosen], run.max_length)
-    scores = [np.asarray(explained.kept[i].methods[lead.name].tokens, dtype=np.float32) for i in chosen]
-    return sampled_verdict(run.adapter, lead.name, run.examples, encoded, chosen, scores,
+    def scores(name: str) -> list[np.ndarray]:
+        return [np.asarray(explained.kept[i].methods[name].tokens, dtype=np.float32) for i in chosen]
+
+    # The costly methods beside a one-pass lead, where they scored every example of the sample (theirs).
+    others = {m.name: scores(m.name) for m in run.method_meta if m.costly and not lead.costly
+              and all(np.isfinite(s).all() for s in scores(m.name))}
+    return sampled_verdict(run.adapter, lead.name, run.examples, encoded, chosen, scores(lead.name),
                            [heads.targets[i] for i in chosen], [heads.target_logits[i] for i in chosen],
                            heads.probabilities[chosen], restricted(heads.groups, chosen),
-                           sum(explained.single), run.ccfg, run.progress)
+                           sum(explained.single), run.ccfg, run.progress, others)
 
 
 def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, progress, aggregate, n):
@@ -420,6 +455,49 @@ def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, p
     shared = shared_forward(adapter, encoded, ccfg, progress)
     return analyse_model(adapter, encoded, [kept[i] for i in sample], shared, labels, ccfg, progress,
                          restricted(groups, sample), aggregate, n)
+
+
+def _costly_pages(run: Run, explained: Explained, priority: Sequence[int], work: Path) -> tuple[list[Chunk], int]:
+    """The chunks with the costly methods added to the most needed paged examples outside their sample (at most
+    PAGED_COSTLY, compute/plan.py), and how many there were. Those scores are marked beyond_sample: they were
+    computed for the page, after the data-set figures (which stay the sample's: pages are chosen for being
+    unusual)."""
+    explainer = explained.explainer
+    if explainer.costly_examples is None:
+        return explained.chunks, 0
+    extra = set([i for i in priority if i not in explainer.costly_examples][:PAGED_COSTLY])
+    if not extra:
+        return explained.chunks, 0
+    names = [m.name for m in run.methods if explainer.sampled(m)]
+    paged = dataclasses.replace(explainer, costly_examples=explainer.costly_examples | extra)
+    bar = run.progress("Costly methods on the paged examples", len(extra))
+    chunks = list(explained.chunks)
+    for number, span in enumerate(explained.spans):
+        members = [i for i in span if i in extra]
+        if not members:
+            continue
+        keys = {name: key for name, key in paged.keys(members).items() if name in names}
+        parts = {name: run.cache.get("method", key) for name, key in keys.items()}
+        todo = [name for name, data in parts.items() if data is None]
+        if todo:
+            for name, data in paged.compute(members, todo, False).items():
+                run.cache.put("method", keys[name], data)
+                parts[name] = data
+        results, curve_sums = parse_chunk(read_regular(chunks[number].path, chunks[number].path.parent))
+        position = {i: k for k, i in enumerate(span)}
+        for name, data in parts.items():
+            part = json.loads(data)
+            for i, output, metrics in zip(members, part["outputs"], part["metrics"]):
+                output["info"]["beyond_sample"] = True
+                k = position[i]
+                results[k] = dataclasses.replace(
+                    results[k], methods={**results[k].methods, name: MethodScores.from_dict(output)},
+                    metrics={**results[k].metrics, name: metrics})
+        path = work / "examples" / f"{number:05d}.json"
+        chunks[number] = dataclasses.replace(chunks[number], sha256=write_chunk(chunk_bytes(results, curve_sums), path))
+        bar.update(len(members))
+    bar.close()
+    return chunks, len(extra)
 
 
 def _attention_map(data: bytes) -> bytes:

@@ -8,13 +8,11 @@ bootstrap interval over the same examples."""
 
 from __future__ import annotations
 
-import random
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, reference_method
-from reportgen.bundle.vocabulary import VERDICT_EXAMPLES
 from reportgen.compute.encode import EncodedExample
 from reportgen.compute.intervals import mean_of
 from reportgen.compute.methods.base import METHODS, MethodContext
@@ -36,16 +34,6 @@ def reference_class() -> Any:
     return next(METHODS.get(name) for name in METHODS.names() if METHODS.get(name).family == "reference")
 
 
-def verdict_sample(single: Sequence[bool], seed: int) -> list[int]:
-    """The examples a sampled verdict reads: a seeded sample of the readable one-window ones (their maps are one
-    model input, as the removal metrics need), in example order."""
-    pool = [i for i, ok in enumerate(single) if ok]
-    if len(pool) <= VERDICT_EXAMPLES:
-        return pool
-    # seed + 1: a draw of its own, not the global analyses' sample (random.Random(seed) in the pipeline) again.
-    return sorted(random.Random(seed + 1).sample(pool, VERDICT_EXAMPLES))
-
-
 def from_summary(summary: dict[str, Any], methods: Sequence[MethodDecl],
                  metrics: Sequence[MetricDecl]) -> Optional[dict[str, Any]]:
     """The verdict from figures the build computed on every readable example, or None when it did not compute
@@ -63,8 +51,21 @@ def from_summary(summary: dict[str, Any], methods: Sequence[MethodDecl],
         out[metric.name] = _figures(metric, _bare(per[lead.name]), _bare(per[reference.name]),
                                     per[lead.name]["vs_reference"])
     n = min(v["difference"]["n"] for v in out.values())
+    against = []
+    for other in (m for m in methods if m.costly and m.name != lead.name):
+        means = [summary["metrics"][metric.name].get(other.name, {}) for metric in chosen]
+        if all("vs_lead" in mean for mean in means):  # lead minus other: the other's paired difference, negated
+            against.append({"method": other.name, "metrics": {
+                metric.name: _figures(metric, _bare(summary["metrics"][metric.name][lead.name]), _bare(mean),
+                                      _negated(mean["vs_lead"])) for metric, mean in zip(chosen, means)}})
     return {"method": lead.name, "reference": reference.name, "sampled": False, "examples": n,
-            "of": summary["n_readable"], "metrics": out}
+            "of": summary["n_readable"], "metrics": out, "against": against}
+
+
+def _negated(mean: dict[str, Any]) -> dict[str, Any]:
+    interval = mean["interval"]
+    flipped = None if interval is None else {**interval, "low": -interval["high"], "high": -interval["low"]}
+    return {**mean, "mean": -mean["mean"], "interval": flipped}
 
 
 def sampled_verdict(
@@ -81,16 +82,17 @@ def sampled_verdict(
     of: int,
     ccfg: Any,
     progress: Callable[[str, int], Any] = quiet,
+    others: Optional[Mapping[str, Sequence[np.ndarray]]] = None,  # costly methods' token scores on the sample
 ) -> Optional[dict[str, Any]]:
     """Comprehensiveness and sufficiency of the lead and of random scores on the sample, each example through its
-    own probe. None without examples."""
+    own probe, and of each of the others beside the lead. None without examples."""
     if not chosen:
         return None
     reference = reference_class()()
     metrics = verdict_metrics()
-    values: dict[str, dict[str, list[Optional[float]]]] = {m.name: {lead: [None] * len(chosen),
-                                                                     reference.name: [None] * len(chosen)}
-                                                            for m in metrics}
+    others = dict(others or {})
+    values: dict[str, dict[str, list[Optional[float]]]] = {
+        m.name: {name: [None] * len(chosen) for name in (lead, reference.name, *others)} for m in metrics}
     bar = progress("Verdict on the highlights (against random)", len(groups))
     for group in groups:
         pick = group.indices
@@ -100,7 +102,8 @@ def sampled_verdict(
         random_scores = [o.token_scores for o in reference.attribute(method_ctx)]
         ctx = MetricContext(adapter, [examples[chosen[k]] for k in pick], sub, [targets[k] for k in pick],
                             [target_logits[k] for k in pick], probabilities[pick],
-                            {lead: [lead_scores[k] for k in pick], reference.name: random_scores}, ccfg, quiet)
+                            {lead: [lead_scores[k] for k in pick], reference.name: random_scores,
+                             **{name: [scores[k] for k in pick] for name, scores in others.items()}}, ccfg, quiet)
         with adapter.using(group.probe):
             for metric in metrics:
                 for method, per in metric.compute(ctx).items():
@@ -110,14 +113,25 @@ def sampled_verdict(
     bar.close()
     out = {}
     for metric in metrics:
-        mine, floor = values[metric.name][lead], values[metric.name][reference.name]
-        paired = [(a, b) for a, b in zip(mine, floor) if a is not None and b is not None]
-        if not paired:
+        figures = _paired(metric.declaration(), values[metric.name][lead], values[metric.name][reference.name])
+        if figures is None:
             return None
-        out[metric.name] = _figures(metric.declaration(), mean_of([a for a, _ in paired]),
-                                    mean_of([b for _, b in paired]), mean_of([a - b for a, b in paired]))
+        out[metric.name] = figures
+    against = [{"method": name, "metrics": {metric.name: _paired(metric.declaration(), values[metric.name][lead],
+                                                                  values[metric.name][name]) for metric in metrics}}
+               for name in others]
     return {"method": lead, "reference": reference.name, "sampled": True, "examples": len(chosen), "of": of,
-            "metrics": out}
+            "metrics": out, "against": [a for a in against if all(a["metrics"].values())]}
+
+
+def _paired(metric: MetricDecl, mine: Sequence[Optional[float]],
+            theirs: Sequence[Optional[float]]) -> Optional[dict[str, Any]]:
+    """The figures of the lead's values against another's, paired over the examples both have; None if none."""
+    paired = [(a, b) for a, b in zip(mine, theirs) if a is not None and b is not None]
+    if not paired:
+        return None
+    return _figures(metric, mean_of([a for a, _ in paired]), mean_of([b for _, b in paired]),
+                    mean_of([a - b for a, b in paired]))
 
 
 def _bare(mean: dict[str, Any]) -> dict[str, Any]:

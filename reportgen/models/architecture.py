@@ -22,6 +22,22 @@ BERT_BLOCK_PARTS = ("attention.self.query", "attention.self.key", "attention.sel
 
 
 @dataclass(frozen=True)
+class RulePlaces:
+    """Where the LRP rules go in a family's model (compute/methods/lrp_rules.py), as data: every LayerNorm is
+    found by its type, the attention products through transformers' attention interface; the rest is here."""
+
+    activation: str  # in a block: the feed-forward activation module (the identity rule)
+    # In a block: the Linear whose output a gated feed-forward splits into two factors and multiplies (ModernBERT's
+    # GLU): each factor gets half the relevance (the uniform rule at a product of two activations).
+    gate: Optional[str] = None
+    # The own head's nonlinearity (the identity rule): a module under the model ("{base}": the base model's
+    # attribute), or a function applied between two Linears (RoBERTa's tanh). A ReLU needs neither: its gradient
+    # already is the rule's ratio relu(a)/a (DistilBERT's head).
+    head_activation: Optional[str] = None
+    head_between: Optional[tuple[str, str]] = None
+
+
+@dataclass(frozen=True)
 class Architecture:
     family: str  # the name a page uses
     model_types: tuple[str, ...]  # transformers' config.model_type values
@@ -35,25 +51,35 @@ class Architecture:
     # One block's weights reused by every layer (ALBERT): a layer cannot be randomised or pruned on its own.
     shared_layers: bool = False
     attention: str = "full"  # "full" or "local": some layers attend only within a window
+    # Where the LRP rules go (AttnLRP, CP-LRP); None: attention outside transformers' attention interface (DeBERTa's
+    # disentangled terms, MPNet's relative bias), where the rule at the attention products cannot be placed.
+    rules: Optional[RulePlaces] = None
 
 
 ARCHITECTURES = (
-    Architecture("BERT", ("bert",), "encoder.layer", "attention.output.dense"),
-    Architecture("RoBERTa", ("roberta", "xlm-roberta", "camembert"), "encoder.layer", "attention.output.dense"),
+    Architecture("BERT", ("bert",), "encoder.layer", "attention.output.dense",
+                 rules=RulePlaces("intermediate.intermediate_act_fn", head_activation="{base}.pooler.activation")),
+    Architecture("RoBERTa", ("roberta", "xlm-roberta", "camembert"), "encoder.layer", "attention.output.dense",
+                 rules=RulePlaces("intermediate.intermediate_act_fn",
+                                  head_between=("classifier.dense", "classifier.out_proj"))),
     Architecture("ELECTRA", ("electra",), "encoder.layer", "attention.output.dense",
-                 not_bert_blocks="projected_embeddings"),
+                 not_bert_blocks="projected_embeddings",
+                 rules=RulePlaces("intermediate.intermediate_act_fn", head_activation="classifier.activation")),
     Architecture("DistilBERT", ("distilbert",), "transformer.layer", "attention.out_lin",
-                 not_bert_blocks="module_names"),
+                 not_bert_blocks="module_names",
+                 rules=RulePlaces("ffn.activation")),
     Architecture("ALBERT", ("albert",), "encoder.albert_layer_groups.0.albert_layers", "attention.dense",
                  not_bert_blocks="shared_block",
-                 shared_layers=True),
+                 shared_layers=True,
+                 rules=RulePlaces("activation", head_activation="{base}.pooler_activation")),
     Architecture("DeBERTa", ("deberta", "deberta-v2"), "encoder.layer", "attention.output.dense",
                  not_bert_blocks="relative_terms"),
     Architecture("MPNet", ("mpnet",), "encoder.layer", "attention.attn.o",
                  not_bert_blocks="relative_bias"),
     Architecture("ModernBERT", ("modernbert",), "layers", "attn.Wo",
                  not_bert_blocks="rotary_local",
-                 attention="local"),
+                 attention="local",
+                 rules=RulePlaces("mlp.act", gate="mlp.Wi", head_activation="head.act")),
 )
 _BY_TYPE = {t: a for a in ARCHITECTURES for t in a.model_types}
 
@@ -67,7 +93,7 @@ def architecture_of(config: Any) -> Architecture:
                             not_bert_blocks="not_in_table")
     if known.family == "BERT" and getattr(config, "position_embedding_type", "absolute") != "absolute":
         return Architecture(known.family, known.model_types, known.layers, known.output_projection,
-                            not_bert_blocks="relative_positions")
+                            not_bert_blocks="relative_positions")  # and no rules: its attention adds position terms
     return known
 
 

@@ -82,7 +82,7 @@ def model_view(bundle: ReportBundle) -> Optional[dict[str, Any]]:
         "how": HOW_TO_READ,
         "heads": _heads(bundle, g.heads),
         "patterns": _patterns(bundle, g.heads),
-        "importance": _importance(g.importance),
+        "importance": _importance(g.importance, g.n_examples),
         "probing": _probing(g.probing),
         "projection": _projection(bundle, g.projection),
         "class_words": _class_words(g.class_words),
@@ -156,7 +156,7 @@ def _patterns(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
             "heads": len(h.patterns[0]) if h.patterns else 0}
 
 
-def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]:
+def _importance(imp: Union[HeadImportance, SkippedImportance], n: int) -> dict[str, Any]:
     if isinstance(imp, SkippedImportance):
         return {"skipped": reason_text(imp.skipped)}
     grad_layer, grad_head, grad_value = _argmax(imp.gradient)
@@ -170,9 +170,12 @@ def _importance(imp: Union[HeadImportance, SkippedImportance]) -> dict[str, Any]
     loss = np.asarray(imp.ablation_loss)
     hurt = np.unravel_index(int(np.argmax(loss)), loss.shape)
     text = (
-        f"Measured against {labels_from_text(imp.labels_from)} labels. "
-        f"With every head the model scores {imp.accuracy:.1%}. "
-        f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
+        f"Measured against {labels_from_text(imp.labels_from)} labels"
+        + (f"; the gradient on all {n} examples, the removals (one pass per head) on a seeded {imp.ablation_examples}"
+           " of them" if imp.ablation_examples < n else "")
+        + f". With every head the model scores {imp.accuracy:.1%}"
+        + (f" on those {imp.ablation_examples}. " if imp.ablation_examples < n else ". ")
+        + f"By gradient the most important head is {_head_name(grad_layer, grad_head)}. "
         + (f"Removing a single head costs at most {-worst_drop:.1%} accuracy ({_head_name(*map(int, worst))}); "
            if worst_drop < 0 else "No single head's removal lowers accuracy; ")
         + f"the largest loss increase comes from removing {_head_name(*map(int, hurt))} "

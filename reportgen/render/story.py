@@ -7,7 +7,7 @@ from typing import Any, Optional
 from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
-from reportgen.bundle.summary import ReducedPrecision
+from reportgen.bundle.summary import LeadAgainst, ReducedPrecision
 from reportgen.render.formatting import interval, num, p_value, pct, signed
 from reportgen.render.wording import END_WORDS, titles_of
 
@@ -37,6 +37,13 @@ def findings(bundle: ReportBundle) -> list[str]:
                "their pages: read their highlights with care." if flagged else "")
             + _precision(ig.precision)
         )
+    lead = lead_method(bundle.methods)
+    carried = s.carried.get(lead.name) if lead else None
+    if carried and lead.completeness is None:  # the lead's sum beside its logit, where IG's delta would be
+        out.append(f"{titles[lead.name]}'s scores add up to a median {pct(carried.median, 0)} of the target logit "
+                   f"(half of the {carried.n} examples between {pct(carried.low, 0)} and {pct(carried.high, 0)}); "
+                   "the biases, the position embeddings and the softmax carry the rest, so its scores rank the "
+                   "words and each example's page shows the sum beside the logit.")
     if s.unreadable:
         k = len(s.unreadable)
         out.append(
@@ -122,7 +129,45 @@ def verdict_text(bundle: ReportBundle) -> Optional[dict[str, str]]:
         scope = f"all {v.examples} readable one-window examples"
     sentence = "; ".join(parts) + f". Measured on {scope}."
     return {"outcome": overall, "head": f"The highlights of {title} are {VERDICT_HEADS[overall]}",
-            "text": sentence[0].upper() + sentence[1:]}
+            "text": sentence[0].upper() + sentence[1:], "against": [_against(bundle, a) for a in v.against]}
+
+
+AGAINST_WORDS = {"better": "more faithful than", "worse": "less faithful than", "unclear": "as faithful as"}
+
+
+def _against(bundle: ReportBundle, against: LeadAgainst) -> str:
+    """The lead against a costly method on the verdict's sample: "as faithful as" where no interval excludes 0."""
+    titles = titles_of(bundle.methods)
+    outcomes = {m.outcome for m in against.metrics.values()}
+    overall = "worse" if "worse" in outcomes else "better" if outcomes == {"better"} else "unclear"
+    figures = "; ".join(f"{m.title} {num(m.lead.mean, 3)} against {num(m.reference.mean, 3)}, difference "
+                        f"{signed(m.difference.mean, 3)}" + (f", 95% interval {interval(m.difference.interval, 3)}"
+                                                           if m.difference.interval else "")
+                        for m in sorted(against.metrics.values(), key=lambda m: m.curve))
+    return (f"On the same examples, {titles[bundle.summary.verdict.method]} is "  # type: ignore[union-attr]
+            f"{AGAINST_WORDS[overall]} {titles[against.method]} ({figures}).")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def plan_text(bundle: ReportBundle) -> Optional[str]:
+    """Which examples each method explains (summary.plan), or None when every method explained every example."""
+    plan = bundle.summary.plan
+    if plan is None:
+        return None
+    titles = titles_of(bundle.methods)
+    every = _and([titles[n] + (" (the lead)" if n == plan.lead else "") for n in plan.every])
+    sampled = _and([titles[n] for n in plan.sampled])
+    paged = (f" and {plan.paged} paged example{'s' if plan.paged != 1 else ''} outside it, the most needed first "
+             "(misclassified, alerted, least confident)" if plan.paged else "")
+    return (f"{every} explain{'s' if len(plan.every) == 1 else ''} every one of the {plan.of} examples, in one pass "
+            f"each. {sampled}, which take{'s' if len(plan.sampled) == 1 else ''} many passes per example, "
+            f"explain{'s' if len(plan.sampled) == 1 else ''} a seeded sample of {plan.sample} readable one-window "
+            f"examples (seed {plan.seed}){paged}: {'its' if len(plan.sampled) == 1 else 'their'} data-set figures "
+            "(convergence, agreement, metric means) are that sample's. "
+            "Build with --costly-sample all to run every method on every example.")
 
 
 def accuracy_text(bundle: ReportBundle) -> str:

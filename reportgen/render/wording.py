@@ -66,6 +66,12 @@ def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
             "uses. Compare another method on the methods page before relying on them.")
 
 
+def _lead_less_faithful(p: dict[str, Any], t: Titles) -> str:
+    return (f"On a seeded sample of {p['examples']} examples, {t[p['method']]}, which explains every example, is "
+            f"less faithful than {t[p['than']]} by {_listed(p['metrics'], {m: m for m in p['metrics']})}: build "
+            f"again with --costly-sample all to explain every example with {t[p['than']]} as well.")
+
+
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     comp = p["deletion"]
     parts = [f"{p['deletion_metric']} {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
@@ -111,6 +117,7 @@ SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
     "methods_disagree": _methods_disagree,
     "no_better_than_reference": _vs_random,
     "verdict_not_better": _verdict_not_better,
+    "lead_less_faithful": _lead_less_faithful,
     "faithfulness_for_cost": _faithfulness_for_cost,
     "sanity_check": _sanity_check,
     "spurious_cue": _spurious_cue,
@@ -131,10 +138,14 @@ REASON_WORDS: dict[str, str] = {
     "layout_not_bert": "{architecture} is not laid out like BERT ({difference})",
     "head_not_bert": "the classification head of {architecture} is not BERT's pooler + classifier",
     "activation_not_module": "the feed-forward activation of {architecture} is not a module",
+    "rules_not_placed": "the attention of {architecture} does not run through transformers' attention interface, "
+                        "where the LRP rule at its products is placed",
+    "head_not_in_table": "the classification head of {architecture} is not where the architecture table says",
     "shared_layers": "{family} shares one block's weights across its layers",
     "layers_unknown": "reportgen does not know where the layers of {architecture} are",
     "no_head_projection": "the architecture table has no per-head output projection for {family}",
     "too_many_pieces": "{size} word pieces > {limit}",
+    "outside_costly_sample": "computed on a sample that leaves this example out (--costly-sample all includes it)",
     "too_few_gold_classes": "needs gold labels of at least 2 classes",
     "no_gold_labels": "no example has a gold label",
     "no_signed_method": "no signed attribution method was run",

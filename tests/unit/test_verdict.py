@@ -15,7 +15,8 @@ from reportgen.bundle import load_bundle
 from reportgen.bundle.attention_maps import decode_maps, encode_maps, quantise
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.compute.intervals import mean_of
-from reportgen.compute.verdict import from_summary, verdict_sample
+from reportgen.compute.plan import verdict_sample
+from reportgen.compute.verdict import from_summary
 from reportgen.render.first_screen import first_screen
 from reportgen.render.story import verdict_text
 from reportgen.render.structure import alerts

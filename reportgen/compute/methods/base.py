@@ -67,6 +67,9 @@ class AttributionMethod:
     # approximates: the method this one is a one-point (linear) approximation of; the methods page says how
     #   often the two rank words in opposite orders.
     approximates: ClassVar[Optional[str]] = None
+    # Costly: many passes per example (a path, noisy copies, masked samples). Beside a one-pass lead it runs on the
+    # build's costly sample and the paged examples only (--costly-sample; compute/plan.py), not on every example.
+    costly: ClassVar[bool] = False
 
     def __init__(self, options: Optional[Mapping[str, Any]] = None) -> None:
         """options: this method's option values (checked by load_config), the defaults for the rest."""
@@ -88,7 +91,7 @@ class AttributionMethod:
         return MethodDecl(name=cls.name, title=cls.title, family=cls.family, signed=cls.signed, summary=cls.summary,
                           plain=cls.plain,
                           description=cls.description, lead=cls.lead, completeness=cls.completeness,
-                          approximates=cls.approximates)
+                          approximates=cls.approximates, costly=cls.costly)
 
     @classmethod
     def does_not_apply(cls, adapter: ModelAdapter) -> Optional[Reason]:

@@ -22,11 +22,12 @@ class ConservativeLRP(AttributionMethod):
 CP-LRP (Ali et al., ICML 2022, "XAI for Transformers: better explanations through conservative
 propagation") propagates the target logit back to the word pieces through the value path only: the
 attention weights and LayerNorm's standard deviation are held constant (its AH- and LN-rules), and the
-feed-forward GELU and the pooler's tanh pass relevance through unchanged (the gradient is act(a)/a, as in
+feed-forward activation and the head's pass relevance through unchanged (the gradient is act(a)/a, as in
 AttnLRP). The model is then linear in its word-piece embeddings for this input, so Gradient × Input on it
 conserves relevance: the scores add up to the target logit less what the biases and position embeddings
-carry (each example's "sum" is shown beside its "logit"). It costs one forward and one backward pass and
-needs the BERT layout; other architectures are refused with the reason.
+carry (each example's "sum" is shown beside its "logit"). It costs one forward and one backward pass; the
+architecture table says where its rules go in each family, and a family whose attention does not run
+through transformers' attention interface is refused with the reason.
 """
 
     @classmethod

@@ -72,7 +72,10 @@ class IntegratedGradients(AttributionMethod):
     settings = ("precision",)
     signed = True
     completeness = Completeness(end="input", steps_option="--ig-steps")
-    lead = 2  # its completeness check says whether each explanation resolved the path: it leads the summaries
+    # Below AttnLRP (3): as faithful on held-out data for a twentieth of the cost (docs/benchmarks.md); it leads
+    # where no one-pass decomposition applies, its completeness check saying whether each path was resolved.
+    lead = 2
+    costly = True
     summary = "Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017)."
     description = """\
 Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the target class logit

@@ -38,6 +38,7 @@ class NoiseTunnelIG(AttributionMethod):
     plain = ("Integrated Gradients averaged over slightly blurred copies of the text, so one quirk of the input "
              "weighs less.")
     family = "gradient"
+    costly = True
     Options = NoiseTunnelOptions
     signed = True
     completeness = Completeness(end="noisy_mean")

@@ -14,6 +14,7 @@ class Occlusion(AttributionMethod):
     title = "Occlusion (leave one word out)"
     plain = "How much the answer changes when each word alone is hidden."
     family = "perturbation"
+    costly = True
     signed = True
     summary = "Drop of the target logit when each word's pieces are replaced by [MASK] (Zeiler & Fergus 2014)."
     description = """\

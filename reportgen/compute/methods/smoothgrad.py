@@ -31,6 +31,7 @@ class SmoothGrad(AttributionMethod):
     title = "SmoothGrad × Input"
     plain = "Each word's push toward the answer, averaged over slightly blurred copies of the text."
     family = "gradient"
+    costly = True
     Options = SmoothGradOptions
     signed = True
     summary = "Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017)."

@@ -24,6 +24,7 @@ class SurrogateOptions:
 
 class _WordSurrogate(AttributionMethod):
     family = "perturbation"
+    costly = True
     Options = SurrogateOptions
     signed = True
 

@@ -16,6 +16,7 @@ COPY_BLOCK_ELEMENTS = 1 << 24
 class ValueZeroing(LayerMixing):
     title = "Value zeroing"
     plain = "How much each word's content changes what the layers compute when it is blanked out."
+    costly = True  # one pass per token and layer
     summary = "Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023)."
     description = """\
 Value zeroing (Mohebbi et al., EACL 2023) measures context mixing over the whole block, feed-forward network

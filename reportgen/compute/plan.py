@@ -1,0 +1,48 @@
+"""The cost-aware plan: which methods explain every example and which explain a sample.
+
+The lead explains every example. When it takes one pass per example (AttnLRP on the BERT layout), the costly
+methods beside it (Integrated Gradients and every other path or sampling method: MethodDecl.costly) run on a
+seeded sample of readable one-window examples, the verdict's, and on every paged example. So IG's convergence,
+its rank agreement with the lead and the comparison of their faithfulness still come out for the data set, from a
+sample that states its size, and every full page shows every method. A costly lead (no one-pass method applies
+to the model) runs on every example, as every method does with --costly-sample all."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence, Union
+
+from reportgen.bundle.declarations import MethodDecl, lead_method
+from reportgen.bundle.vocabulary import VERDICT_EXAMPLES
+
+
+def sampled_methods(methods: Sequence[MethodDecl], costly_sample: Union[str, int, None]) -> list[MethodDecl]:
+    """The methods that run on the sample only; none when every method runs on every example."""
+    lead = lead_method(methods)
+    if not isinstance(costly_sample, int) or lead is None or lead.costly:
+        return []
+    return [m for m in methods if m.costly]
+
+
+def sample_size(methods: Sequence[MethodDecl], costly_sample: Union[str, int, None]) -> int:
+    """The costly sample's size, which is also the verdict's (the lead and IG compared on the same examples)."""
+    return costly_sample if sampled_methods(methods, costly_sample) else VERDICT_EXAMPLES  # type: ignore[return-value]
+
+
+def verdict_sample(single: Sequence[bool], seed: int, size: int = VERDICT_EXAMPLES) -> list[int]:
+    """A seeded sample of the readable one-window examples (their maps are one model input, as the removal metrics
+    need), in example order: the verdict's examples and the costly methods'."""
+    pool = [i for i, ok in enumerate(single) if ok]
+    if len(pool) <= size:
+        return pool
+    # seed + 1: a draw of its own, not the global analyses' sample (random.Random(seed) in the pipeline) again.
+    return sorted(random.Random(seed + 1).sample(pool, size))
+
+
+def plan_summary(methods: Sequence[MethodDecl], sample: Sequence[int], paged: int, of: int,
+                 seed: int) -> dict[str, Any]:
+    """Summary.plan of a build whose costly methods ran on a sample (sampled_methods is not empty)."""
+    lead = lead_method(methods)
+    return {"lead": lead.name if lead else None, "every": [m.name for m in methods if not m.costly],
+            "sampled": [m.name for m in methods if m.costly], "sample": len(sample), "paged": paged, "of": of,
+            "seed": seed + 1}
