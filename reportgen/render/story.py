@@ -29,9 +29,11 @@ def findings(bundle: ReportBundle) -> list[str]:
     for name, ig in s.convergence.items():
         n = ig.n
         flagged = len(ig.flagged)
+        sampled = s.plan is not None and name in s.plan.sampled
         out.append(
-            f"{titles[name]} converged on {n - flagged} of {n} examples "
-            f"(|convergence delta| at most {ig.threshold:.0%} of |{END_WORDS[ig.end]} − f(baseline)|; "
+            f"{titles[name]} converged on {n - flagged} of {n} examples"
+            + (" of its seeded sample " if sampled else " ")
+            + f"(|convergence delta| at most {ig.threshold:.0%} of |{END_WORDS[ig.end]} − f(baseline)|; "
             f"median {_pct(ig.median_relative_delta, 3)})."
             + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
                "their pages: read their highlights with care." if flagged else "")
