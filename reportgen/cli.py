@@ -43,7 +43,7 @@ Examples:
 @click.version_option(__version__, prog_name="reportgen")
 def cli() -> None:
     """Explain a BERT-family classifier on annotated examples as a self-contained static website:
-    attention maps, token attributions (Integrated Gradients, Gradient x Input, attention rollout),
+    attention maps, token attributions (AttnLRP, Integrated Gradients, attention rollout),
     how far each explanation can be trusted, and narrative sections. The site opens from disk with
     no network."""
 

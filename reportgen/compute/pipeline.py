@@ -102,13 +102,7 @@ def compute_bundle(
     priority = choose_pages(explained.aggregate, summary["findings"], cfg.pages, cfg.compute.seed,
                             run.adapter.num_layers, run.adapter.details.heads, [typical] if typical else [])
     pages = sorted(priority)
-    chunks, paged = _costly_pages(run, explained, priority, work)
-    if explained.explainer.costly_examples is not None:
-        summary["plan"] = plan_summary(run.method_meta, explained.verdict_wanted, paged, len(examples),
-                                       cfg.compute.seed)
-        log.info("plan: %s on every example; %s on a seeded sample of %d and %d more paged examples",
-                 ", ".join(summary["plan"]["every"]), ", ".join(summary["plan"]["sampled"]),
-                 len(explained.verdict_wanted), paged)
+    chunks, summary["plan"] = _costly_pages(run, explained, priority, work)
     attention = _page_attention(run.adapter, examples, run.slugs, pages, run.max_length, cfg.compute,
                                 work / "attention", progress, cache, run.base_key, run.features["windows"])
     return ReportBundle(
@@ -457,17 +451,21 @@ def _global(adapter, examples, sample, kept, labels, groups, max_length, ccfg, p
                          restricted(groups, sample), aggregate, n)
 
 
-def _costly_pages(run: Run, explained: Explained, priority: Sequence[int], work: Path) -> tuple[list[Chunk], int]:
+def _costly_pages(run: Run, explained: Explained, priority: Sequence[int],
+                  work: Path) -> tuple[list[Chunk], Optional[dict[str, Any]]]:
     """The chunks with the costly methods added to the most needed paged examples outside their sample (at most
-    PAGED_COSTLY, compute/plan.py), and how many there were. Those scores are marked beyond_sample: they were
-    computed for the page, after the data-set figures (which stay the sample's: pages are chosen for being
-    unusual)."""
+    PAGED_COSTLY, compute/plan.py), and the plan (None when every method ran on every example). Those scores are
+    marked beyond_sample: they were computed for the page, after the data-set figures (which stay the sample's:
+    pages are chosen for being unusual)."""
     explainer = explained.explainer
     if explainer.costly_examples is None:
-        return explained.chunks, 0
+        return explained.chunks, None
     extra = set([i for i in priority if i not in explainer.costly_examples][:PAGED_COSTLY])
+    plan = plan_summary(run.method_meta, explained.verdict_wanted, len(extra), len(run.examples), run.ccfg.seed)
+    log.info("plan: %s on every example; %s on a seeded sample of %d and %d more paged examples",
+             ", ".join(plan["every"]), ", ".join(plan["sampled"]), plan["sample"], plan["paged"])
     if not extra:
-        return explained.chunks, 0
+        return explained.chunks, plan
     names = [m.name for m in run.methods if explainer.sampled(m)]
     paged = dataclasses.replace(explainer, costly_examples=explainer.costly_examples | extra)
     bar = run.progress("Costly methods on the paged examples", len(extra))
@@ -497,7 +495,7 @@ def _costly_pages(run: Run, explained: Explained, priority: Sequence[int], work:
         chunks[number] = dataclasses.replace(chunks[number], sha256=write_chunk(chunk_bytes(results, curve_sums), path))
         bar.update(len(members))
     bar.close()
-    return chunks, len(extra)
+    return chunks, plan
 
 
 def _attention_map(data: bytes) -> bytes:

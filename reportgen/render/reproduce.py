@@ -27,6 +27,9 @@ def reproduce_tips(bundle: ReportBundle) -> list[tuple[str, str]]:
     if m.probe is not None:
         tips.append(("Add examples later and compute only the new ones, with the same probes",
                      "--probe-from THIS_SITE"))
+    if s.plan is not None:
+        titles = ", ".join(meth.title for meth in bundle.methods if meth.name in s.plan.sampled)
+        tips.append((f"Explain every example with {titles} too, not a sample (slower)", "--costly-sample all"))
     if compute.global_analysis and s.global_analysis is not None and s.global_analysis.sample.size < \
             s.global_analysis.sample.of:
         tips.append(("Run the global analyses on more examples", "--global-sample N"))

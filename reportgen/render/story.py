@@ -40,12 +40,8 @@ def findings(bundle: ReportBundle) -> list[str]:
             + _precision(ig.precision)
         )
     lead = lead_method(bundle.methods)
-    carried = s.carried.get(lead.name) if lead else None
-    if carried and lead.completeness is None:  # the lead's sum beside its logit, where IG's delta would be
-        out.append(f"{titles[lead.name]}'s scores add up to a median {pct(carried.median, 0)} of the target logit "
-                   f"(half of the {carried.n} examples between {pct(carried.low, 0)} and {pct(carried.high, 0)}); "
-                   "the biases, the position embeddings and the softmax carry the rest, so its scores rank the "
-                   "words and each example's page shows the sum beside the logit.")
+    if lead and lead.completeness is None and lead.name in s.carried:  # the lead's sum beside its logit
+        out.append(carried_text(bundle, lead.name))
     if s.unreadable:
         k = len(s.unreadable)
         out.append(
@@ -70,6 +66,16 @@ def findings(bundle: ReportBundle) -> list[str]:
             "attention maps alone are not explanations."
         )
     return out
+
+
+def carried_text(bundle: ReportBundle, name: str) -> str:
+    """How much of the target logit a decomposition's scores add up to (summary.carried): the index and the
+    methods page say it in these words."""
+    carried = bundle.summary.carried[name]
+    return (f"{titles_of(bundle.methods)[name]}'s scores add up to a median {pct(carried.median, 0)} of the target "
+            f"logit (half of the {carried.n} examples between {pct(carried.low, 0)} and {pct(carried.high, 0)}); the "
+            "biases, the position embeddings and the steps its rules do not conserve carry the rest, so its scores "
+            "rank the words, and each example's page shows the sum beside the logit.")
 
 
 def _accuracy(bundle: ReportBundle) -> Optional[str]:
@@ -164,12 +170,13 @@ def plan_text(bundle: ReportBundle) -> Optional[str]:
     sampled = _and([titles[n] for n in plan.sampled])
     paged = (f" and {plan.paged} paged example{'s' if plan.paged != 1 else ''} outside it, the most needed first "
              "(misclassified, alerted, least confident)" if plan.paged else "")
-    return (f"{every} explain{'s' if len(plan.every) == 1 else ''} every one of the {plan.of} examples, in one pass "
-            f"each. {sampled}, which take{'s' if len(plan.sampled) == 1 else ''} many passes per example, "
-            f"explain{'s' if len(plan.sampled) == 1 else ''} a seeded sample of {plan.sample} readable one-window "
-            f"examples (seed {plan.seed}){paged}: {'its' if len(plan.sampled) == 1 else 'their'} data-set figures "
-            "(convergence, agreement, metric means) are that sample's. "
-            "Build with --costly-sample all to run every method on every example.")
+    one, many = len(plan.every) == 1, len(plan.sampled) > 1
+    return (f"{every} explain{'' if not one else 's'} every one of the {plan.of} examples, at most one forward and "
+            f"one backward pass each. {sampled}, which take{'' if many else 's'} many passes per example, "
+            f"explain{'' if many else 's'} a seeded sample of {plan.sample} readable one-window examples (seed "
+            f"{plan.seed}){paged}: {'their' if many else 'its'} data-set figures (convergence, agreement, metric "
+            "means) are that sample's. The box at the end of this page says how to run every method on every "
+            "example.")
 
 
 def accuracy_text(bundle: ReportBundle) -> str:

@@ -27,7 +27,14 @@ from reportgen.render.formatting import interval, num, pct, signed, unsigned_zer
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.reproduce import reproduce_tips
-from reportgen.render.story import accuracy_text, findings, plan_text, probe_text, verdict_text
+from reportgen.render.story import (
+    accuracy_text,
+    carried_text,
+    findings,
+    plan_text,
+    probe_text,
+    verdict_text,
+)
 from reportgen.render.wording import (
     END_SYMBOLS,
     END_WORDS,
@@ -162,6 +169,7 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "has_reference": any(m.reference for m in bundle.methods),
         "verdict": verdict_text(bundle),
         "plan": plan_text(bundle),
+        "carried": {name: carried_text(bundle, name) for name in bundle.summary.carried},
         "reproduce": reproduce_tips(bundle),
         "resamples": BOOTSTRAP_RESAMPLES,
         "not_applicable": [{"title": m.title, "reason": reason_text(m.reason)} for m in bundle.summary.not_applicable],

@@ -68,8 +68,9 @@ def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
 
 def _lead_less_faithful(p: dict[str, Any], t: Titles) -> str:
     return (f"On a seeded sample of {p['examples']} examples, {t[p['method']]}, which explains every example, is "
-            f"less faithful than {t[p['than']]} by {_listed(p['metrics'], {m: m for m in p['metrics']})}: build "
-            f"again with --costly-sample all to explain every example with {t[p['than']]} as well.")
+            f"less faithful than {t[p['than']]} by {_listed(p['metrics'], {m: m for m in p['metrics']})}: explain "
+            f"every example with {t[p['than']]} as well (the methods page's last box says how) and read its "
+            "highlights first.")
 
 
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
@@ -145,7 +146,7 @@ REASON_WORDS: dict[str, str] = {
     "layers_unknown": "reportgen does not know where the layers of {architecture} are",
     "no_head_projection": "the architecture table has no per-head output projection for {family}",
     "too_many_pieces": "{size} word pieces > {limit}",
-    "outside_costly_sample": "computed on a sample that leaves this example out (--costly-sample all includes it)",
+    "outside_costly_sample": "computed on a sample that leaves this example out",
     "too_few_gold_classes": "needs gold labels of at least 2 classes",
     "no_gold_labels": "no example has a gold label",
     "no_signed_method": "no signed attribution method was run",

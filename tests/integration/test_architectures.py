@@ -147,7 +147,7 @@ def test_a_default_method_that_cannot_explain_the_model_is_left_out_and_a_named_
     result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "site")])
     assert result.exit_code == 0, result.output
     results = read_results(tmp_path / "site" / "data")
-    assert [m["name"] for m in results["methods"]] == ["integrated_gradients", "gradient_x_input", "attention_rollout"]
+    assert [m["name"] for m in results["methods"]] == ["integrated_gradients", "attention_rollout"]
     assert [m["name"] for m in results["summary"]["not_applicable"]] == ["attn_lrp"]
     assert "plan" not in results["summary"]
     assert all("skipped" not in ex["methods"]["integrated_gradients"]["info"] for ex in results["examples"])

@@ -136,7 +136,7 @@ def test_a_build_without_rationales_has_a_verdict_with_intervals(agnews_site):
         assert figures["difference"]["interval"]["low"] <= figures["difference"]["mean"] \
             <= figures["difference"]["interval"]["high"]
     index = visible(agnews_site / "index.html")
-    assert re.search(r"The highlights of Integrated Gradients are (better|worse|not clearly better) than random",
+    assert re.search(r"The highlights of AttnLRP are (better|worse|not clearly better) than random",
                      index)
     assert index.count("95% interval") >= 3  # the accuracy's and each metric's difference
     assert "Token F1" not in index

@@ -37,7 +37,7 @@ def test_the_lead_explains_every_example_and_ig_the_sample_and_the_pages(planned
     site, _ = planned
     results = load_results(site)
     plan = results["summary"]["plan"]
-    assert plan == {"lead": "attn_lrp", "every": ["attn_lrp", "gradient_x_input", "attention_rollout"],
+    assert plan == {"lead": "attn_lrp", "every": ["attn_lrp", "attention_rollout"],
                     "sampled": ["integrated_gradients"], "sample": SAMPLE, "paged": plan["paged"], "of": N,
                     "seed": 1}
     assert results["config"]["compute"]["costly_sample"] == SAMPLE
@@ -64,7 +64,8 @@ def test_the_lead_explains_every_example_and_ig_the_sample_and_the_pages(planned
     assert results["summary"]["verdict"]["examples"] == SAMPLE
 
     methods = visible(site / "methods.html")
-    assert (f"explain every one of the {N} examples, in one pass each. Integrated Gradients, which takes many "
+    assert (f"explain every one of the {N} examples, at most one forward and one backward pass each. Integrated "
+            "Gradients, which takes many "
             f"passes per example, explains a seeded sample of {SAMPLE} readable one-window examples") in methods
     assert "On the same examples, AttnLRP is" in methods
     page = visible(site / "examples" / f"{sorted(beyond or paged)[0]}.html")

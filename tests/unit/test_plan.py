@@ -44,6 +44,8 @@ def test_the_sample_is_seeded_readable_one_window_and_in_example_order():
     assert first == verdict_sample(single, 0, 50) == sorted(first) and len(first) == 50
     assert all(single[i] for i in first)
     assert verdict_sample(single, 1, 50) != first
+    grown = verdict_sample(single + [True] * 40, 0, 50)  # 40 examples appended to the file
+    assert len(set(first) - set(grown)) == len([i for i in grown if i >= 400])  # only those they outrank leave
 
 
 def test_the_lead_against_a_costly_method_is_its_negated_paired_difference():
