@@ -456,6 +456,8 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
         "words": [[w.start, w.end, w.segment] for w in ex.words],
         "scores": {name: (None if out.info.skipped else [float(f"{v:.4g}") for v in out.words])
                    for name, out in ex.methods.items()},
+        # why a method has no scores here (outside the costly sample, past a length limit), in words
+        "skipped": {name: reason_text(out.info.skipped) for name, out in ex.methods.items() if out.info.skipped},
         "warnings": _warnings(bundle, ex),
         "metrics": {method: {name: v for name, v in values.items() if v is not None}
                     for method, values in ex.metrics.items() if any(v is not None for v in values.values())},

@@ -146,7 +146,7 @@ REASON_WORDS: dict[str, str] = {
     "layers_unknown": "reportgen does not know where the layers of {architecture} are",
     "no_head_projection": "the architecture table has no per-head output projection for {family}",
     "too_many_pieces": "{size} word pieces > {limit}",
-    "outside_costly_sample": "computed on a sample that leaves this example out",
+    "outside_costly_sample": "it ran on a seeded sample that leaves this example out",
     "too_few_gold_classes": "needs gold labels of at least 2 classes",
     "no_gold_labels": "no example has a gold label",
     "no_signed_method": "no signed attribution method was run",

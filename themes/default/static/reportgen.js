@@ -362,7 +362,11 @@ window.reportgen = (function () {
                                      "data-signed": m.signed ? "1" : "0"});
         section.appendChild(el("h2", {}, m.title));
         var scores = ex.scores[m.name];
-        if (!scores) { section.appendChild(el("p", {"class": "hint"}, "Skipped on this example.")); box.appendChild(section); return; }
+        if (!scores) {
+          var why = (ex.skipped || {})[m.name];
+          section.appendChild(el("p", {"class": "hint"}, why ? "Not computed: " + why + "." : "Skipped on this example."));
+          box.appendChild(section); return;
+        }
         var scale = 0;
         scores.forEach(function (v) { if (v !== null) { scale = Math.max(scale, Math.abs(v)); } });
         section.dataset.scale = String(scale);
