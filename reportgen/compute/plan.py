@@ -1,11 +1,12 @@
 """The cost-aware plan: which methods explain every example and which explain a sample.
 
-The lead explains every example. When it takes one pass per example (AttnLRP on the BERT layout), the costly
-methods beside it (Integrated Gradients and every other path or sampling method: MethodDecl.costly) run on a
-seeded sample of readable one-window examples, the verdict's, and on every paged example. So IG's convergence,
-its rank agreement with the lead and the comparison of their faithfulness still come out for the data set, from a
-sample that states its size, and every full page shows every method. A costly lead (no one-pass method applies
-to the model) runs on every example, as every method does with --costly-sample all."""
+The lead explains every example. When it takes one pass per example (AttnLRP, wherever the architecture table
+places its rules), the costly methods beside it (Integrated Gradients and every other path or sampling method:
+MethodDecl.costly) run on a seeded sample of readable one-window examples, the verdict's, and on the most needed
+paged examples outside it (vocabulary.PAGED_COSTLY, added by the pipeline once the pages are chosen). So IG's
+convergence, its rank agreement with the lead and the comparison of their faithfulness still come out for the data
+set, from a sample that states its size. A costly lead (no one-pass method applies to the model) runs on every
+example, as every method does with --costly-sample all."""
 
 from __future__ import annotations
 
