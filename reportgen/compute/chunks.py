@@ -169,6 +169,7 @@ class ChunkExplainer:
             # a part computed alone is the same bytes as one computed beside every other method).
             started = time.perf_counter()
             outputs: list[Any] = [None] * len(rows)
+            ran: set[int] = set()  # the examples whose rows this method explained here
             for group in groups:
                 if self.sampled(method):
                     # (a sampled method's rows outside the sample are filled in here, without running it)
@@ -180,8 +181,9 @@ class ChunkExplainer:
                 with self.adapter.using(group.probe):
                     for k, result in zip(group.indices, method.attribute(ctx)):
                         outputs[k] = result
+                ran.update(owner[k] for k in group.indices)
             self.seconds[method.name] += time.perf_counter() - started
-            self.computed[method.name] += len({owner[k] for k, out in enumerate(outputs) if not _outside(out)})
+            self.computed[method.name] += len(ran)
             out[method.name] = self._method_part(span, documents, rows, owner, groups, at, logits_at,
                                                  row_probabilities, method.name, outputs)
         return out
@@ -257,11 +259,6 @@ class ChunkExplainer:
             "curves": {metric: [float(v) for v in total] for metric, total in curves.items()},
         }
         return dumps(payload).encode("utf-8")
-
-
-def _outside(output: Any) -> bool:
-    skipped = output.info.get("skipped")
-    return bool(skipped) and skipped.get("code") == "outside_costly_sample"
 
 
 def _by_owner(values: Sequence[Any], owner: Sequence[int], n: int) -> list[list[Any]]:

@@ -59,7 +59,7 @@ from reportgen.compute.heads import fit_probes, held_out_logits, resolve_labels,
 from reportgen.compute.methods import METHODS, MethodContext
 from reportgen.compute.metrics import METRICS
 from reportgen.compute.pages import choose_pages
-from reportgen.compute.plan import plan_summary, sample_size, sampled_methods, verdict_sample
+from reportgen.compute.plan import plan_sample, plan_summary
 from reportgen.compute.records import data_section, model_section, record_of
 from reportgen.compute.sanity import sanity_check
 from reportgen.compute.verdict import from_summary, sampled_verdict
@@ -242,8 +242,8 @@ def _explain(run: Run, heads: Heads, work: Path) -> Explained:
     single = [ok and windows == 1 for ok, windows in zip(run.readable, run.features["windows"])]
     sanity_wanted = [i for i, ok in enumerate(single) if ok][: ccfg.sanity_examples]
     # The verdict's sample is the costly methods' when they run on one: the lead and IG meet on the same examples.
-    verdict_wanted = verdict_sample(single, ccfg.seed, sample_size(run.method_meta, ccfg.costly_sample))
-    costly = frozenset(verdict_wanted) if sampled_methods(run.method_meta, ccfg.costly_sample) else None
+    verdict_wanted, sampled = plan_sample(run.method_meta, ccfg.costly_sample, single, ccfg.seed)
+    costly = frozenset(verdict_wanted) if sampled else None
     kept: dict[int, ExampleResult] = {}
     keep = set(sample if ccfg.global_analysis else []) | set(sanity_wanted) | set(verdict_wanted)
     curve_sums: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
@@ -475,12 +475,10 @@ def _costly_pages(run: Run, explained: Explained, priority: Sequence[int],
         if not members:
             continue
         keys = {name: key for name, key in paged.keys(members).items() if name in names}
-        parts = {name: run.cache.get("method", key) for name, key in keys.items()}
+        parts = paged.read(keys)  # checked as pass 2's parts are: a damaged entry is computed again
         todo = [name for name, data in parts.items() if data is None]
         if todo:
-            for name, data in paged.compute(members, todo, False).items():
-                run.cache.put("method", keys[name], data)
-                parts[name] = data
+            paged.store(keys, parts, paged.compute(members, todo, False))
         results, curve_sums = parse_chunk(read_regular(chunks[number].path, chunks[number].path.parent))
         position = {i: k for k, i in enumerate(span)}
         for name, data in parts.items():

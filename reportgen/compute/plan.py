@@ -25,9 +25,13 @@ def sampled_methods(methods: Sequence[MethodDecl], costly_sample: Union[str, int
     return [m for m in methods if m.costly]
 
 
-def sample_size(methods: Sequence[MethodDecl], costly_sample: Union[str, int, None]) -> int:
-    """The costly sample's size, which is also the verdict's (the lead and IG compared on the same examples)."""
-    return costly_sample if sampled_methods(methods, costly_sample) else VERDICT_EXAMPLES  # type: ignore[return-value]
+def plan_sample(methods: Sequence[MethodDecl], costly_sample: Union[str, int, None], single: Sequence[bool],
+                seed: int) -> tuple[list[int], bool]:
+    """The verdict's sample and whether the costly methods run on it alone: then it has --costly-sample's size
+    (the lead and IG compared on the same examples), else VERDICT_EXAMPLES."""
+    sampled = bool(sampled_methods(methods, costly_sample))
+    size = costly_sample if sampled else VERDICT_EXAMPLES
+    return verdict_sample(single, seed, size), sampled  # type: ignore[arg-type]
 
 
 def verdict_sample(single: Sequence[bool], seed: int, size: int = VERDICT_EXAMPLES) -> list[int]:

@@ -9,7 +9,7 @@ from reportgen.build import _costly_sample
 from reportgen.bundle.declarations import MethodDecl, MetricDecl
 from reportgen.bundle.vocabulary import COSTLY_SAMPLE, VERDICT_EXAMPLES
 from reportgen.compute.intervals import mean_of
-from reportgen.compute.plan import sample_size, sampled_methods, verdict_sample
+from reportgen.compute.plan import plan_sample, sampled_methods, verdict_sample
 from reportgen.compute.verdict import from_summary
 
 
@@ -23,11 +23,13 @@ ONE_PASS_LEAD = [_method("ig", 2, costly=True), _method("lrp", 3), _method("gxi"
 
 def test_costly_methods_are_sampled_only_beside_a_one_pass_lead_and_with_a_number():
     assert [m.name for m in sampled_methods(ONE_PASS_LEAD, 100)] == ["ig", "smooth"]
-    assert sample_size(ONE_PASS_LEAD, 40) == 40
+    sample, sampled = plan_sample(ONE_PASS_LEAD, 40, [True] * 300, 0)
+    assert len(sample) == 40 and sampled
     assert sampled_methods(ONE_PASS_LEAD, "all") == [] and sampled_methods(ONE_PASS_LEAD, None) == []
     costly_lead = [_method("ig", 2, costly=True), _method("gxi")]  # no one-pass decomposition applies
     assert sampled_methods(costly_lead, 100) == []
-    assert sample_size(costly_lead, 40) == VERDICT_EXAMPLES  # the verdict keeps its own sample
+    sample, sampled = plan_sample(costly_lead, 40, [True] * 300, 0)
+    assert len(sample) == VERDICT_EXAMPLES and not sampled  # the verdict keeps its own sample
 
 
 def test_the_recorded_costly_sample_is_all_when_the_user_named_a_costly_method():
