@@ -160,6 +160,56 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
                   findings=tuple(_finding(f) for f in worded(summary.findings, loaded.methods)))
 
 
+@dataclass(frozen=True)
+class ComparisonReport:
+    """What `compare_reports` wrote and the figures a caller gates on."""
+
+    path: Path  # the comparison site's folder, or its one HTML file
+    examples: int
+    flips: int
+    accuracy: Optional[tuple[float, float]]  # (OLD, NEW) on the labelled examples both read
+    p_value: Optional[float]  # exact McNemar
+    failed: tuple[str, ...]  # one line per --fail-on policy that failed
+    seconds: float
+
+
+def compare_reports(old: os.PathLike | str, new: os.PathLike | str, out: os.PathLike | str, *,
+                    theme: str = "default", single_file: bool = False, fail_on: Sequence[str] = (),
+                    command_line: Optional[Sequence[str]] = None) -> ComparisonReport:
+    """Compare two built reports of the same examples (site folders or their data/): no model, no torch. The
+    comparison is written whatever the policies say; `failed` lists those it fails."""
+    import time
+
+    from reportgen.compare.compute import compare_bundles
+    from reportgen.compare.gate import failure, parse_policy
+    from reportgen.compare.reports import open_report
+    from reportgen.config import source_date_epoch
+    from reportgen.render.compare_pages import fold_comparison, write_comparison_site
+    from reportgen.render.site import check_output, output_site
+
+    started = time.perf_counter()
+    policies = [parse_policy(p) for p in fail_on]
+    old_path, new_path, out = Path(old), Path(new), Path(out)
+    check_output(out, single_file, [old_path, new_path])
+    old_bundle, new_bundle = open_report(old_path, "OLD"), open_report(new_path, "NEW")
+    try:
+        comparison, pairs = compare_bundles(old_bundle, new_bundle, old_path, new_path)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise InputError(f"{old_path} or {new_path}: a damaged bundle ({first_line(err)})") from None
+    manifest = {"command": list(command_line or ["reportgen.compare_reports"]),
+                "compared": {"old": str(old_path), "new": str(new_path)}}
+    written = output_site(lambda folder: write_comparison_site(
+        comparison, pairs, old_bundle, new_bundle, folder, theme, source_date_epoch(), manifest), out, single_file,
+        fold_comparison)
+    a = comparison.accuracy
+    return ComparisonReport(
+        path=_site_path(written, single_file), examples=comparison.examples, flips=len(comparison.flips),
+        accuracy=None if a is None else (a.old, a.new),
+        p_value=None if comparison.mcnemar is None else comparison.mcnemar.p_value,
+        failed=tuple(reason for reason in (failure(p, comparison) for p in policies) if reason),
+        seconds=time.perf_counter() - started)
+
+
 def _site_path(written: Path, single_file: bool) -> Path:
     """What the renderer wrote (a folder's index.html, or the one file), as the report's absolute path: a notebook
     may change its working directory later."""

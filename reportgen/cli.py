@@ -260,6 +260,34 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
     click.echo(f"Rendered {report.examples} examples to {report.index}")
 
 
+@cli.command(epilog="Exit status: 0 written, 2 the reports cannot be compared (one line says why), 3 written but a "
+                   "--fail-on policy failed.")
+@click.argument("old", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Comparison site folder to write.")
+@click.option("--theme", default="default", show_default=True, help="Theme name or folder.")
+@click.option("--single-file", is_flag=True, help="Write one self-contained HTML file instead of a folder.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="POLICY",
+              help="Exit 3 after writing when NEW fails this policy (repeatable): regression (significantly less "
+                   "accurate, exact McNemar p < 0.05), flips:N% (more than N% of examples changed class), shift:R "
+                   "(median rank correlation of the lead method's word scores below R).")
+def compare(old: Path, new: Path, out: Path, theme: str, single_file: bool, fail_on: tuple[str, ...]) -> None:
+    """Compare two reports of the same examples (site folders or their data/): what changed between two models,
+    whether it is significant, and where the explanations moved. No model is loaded."""
+    from reportgen.api import compare_reports
+    from reportgen.errors import FindingsError
+
+    _configure_logging(False, False)
+    report = compare_reports(old, new, out, theme=theme, single_file=single_file, fail_on=fail_on,
+                             command_line=["reportgen", *sys.argv[1:]])
+    accuracy = "" if report.accuracy is None else (
+        f"; accuracy {100 * report.accuracy[0]:.1f}% -> {100 * report.accuracy[1]:.1f}% "
+        f"(McNemar p={report.p_value:.3g})")
+    click.echo(f"Compared {report.examples} examples: {report.flips} changed class{accuracy}. Wrote {report.path}")
+    if report.failed:
+        raise FindingsError("; ".join(report.failed))
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path), default="inputs")
 def init(directory: Path) -> None:

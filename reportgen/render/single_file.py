@@ -24,9 +24,17 @@ TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads of the embedded data)
 
 
-def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
-    pages = [p.name for p in PAGES if (site / p.name).is_file()]
-    pages += sorted(f"examples/{p.name}" for p in (site / "examples").glob("*.html"))
+REPORT_PAGES = (tuple(p.name for p in PAGES), "examples")
+REPORT_DATA = ("data/results.json", "manifest.json")
+
+
+def single_file_html(site: Path, bokeh_scripts: list[str], pages_of: tuple[tuple[str, ...], str] = REPORT_PAGES,
+                     data_files: tuple[str, ...] = REPORT_DATA) -> str:
+    """pages_of: the site's top-level pages in order, and the folder of its per-example pages; data_files: the
+    JSON files embedded (a link to one downloads it)."""
+    top, folder = pages_of
+    pages = [name for name in top if (site / name).is_file()]
+    pages += sorted(f"{folder}/{p.name}" for p in (site / folder).glob("*.html"))
     index_html = (site / "index.html").read_text(encoding="utf-8")
     head_title = TITLE.search(index_html).group(1)
     header = re.search(r"(<header.*?</header>)", index_html, re.S).group(1)
@@ -52,7 +60,7 @@ def single_file_html(site: Path, bokeh_scripts: list[str]) -> str:
     embedded = "".join(
         f'<script type="application/json" id="embedded-{name.replace("/", "-")}">'
         f"{_json_text((site / name).read_text(encoding='utf-8'))}</script>\n"
-        for name in ("data/results.json", "manifest.json") if (site / name).is_file()
+        for name in data_files if (site / name).is_file()
     )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

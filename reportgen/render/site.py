@@ -42,8 +42,16 @@ def render_output(
 ) -> Path:
     """The site folder at out, or with single_file one HTML file (out, with .html added when it has no
     such suffix) folded from a site built in a temporary folder beside it. Returns what was written."""
+    return output_site(lambda folder: render_site(bundle, folder, theme, manifest, build_epoch, progress), out,
+                       single_file)
+
+
+def output_site(write: Callable[[Path], None], out: Path, single_file: bool, fold: Callable[[Path], str] = lambda site:
+                single_file_html(site, bokeh_scripts())) -> Path:
+    """write(folder) writes a whole site; here it goes to out, or folded into one HTML file by fold. Returns what
+    was written."""
     try:
-        return _render_output(bundle, out, theme, manifest, build_epoch, progress, single_file)
+        return _output_site(write, out, single_file, fold)
     except OSError as err:
         # A full disk or a folder that became read-only: what is written so far is removed, an earlier site or file
         # at out is as it was (the writer installs only a finished site).
@@ -51,10 +59,9 @@ def render_output(
         raise ConfigError(f"writing {out} failed: {err.strerror or err}{where}; nothing was changed there") from None
 
 
-def _render_output(bundle: ReportBundle, out: Path, theme: str, manifest: dict[str, Any],
-                   build_epoch: Optional[int], progress: Callable[[str, int], Any], single_file: bool) -> Path:
+def _output_site(write: Callable[[Path], None], out: Path, single_file: bool, fold: Callable[[Path], str]) -> Path:
     if not single_file:
-        render_site(bundle, out, theme, manifest, build_epoch, progress)
+        write(out)
         return out / "index.html"
     target = single_file_target(out)
     plan_single_file(target)
@@ -63,8 +70,8 @@ def _render_output(bundle: ReportBundle, out: Path, theme: str, manifest: dict[s
     # Named like every other temporary entry of reportgen's, so a later build removes it after a SIGKILL.
     work = target.parent / f".{target.name}.building-{os.getpid()}"
     try:
-        render_site(bundle, work / "site", theme, manifest, build_epoch, progress)
-        text = single_file_html(work / "site", bokeh_scripts())
+        write(work / "site")
+        text = fold(work / "site")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     partial = target.with_name(f".{target.name}.writing-{os.getpid()}")

@@ -58,6 +58,7 @@ def make_environment(dirs: list[Path]) -> Environment:
     env.filters["num"] = formatting.num
     env.filters["interval"] = formatting.interval
     env.filters["plural"] = formatting.plural
+    env.filters["signed"] = formatting.signed
     return env
 
 
