@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PIP = $(VENV)/bin/python -m pip
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: golden demo test check install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing lxt-venv benchmark-attn-lrp
+.PHONY: catalogues golden demo test check install install-test browser benchmark benchmark-ferret ferret-venv decompx-venv benchmark-decompx benchmark-alti benchmark-value-zeroing lxt-venv benchmark-attn-lrp
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: browser install-test
 # The inner loop: unit tests only (a tiny random BERT, no site builds of the real model, no browser).
 check: install-test
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
+
+# After adding or changing a message: extract every marked message from the code and templates, merge it into
+# each language's .po (reportgen/locale/<locale>/LC_MESSAGES/reportgen.po; translate the new entries there), then
+# compile the .mo files the package ships. tests/unit/test_catalogue.py fails on an untranslated message.
+catalogues: install-test
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -o reportgen/locale/reportgen.pot --sort-by-file --omit-header -w 120 .
+	$(VENV)/bin/pybabel -q update -i reportgen/locale/reportgen.pot -d reportgen/locale -D reportgen --no-fuzzy-matching --omit-header -w 120
+	$(VENV)/bin/pybabel -q compile -d reportgen/locale -D reportgen
 
 # After a change meant to change the pages: rebuild tests/golden/ (a tiny fixed build and its pages), then
 # review `git diff tests/golden`.

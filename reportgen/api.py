@@ -125,17 +125,21 @@ def build_report(examples: Any = None, *, model: Any = None, tokenizer: Any = No
 
 
 def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: str = "default",
-                  single_file: bool = False, command_line: Optional[Sequence[str]] = None) -> Report:
+                  single_file: bool = False, lang: str = "en",
+                  command_line: Optional[Sequence[str]] = None) -> Report:
     """Re-render a built site (or its data/ folder) with another theme or as one file: no model, no recompute."""
     import time
 
     from reportgen.bundle import load_bundle
     from reportgen.config import source_date_epoch
+    from reportgen.i18n import catalogue, language
     from reportgen.progress import progress_bar
     from reportgen.render.site import check_output, render_output
     from reportgen.render.wording import worded
 
     started = time.perf_counter()
+    code = language(lang)
+    catalogue(code)
     bundle_dir, out = Path(bundle), Path(out)
     check_output(out, single_file)
     data_dir = bundle_dir / "data" if (bundle_dir / "data").is_dir() else bundle_dir
@@ -148,7 +152,7 @@ def render_report(bundle: os.PathLike | str, out: os.PathLike | str, *, theme: s
     manifest.pop("generator", None)
     manifest["rendered_from"] = {"command": list(command_line or ["reportgen.render_report"]), "theme": theme}
     try:
-        written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file)
+        written = render_output(loaded, out, theme, manifest, source_date_epoch(), progress_bar, single_file, code)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         # Examples and attention maps are read while the pages are written: a damaged or tampered chunk, a link
         # out of the bundle or a missing field shows up here, and the earlier site at `out` is left as it was.
@@ -174,7 +178,7 @@ class ComparisonReport:
 
 
 def compare_reports(old: os.PathLike | str, new: os.PathLike | str, out: os.PathLike | str, *,
-                    theme: str = "default", single_file: bool = False, fail_on: Sequence[str] = (),
+                    theme: str = "default", single_file: bool = False, fail_on: Sequence[str] = (), lang: str = "en",
                     command_line: Optional[Sequence[str]] = None) -> ComparisonReport:
     """Compare two built reports of the same examples (site folders or their data/): no model, no torch. The
     comparison is written whatever the policies say; `failed` lists those it fails."""
@@ -184,11 +188,14 @@ def compare_reports(old: os.PathLike | str, new: os.PathLike | str, out: os.Path
     from reportgen.compare.gate import failure, parse_policy
     from reportgen.compare.reports import open_report
     from reportgen.config import source_date_epoch
+    from reportgen.i18n import activated, catalogue, language
     from reportgen.render.compare_pages import fold_comparison, write_comparison_site
     from reportgen.render.site import check_output, output_site
 
     started = time.perf_counter()
     policies = [parse_policy(p) for p in fail_on]
+    code = language(lang)
+    catalogue(code)
     old_path, new_path, out = Path(old), Path(new), Path(out)
     check_output(out, single_file, [old_path, new_path])
     old_bundle, new_bundle = open_report(old_path, "OLD"), open_report(new_path, "NEW")
@@ -198,9 +205,10 @@ def compare_reports(old: os.PathLike | str, new: os.PathLike | str, out: os.Path
         raise InputError(f"{old_path} or {new_path}: a damaged bundle ({first_line(err)})") from None
     manifest = {"command": list(command_line or ["reportgen.compare_reports"]),
                 "compared": {"old": str(old_path), "new": str(new_path)}}
-    written = output_site(lambda folder: write_comparison_site(
-        comparison, pairs, old_bundle, new_bundle, folder, theme, source_date_epoch(), manifest), out, single_file,
-        fold_comparison)
+    with activated(code):
+        written = output_site(lambda folder: write_comparison_site(
+            comparison, pairs, old_bundle, new_bundle, folder, theme, source_date_epoch(), manifest), out,
+            single_file, fold_comparison)
     a = comparison.accuracy
     return ComparisonReport(
         path=_site_path(written, single_file), examples=comparison.examples, flips=len(comparison.flips),

@@ -21,6 +21,7 @@ from reportgen.bundle.typed import plain
 from reportgen.checksums import sha256_file
 from reportgen.config import DEFAULT_METHODS, ENGINE_FIELDS, BuildConfig, bundle_config, source_date_epoch
 from reportgen.errors import ConfigError, InputError
+from reportgen.i18n import catalogue, language
 from reportgen.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def _run_build(cfg: BuildConfig, command_line: Sequence[str], model_object: Opti
         cfg.compute, methods=expand_names(cfg.compute.methods, METHODS),
         metrics=expand_names(cfg.compute.metrics, METRICS)))
     theme_dirs(cfg.theme)
+    catalogue(language(cfg.lang))  # a missing catalogue stops the build here, not after the compute
     if cfg.engine == "ray" and model_object is not None:
         raise ConfigError("engine ray loads the model in each worker from a folder or hub id: save the model object "
                           "with save_pretrained and pass its folder, or use the local engine")
@@ -138,7 +140,8 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: Provenance, command_line:
         "command": list(command_line),
         "built": build_epoch,
     }
-    written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file)
+    written = render_output(bundle, cfg.out, cfg.theme, manifest, build_epoch, progress_bar, cfg.single_file,
+                            language(cfg.lang))
     findings = worded(bundle.summary.findings, bundle.methods)
     failing = at_or_above(findings, cfg.fail_on) if cfg.fail_on else []
     return {"examples": n_examples, "seconds": time.perf_counter() - started, "out": str(written),

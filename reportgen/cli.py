@@ -104,6 +104,8 @@ def cli() -> None:
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
+@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False),
+              help="The language the pages are written in: en, or zh (Simplified Chinese). [default: en]")
 @click.option("--title", help="Site title.")
 @click.option("--labels", help="Comma-separated class names in order: the label set of a probe on a bare encoder, "
               "or new names for every class of a model's own head (in its id2label order).")
@@ -250,12 +252,14 @@ def validate(examples: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Site folder to write.")
 @click.option("--theme", default="default", show_default=True, help="Theme name or folder.")
 @click.option("--single-file", is_flag=True, help="Write one self-contained HTML file instead of a folder.")
-def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
-    """Re-render a site from saved results (no model, no recompute)."""
+@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False), default="en",
+              show_default=True, help="The language the pages are written in (zh: Simplified Chinese).")
+def render(bundle_dir: Path, out: Path, theme: str, single_file: bool, lang: str) -> None:
+    """Re-render a site from saved results (no model, no recompute), with another theme or in another language."""
     from reportgen.api import render_report
 
     _configure_logging(False, False)
-    report = render_report(bundle_dir, out, theme=theme, single_file=single_file,
+    report = render_report(bundle_dir, out, theme=theme, single_file=single_file, lang=lang,
                            command_line=["reportgen", *sys.argv[1:]])
     click.echo(f"Rendered {report.examples} examples to {report.index}")
 
@@ -271,14 +275,17 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool) -> None:
               help="Exit 3 after writing when NEW fails this policy (repeatable): regression (significantly less "
                    "accurate, exact McNemar p < 0.05), flips:N% (more than N% of examples changed class), shift:R "
                    "(median rank correlation of the lead method's word scores below R).")
-def compare(old: Path, new: Path, out: Path, theme: str, single_file: bool, fail_on: tuple[str, ...]) -> None:
+@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False), default="en",
+              show_default=True, help="The language the pages are written in (zh: Simplified Chinese).")
+def compare(old: Path, new: Path, out: Path, theme: str, single_file: bool, fail_on: tuple[str, ...],
+            lang: str) -> None:
     """Compare two reports of the same examples (site folders or their data/): what changed between two models,
     whether it is significant, and where the explanations moved. No model is loaded."""
     from reportgen.api import compare_reports
     from reportgen.errors import FindingsError
 
     _configure_logging(False, False)
-    report = compare_reports(old, new, out, theme=theme, single_file=single_file, fail_on=fail_on,
+    report = compare_reports(old, new, out, theme=theme, single_file=single_file, fail_on=fail_on, lang=lang,
                              command_line=["reportgen", *sys.argv[1:]])
     accuracy = "" if report.accuracy is None else (
         f"; accuracy {100 * report.accuracy[0]:.1f}% -> {100 * report.accuracy[1]:.1f}% "

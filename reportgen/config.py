@@ -31,7 +31,8 @@ ENGINE_FIELDS = ("engine", "ray_address", "workers", "gpus_per_worker", "threads
 CONFIG_NAME = "reportgen.toml"
 PATH_FIELDS = ("examples", "narrative", "out", "probe_train", "probe_from", "cache_dir")
 INTERNAL_FIELDS = ("compute", "examples_shown_as")
-NOT_RECORDED = ("out", "cache", "cache_dir", "examples_shown_as", *ENGINE_FIELDS)  # bundle_config leaves these out
+# bundle_config leaves these out (the language too: one bundle renders in any, recomputing nothing)
+NOT_RECORDED = ("out", "cache", "cache_dir", "examples_shown_as", "lang", *ENGINE_FIELDS)
 # Options that had their own flag and [build] key before methods declared their options: each still works, as the
 # option(s) it sets (one row per flag, so the rest of the code knows only [methods.NAME]).
 OPTION_ALIASES = {
@@ -50,6 +51,7 @@ class BuildConfig:
     out: Path = Path("site")
     model: Optional[Annotated[str, Strict(), Field(min_length=1)]] = None  # None: the packaged all-MiniLM-L6-v2
     theme: Annotated[str, Strict(), Field(min_length=1)] = "default"
+    lang: Literal["en", "zh", "zh-Hans", "zh-hans"] = "en"  # the reader's language (i18n.py); not in the bundle
     title: Optional[Annotated[str, Strict()]] = None
     labels: Optional[Names] = None
     label_map: Optional[tuple[tuple[str, str], ...]] = None  # (model's label, name to show), for a model's own head

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from reportgen import __version__
+from reportgen import __version__, i18n
 from reportgen.bundle import ReportBundle
 from reportgen.bundle.records import Word, dumps
 from reportgen.bundle.typed import plain
@@ -72,7 +72,7 @@ def _site(c: Comparison, build_epoch: Optional[int]) -> dict[str, Any]:
     title = f"{old.model} → {new.model}: what changed" if old.model != new.model else f"Two reports of {old.model}"
     return {"title": title, "version": __version__, "built": built,
             "model_name": f"{old.model} and {new.model}", "errors": [], "prediction_note": None,
-            "nav": [{"title": t, "page": h, "href": h} for t, h in NAV]}
+            "nav": [{"title": t, "page": h, "href": h} for t, h in NAV], "lang": i18n.html_lang()}
 
 
 def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.bundle import ReportBundle
-from reportgen.render.formatting import plural
+from reportgen.i18n import _, ngettext
 from reportgen.render.story import accuracy_text, verdict_text
 
 TOP_RISKS = 3  # alerts repeated on the first screen; the rest follow in the alerts section
@@ -19,20 +19,26 @@ def first_screen(bundle: ReportBundle, alerts: list[dict[str, Any]]) -> dict[str
     ones about nearly every example last)."""
     d, m = bundle.data, bundle.model
     labels = bundle.labels
-    listed = ", ".join(labels[:CLASSES_LISTED]) + (f" and {len(labels) - CLASSES_LISTED} more"
-                                                     if len(labels) > CLASSES_LISTED else "")
-    inputs = "sentence pairs" if d.n_pairs and d.n_pairs == d.n_examples else "texts"
-    model = f"{m.name} ({m.layers} layers × {m.heads} attention heads)"
-    if m.probe:
-        model += (", which has no classification head of its own: reportgen fitted a logistic-regression probe on "
-                  "it, and every prediction here is held out")
-    data = f"{plural(d.n_examples, 'example')} from {d.file}: {d.n_labelled} with a gold label"
-    if d.n_with_rationale:
-        data += f", {d.n_with_rationale} with human rationales"
+    listed = ", ".join(labels[:CLASSES_LISTED])
+    if len(labels) > CLASSES_LISTED:
+        listed = _("%(listed)s and %(more)d more") % {"listed": listed, "more": len(labels) - CLASSES_LISTED}
+    pairs = d.n_pairs and d.n_pairs == d.n_examples
+    task = (_("Sorts sentence pairs into %(n)d classes: %(classes)s.") if pairs
+            else _("Sorts texts into %(n)d classes: %(classes)s.")) % {"n": len(labels), "classes": listed}
+    shape = {"name": m.name, "layers": m.layers, "heads": m.heads}
+    model = (_("%(name)s (%(layers)d layers × %(heads)d attention heads), which has no classification head of its "
+               "own: reportgen fitted a logistic-regression probe on it, and every prediction here is held out.")
+             if m.probe else _("%(name)s (%(layers)d layers × %(heads)d attention heads).")) % shape
+    counts = {"n": d.n_examples, "file": d.file, "labelled": d.n_labelled, "rationales": d.n_with_rationale}
+    data = (ngettext("%(n)d example from %(file)s: %(labelled)d with a gold label, %(rationales)d with human "
+                     "rationales.", "%(n)d examples from %(file)s: %(labelled)d with a gold label, %(rationales)d "
+                     "with human rationales.", d.n_examples) if d.n_with_rationale else
+            ngettext("%(n)d example from %(file)s: %(labelled)d with a gold label.",
+                     "%(n)d examples from %(file)s: %(labelled)d with a gold label.", d.n_examples)) % counts
     return {
-        "task": f"Sorts {inputs} into {len(labels)} classes: {listed}.",
-        "data": data + ".",
-        "model": model + ".",
+        "task": task,
+        "data": data,
+        "model": model,
         "accuracy": accuracy_text(bundle) if bundle.summary.n_labelled else None,
         "verdict": verdict_text(bundle),
         "risks": alerts[:TOP_RISKS],

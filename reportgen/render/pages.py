@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from reportgen.bundle import ReportBundle
+from reportgen.i18n import N_, _
 from reportgen.render import structure
 from reportgen.render.model_page import has_model_page, model_view
 
@@ -28,17 +29,18 @@ class PageDecl:
 
 
 PAGES: tuple[PageDecl, ...] = (  # in the navigation's order
-    PageDecl("index.html", "index.html", lambda b, g: structure.index_view(b), nav="Overview"),
+    PageDecl("index.html", "index.html", lambda b, g: structure.index_view(b), nav=N_("Overview")),
     PageDecl("view.html", "view.html", lambda b, g: structure.view_page(b)),
-    PageDecl("model.html", "model.html", lambda b, g: model_view(b), when=has_model_page, nav="Model"),
-    PageDecl("methods.html", "methods.html", lambda b, g: structure.methods_view(b, g.metric_values), nav="Methods"),
-    PageDecl("glossary.html", "glossary.html", lambda b, g: structure.glossary_view(b), nav="Glossary"),
+    PageDecl("model.html", "model.html", lambda b, g: model_view(b), when=has_model_page, nav=N_("Model")),
+    PageDecl("methods.html", "methods.html", lambda b, g: structure.methods_view(b, g.metric_values),
+             nav=N_("Methods")),
+    PageDecl("glossary.html", "glossary.html", lambda b, g: structure.glossary_view(b), nav=N_("Glossary")),
 )
 
 # Links in the navigation that are not pages of their own: (title, href, the page they follow; None: at the end).
 LINKS: tuple[tuple[str, str, Optional[str]], ...] = (
-    ("Examples", "index.html#examples", "index.html"),
-    ("Raw data", "data/results.json", None),
+    (N_("Examples"), "index.html#examples", "index.html"),
+    (N_("Raw data"), "data/results.json", None),
 )
 
 
@@ -51,8 +53,8 @@ def navigation(bundle: ReportBundle) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for declared in written(bundle):
         if declared.nav is not None:
-            entries.append({"title": declared.nav, "page": declared.name, "href": declared.name})
-        entries.extend({"title": title, "page": None, "href": href} for title, href, after in LINKS
+            entries.append({"title": _(declared.nav), "page": declared.name, "href": declared.name})
+        entries.extend({"title": _(title), "page": None, "href": href} for title, href, after in LINKS
                        if after == declared.name)
-    entries.extend({"title": title, "page": None, "href": href} for title, href, after in LINKS if after is None)
+    entries.extend({"title": _(title), "page": None, "href": href} for title, href, after in LINKS if after is None)
     return entries

@@ -37,6 +37,8 @@ def single_file_html(site: Path, bokeh_scripts: list[str], pages_of: tuple[tuple
     pages += sorted(f"{folder}/{p.name}" for p in (site / folder).glob("*.html"))
     index_html = (site / "index.html").read_text(encoding="utf-8")
     head_title = TITLE.search(index_html).group(1)
+    found = re.search(r'<html lang="([^"]+)">', index_html)
+    lang = found.group(1) if found else "en"  # the language the pages were rendered in
     header = re.search(r"(<header.*?</header>)", index_html, re.S).group(1)
     footer = re.search(r"(<footer.*?</footer>)", index_html, re.S).group(1)
     sections = []
@@ -63,7 +65,7 @@ def single_file_html(site: Path, bokeh_scripts: list[str], pages_of: tuple[tuple
         for name in data_files if (site / name).is_file()
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f"{GENERATOR_META}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{head_title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{css}</style>\n</head>\n"

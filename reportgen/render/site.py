@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 import bokeh
 from jinja2 import TemplateError
 
+from reportgen import i18n
 from reportgen.bundle import ReportBundle, save_bundle
 from reportgen.errors import ConfigError, ThemeError
 from reportgen.progress import release_memory, settled_heap
@@ -39,11 +40,14 @@ def render_output(
     build_epoch: Optional[int],
     progress: Callable[[str, int], Any],
     single_file: bool,
+    lang: str = "en",
 ) -> Path:
     """The site folder at out, or with single_file one HTML file (out, with .html added when it has no
-    such suffix) folded from a site built in a temporary folder beside it. Returns what was written."""
-    return output_site(lambda folder: render_site(bundle, folder, theme, manifest, build_epoch, progress), out,
-                       single_file)
+    such suffix) folded from a site built in a temporary folder beside it, in the reader's language lang.
+    Returns what was written."""
+    with i18n.activated(lang):
+        return output_site(lambda folder: render_site(bundle, folder, theme, manifest, build_epoch, progress), out,
+                           single_file)
 
 
 def output_site(write: Callable[[Path], None], out: Path, single_file: bool, fold: Callable[[Path], str] = lambda site:
@@ -106,7 +110,7 @@ def render_site(
     dirs = theme_dirs(theme)
     env = make_environment(dirs)
     pages = written(bundle)
-    site = {**structure.site_view(bundle, build_epoch), "nav": navigation(bundle),
+    site = {**structure.site_view(bundle, build_epoch), "nav": navigation(bundle), "lang": i18n.html_lang(),
             "has_model_page": any(p.name == "model.html" for p in pages)}
     common = {"site": site, "bokeh_scripts": bokeh_scripts()}
     writer = SiteWriter(out)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
+from reportgen import i18n
 from reportgen.errors import ThemeError
 from reportgen.render import formatting
 from reportgen.safe_files import inside
@@ -53,7 +54,11 @@ def make_environment(dirs: list[Path]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Whatever language is active when a page renders (i18n.activated): one environment serves every language.
+    env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)
+    env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are not part of its message
     env.filters["pct"] = formatting.pct
     env.filters["num"] = formatting.num
     env.filters["interval"] = formatting.interval
