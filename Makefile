@@ -39,7 +39,7 @@ check: install-test
 # compile the .mo files the package ships. tests/unit/test_catalogue.py fails on an untranslated message.
 catalogues: install-test
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -o reportgen/locale/reportgen.pot --sort-by-file --omit-header -w 120 .
-	$(VENV)/bin/pybabel -q update -i reportgen/locale/reportgen.pot -d reportgen/locale -D reportgen --no-fuzzy-matching --omit-header -w 120
+	$(VENV)/bin/pybabel -q update -i reportgen/locale/reportgen.pot -d reportgen/locale -D reportgen --no-fuzzy-matching --ignore-obsolete -w 120
 	$(VENV)/bin/pybabel -q compile -d reportgen/locale -D reportgen
 
 # After a change meant to change the pages: rebuild tests/golden/ (a tiny fixed build and its pages), then

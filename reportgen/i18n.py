@@ -74,7 +74,8 @@ def _(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _active.get()[1].ngettext(singular, plural, n)
+    # A finding's parameters may carry a count as text: the catalogue's plural rule needs the number.
+    return _active.get()[1].ngettext(singular, plural, int(n))
 
 
 def N_(message: str) -> str:

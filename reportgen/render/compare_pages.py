@@ -14,6 +14,7 @@ from reportgen.bundle.records import Word, dumps
 from reportgen.bundle.typed import plain
 from reportgen.compare.align import Aligned, PairRecord
 from reportgen.compare.records import COMPARISON_FILE, Comparison
+from reportgen.i18n import N_, _
 from reportgen.render import compare_wording as say
 from reportgen.render.highlight import highlight
 from reportgen.render.model_plots import by_layer
@@ -21,10 +22,11 @@ from reportgen.render.plots import metric_distribution
 from reportgen.render.single_file import single_file_html
 from reportgen.render.site import BOKEH_FILES, bokeh_scripts
 from reportgen.render.templates import make_environment, static_files, theme_dirs
-from reportgen.render.wording import finding_message, titles_of
+from reportgen.render.wording import finding_message, js_words, titles_of
 from reportgen.render.writer import SiteWriter
 
-NAV = (("Overview", "index.html"), ("Flips", "flips.html"), ("Raw data", f"data/{COMPARISON_FILE}"))
+NAV = ((N_("Overview"), "index.html"), (N_("Flips"), "flips.html"), (N_("Raw data"), f"data/{COMPARISON_FILE}"))
+ALERT_STATUS = {"new": N_("new"), "gone": N_("gone"), "unchanged": N_("unchanged")}
 PAGES_OF = (("index.html", "flips.html"), "pairs")  # --single-file: the pages in order, and the per-example folder
 
 
@@ -69,24 +71,26 @@ def _site(c: Comparison, build_epoch: Optional[int]) -> dict[str, Any]:
     if build_epoch is not None:
         built = dt.datetime.fromtimestamp(build_epoch, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     old, new = c.provenance.old, c.provenance.new
-    title = f"{old.model} → {new.model}: what changed" if old.model != new.model else f"Two reports of {old.model}"
+    title = (_("%(old)s → %(new)s: what changed") % {"old": old.model, "new": new.model} if old.model != new.model
+             else _("Two reports of %(model)s") % {"model": old.model})
     return {"title": title, "version": __version__, "built": built,
             "model_name": f"{old.model} and {new.model}", "errors": [], "prediction_note": None,
-            "nav": [{"title": t, "page": h, "href": h} for t, h in NAV], "lang": i18n.html_lang()}
+            "nav": [{"title": _(t), "page": h, "href": h} for t, h in NAV], "lang": i18n.html_lang(),
+            "js_words": js_words()}
 
 
 def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, Any]:
     shift_plot = None
     values = {s.title: [r for r in c.attribution_shift[s.method].values() if r is not None] for s in c.shift}
     if any(values.values()):
-        shift_plot = metric_distribution({k: v for k, v in values.items() if v},
-                                         "Rank correlation of the two models' word scores, per example",
-                                         "shift-plot", x_label="Spearman rank correlation (1: same order)")
+        shift_plot = metric_distribution({_(k): v for k, v in values.items() if v},
+                                         _("Rank correlation of the two models' word scores, per example"),
+                                         "shift-plot", x_label=_("Spearman rank correlation (1: same order)"))
     g = c.global_analysis
     layers_plot = None
     if g.old_layers and g.new_layers:
         layers_plot = by_layer({"OLD": list(g.old_layers), "NEW": list(g.new_layers)},
-                               "Held-out probe accuracy per layer", "accuracy", "layers-plot")
+                               _("Held-out probe accuracy per layer"), _("accuracy"), "layers-plot")
     return {
         "c": c,
         "sides": [("OLD", c.provenance.old), ("NEW", c.provenance.new)],
@@ -110,7 +114,7 @@ def _alerts(c: Comparison, old: ReportBundle, new: ReportBundle) -> list[dict[st
     for alert in c.alerts:
         bundle = old if alert.status == "gone" else new
         finding = next(f for f in bundle.summary.findings if f.code == alert.code)
-        out.append({"status": alert.status, "severity": alert.severity,
+        out.append({"status": alert.status, "status_text": _(ALERT_STATUS[alert.status]), "severity": alert.severity,
                     "message": finding_message(finding, titles_of(bundle.methods))})
     return out
 
@@ -122,7 +126,7 @@ def pair_view(c: Comparison, record: PairRecord, lead: Optional[str], old: Repor
     signed = {m.name: m.signed for m in new.methods}
     for name, aligned in record.aligned.items():
         rho = c.attribution_shift.get(name, {}).get(record.id)
-        methods.append({"title": titles[name], "rho": rho, "lead": name == lead,
+        methods.append({"title": _(titles[name]), "rho": rho, "lead": name == lead,
                         "old": _pieces(record, aligned, aligned.old, signed[name]),
                         "new": _pieces(record, aligned, aligned.new, signed[name]),
                         "rows": [{"word": _word_text(record, span), "old": a, "new": b}

@@ -6,86 +6,108 @@ from typing import Optional
 
 from reportgen.compare.gate import SIGNIFICANCE
 from reportgen.compare.records import Comparison, MethodShift
-from reportgen.render.formatting import interval, num, p_value, pct, plural, signed
+from reportgen.i18n import _, ngettext
+from reportgen.render.formatting import interval, num, p_value, pct, signed
 
 
 def predictions_text(c: Comparison) -> str:
     parts = []
     if c.accuracy is None:
-        parts.append("No example the two models both read has a gold label, so their accuracy cannot be compared; "
-                     "the flips below still show where their predictions part.")
+        parts.append(_("No example the two models both read has a gold label, so their accuracy cannot be compared; "
+                       "the flips below still show where their predictions part."))
     else:
         a, m = c.accuracy, c.mcnemar
         d = a.difference
-        parts.append(
-            f"On the {a.n:,} labelled examples both models read, OLD is right on {pct(a.old, 1)} "
-            f"({interval(a.old_interval, 1, percent=True)}) and NEW on {pct(a.new, 1)} "
-            f"({interval(a.new_interval, 1, percent=True)}): a difference of {signed(100 * d.mean, 1)} points "
-            f"(95% bootstrap interval {interval(d.interval, 1, percent=True)}, paired over the same examples).")
+        parts.append(_(
+            "On the %(n)s labelled examples both models read, OLD is right on %(old)s (%(old_interval)s) and NEW on "
+            "%(new)s (%(new_interval)s): a difference of %(points)s points (95%% bootstrap interval %(interval)s, "
+            "paired over the same examples).") % {
+            "n": f"{a.n:,}", "old": pct(a.old, 1), "old_interval": interval(a.old_interval, 1, percent=True),
+            "new": pct(a.new, 1), "new_interval": interval(a.new_interval, 1, percent=True),
+            "points": signed(100 * d.mean, 1), "interval": interval(d.interval, 1, percent=True)})
         if m is not None and m.b + m.c == 0:
-            parts.append("No example went from right to wrong or back, so there is no difference to test.")
+            parts.append(_("No example went from right to wrong or back, so there is no difference to test."))
         elif m is not None:
-            parts.append(
-                f"{plural(m.b, 'example')} went from right to wrong and {m.c:,} from wrong to right; the exact McNemar "
-                f"test on those {m.b + m.c:,} gives {p_value(m.p_value)}, " + mcnemar_reading(c) + ".")
+            parts.append(ngettext(
+                "%(b)s example went from right to wrong and %(c)s from wrong to right; the exact McNemar test on those "
+                "%(n)s gives %(p)s, %(reading)s.",
+                "%(b)s examples went from right to wrong and %(c)s from wrong to right; the exact McNemar test on "
+                "those %(n)s gives %(p)s, %(reading)s.", m.b) % {
+                "b": f"{m.b:,}", "c": f"{m.c:,}", "n": f"{m.b + m.c:,}", "p": p_value(m.p_value),
+                "reading": mcnemar_reading(c)})
     if c.agreement is not None:
-        parts.append(f"The two predict the same class for {pct(c.agreement, 1)} of the {c.readable:,} examples both "
-                     "could read.")
+        parts.append(_("The two predict the same class for %(share)s of the %(n)s examples both could read.") % {
+            "share": pct(c.agreement, 1), "n": f"{c.readable:,}"})
     return " ".join(parts)
 
 
 def mcnemar_reading(c: Comparison) -> str:
     m, a = c.mcnemar, c.accuracy
     if m is None or a is None:
-        return "no test"
+        return _("no test")
     if m.p_value >= SIGNIFICANCE:
-        return "so the difference could be chance at this number of examples"
-    return ("so NEW is significantly less accurate than OLD" if a.new < a.old
-            else "so NEW is significantly more accurate than OLD")
+        return _("so the difference could be chance at this number of examples")
+    return (_("so NEW is significantly less accurate than OLD") if a.new < a.old
+            else _("so NEW is significantly more accurate than OLD"))
 
 
 def flips_text(c: Comparison) -> str:
     if not c.flips:
-        return "No example changed its predicted class."
+        return _("No example changed its predicted class.")
     worse = sum(1 for f in c.flips if f.label is not None and f.old_predicted == f.label)
     better = sum(1 for f in c.flips if f.label is not None and f.new_predicted == f.label)
-    text = (f"{plural(len(c.flips), 'example')} ({pct(len(c.flips) / max(c.readable, 1), 1)} of the readable ones) "
-            f"changed class. Sorted by how far the probability of the gold class (or, without one, of OLD's "
-            f"prediction) moved, the largest fall first.")
+    text = ngettext(
+        "%(n)s example (%(share)s of the readable ones) changed class. Sorted by how far the probability of the gold "
+        "class (or, without one, of OLD's prediction) moved, the largest fall first.",
+        "%(n)s examples (%(share)s of the readable ones) changed class. Sorted by how far the probability of the gold "
+        "class (or, without one, of OLD's prediction) moved, the largest fall first.", len(c.flips)) % {
+        "n": f"{len(c.flips):,}", "share": pct(len(c.flips) / max(c.readable, 1), 1)}
     if worse or better:
-        text += f" {worse:,} of them were right and are now wrong; {better:,} were wrong and are now right."
+        text += " " + _("%(worse)s of them were right and are now wrong; %(better)s were wrong and are now right.") % {
+            "worse": f"{worse:,}", "better": f"{better:,}"}
     return text
 
 
 def shift_text(s: MethodShift) -> str:
+    values = {"method": s.title, "undefined": f"{s.undefined:,}", "n": f"{s.n:,}",
+              "defined": f"{s.n - s.undefined:,}", "median": num(s.median, 2), "low": num(s.low, 2),
+              "high": num(s.high, 2), "overlap": pct(s.top_overlap), "k": s.top_k, "other": f"{s.other_class:,}",
+              "flipped_n": f"{s.flipped_n:,}", "flipped": num(s.flipped_median, 2), "kept_n": f"{s.kept_n:,}",
+              "kept": num(s.kept_median, 2)}
     if s.median is None:
-        return (f"{s.title}: no example has a rank correlation ({s.undefined:,} of {s.n:,} have constant scores on "
-                "one side).")
-    text = (f"{s.title}: over {s.n - s.undefined:,} examples the median rank correlation between the two models' word "
-            f"scores is {num(s.median, 2)} (half between {num(s.low, 2)} and {num(s.high, 2)}); on average "
-            f"{pct(s.top_overlap)} of the top {s.top_k} words stay in the top {s.top_k}.")
+        return _("%(method)s: no example has a rank correlation (%(undefined)s of %(n)s have constant scores on one "
+                 "side).") % values
+    text = _("%(method)s: over %(defined)s examples the median rank correlation between the two models' word scores "
+             "is %(median)s (half between %(low)s and %(high)s); on average %(overlap)s of the top %(k)s words stay in "
+             "the top %(k)s.") % values
     if s.undefined:
-        text += (f" {plural(s.undefined, 'example')} have no rank correlation, because one side gives every word "
-                 "the same score.")
+        text += " " + ngettext("%(undefined)s example has no rank correlation, because one side gives every word the "
+                               "same score.", "%(undefined)s examples have no rank correlation, because one side "
+                               "gives every word the same score.", s.undefined) % values
     if s.other_class:
-        text += (f" On {plural(s.other_class, 'example')} the two reports explain different classes (each explains its "
-                 "own prediction), so part of the shift there is the change of class; reports that both explain the "
-                 "gold class compare like with like.")
+        text += " " + ngettext(
+            "On %(other)s example the two reports explain different classes (each explains its own prediction), so "
+            "part of the shift there is the change of class; reports that both explain the gold class compare like "
+            "with like.",
+            "On %(other)s examples the two reports explain different classes (each explains its own prediction), so "
+            "part of the shift there is the change of class; reports that both explain the gold class compare like "
+            "with like.", s.other_class) % values
     if s.flipped_median is not None and s.kept_median is not None:
-        relation = ("moved more where the prediction changed" if s.flipped_median < s.kept_median
-                    else "moved no more where the prediction changed")
-        text += (f" On the {s.flipped_n:,} flipped examples the median is {num(s.flipped_median, 2)}, against "
-                 f"{num(s.kept_median, 2)} on the other {s.kept_n:,}: the explanations {relation}.")
+        text += " " + (_("On the %(flipped_n)s flipped examples the median is %(flipped)s, against %(kept)s on the "
+                         "other %(kept_n)s: the explanations moved more where the prediction changed.")
+                       if s.flipped_median < s.kept_median else
+                       _("On the %(flipped_n)s flipped examples the median is %(flipped)s, against %(kept)s on the "
+                         "other %(kept_n)s: the explanations moved no more where the prediction changed.")) % values
     return text
 
 
 def quality_note() -> str:
-    return ("Comprehensiveness and sufficiency are falls in the probability of the explained class, so a more "
-            "confident model scores higher on them whatever its explanations are worth: side by side they say how "
-            "each report's methods did against its own random reference, not which model is explained better. "
-            "Normalising each example's value by the best and worst values any ranking of its words could reach "
-            "(Edin et al., ACL 2025, \"Normalized AOPC\") would make them compare; those bounds need the models, and "
-            "the reports do not store them yet.")
+    return _("Comprehensiveness and sufficiency are falls in the probability of the explained class, so a more "
+             "confident model scores higher on them whatever its explanations are worth: side by side they say how "
+             "each report's methods did against its own random reference, not which model is explained better. "
+             "Normalising each example's value by the best and worst values any ranking of its words could reach "
+             "(Edin et al., ACL 2025, \"Normalized AOPC\") would make them compare; those bounds need the models, and "
+             "the reports do not store them yet.")
 
 
 def layers_text(old: Optional[tuple[float, ...]], new: Optional[tuple[float, ...]]) -> Optional[str]:
@@ -93,5 +115,6 @@ def layers_text(old: Optional[tuple[float, ...]], new: Optional[tuple[float, ...
         return None
     best_old = max(range(len(old)), key=lambda k: (old[k], -k))
     best_new = max(range(len(new)), key=lambda k: (new[k], -k))
-    return (f"A probe on each layer's output reads the label best at layer {best_old} in OLD "
-            f"({pct(old[best_old], 1)}) and at layer {best_new} in NEW ({pct(new[best_new], 1)}).")
+    return _("A probe on each layer's output reads the label best at layer %(old_layer)s in OLD (%(old)s) and at "
+             "layer %(new_layer)s in NEW (%(new)s).") % {"old_layer": best_old, "old": pct(old[best_old], 1),
+                                                         "new_layer": best_new, "new": pct(new[best_new], 1)}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from reportgen.bundle.records import Word
+from reportgen.i18n import _
 
 # PuOr (ColorBrewer), colour-blind safe: orange pushes toward the explained class, purple against it.
 POSITIVE_RGB = (230, 97, 1)
@@ -96,7 +97,7 @@ def rationale_pieces(text: str, spans: Sequence[Sequence[int]]) -> list[Piece]:
     for start, end in sorted(spans):
         if start > cursor:
             pieces.append(Piece(text[cursor:start]))
-        pieces.append(Piece(text[start:end], in_rationale=True, title="marked by the annotators"))
+        pieces.append(Piece(text[start:end], in_rationale=True, title=_("marked by the annotators")))
         cursor = end
     if cursor < len(text):
         pieces.append(Piece(text[cursor:]))

@@ -22,6 +22,7 @@ from bokeh.plotting import figure
 from bokeh.transform import factor_cmap, factor_mark
 from markupsafe import Markup
 
+from reportgen.i18n import _
 from reportgen.render.plots import categorical, embed, responsive
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -47,13 +48,13 @@ def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, col
         mapper = LinearColorMapper(palette=Cividis256, low=min(vs, default=0.0), high=max(vs, default=1.0))
     fig = figure(x_range=[str(h + 1) for h in range(heads)], y_range=[str(layer) for layer in range(layers, 0, -1)],
                  width=max(260, 30 + 24 * heads), height=max(170, 60 + 24 * layers), title=title,
-                 x_axis_label="head", y_axis_label="layer", tools="hover", toolbar_location=None)
+                 x_axis_label=_("head"), y_axis_label=_("layer"), tools="hover", toolbar_location=None)
     fig.rect("x", "y", 1, 1, source=ColumnDataSource({"x": xs, "y": ys, "v": vs}),
              fill_color={"field": "v", "transform": mapper}, line_color=None)
     # Plain decimals on the colour bar ("0.004", never "4.000e-3"), and a title saying what the colour is.
     fig.add_layout(ColorBar(color_mapper=mapper, width=8, title=colour_title, title_text_font_size="8pt",
                             formatter=BasicTickFormatter(use_scientific=False)), "right")
-    fig.select_one(HoverTool).tooltips = [("layer", "@y"), ("head", "@x"), ("value", f"@v{{{fmt}}}")]
+    fig.select_one(HoverTool).tooltips = [(_("layer"), "@y"), (_("head"), "@x"), (_("value"), f"@v{{{fmt}}}")]
     fig.grid.visible = False
     fig.axis.major_tick_line_color = None
     fig.title.text_font_size = "10pt"
@@ -63,7 +64,7 @@ def head_grid(values: Sequence[Sequence[float]], title: str, target_id: str, col
 def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str, target_id: str,
              reference: float | None = None, reference_label: str = "") -> Markup:
     """Lines over layers 0 (embeddings) .. L, optionally with a horizontal reference line."""
-    fig = figure(**responsive(620), height=320, title=title, x_axis_label="layer (0 = embeddings)",
+    fig = figure(**responsive(620), height=320, title=title, x_axis_label=_("layer (0 = embeddings)"),
                  y_axis_label=y_label, tools="hover", toolbar_location=None)
     for k, (name, ys) in enumerate(series.items()):
         pts = [(i, v) for i, v in enumerate(ys) if v is not None]
@@ -73,17 +74,17 @@ def by_layer(series: dict[str, Sequence[float | None]], title: str, y_label: str
         n = max((len(v) for v in series.values()), default=1)
         fig.line([0, n - 1], [reference, reference], color="#777777", line_dash="dashed", legend_label=reference_label)
     fig.legend.location = "bottom_right"
-    fig.select_one(HoverTool).tooltips = [("layer", "@x"), ("value", "@y{0.000}")]
+    fig.select_one(HoverTool).tooltips = [(_("layer"), "@x"), (_("value"), "@y{0.000}")]
     return embed(fig, target_id)
 
 
 def pruning_curve(points: Sequence[dict[str, Any]], title: str, target_id: str) -> Markup:
     xs = [100 * p.fraction for p in points]
-    fig = figure(**responsive(620), height=320, title=title, x_axis_label="heads removed, least important first (%)",
-                 y_axis_label="accuracy", y_range=(0, 1.02), tools="hover", toolbar_location=None)
+    fig = figure(**responsive(620), height=320, title=title, x_axis_label=_("heads removed, least important first (%)"),
+                 y_axis_label=_("accuracy"), y_range=(0, 1.02), tools="hover", toolbar_location=None)
     fig.line(xs, [p.accuracy for p in points], color=OKABE_ITO[0], line_width=2)
     fig.scatter(xs, [p.accuracy for p in points], color=OKABE_ITO[0], size=6)
-    fig.select_one(HoverTool).tooltips = [("removed", "@x{0}%"), ("accuracy", "@y{0.000}")]
+    fig.select_one(HoverTool).tooltips = [(_("removed"), "@x{0}%"), (_("accuracy"), "@y{0.000}")]
     return embed(fig, target_id)
 
 
@@ -93,34 +94,38 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
     """PCA of every layer's pooled states; a Select switches the layer in the browser (no server)."""
     layers = len(coords)
     last = layers - 1
-    columns: dict[str, Any] = {"gold": list(gold), "status": list(status), "text": list(texts), "id": list(ids)}
+    # status is a code ("correct", "wrong", "no gold label") the markers and the error layer filter on; the hover
+    # shows it in the reader's words.
+    columns: dict[str, Any] = {"gold": list(gold), "status": list(status), "text": list(texts), "id": list(ids),
+                               "status_text": [_(s) for s in status]}
     for layer in range(layers):
         columns[f"x{layer}"] = [c[0] for c in coords[layer]]
         columns[f"y{layer}"] = [c[1] for c in coords[layer]]
     columns["x"], columns["y"] = columns[f"x{last}"], columns[f"y{last}"]
     source = ColumnDataSource(columns, name="pca-source")
-    factors = list(labels) + (["(no label)"] if "(no label)" in gold else [])
+    factors = list(labels) + ([_("(no label)")] if _("(no label)") in gold else [])
     fig = figure(**responsive(620), height=460, title=_pca_title(last, explained[last]),
                  tools="hover,pan,wheel_zoom,save,reset", toolbar_location="below",
-                 x_axis_label="first principal component", y_axis_label="second principal component")
+                 x_axis_label=_("first principal component"), y_axis_label=_("second principal component"))
     points = fig.scatter("x", "y", source=source, size=9, alpha=0.8, legend_field="gold",
                          color=factor_cmap("gold", categorical(len(factors)), factors),
                          marker=factor_mark("status", ["circle", "triangle"], ["correct", "no gold label"]))
     hover = fig.select_one(HoverTool)
-    hover.tooltips = [("id", "@id"), ("gold", "@gold"), ("prediction", "@status"), ("text", "@text")]
+    hover.tooltips = [("id", "@id"), (_("gold"), "@gold"), (_("prediction"), "@status_text"), (_("text"), "@text")]
     # The errors are what a reader looks for: drawn last (on top), large, in ink no class has, with an entry of
     # their own in the legend (a class's entry never takes the error's marker).
     if "wrong" in status:
         fig.scatter("x", "y", source=source, view=CDSView(filter=GroupFilter(column_name="status", group="wrong")),
-                    size=15, marker="x", line_width=3, color="#000000", legend_label="misclassified")
+                    size=15, marker="x", line_width=3, color="#000000", legend_label=_("misclassified"))
     hover.renderers = [points]
-    fig.legend.title = "gold label"
+    fig.legend.title = _("gold label")
     # Beside the points, never over them (a legend inside hid 2 of the demo's 3 misclassified points).
     fig.add_layout(fig.legend[0], "right")
     if len(factors) > 8:
         fig.legend.label_text_font_size = "8pt"
-    select = Select(title="Layer", value=str(last), options=[(str(k), "embeddings" if k == 0 else f"layer {k}")
-                                                             for k in range(layers)], width=160, name="pca-layer")
+    select = Select(title=_("Layer"), value=str(last), width=160, name="pca-layer",
+                    options=[(str(k), _("embeddings") if k == 0 else _("layer %(k)s") % {"k": k})
+                             for k in range(layers)])
     titles = [_pca_title(k, explained[k]) for k in range(layers)]
     select.js_on_change("value", CustomJS(args={"source": source, "title": fig.title, "titles": titles}, code="""
         const k = this.value;
@@ -133,8 +138,9 @@ def projection_scatter(coords: Sequence[Sequence[Sequence[float]]], explained: S
 
 
 def _pca_title(layer: int, explained: Sequence[float]) -> str:
-    name = "embeddings" if layer == 0 else f"layer {layer}"
-    return f"PCA of the mean-pooled states, {name} ({variance_shares(explained)} of the variance)"
+    name = _("embeddings") if layer == 0 else _("layer %(k)s") % {"k": layer}
+    return _("PCA of the mean-pooled states, %(layer)s (%(shares)s of the variance)") % {
+        "layer": name, "shares": variance_shares(explained)}
 
 
 def variance_shares(explained: Sequence[float]) -> str:
@@ -144,19 +150,19 @@ def variance_shares(explained: Sequence[float]) -> str:
 
 def reliability_diagram(bins: Sequence[dict[str, Any]], target_id: str) -> Markup:
     filled = [b for b in bins if b.n]
-    fig = figure(**responsive(460), height=480, title="Reliability diagram", x_range=(0, 1), y_range=(0, 1),
-                 x_axis_label="confidence (probability of the predicted class)", y_axis_label="accuracy",
+    fig = figure(**responsive(460), height=480, title=_("Reliability diagram"), x_range=(0, 1), y_range=(0, 1),
+                 x_axis_label=_("confidence (probability of the predicted class)"), y_axis_label=_("accuracy"),
                  tools="hover", toolbar_location=None)
-    fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label="perfect calibration")
+    fig.line([0, 1], [0, 1], color="#777777", line_dash="dashed", legend_label=_("perfect calibration"))
     source = ColumnDataSource({
         "x": [(b.low + b.high) / 2 for b in filled], "top": [b.accuracy for b in filled],
         "conf": [b.confidence for b in filled], "n": [b.n for b in filled],
         "range": [f"{b.low:.1f}–{b.high:.1f}" for b in filled],
     })
-    fig.vbar(x="x", top="top", width=0.09, source=source, color=OKABE_ITO[0], alpha=0.8, legend_label="accuracy")
-    fig.scatter("conf", "top", source=source, color=OKABE_ITO[5], size=7, legend_label="mean confidence")
-    fig.select_one(HoverTool).tooltips = [("bin", "@range"), ("examples", "@n"), ("accuracy", "@top{0.000}"),
-                                          ("mean confidence", "@conf{0.000}")]
+    fig.vbar(x="x", top="top", width=0.09, source=source, color=OKABE_ITO[0], alpha=0.8, legend_label=_("accuracy"))
+    fig.scatter("conf", "top", source=source, color=OKABE_ITO[5], size=7, legend_label=_("mean confidence"))
+    fig.select_one(HoverTool).tooltips = [(_("bin"), "@range"), (_("examples"), "@n"), (_("accuracy"), "@top{0.000}"),
+                                          (_("mean confidence"), "@conf{0.000}")]
     # Below the plot: inside, it covered the low-confidence bars; vertical, so it fits a phone's width.
     fig.add_layout(fig.legend[0], "below")
     fig.legend.label_text_font_size = "9pt"

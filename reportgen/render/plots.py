@@ -31,6 +31,7 @@ from markupsafe import Markup
 from reportgen.attention import attention_rollout
 from reportgen.bundle.attention_maps import quantise
 from reportgen.bundle.summary import WordScore
+from reportgen.i18n import _
 
 # Beyond this many tokens a heatmap is unreadable and its page data grows with the square of the length.
 MAX_HEATMAP_TOKENS = 128
@@ -88,13 +89,13 @@ def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
     mapper = LinearColorMapper(palette=Viridis256, low=0.0, high=1.0, name="attn-mapper")
     fig = figure(
         width=600, height=520, x_range=Range1d(-0.5, 0.5, name="attn-x"), y_range=Range1d(0.5, -0.5, name="attn-y"),
-        tools="hover,save,reset,box_zoom", toolbar_location="below", name="attn-figure", title="Attention",
-        x_axis_label="attended-to token (key)", y_axis_label="attending token (query)",
+        tools="hover,save,reset,box_zoom", toolbar_location="below", name="attn-figure", title=_("Attention"),
+        x_axis_label=_("attended-to token (key)"), y_axis_label=_("attending token (query)"),
     )
     fig.rect("x", "y", 1, 1, source=source, fill_color={"field": "w", "transform": mapper}, line_color=None)
     token_label = CustomJSHover(code="return window.reportgen.tokenLabel(value)")
     hover = fig.select_one(HoverTool)
-    hover.tooltips = [("query", "@y{token}"), ("key", "@x{token}"), ("weight", "@w{0.0000}")]
+    hover.tooltips = [(_("query"), "@y{token}"), (_("key"), "@x{token}"), (_("weight"), "@w{0.0000}")]
     hover.formatters = {"@x": token_label, "@y": token_label}
     fig.xaxis[0].ticker = FixedTicker(ticks=[], name="attn-xticks")
     fig.yaxis[0].ticker = FixedTicker(ticks=[], name="attn-yticks")
@@ -105,12 +106,13 @@ def attention_heatmap(n_layers: int, n_heads: int, target_id: str) -> Markup:
     for dimension, name in (("height", "attn-sep-x"), ("width", "attn-sep-y")):
         fig.add_layout(Span(location=0, dimension=dimension, line_color="#ffffff", line_width=2,
                             line_dash="dashed", visible=False, name=name))
-    fig.add_layout(ColorBar(color_mapper=mapper, width=12, title="attention weight", name="attn-colorbar",
+    fig.add_layout(ColorBar(color_mapper=mapper, width=12, title=_("attention weight"), name="attn-colorbar",
                             formatter=BasicTickFormatter(use_scientific=False)), "right")
-    layer = Select(title="Layer", value=str(n_layers), options=[str(i + 1) for i in range(n_layers)] + ["rollout"],
-                   name="attn-layer")
-    head = Select(title="Head", value="mean", options=["mean"] + [str(h + 1) for h in range(n_heads)],
-                  name="attn-head")
+    # The values are what static/reportgen.js reads ("rollout", "mean", numbers); the labels are the reader's.
+    layer = Select(title=_("Layer"), value=str(n_layers), name="attn-layer",
+                   options=[(str(i + 1), str(i + 1)) for i in range(n_layers)] + [("rollout", _("rollout"))])
+    head = Select(title=_("Head"), value="mean", name="attn-head",
+                  options=[("mean", _("mean"))] + [(str(h + 1), str(h + 1)) for h in range(n_heads)])
     update = CustomJS(code="window.reportgen.showAttention(cb_obj.document)")
     layer.js_on_change("value", update)
     head.js_on_change("value", update)
@@ -126,11 +128,12 @@ def top_words_chart(words: Sequence[WordScore], title: str, target_id: str) -> M
     )
     fig = figure(
         y_range=names, **responsive(620), height=int(60 + 24 * max(len(names), 1)), title=title,
-        tools="hover", toolbar_location=None, x_axis_label="summed share of |attribution| per example",
-        y_axis_label="word",
+        tools="hover", toolbar_location=None, x_axis_label=_("summed share of |attribution| per example"),
+        y_axis_label=_("word"),
     )
     fig.hbar(y="word", right="score", height=0.7, source=source, color="#e66101")
-    fig.select_one(HoverTool).tooltips = [("word", "@word"), ("score", "@score{0.000}"), ("examples", "@examples")]
+    fig.select_one(HoverTool).tooltips = [(_("word"), "@word"), (_("score"), "@score{0.000}"),
+                                          (_("examples"), "@examples")]
     fig.ygrid.visible = False
     return embed(fig, target_id)
 
@@ -147,7 +150,8 @@ def categorical(n: int) -> list[str]:
     return list(turbo(n))
 
 
-def metric_distribution(values: dict[str, list[float]], title: str, target_id: str, x_label: str = "value") -> Markup:
+def metric_distribution(values: dict[str, list[float]], title: str, target_id: str,
+                        x_label: Optional[str] = None) -> Markup:
     """One dot per example and method (jittered), plus each method's mean as a bar mark."""
     from bokeh.transform import jitter
 
@@ -157,12 +161,12 @@ def metric_distribution(values: dict[str, list[float]], title: str, target_id: s
         xs.extend(values[name])
         ys.extend([name] * len(values[name]))
     fig = figure(y_range=names, **responsive(620), height=int(70 + 30 * len(names)), title=title,
-                 tools="hover", toolbar_location=None, x_axis_label=x_label, y_axis_label="method")
+                 tools="hover", toolbar_location=None, x_axis_label=x_label or _("value"), y_axis_label=_("method"))
     fig.scatter(x="x", y=jitter("y", width=0.5, range=fig.y_range), source=ColumnDataSource({"x": xs, "y": ys}),
                 size=4, alpha=0.35, color="#0072B2")
     means = [float(np.mean(values[n])) if values[n] else float("nan") for n in names]
     fig.scatter(x=means, y=names, marker="dash", size=22, line_width=3, color="#D55E00")
-    fig.select_one(HoverTool).tooltips = [("method", "@y"), ("value", "@x{0.000}")]
+    fig.select_one(HoverTool).tooltips = [(_("method"), "@y"), (_("value"), "@x{0.000}")]
     fig.ygrid.visible = False
     return embed(fig, target_id)
 
@@ -176,8 +180,9 @@ def removal_curves(curves: dict[str, list[float]], title: str, target_id: str,
     drawn at first (every one when None); the legend lists all of them and is tall enough to."""
     steps = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
     height = max(360, 60 + 22 * len(curves))
-    fig = figure(**responsive(860), height=height, title=title, x_axis_label="share of word pieces ranked highest (%)",
-                 y_axis_label="mean probability of the explained class", tools="hover,save,reset",
+    fig = figure(**responsive(860), height=height, title=title,
+                 x_axis_label=_("share of word pieces ranked highest (%)"),
+                 y_axis_label=_("mean probability of the explained class"), tools="hover,save,reset",
                  toolbar_location="below")
     dashes = ["solid", "dashed", "dotted", "dotdash"]
     for k, (name, ys) in enumerate(curves.items()):
@@ -186,7 +191,7 @@ def removal_curves(curves: dict[str, list[float]], title: str, target_id: str,
     fig.add_layout(fig.legend[0], "right")  # beside the plot, never over the lines
     fig.legend.label_text_font_size = "9pt"
     fig.legend.click_policy = "hide"
-    fig.select_one(HoverTool).tooltips = [("share", "@x%"), ("probability", "@y{0.000}")]
+    fig.select_one(HoverTool).tooltips = [(_("share"), "@x%"), (_("probability"), "@y{0.000}")]
     return embed(fig, target_id)
 
 

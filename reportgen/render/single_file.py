@@ -21,6 +21,7 @@ PLOT_ID = re.compile(r'(class="plot" id="|data-target=")([^"]+)"')
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 SCRIPT_SRC = re.compile(r'<script src="[^"]*"></script>\n?')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+WORDS = re.compile(r'<script type="application/json" id="reportgen-words">.*?</script>', re.S)
 ROUTED = (".html", ".json")  # links to these become routes (pages, or downloads of the embedded data)
 
 
@@ -37,6 +38,7 @@ def single_file_html(site: Path, bokeh_scripts: list[str], pages_of: tuple[tuple
     pages += sorted(f"{folder}/{p.name}" for p in (site / folder).glob("*.html"))
     index_html = (site / "index.html").read_text(encoding="utf-8")
     head_title = TITLE.search(index_html).group(1)
+    words = WORDS.search(index_html)  # what the script writes, in the pages' language
     found = re.search(r'<html lang="([^"]+)">', index_html)
     lang = found.group(1) if found else "en"  # the language the pages were rendered in
     header = re.search(r"(<header.*?</header>)", index_html, re.S).group(1)
@@ -68,7 +70,8 @@ def single_file_html(site: Path, bokeh_scripts: list[str], pages_of: tuple[tuple
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f"{GENERATOR_META}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{head_title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{css}</style>\n</head>\n"
+        f"<title>{head_title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{css}</style>\n"
+        f"{words.group(0) if words else ''}\n</head>\n"
         f'{SINGLE_FILE_MARK}\n<a class="skip" href="#main">Skip to content</a>\n'
         f"{_route_links(header, 'index.html')}\n<main id=\"main\">\n" + "\n".join(sections) + "\n</main>\n"
         f"{_route_links(footer, 'index.html')}\n{embedded}{scripts}<script>{_script_text(js)}</script>\n"

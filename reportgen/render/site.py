@@ -20,6 +20,7 @@ from reportgen.render import structure
 from reportgen.render.pages import Gathered, navigation, written
 from reportgen.render.single_file import single_file_html
 from reportgen.render.templates import make_environment, static_files, theme_dirs
+from reportgen.render.wording import js_words, localized
 from reportgen.render.writer import SiteWriter, plan_output, plan_single_file, remove_debris
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ def render_site(
 ) -> None:
     dirs = theme_dirs(theme)
     env = make_environment(dirs)
+    original, bundle = bundle, localized(bundle)  # pages in the active language; data/ as the bundle holds it
     pages = written(bundle)
     site = {**structure.site_view(bundle, build_epoch), "nav": navigation(bundle), "lang": i18n.html_lang(),
+            "js_words": js_words(),
             "has_model_page": any(p.name == "model.html" for p in pages)}
     common = {"site": site, "bokeh_scripts": bokeh_scripts()}
     writer = SiteWriter(out)
@@ -151,7 +154,7 @@ def render_site(
         bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
         for name, target in zip(BOKEH_FILES, bokeh_scripts()):
             writer.copy(bokeh_js / name, target)
-        save_bundle(bundle, writer.path("data"))
+        save_bundle(original, writer.path("data"))
         writer.finish(manifest)
     except BaseException:
         writer.abort()

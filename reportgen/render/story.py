@@ -8,6 +8,7 @@ from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.summary import LeadAgainst, ReducedPrecision
+from reportgen.i18n import N_, _, ngettext
 from reportgen.render.formatting import interval, num, p_value, pct, signed
 from reportgen.render.wording import END_WORDS, titles_of
 
@@ -29,42 +30,46 @@ def findings(bundle: ReportBundle) -> list[str]:
     for name, ig in s.convergence.items():
         n = ig.n
         flagged = len(ig.flagged)
+        values = {"method": titles[name], "ok": n - flagged, "n": n, "threshold": pct(ig.threshold),
+                  "end": _(END_WORDS[ig.end]), "median": _pct(ig.median_relative_delta, 3), "flagged": flagged}
         sampled = s.plan is not None and name in s.plan.sampled
-        out.append(
-            f"{titles[name]} converged on {n - flagged} of {n} examples"
-            + (" of its seeded sample " if sampled else " ")
-            + f"(|convergence delta| at most {ig.threshold:.0%} of |{END_WORDS[ig.end]} − f(baseline)|; "
-            f"median {_pct(ig.median_relative_delta, 3)})."
-            + (f" {flagged} example{'s' if flagged != 1 else ''} exceed that and are flagged on "
-               "their pages: read their highlights with care." if flagged else "")
-            + _precision(ig.precision)
-        )
+        text = (_("%(method)s converged on %(ok)s of %(n)s examples of its seeded sample (|convergence delta| at most "
+                  "%(threshold)s of |%(end)s − f(baseline)|; median %(median)s).") if sampled else
+                _("%(method)s converged on %(ok)s of %(n)s examples (|convergence delta| at most %(threshold)s of "
+                  "|%(end)s − f(baseline)|; median %(median)s).")) % values
+        if flagged:
+            text += " " + ngettext("%(flagged)s example exceeds that and is flagged on its page: read its highlights "
+                                   "with care.", "%(flagged)s examples exceed that and are flagged on their pages: "
+                                   "read their highlights with care.", flagged) % values
+        out.append(text + _precision(ig.precision))
     lead = lead_method(bundle.methods)
     if lead and lead.completeness is None and lead.name in s.carried:  # the lead's sum beside its logit
         out.append(carried_text(bundle, lead.name))
     if s.unreadable:
-        k = len(s.unreadable)
-        out.append(
-            f"{k} example{'s are' if k != 1 else ' is'} mostly unknown word pieces ([UNK]) to this model's "
-            "tokenizer, so the model effectively did not read "
-            f"{'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} explanations are meaningless "
-            "and are excluded from the data-set word rankings."
-        )
+        out.append(ngettext(
+            "%(k)s example is mostly unknown word pieces ([UNK]) to this model's tokenizer, so the model effectively "
+            "did not read it: its explanations are meaningless and are excluded from the data-set word rankings.",
+            "%(k)s examples are mostly unknown word pieces ([UNK]) to this model's tokenizer, so the model "
+            "effectively did not read them: their explanations are meaningless and are excluded from the data-set "
+            "word rankings.", len(s.unreadable)) % {"k": len(s.unreadable)})
     if s.truncated:
-        out.append(f"{len(s.truncated)} examples were longer than the model's limit; the unseen tail is marked.")
+        out.append(ngettext("%(k)s example was longer than the model's limit; the unseen tail is marked.",
+                            "%(k)s examples were longer than the model's limit; the unseen tail is marked.",
+                            len(s.truncated)) % {"k": len(s.truncated)})
     if s.windowed:
-        k = len(s.windowed)
-        out.append(f"{k} example{'s were' if k != 1 else ' was'} longer than the model's window and "
-                   f"{'were' if k != 1 else 'was'} read in overlapping windows: each prediction is the mean of its "
-                   "windows' logits, and each word's score merges its windows' scores (the example's page says how).")
+        out.append(ngettext(
+            "%(k)s example was longer than the model's window and was read in overlapping windows: each prediction "
+            "is the mean of its windows' logits, and each word's score merges its windows' scores (the example's "
+            "page says how).",
+            "%(k)s examples were longer than the model's window and were read in overlapping windows: each "
+            "prediction is the mean of its windows' logits, and each word's score merges its windows' scores (the "
+            "example's page says how).", len(s.windowed)) % {"k": len(s.windowed)})
     mass = s.special_mass_by_layer
     if mass:
         top = max(range(len(mass)), key=lambda i: mass[i])
-        out.append(
-            f"On average {mass[top]:.0%} of the attention in layer {top + 1} lands on [CLS]/[SEP] "
-            f"(last layer: {mass[-1]:.0%}). Such attention often acts as a no-op sink, which is one reason "
-            "attention maps alone are not explanations."
-        )
+        out.append(_("On average %(share)s of the attention in layer %(layer)s lands on [CLS]/[SEP] (last layer: "
+                     "%(last)s). Such attention often acts as a no-op sink, which is one reason attention maps alone "
+                     "are not explanations.") % {"share": pct(mass[top]), "layer": top + 1, "last": pct(mass[-1])})
     return out
 
 
@@ -72,10 +77,11 @@ def carried_text(bundle: ReportBundle, name: str) -> str:
     """How much of the target logit a decomposition's scores add up to (summary.carried): the index and the
     methods page say it in these words."""
     carried = bundle.summary.carried[name]
-    return (f"{titles_of(bundle.methods)[name]}'s scores add up to a median {pct(carried.median, 0)} of the target "
-            f"logit (half of the {carried.n} examples between {pct(carried.low, 0)} and {pct(carried.high, 0)}); the "
-            "biases, the position embeddings and the steps its rules do not conserve carry the rest, so its scores "
-            "rank the words, and each example's page shows the sum beside the logit.")
+    return _("%(method)s's scores add up to a median %(median)s of the target logit (half of the %(n)s examples "
+             "between %(low)s and %(high)s); the biases, the position embeddings and the steps its rules do not "
+             "conserve carry the rest, so its scores rank the words, and each example's page shows the sum beside "
+             "the logit.") % {"method": titles_of(bundle.methods)[name], "median": pct(carried.median, 0),
+                               "n": carried.n, "low": pct(carried.low, 0), "high": pct(carried.high, 0)}
 
 
 def _accuracy(bundle: ReportBundle) -> Optional[str]:
@@ -83,34 +89,52 @@ def _accuracy(bundle: ReportBundle) -> Optional[str]:
     if not s.n_labelled:
         return None
     probe = bundle.model.probe
-    who = "Encoder + probe" if probe else "The model"
-    text = (f"{who} labels {s.n_correct} of {s.n_labelled} labelled examples correctly "
-            f"({accuracy_text(bundle)}).")
+    values = {"correct": s.n_correct, "n": s.n_labelled, "accuracy": accuracy_text(bundle)}
+    text = (_("Encoder + probe labels %(correct)s of %(n)s labelled examples correctly (%(accuracy)s).") if probe
+            else _("The model labels %(correct)s of %(n)s labelled examples correctly (%(accuracy)s).")) % values
     if probe:
         text += " " + probe_text(probe)
     if s.n_readable < s.n_examples:
-        text += (f" {s.n_examples - s.n_readable} mostly-[UNK] examples are left out of this figure and of "
-                 "every data-set figure.")
+        text += " " + _("%(k)s mostly-[UNK] examples are left out of this figure and of every data-set figure.") % {
+            "k": s.n_examples - s.n_readable}
     return text
 
 
 # The verdict's overall outcome: better only when every metric's interval says so, worse when any says worse.
-VERDICT_HEADS = {"better": "better than random", "worse": "worse than random",
-                 "unclear": "not clearly better than random"}
-# What each curve's metric measures, in plain words around the change of the explained class's probability (the
-# lead's, then random scores').
-CURVE_WORDS = {
-    "deletion": "when the words {method} ranks highest are removed, the model's probability for its answer "
-                "{lead} on average, against {reference} when as many random words are removed",
-    "insertion": "when only those words are kept, it {lead}, against {reference} for as many random words",
-}
+VERDICT_HEADS = {"better": N_("The highlights of %(method)s are better than random"),
+                 "worse": N_("The highlights of %(method)s are worse than random"),
+                 "unclear": N_("The highlights of %(method)s are not clearly better than random")}
 
 
-def _change(drop: float, noun: bool = False) -> str:
-    """An AOPC (a mean fall of the probability) as the change a reader pictures: falls or rises, by how much."""
-    if noun:
-        return f"{'a fall' if drop >= 0 else 'a rise'} of {num(abs(drop), 2)}"
-    return f"{'falls' if drop >= 0 else 'rises'} by {num(abs(drop), 2)}"
+def _curve_words(curve: str, method: str, drop: float, reference: float) -> str:
+    """What each curve's metric measures, in plain words around the change of the explained class's probability
+    (the lead's, then random scores'): a fall or a rise, by how much."""
+    values = {"method": method, "lead": num(abs(drop), 2), "reference": num(abs(reference), 2)}
+    if curve == "deletion":
+        return {
+            (True, True): _("When the words %(method)s ranks highest are removed, the model's probability for its "
+                            "answer falls by %(lead)s on average, against a fall of %(reference)s when as many "
+                            "random words are removed"),
+            (True, False): _("When the words %(method)s ranks highest are removed, the model's probability for its "
+                             "answer falls by %(lead)s on average, against a rise of %(reference)s when as many "
+                             "random words are removed"),
+            (False, True): _("When the words %(method)s ranks highest are removed, the model's probability for its "
+                             "answer rises by %(lead)s on average, against a fall of %(reference)s when as many "
+                             "random words are removed"),
+            (False, False): _("When the words %(method)s ranks highest are removed, the model's probability for "
+                              "its answer rises by %(lead)s on average, against a rise of %(reference)s when as "
+                              "many random words are removed"),
+        }[(drop >= 0, reference >= 0)] % values
+    return {
+        (True, True): _("when only those words are kept, it falls by %(lead)s, against a fall of %(reference)s for "
+                        "as many random words"),
+        (True, False): _("when only those words are kept, it falls by %(lead)s, against a rise of %(reference)s "
+                         "for as many random words"),
+        (False, True): _("when only those words are kept, it rises by %(lead)s, against a fall of %(reference)s "
+                         "for as many random words"),
+        (False, False): _("when only those words are kept, it rises by %(lead)s, against a rise of %(reference)s "
+                          "for as many random words"),
+    }[(drop >= 0, reference >= 0)] % values
 
 
 def verdict_text(bundle: ReportBundle) -> Optional[dict[str, str]]:
@@ -125,22 +149,19 @@ def verdict_text(bundle: ReportBundle) -> Optional[dict[str, str]]:
     parts = []
     for m in sorted(v.metrics.values(), key=lambda m: m.curve):
         spread = interval(m.difference.interval, 2)
-        parts.append(CURVE_WORDS[m.curve].format(method=title, lead=_change(m.lead.mean),
-                                                 reference=_change(m.reference.mean, noun=True))
-                     + f" ({m.title}; difference {signed(m.difference.mean, 2)}"
-                     + (f", 95% interval {spread}" if spread else "") + ")")
+        figures = {"metric": _(m.title), "difference": signed(m.difference.mean, 2), "interval": spread}
+        parts.append(_curve_words(m.curve, title, m.lead.mean, m.reference.mean) + " "
+                     + (_("(%(metric)s; difference %(difference)s, 95%% interval %(interval)s)") if spread
+                        else _("(%(metric)s; difference %(difference)s)")) % figures)
     if not v.sampled:
-        scope = f"the {v.examples} readable examples"
+        scope = _("Measured on the %(n)s readable examples.")
     elif v.examples < v.of:
-        scope = f"a seeded sample of {v.examples} of the {v.of} readable one-window examples"
+        scope = _("Measured on a seeded sample of %(n)s of the %(of)s readable one-window examples.")
     else:
-        scope = f"all {v.examples} readable one-window examples"
-    sentence = "; ".join(parts) + f". Measured on {scope}."
-    return {"outcome": overall, "head": f"The highlights of {title} are {VERDICT_HEADS[overall]}",
-            "text": sentence[0].upper() + sentence[1:], "against": [_against(bundle, a) for a in v.against]}
-
-
-AGAINST_WORDS = {"better": "more faithful than", "worse": "less faithful than", "unclear": "as faithful as"}
+        scope = _("Measured on all %(n)s readable one-window examples.")
+    sentence = _("; ").join(parts) + _(". ") + scope % {"n": v.examples, "of": v.of}
+    return {"outcome": overall, "head": _(VERDICT_HEADS[overall]) % {"method": title},
+            "text": sentence, "against": [_against(bundle, a) for a in v.against]}
 
 
 def _against(bundle: ReportBundle, against: LeadAgainst) -> str:
@@ -148,16 +169,22 @@ def _against(bundle: ReportBundle, against: LeadAgainst) -> str:
     titles = titles_of(bundle.methods)
     outcomes = {m.outcome for m in against.metrics.values()}
     overall = "worse" if "worse" in outcomes else "better" if outcomes == {"better"} else "unclear"
-    figures = "; ".join(f"{m.title} {num(m.lead.mean, 3)} against {num(m.reference.mean, 3)}, difference "
-                        f"{signed(m.difference.mean, 3)}" + (f", 95% interval {interval(m.difference.interval, 3)}"
-                                                           if m.difference.interval else "")
-                        for m in sorted(against.metrics.values(), key=lambda m: m.curve))
-    return (f"On the same examples, {titles[bundle.summary.verdict.method]} is "  # type: ignore[union-attr]
-            f"{AGAINST_WORDS[overall]} {titles[against.method]} ({figures}).")
+    figures = _("; ").join(
+        (_("%(metric)s %(lead)s against %(other)s, difference %(difference)s, 95%% interval %(interval)s")
+         if m.difference.interval else _("%(metric)s %(lead)s against %(other)s, difference %(difference)s")) % {
+            "metric": _(m.title), "lead": num(m.lead.mean, 3), "other": num(m.reference.mean, 3),
+            "difference": signed(m.difference.mean, 3), "interval": interval(m.difference.interval, 3)}
+        for m in sorted(against.metrics.values(), key=lambda m: m.curve))
+    values = {"lead": titles[bundle.summary.verdict.method], "other": titles[against.method],  # type: ignore[union-attr]
+              "figures": figures}
+    return {"better": _("On the same examples, %(lead)s is more faithful than %(other)s (%(figures)s)."),
+            "worse": _("On the same examples, %(lead)s is less faithful than %(other)s (%(figures)s)."),
+            "unclear": _("On the same examples, %(lead)s is as faithful as %(other)s (%(figures)s).")}[overall] % values
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else _("%(first)s and %(last)s") % {"first": ", ".join(items[:-1]),
+                                                                          "last": items[-1]}
 
 
 def plan_text(bundle: ReportBundle) -> Optional[str]:
@@ -166,17 +193,33 @@ def plan_text(bundle: ReportBundle) -> Optional[str]:
     if plan is None:
         return None
     titles = titles_of(bundle.methods)
-    every = _and([titles[n] + (" (the lead)" if n == plan.lead else "") for n in plan.every])
-    sampled = _and([titles[n] for n in plan.sampled])
-    paged = (f" and {plan.paged} paged example{'s' if plan.paged != 1 else ''} outside it, the most needed first "
-             "(misclassified, alerted, least confident)" if plan.paged else "")
-    one, many = len(plan.every) == 1, len(plan.sampled) > 1
-    return (f"{every} explain{'' if not one else 's'} every one of the {plan.of} examples, at most one forward and "
-            f"one backward pass each. {sampled}, which take{'' if many else 's'} many passes per example, "
-            f"explain{'' if many else 's'} a seeded sample of {plan.sample} readable one-window examples (seed "
-            f"{plan.seed}){paged}: {'their' if many else 'its'} data-set figures (convergence, agreement, metric "
-            "means) are that sample's. The box at the end of this page says how to run every method on every "
-            "example.")
+    every = _and([_("%(method)s (the lead)") % {"method": titles[n]} if n == plan.lead else titles[n]
+                  for n in plan.every])
+    values = {"every": every, "sampled": _and([titles[n] for n in plan.sampled]), "of": plan.of,
+              "sample": plan.sample, "seed": plan.seed, "paged": plan.paged}
+    first = ngettext("%(every)s explains every one of the %(of)s examples, at most one forward and one backward "
+                     "pass each.", "%(every)s explain every one of the %(of)s examples, at most one forward and one "
+                     "backward pass each.", len(plan.every)) % values
+    if plan.paged:
+        second = ngettext(
+            "%(sampled)s, which takes many passes per example, explains a seeded sample of %(sample)s readable "
+            "one-window examples (seed %(seed)s) and %(paged)s paged examples outside it, the most needed first "
+            "(misclassified, alerted, least confident): its data-set figures (convergence, agreement, metric means) "
+            "are that sample's.",
+            "%(sampled)s, which take many passes per example, explain a seeded sample of %(sample)s readable "
+            "one-window examples (seed %(seed)s) and %(paged)s paged examples outside it, the most needed first "
+            "(misclassified, alerted, least confident): their data-set figures (convergence, agreement, metric "
+            "means) are that sample's.", len(plan.sampled)) % values
+    else:
+        second = ngettext(
+            "%(sampled)s, which takes many passes per example, explains a seeded sample of %(sample)s readable "
+            "one-window examples (seed %(seed)s): its data-set figures (convergence, agreement, metric means) are "
+            "that sample's.",
+            "%(sampled)s, which take many passes per example, explain a seeded sample of %(sample)s readable "
+            "one-window examples (seed %(seed)s): their data-set figures (convergence, agreement, metric means) are "
+            "that sample's.", len(plan.sampled)) % values
+    return " ".join([first, second, _("The box at the end of this page says how to run every method on every "
+                                      "example.")])
 
 
 def accuracy_text(bundle: ReportBundle) -> str:
@@ -184,50 +227,61 @@ def accuracy_text(bundle: ReportBundle) -> str:
     never sees the example it predicts; a model's own head may have been trained on these very examples."""
     summary = bundle.summary
     if summary.accuracy is None:
-        return "no labelled examples"
-    text = f"{pct(summary.accuracy, 1)}, {summary.n_correct} of {summary.n_labelled}"
-    text = text + ", held out" if bundle.model.probe else text
-    if summary.accuracy_interval:
-        text += f"; 95% interval {interval(summary.accuracy_interval, 1, percent=True)}"
-    return text
+        return _("no labelled examples")
+    values = {"accuracy": pct(summary.accuracy, 1), "correct": summary.n_correct, "n": summary.n_labelled,
+              "interval": interval(summary.accuracy_interval, 1, percent=True)}
+    held = bool(bundle.model.probe)
+    return {(True, True): _("%(accuracy)s, %(correct)s of %(n)s, held out; 95%% interval %(interval)s"),
+            (True, False): _("%(accuracy)s, %(correct)s of %(n)s, held out"),
+            (False, True): _("%(accuracy)s, %(correct)s of %(n)s; 95%% interval %(interval)s"),
+            (False, False): _("%(accuracy)s, %(correct)s of %(n)s")}[(held, bool(summary.accuracy_interval))] % values
 
 
 def probe_text(probe: ProbeSummary) -> str:
     """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
+    values = {"n": f"{probe.n_fitted:,}" if probe.scheme == "train_file" else probe.n_fitted,
+              "file": probe.train_file, "folds": probe.folds, "report": probe.reused_from,
+              "new": f"{probe.n_new:,}", "train": pct(probe.train_accuracy, 1),
+              "majority": pct(probe.majority_share, 1),
+              "p": p_value(probe.p_value) if probe.p_value is not None else ""}
     if probe.scheme == "train_file":
-        text = (f"The probe was fitted on the {probe.n_fitted:,} labelled examples of {probe.train_file} "
-                "none of which is explained here, so every prediction is held out.")
+        parts = [_("The probe was fitted on the %(n)s labelled examples of %(file)s none of which is explained here, "
+                   "so every prediction is held out.") % values]
     else:
-        text = (f"The probe is cross-fitted: the {probe.n_fitted} labelled readable examples are split into "
-                f"{probe.folds} folds, and each example is predicted and explained through the probe fitted on the "
-                "other folds, so no example goes through a probe that saw it.")
+        parts = [_("The probe is cross-fitted: the %(n)s labelled readable examples are split into %(folds)s folds, "
+                   "and each example is predicted and explained through the probe fitted on the other folds, so no "
+                   "example goes through a probe that saw it.") % values]
     if probe.reused_from:
-        text += (f" These probes were fitted for the earlier report {probe.reused_from} and reused here: "
-                 f"the examples that report explained keep their probes, and the "
-                 f"{probe.n_new:,} examples new here go through probes fitted before they were added.")
-    text += (f" On the data it was fitted on it scores {probe.train_accuracy:.1%}, an optimistic figure "
-             "shown only for contrast.")
+        parts.append(_("These probes were fitted for the earlier report %(report)s and reused here: the examples that "
+                       "report explained keep their probes, and the %(new)s examples new here go through probes "
+                       "fitted before they were added.") % values)
+    parts.append(_("On the data it was fitted on it scores %(train)s, an optimistic figure shown only for contrast.")
+                 % values)
     if probe.majority_share is not None:
-        text += (f" Always answering the most frequent class would score {probe.majority_share:.1%} "
-                 f"(one-sided binomial test, {p_value(probe.p_value)}).")
-    return text
+        parts.append(_("Always answering the most frequent class would score %(majority)s (one-sided binomial test, "
+                       "%(p)s).") % values)
+    return " ".join(parts)
 
 
 def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
     pairs = [(n, gold, pred) for gold, row in confusion.items() for pred, n in row.items() if gold != pred and n]
     if not pairs:
         return None
-    top = max(n for n, _, _ in pairs)
+    top = max(n for n, _gold, _pred in pairs)
     tied = sorted((gold, pred) for n, gold, pred in pairs if n == top)
-    count = f"{top} example{'s' if top != 1 else ''}"
+    count = ngettext("%(n)s example", "%(n)s examples", top) % {"n": top}
     if len(tied) == 1:
         gold, pred = tied[0]
-        return f"The most frequent error is “{gold}” predicted as “{pred}” ({count})."
+        return _("The most frequent error is “%(gold)s” predicted as “%(pred)s” (%(count)s).") % {
+            "gold": gold, "pred": pred, "count": count}
     if top == 1:
-        return f"No error repeats: each of the {len(pairs)} confusions between two classes happens once."
-    shown = "; ".join(f"“{gold}” as “{pred}”" for gold, pred in tied[:3])
-    more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
-    return f"{len(tied)} errors tie as the most frequent, with {count} each: {shown}{more}."
+        return _("No error repeats: each of the %(n)s confusions between two classes happens once.") % {
+            "n": len(pairs)}
+    shown = "; ".join(_("“%(gold)s” as “%(pred)s”") % {"gold": gold, "pred": pred} for gold, pred in tied[:3])
+    values = {"k": len(tied), "count": count, "shown": shown, "more": len(tied) - 3}
+    if len(tied) > 3:
+        return _("%(k)s errors tie as the most frequent, with %(count)s each: %(shown)s and %(more)s more.") % values
+    return _("%(k)s errors tie as the most frequent, with %(count)s each: %(shown)s.") % values
 
 
 def _top_words(bundle: ReportBundle) -> Optional[str]:
@@ -236,20 +290,24 @@ def _top_words(bundle: ReportBundle) -> Optional[str]:
     words = bundle.summary.top_words.get(method.name, ())[:5]
     if not words:
         return None
-    listed = ", ".join(f"“{w.word}” ({w.examples} example{'s' if w.examples != 1 else ''})" for w in words)
-    text = (f"Across the readable examples, the words carrying the most {method.title} attribution toward "
-            f"the explained class are {listed}.")
+    listed = ", ".join(ngettext("“%(word)s” (%(n)s example)", "“%(word)s” (%(n)s examples)", w.examples) % {
+        "word": w.word, "n": w.examples} for w in words)
+    text = _("Across the readable examples, the words carrying the most %(method)s attribution toward the explained "
+             "class are %(listed)s.") % {"method": method.title, "listed": listed}
     stop = [f"“{w.word}”" for w in words if w.stop_word]
     if stop:
-        text += (f" {', '.join(stop)} {'are stop words' if len(stop) > 1 else 'is a stop word'}, found in "
-                 "almost every text: a sum over the examples ranks such words high even where each one moves a "
-                 "prediction little. The words per class below, and each example's highlights, say more about "
-                 "what drives a prediction.")
+        text += " " + ngettext(
+            "%(words)s is a stop word, found in almost every text: a sum over the examples ranks such words high even "
+            "where each one moves a prediction little. The words per class below, and each example's highlights, say "
+            "more about what drives a prediction.",
+            "%(words)s are stop words, found in almost every text: a sum over the examples ranks such words high even "
+            "where each one moves a prediction little. The words per class below, and each example's highlights, say "
+            "more about what drives a prediction.", len(stop)) % {"words": ", ".join(stop)}
     return text
 
 
 def _pct(value: Any, digits: int) -> str:
-    return "n/a" if value is None else f"{value:.{digits}%}"
+    return "n/a" if value is None else pct(value, digits)
 
 
 def _quality(bundle: ReportBundle) -> list[str]:
@@ -264,17 +322,15 @@ def _quality(bundle: ReportBundle) -> list[str]:
             continue
         pick = max if metric.higher_is_better else min
         best = pick(per_method, key=lambda k: (per_method[k].mean, k))
-        n = per_method[best].n
-        text = (f"On {metric.title} ({metric.family}, {n} examples), {titles[best]} does best "
-                f"({per_method[best].mean:.3f}).")
+        values = {"metric": _(metric.title), "family": _(metric.family), "n": per_method[best].n,
+                  "best": titles[best], "value": f"{per_method[best].mean:.3f}"}
+        text = _("On %(metric)s (%(family)s, %(n)s examples), %(best)s does best (%(value)s).") % values
         reference = means.get(metric.name, {}).get(floor.name) if floor else None
         if reference is not None:
-            worse = sorted(
-                titles[k] for k, v in per_method.items()
-                if metric.no_better(v.mean, reference.mean)
-            )
-            text += f" Random scores reach {reference.mean:.3f}"
-            text += (f"; no better than that: {', '.join(worse)}." if worse else "; every method beats them.")
+            worse = sorted(titles[k] for k, v in per_method.items() if metric.no_better(v.mean, reference.mean))
+            values = {"floor": f"{reference.mean:.3f}", "worse": ", ".join(worse)}
+            text += " " + (_("Random scores reach %(floor)s; no better than that: %(worse)s.") if worse
+                           else _("Random scores reach %(floor)s; every method beats them.")) % values
         sentences.append(text)
     return sentences
 
@@ -282,6 +338,7 @@ def _quality(bundle: ReportBundle) -> list[str]:
 def _precision(precision: Optional[ReducedPrecision]) -> str:
     if not precision:
         return ""
-    k = precision.recomputed
-    return (f" It ran in {precision.reduced}; {k} of {precision.n} examples failed that check in "
-            f"{precision.reduced} and {'were' if k != 1 else 'was'} recomputed in fp32.")
+    return " " + ngettext("It ran in %(reduced)s; %(k)s of %(n)s examples failed that check in %(reduced)s and was "
+                          "recomputed in fp32.", "It ran in %(reduced)s; %(k)s of %(n)s examples failed that check in "
+                          "%(reduced)s and were recomputed in fp32.", precision.recomputed) % {
+        "reduced": precision.reduced, "k": precision.recomputed, "n": precision.n}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import asdict
 from typing import Any, Optional
 
@@ -21,6 +20,7 @@ from reportgen.bundle.vocabulary import (
     PAGE_BUDGET_MB,
     SEVERITIES,
 )
+from reportgen.i18n import N_, _
 from reportgen.render import plots
 from reportgen.render.first_screen import first_screen
 from reportgen.render.formatting import interval, num, pct, signed, unsigned_zero
@@ -69,13 +69,15 @@ def _prediction_note(bundle: ReportBundle) -> Optional[str]:
     if not probe:
         return None
     if probe.scheme == "train_file":
-        how = f"a probe fitted on {probe.n_fitted:,} examples of {probe.train_file}, a training file"
+        how = _("a probe fitted on %(n)s examples of %(file)s, a training file") % {
+            "n": f"{probe.n_fitted:,}", "file": probe.train_file}
     else:
-        how = f"probes cross-fitted in {probe.folds} folds, so no example goes through a probe fitted on it"
+        how = _("probes cross-fitted in %(folds)s folds, so no example goes through a probe fitted on it") % {
+            "folds": probe.folds}
     if probe.reused_from:
-        how += f", reused from the report {probe.reused_from}"
-    return (f"Predictions and explanations: {bundle.model.name} + {how}. "
-            f"Held-out accuracy {accuracy_text(bundle)}.")
+        how += _(", reused from the report %(report)s") % {"report": probe.reused_from}
+    return _("Predictions and explanations: %(model)s + %(how)s. Held-out accuracy %(accuracy)s.") % {
+        "model": bundle.model.name, "how": how, "accuracy": accuracy_text(bundle)}
 
 
 MAX_CLASS_CHARTS = 4  # beyond this many classes the per-class words are a table, not a wall of charts
@@ -90,7 +92,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         for k, label in enumerate(bundle.labels):
             words = by_class.get(label) or []
             if words:
-                title = f"Toward “{label}”, {primary.title}"
+                title = _("Toward “%(label)s”, %(method)s") % {"label": label, "method": primary.title}
                 charts.append({"title": title, "plot": plots.top_words_chart(words[:10], title, f"top-class-{k}"),
                                "alt": ", ".join(f"{w.word} ({num(w.score, 2)})" for w in words[:10])})
     class_table = [{"label": label, "words": ", ".join(w.word for w in by_class[label][:6])}
@@ -111,12 +113,12 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "probe_text": probe_text(m.probe) if m.probe else None,
         "accuracy_text": accuracy_text(bundle),
         "data_rows": [
-            ("Examples file", d.file),
-            ("Examples", str(d.n_examples)),
-            ("Labelled", f"{d.n_labelled} ({', '.join(f'{k}: {v}' for k, v in d.label_counts.items())})"),
-            ("Sentence pairs", str(d.n_pairs)),
-            ("With human rationales", str(d.n_with_rationale)),
-            ("With notes", str(d.n_with_note)),
+            (_("Examples file"), d.file),
+            (_("Examples"), str(d.n_examples)),
+            (_("Labelled"), f"{d.n_labelled} ({', '.join(f'{k}: {v}' for k, v in d.label_counts.items())})"),
+            (_("Sentence pairs"), str(d.n_pairs)),
+            (_("With human rationales"), str(d.n_with_rationale)),
+            (_("With notes"), str(d.n_with_note)),
         ],
         "findings": findings(bundle),
         "alerts": errors_and_warnings,
@@ -124,9 +126,9 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "charts": charts,
         "n_examples": len(bundle.examples),
         "n_pages": len(bundle.pages),
-        "pages_rule": PAGES_RULE,
-        "pages_budget": (f"as many as fit {PAGE_BUDGET_MB:.0f} MB of attention maps, at most {MAX_AUTO_PAGES}"
-                         if bundle.config.pages == "auto" else None),
+        "pages_rule": _(PAGES_RULE),
+        "pages_budget": (_("as many as fit %(mb)s MB of attention maps, at most %(most)s") % {
+            "mb": f"{PAGE_BUDGET_MB:.0f}", "most": MAX_AUTO_PAGES} if bundle.config.pages == "auto" else None),
         "table_page": TABLE_PAGE,
         "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
@@ -175,7 +177,7 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
         "not_applicable": [{"title": m.title, "reason": reason_text(m.reason)} for m in bundle.summary.not_applicable],
         "linearisation": {name: {**asdict(v), "of_title": titles[v.of]}
                           for name, v in bundle.summary.linearisation.items()},
-        "convergence": {name: {**asdict(conv), "end_words": END_WORDS[conv.end]}
+        "convergence": {name: {**asdict(conv), "end_words": _(END_WORDS[conv.end])}
                         for name, conv in bundle.summary.convergence.items()},
         "agreement_names": [titles[n] for n in agreement],
         "agreement_rows": [
@@ -198,15 +200,8 @@ def methods_view(bundle: ReportBundle, metric_values: "MetricValues") -> dict[st
 
 
 # The glossary entry (glossary.html#id) that explains each figure an example's page lists beside a method.
-GLOSSARY_OF = {"convergence delta": "delta", "relative to": "delta", "f(x)": "f-x", "f(baseline)": "f-x",
-               "mean f(noisy x)": "f-x", "steps": "convergence", "noisy copies × steps": "convergence",
-               "target logit": "logit", "sum of scores": "delta"}
-
-
-def glossary_anchor(label: str) -> Optional[str]:
-    """The glossary entry for a figure's label, read up to its qualifier ("steps, most in a window" as "steps")."""
-    head = re.split(r" \(mean|,", label)[0]
-    return GLOSSARY_OF.get("relative to" if head.startswith("relative to ") else head)
+GLOSSARY_OF = {"delta": "delta", "relative": "delta", "f_end": "f-x", "f_baseline": "f-x", "steps": "convergence",
+               "logit": "logit", "sum": "delta"}
 
 
 # Words of the methods' and metrics' descriptions that the glossary explains (lower case, as written there).
@@ -222,7 +217,7 @@ def glossary_terms(text: str) -> list[dict[str, str]]:
     found = sorted((lower.find(term), term, anchor) for term, anchor in TERMS.items() if term in lower)
     seen: set[str] = set()
     out = []
-    for _, term, anchor in found:
+    for _at, term, anchor in found:
         if anchor not in seen:
             seen.add(anchor)
             out.append({"term": term, "anchor": anchor})
@@ -260,7 +255,7 @@ def example_view(bundle: ReportBundle, ex: ExampleResult, heatmap: Markup) -> di
                     meta.signed)}
                 for seg, text, spans in texts
             ],
-            "info": [(label, value, glossary_anchor(label)) for label, value in _method_info(meta, result.info)],
+            "info": [(label, value, GLOSSARY_OF.get(key)) for key, label, value in _method_info(meta, result.info)],
             "warn": bool(meta.completeness) and result.info.checked and unresolved(
                 result.info.relative_delta, _delta_threshold(bundle, meta.name)),
         })
@@ -325,42 +320,54 @@ def _page_number(bundle: ReportBundle) -> dict[str, int]:
 
 def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
     m = bundle.model
+    shape = {"architecture": m.architecture, "type": m.model_type, "layers": m.layers, "heads": m.heads,
+             "hidden": m.hidden_size}
+    architecture = (_("%(architecture)s (%(type)s), %(layers)s layers × %(heads)s heads, hidden size %(hidden)s; some "
+                      "layers attend only within a local window, so their attention maps are zero beyond it")
+                    if m.attention_reach == "local" else
+                    _("%(architecture)s (%(type)s), %(layers)s layers × %(heads)s heads, hidden size %(hidden)s")
+                    ) % shape
     rows = [
-        ("Model", m.name),
-        ("Loaded from", m.loaded_from),
-        ("Architecture", f"{m.architecture} ({m.model_type}), {m.layers} layers × {m.heads} heads, "
-                         f"hidden size {m.hidden_size}"
-                         + ("; some layers attend only within a local window, so their attention maps are zero "
-                            "beyond it" if m.attention_reach == "local" else "")),
-        ("Labels", ", ".join(bundle.labels)),
-        ("Classifier", "the model's own sequence-classification head" if m.head_kind == "classifier"
-         else "a linear probe "
-              + (f"fitted for the report {m.probe.reused_from} (reused) "
-                 if m.probe.reused_from else "fitted here ")
-              + "on mean-pooled last-layer states (the model has no classification head); "
-              + ("fitted on " + m.probe.train_file if m.probe.scheme == "train_file"
-                 else f"cross-fitted in {m.probe.folds} folds") + ", so every prediction is held out"),
+        (_("Model"), m.name),
+        (_("Loaded from"), m.loaded_from),
+        (_("Architecture"), architecture),
+        (_("Labels"), ", ".join(bundle.labels)),
+        (_("Classifier"), _("the model's own sequence-classification head") if m.head_kind == "classifier"
+         else _probe_row(m.probe)),
     ]
     if m.window:
-        long_inputs = bundle.config.compute.long_inputs
-        rows.append(("Window", f"{m.window} word pieces per model input (the model's limit: {m.max_length}); "
-                     + ("a longer text is read in overlapping windows" if long_inputs == "window"
-                        else "a longer text is cut at the window")))
+        values = {"window": m.window, "limit": m.max_length}
+        rows.append((_("Window"), (
+            _("%(window)s word pieces per model input (the model's limit: %(limit)s); a longer text is read in "
+              "overlapping windows") if bundle.config.compute.long_inputs == "window" else
+            _("%(window)s word pieces per model input (the model's limit: %(limit)s); a longer text is cut at the "
+              "window")) % values))
     if m.revision:
-        rows.append(("Revision", m.revision))
+        rows.append((_("Revision"), m.revision))
     if m.weights_sha256:
-        rows.append(("Weights sha256", m.weights_sha256))
+        rows.append((_("Weights sha256"), m.weights_sha256))
     return rows
 
 
+def _probe_row(probe: Any) -> str:
+    how = (_("fitted on %(file)s") % {"file": probe.train_file} if probe.scheme == "train_file"
+           else _("cross-fitted in %(folds)s folds") % {"folds": probe.folds})
+    if probe.reused_from:
+        return _("a linear probe fitted for the report %(report)s (reused) on mean-pooled last-layer states (the model "
+                 "has no classification head); %(how)s, so every prediction is held out") % {
+            "report": probe.reused_from, "how": how}
+    return _("a linear probe fitted here on mean-pooled last-layer states (the model has no classification head); "
+             "%(how)s, so every prediction is held out") % {"how": how}
+
+
 # Front-matter fields of a narrative section that make it the model card (Mitchell et al. 2019), in order.
-MODEL_CARD_FIELDS = (("intended_use", "Intended use"), ("out_of_scope", "Out of scope"),
-                     ("limitations", "Limitations"), ("owners", "Owners"), ("licence", "Licence"),
-                     ("license", "Licence"), ("contact", "Contact"), ("citation", "Citation"))
+MODEL_CARD_FIELDS = (("intended_use", N_("Intended use")), ("out_of_scope", N_("Out of scope")),
+                     ("limitations", N_("Limitations")), ("owners", N_("Owners")), ("licence", N_("Licence")),
+                     ("license", N_("Licence")), ("contact", N_("Contact")), ("citation", N_("Citation")))
 
 
 def _is_model_card(section: NarrativeSection) -> bool:
-    return any(key in section.meta for key, _ in MODEL_CARD_FIELDS)
+    return any(key in section.meta for key, _title in MODEL_CARD_FIELDS)
 
 
 def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
@@ -370,13 +377,13 @@ def model_card(bundle: ReportBundle) -> Optional[dict[str, Any]]:
     if section is None:
         return None
     meta = section.meta
-    rows = [("Model", bundle.model.name)]
+    rows = [(_("Model"), bundle.model.name)]
     for key, title in MODEL_CARD_FIELDS:
         if key in meta:
             value = meta[key]
-            rows.append((title, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+            rows.append((_(title), ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
     if bundle.model.weights_sha256:
-        rows.append(("Weights sha256", bundle.model.weights_sha256))
+        rows.append((_("Weights sha256"), bundle.model.weights_sha256))
     return {"title": section.title, "rows": rows, "html": render_markdown(section.markdown)}
 
 
@@ -397,7 +404,7 @@ def view_page(bundle: ReportBundle) -> dict[str, Any]:
     config = {"labels": bundle.labels, "viewDir": VIEW_DIR,
               "methods": [{"name": m.name, "title": m.title, "signed": m.signed} for m in bundle.methods],
               "metrics": [{"name": m.name, "title": m.title} for m in bundle.metrics]}
-    return {"n_pages": len(bundle.pages), "n_examples": len(bundle.examples), "rule": PAGES_RULE,
+    return {"n_pages": len(bundle.pages), "n_examples": len(bundle.examples), "rule": _(PAGES_RULE),
             "config": plots.json_script(config, 'id="view-config"')}
 SEARCH_CHARS = 2000  # of each text, for the index search: enough for any sentence, bounded for a long document
 
@@ -434,12 +441,12 @@ def table_rows(bundle: ReportBundle, chunk: int, examples: list[ExampleResult]) 
 def _table_row(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     flags = []
     if ex.unreadable:
-        flags.append("mostly [UNK]")
+        flags.append(_("mostly [UNK]"))
     if ex.truncated:
-        flags.append("truncated")
+        flags.append(_("truncated"))
     if ex.windows:
-        flags.append(f"{len(ex.windows)} windows")
-    flags.extend(f"{meta.title} not converged" for meta, _ in _not_converged(bundle, ex))
+        flags.append(_("%(n)s windows") % {"n": len(ex.windows)})
+    flags.extend(_("%(method)s not converged") % {"method": meta.title} for meta, _info in _not_converged(bundle, ex))
     preview = ex.text if len(ex.text) <= 110 else ex.text[:107] + "…"
     if ex.text_pair:
         preview += " ‖ " + (ex.text_pair if len(ex.text_pair) <= 60 else ex.text_pair[:57] + "…")
@@ -452,7 +459,7 @@ def view_record(bundle: ReportBundle, ex: ExampleResult) -> dict[str, Any]:
     return {
         "id": ex.id, "text": ex.text, "pair": ex.text_pair, "gold": ex.label, "pred": ex.predicted,
         "unread": ex.unreadable,
-        "target": ex.target, "target_source": ex.target_source, "probs": [round(p, 4) for p in ex.probabilities],
+        "target": ex.target, "target_source": _(ex.target_source), "probs": [round(p, 4) for p in ex.probabilities],
         "words": [[w.start, w.end, w.segment] for w in ex.words],
         "scores": {name: (None if out.info.skipped else [float(f"{v:.4g}") for v in out.words])
                    for name, out in ex.methods.items()},
@@ -469,30 +476,30 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
     out = [_finding_here(f, ex, titles) for f in _findings_by_slug(bundle).get(ex.slug, [])
            if f.code not in _EXPLAINED_ON_PAGE]
     if ex.unreadable:
-        out.append(
-            f"{ex.unk_fraction:.0%} of this text's word pieces are unknown ([UNK]) to the tokenizer of "
-            f"{bundle.model.name}: the model did not read most of it, so the prediction and every "
-            "highlight below are meaningless. Use a model whose vocabulary covers this language."
-        )
+        out.append(_("%(share)s of this text's word pieces are unknown ([UNK]) to the tokenizer of %(model)s: the "
+                     "model did not read most of it, so the prediction and every highlight below are meaningless. Use "
+                     "a model whose vocabulary covers this language.") % {
+            "share": pct(ex.unk_fraction), "model": bundle.model.name})
     if ex.windows:
         out.append(windows_note(bundle, ex))
     if ex.truncated:
-        out.append("The text is longer than the model's limit; the part it never saw is shown struck through.")
+        out.append(_("The text is longer than the model's limit; the part it never saw is shown struck through."))
     if ex.excerpt:
         chars, shown = ex.excerpt.chars, ex.excerpt.shown
-        parts = [f"{shown[k]:,} of {chars[k]:,} characters of the {name}" for k, name in
-                 enumerate(("text", "text pair")) if shown[k] < chars[k]]
-        out.append(f"This page and results.json show {' and '.join(parts)}: what the model read and a little "
-                   f"after. The whole text is {ex.excerpt.source} (sha256 in results.json).")
+        parts = [(_("%(shown)s of %(chars)s characters of the text") if k == 0 else
+                  _("%(shown)s of %(chars)s characters of the text pair")) % {
+            "shown": f"{shown[k]:,}", "chars": f"{chars[k]:,}"} for k in range(2) if shown[k] < chars[k]]
+        out.append(_("This page and results.json show %(parts)s: what the model read and a little after. The whole "
+                     "text is %(source)s (sha256 in results.json).") % {
+            "parts": _(" and ").join(parts), "source": ex.excerpt.source})
     for meta, info in _not_converged(bundle, ex):
-        end = END_WORDS[meta.completeness.end]
-        out.append(
-            f"{meta.title} did not converge: its scores miss {end} − f(baseline) by "
-            f"{pct(info.relative_delta, 1)} (threshold {_delta_threshold(bundle, meta.name):.0%}). "
-            "Its highlights are unreliable."
-        )
+        out.append(_("%(method)s did not converge: its scores miss %(end)s − f(baseline) by %(miss)s (threshold "
+                     "%(threshold)s). Its highlights are unreliable.") % {
+            "method": meta.title, "end": _(END_WORDS[meta.completeness.end]), "miss": pct(info.relative_delta, 1),
+            "threshold": pct(_delta_threshold(bundle, meta.name))})
     if ex.target_source != "predicted" and ex.target != ex.predicted:
-        out.append(f"Attributions explain the gold class “{ex.target}”, not the predicted “{ex.predicted}”.")
+        out.append(_("Attributions explain the gold class “%(target)s”, not the predicted “%(predicted)s”.") % {
+            "target": ex.target, "predicted": ex.predicted})
     return out
 
 
@@ -500,33 +507,48 @@ def windows_note(bundle: ReportBundle, ex: ExampleResult) -> str:
     windows = ex.windows or []
     size = max(w.length for w in windows)
     shared = windows[0].tokens[1] - windows[1].tokens[0] if len(windows) > 1 else 0
-    return (f"This text is longer than the model's window ({size} word pieces), so the model read it in "
-            f"{len(windows)} overlapping windows (neighbours share {shared} pieces). The prediction is the mean "
-            "of the windows' logits; each window is explained for the same class, and a word's score is the sum "
-            f"of its scores in the windows that read it, divided by {len(windows)}. The metrics are each window's, "
-            "averaged. " + ("The attention heatmaps are per window (pick one below)." if ex.slug in _page_number(bundle)
-                             else "This example has no full page, so its windows' attention maps are not kept."))
+    values = {"size": size, "n": len(windows), "shared": shared}
+    if ex.slug in _page_number(bundle):
+        return _("This text is longer than the model's window (%(size)s word pieces), so the model read it in %(n)s "
+                 "overlapping windows (neighbours share %(shared)s pieces). The prediction is the mean of the windows' "
+                 "logits; each window is explained for the same class, and a word's score is the sum of its scores in "
+                 "the windows that read it, divided by %(n)s. The metrics are each window's, averaged. The attention "
+                 "heatmaps are per window (pick one below).") % values
+    return _("This text is longer than the model's window (%(size)s word pieces), so the model read it in %(n)s "
+             "overlapping windows (neighbours share %(shared)s pieces). The prediction is the mean of the windows' "
+             "logits; each window is explained for the same class, and a word's score is the sum of its scores in "
+             "the windows that read it, divided by %(n)s. The metrics are each window's, averaged. This example has "
+             "no full page, so its windows' attention maps are not kept.") % values
 
 
-def _method_info(meta: MethodDecl, info: MethodInfo) -> list[tuple[str, str]]:
+def _method_info(meta: MethodDecl, info: MethodInfo) -> list[tuple[str, str, str]]:
+    """(what it is, its label, its value) for each figure an example's page lists beside a method."""
     windows = info.windows or ()  # a text read in windows: the merged figures, then every window's own
-    mean, worst, most = (" (mean over windows)", ", worst window", ", most in a window") if windows else ("", "", "")
+
+    def merged(label: str) -> str:  # a figure over the windows is their mean
+        return _("%(label)s (mean over windows)") % {"label": label} if windows else label
+
     if meta.completeness is None or not info.checked:
         if info.sum is not None and info.logit is not None:  # a decomposition of the logit: how much it carries
-            return [("sum of scores" + mean, num(info.sum, 4)), ("target logit" + mean, num(info.logit, 4))]
+            return [("sum", merged(_("sum of scores")), num(info.sum, 4)),
+                    ("logit", merged(_("target logit")), num(info.logit, 4))]
         return []
-    end = END_SYMBOLS[meta.completeness.end]
-    steps = (("noisy copies × steps", f"{info.samples} × {info.steps}") if info.samples is not None
-             else ("steps" + most, str(info.steps)))
+    end = _(END_SYMBOLS[meta.completeness.end])
+    relative = (_("relative to %(end)s − f(baseline), worst window") if windows
+                else _("relative to %(end)s − f(baseline)")) % {"end": end}
+    steps = (("steps", _("noisy copies × steps"), f"{info.samples} × {info.steps}") if info.samples is not None
+             else ("steps", _("steps, most in a window") if windows else _("steps"), str(info.steps)))
     return [
-        ("convergence delta" + mean, f"{info.delta:+.2e}"),
-        (f"relative to {end} − f(baseline)" + worst, pct(info.relative_delta, 2)),
-        (end + mean, num(info.f_end, 4)),
-        ("f(baseline)" + mean, num(info.f_baseline, 4)),
+        ("delta", merged(_("convergence delta")), f"{info.delta:+.2e}"),
+        ("relative", relative, pct(info.relative_delta, 2)),
+        ("f_end", merged(end), num(info.f_end, 4)),
+        ("f_baseline", merged("f(baseline)"), num(info.f_baseline, 4)),
         steps,
     ] + [
-        (f"window {k + 1}", f"delta {w.delta:+.2e} = {pct(w.relative_delta, 2)} of {end} − f(baseline) "
-                            f"({num(w.f_end, 4)} − {num(w.f_baseline, 4)}), {w.steps} steps")
+        ("window", _("window %(k)s") % {"k": k + 1},
+         _("delta %(delta)s = %(share)s of %(end)s − f(baseline) (%(f_end)s − %(f_baseline)s), %(steps)s steps") % {
+             "delta": f"{w.delta:+.2e}", "share": pct(w.relative_delta, 2), "end": end, "f_end": num(w.f_end, 4),
+             "f_baseline": num(w.f_baseline, 4), "steps": w.steps})
         for k, w in enumerate(windows)
     ]
 
@@ -566,23 +588,24 @@ def _curves_shown(bundle: ReportBundle, metric: str, titles: dict[str, str]) -> 
 def _quality_plots(bundle: ReportBundle, titles: dict[str, str], per_metric: MetricValues) -> list[dict[str, Any]]:
     plots_out = []
     curves = bundle.summary.curves
-    captions = {"deletion": "Deletion curve: the top-ranked pieces are removed",
-                "insertion": "Insertion curve: only the top-ranked pieces are kept"}
+    captions = {"deletion": _("Deletion curve: the top-ranked pieces are removed"),
+                "insertion": _("Insertion curve: only the top-ranked pieces are kept")}
     drawn = sorted((m for m in bundle.metrics if m.curve), key=lambda m: list(captions).index(m.curve))
     for name, caption in ((m.name, captions[m.curve]) for m in drawn):
         if name in curves:
             series = {titles[m]: ys for m, ys in curves[name].items()}
             shown = _curves_shown(bundle, name, titles)
             if shown is not None:
-                caption += (f"; the {len(shown)} best methods and random scores are drawn, click a name in the legend "
-                            "to draw or hide its curve")
+                caption += _("; the %(n)s best methods and random scores are drawn, click a name in the legend to "
+                             "draw or hide its curve") % {"n": len(shown)}
             plots_out.append({"caption": caption,
                               "plot": plots.removal_curves(series, caption, f"curve-{name}", shown)})
     for metric in bundle.metrics:
         values = per_metric.values[metric.name]
         if any(values.values()):
-            arrow = "higher is better" if metric.higher_is_better else "lower is better"
-            caption = f"{metric.title} per example ({arrow}); the bar marks the mean"
+            caption = (_("%(metric)s per example (higher is better); the bar marks the mean") if metric.higher_is_better
+                       else _("%(metric)s per example (lower is better); the bar marks the mean")) % {
+                "metric": _(metric.title)}
             plots_out.append({"caption": caption,
                               "plot": plots.metric_distribution(values, metric.title, f"dist-{metric.name}")})
     return plots_out
@@ -679,14 +702,16 @@ def _finding_here(f: Finding, ex: ExampleResult, titles: dict[str, str]) -> str:
     if value is None:
         return message
     shown = num(value, 2) if f.code == "methods_disagree" else f"{num(100 * value, 0)}%"
-    return f"{message} This example: {value_label(f, titles)} is {shown}."
+    return _("%(message)s This example: %(what)s is %(value)s.") % {
+        "message": message, "what": value_label(f, titles), "value": shown}
 
 
 def _metric_header(m: MetricDecl) -> dict[str, Any]:
     arrow = "↑" if m.higher_is_better else "↓"
-    return {"name": m.name, "title": m.title, "family": m.family, "arrow": arrow,
-            "hint": f"{m.family}, range {m.range[0]:g} to {m.range[1]:g}, "
-                    f"{'higher' if m.higher_is_better else 'lower'} is better"}
+    values = {"family": _(m.family), "low": f"{m.range[0]:g}", "high": f"{m.range[1]:g}"}
+    hint = (_("%(family)s, range %(low)s to %(high)s, higher is better") if m.higher_is_better
+            else _("%(family)s, range %(low)s to %(high)s, lower is better")) % values
+    return {"name": m.name, "title": _(m.title), "family": m.family, "arrow": arrow, "hint": hint}
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
@@ -712,7 +737,7 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
         if anchor and name != anchor and entry.flops:
             share = f"{entry.share:.2f}×"
         cells[name] = {"passes": "—" if passes is None else num(passes, 1), "share": share, "none": passes == 0,
-                       "text": "none beyond the shared pass" if passes == 0 else
+                       "text": _("none beyond the shared pass") if passes == 0 else
                        ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
     return {"examples": counted.examples, "cells": cells,
             "relative_to": next((m.title for m in bundle.methods if m.name == anchor), None)}
@@ -726,7 +751,7 @@ def _mean_cell(entry: Optional[MetricMean]) -> dict[str, str]:
     cell = {"text": f"{unsigned_zero(f'{entry.mean:.3f}')} ({spread}n={entry.n})"}
     diff = entry.vs_reference
     if diff is not None:
-        cell["vs_reference"] = (f"{signed(diff.mean, 3)} vs random"
+        cell["vs_reference"] = (_("%(difference)s vs random") % {"difference": signed(diff.mean, 3)}
                                 + (f" ({interval(diff.interval, 3)})" if diff.interval else ""))
     return cell
 
@@ -740,8 +765,8 @@ def text_language(text: str) -> str:
 
 def _segment_label(ex: ExampleResult, segment: int) -> str:
     if ex.text_pair is None:
-        return "text"
-    return "premise / text" if segment == 0 else "hypothesis / text pair"
+        return _("text")
+    return _("premise / text") if segment == 0 else _("hypothesis / text pair")
 
 
 def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
@@ -755,7 +780,7 @@ def _window_attention(bundle: ReportBundle, ex: ExampleResult) -> list[Markup]:
         start, end = w.tokens
         tokens = [*lead, *ex.tokens[start:end], *trail]
         segments = [-1] * len(lead) + ex.segments[start:end] + [-1] * len(trail)
-        label = f"window {k + 1} of {len(ex.windows)}"
+        label = _("window %(k)s of %(n)s") % {"k": k + 1, "n": len(ex.windows)}
         blocks.append(plots.attention_data(maps, tokens, segments, label, window=k))
     return blocks
 
@@ -782,8 +807,7 @@ def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:
     if not totals:
         return ""
     ranked = sorted(zip(ex.words, totals), key=lambda p: -p[1])[:5]
-    return "Words receiving the most attention (rollout): " + ", ".join(
-        f"{w.text} ({v:.2f})" for w, v in ranked
-    )
+    return _("Words receiving the most attention (rollout): %(words)s") % {
+        "words": ", ".join(f"{w.text} ({v:.2f})" for w, v in ranked)}
 
 

@@ -4,109 +4,149 @@ and a comparison of two reports can word what changed."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 from typing import Any, Callable, Mapping, Sequence
 
+from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import MethodDecl
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.summary import Finding, LabelSources
 from reportgen.bundle.typed import plain
-from reportgen.render.formatting import num, signed
+from reportgen.i18n import N_, _, active, ngettext
+from reportgen.render.formatting import num, pct, signed
 
 Titles = Mapping[str, str]  # method name -> the title a reader sees
 
 
 def _unreadable(p: dict[str, Any], t: Titles) -> str:
-    return (f"{p['count']} of {p['n']} examples are mostly [UNK] to the tokenizer; their predictions and explanations "
-            "are meaningless, and they are left out of the probe's fitting, the accuracy and every data-set figure.")
+    return _("%(count)s of %(n)s examples are mostly [UNK] to the tokenizer; their predictions and explanations are "
+             "meaningless, and they are left out of the probe's fitting, the accuracy and every data-set figure.") % p
 
 
 # What a completeness check's path ends at (its declared Completeness.end): in sentences, and in the tables of
 # an example's figures.
-END_WORDS = {"input": "f(input)", "noisy_mean": "mean f(noisy input)"}
-END_SYMBOLS = {"input": "f(x)", "noisy_mean": "mean f(noisy x)"}
+END_WORDS = {"input": N_("f(input)"), "noisy_mean": N_("mean f(noisy input)")}
+END_SYMBOLS = {"input": "f(x)", "noisy_mean": N_("mean f(noisy x)")}
+# Where each example's explained class came from (ExampleResult.target_source, as compute writes it).
+TARGET_SOURCES = (N_("gold"), N_("predicted"), N_("predicted (no gold label)"))
 
 
 def _not_converged(p: dict[str, Any], t: Titles) -> str:
-    advice = ("give it more steps (see Reproduce or extend on the methods page)" if p.get("option")
-              else "its highlights there are unreliable")
-    return (f"{t[p['method']]} did not converge on {p['count']} of {p['n']} examples (|delta| above "
-            f"{p['threshold']:.0%} of {END_WORDS[p.get('end', 'input')]} − f(baseline)); {advice}.")
+    values = {"method": t[p["method"]], "count": p["count"], "n": p["n"], "threshold": pct(p["threshold"]),
+              "end": _(END_WORDS[p.get("end", "input")])}
+    if p.get("option"):
+        return _("%(method)s did not converge on %(count)s of %(n)s examples (|delta| above %(threshold)s of "
+                 "%(end)s − f(baseline)); give it more steps (see Reproduce or extend on the methods page).") % values
+    return _("%(method)s did not converge on %(count)s of %(n)s examples (|delta| above %(threshold)s of %(end)s − "
+             "f(baseline)); its highlights there are unreliable.") % values
 
 
 def _truncated(p: dict[str, Any], t: Titles) -> str:
-    return f"{p['count']} examples were truncated to the model's length limit."
+    return ngettext("%(count)s example was truncated to the model's length limit.",
+                    "%(count)s examples were truncated to the model's length limit.", p["count"]) % p
 
 
 def _windowed(p: dict[str, Any], t: Titles) -> str:
-    return (f"{p['count']} examples were longer than the model's window and were read in overlapping windows: each "
-            "prediction is the mean of its windows' logits, and every method's scores are merged over the windows "
-            "(each example's page states the rule and shows every window's attention).")
+    return ngettext(
+        "%(count)s example was longer than the model's window and was read in overlapping windows: its prediction is "
+        "the mean of its windows' logits, and every method's scores are merged over the windows (its page states the "
+        "rule and shows every window's attention).",
+        "%(count)s examples were longer than the model's window and were read in overlapping windows: each prediction "
+        "is the mean of its windows' logits, and every method's scores are merged over the windows (each example's "
+        "page states the rule and shows every window's attention).", p["count"]) % p
 
 
 def _special_tokens(p: dict[str, Any], t: Titles) -> str:
-    return (f"{t[p['method']]} puts more than {p['share']:.0%} of its attribution on [CLS]/[SEP]/punctuation in "
-            f"{p['count']} examples.")
+    return ngettext("%(method)s puts more than %(share)s of its attribution on [CLS]/[SEP]/punctuation in %(count)s "
+                    "example.", "%(method)s puts more than %(share)s of its attribution on [CLS]/[SEP]/punctuation in "
+                    "%(count)s examples.", p["count"]) % {"method": t[p["method"]], "share": pct(p["share"]),
+                                                         "count": p["count"]}
 
 
 def _methods_disagree(p: dict[str, Any], t: Titles) -> str:
     a, b = p["methods"]
-    return (f"{t[a]} and {t[b]} rank the words in opposite orders (negative rank correlation) on {p['count']} "
-            "examples.")
+    return ngettext("%(a)s and %(b)s rank the words in opposite orders (negative rank correlation) on %(count)s "
+                    "example.", "%(a)s and %(b)s rank the words in opposite orders (negative rank correlation) on "
+                    "%(count)s examples.", p["count"]) % {"a": t[a], "b": t[b], "count": p["count"]}
 
 
 def _vs_random(p: dict[str, Any], t: Titles) -> str:
-    return (f"{_listed(p['methods'], t)}: {p['metric']} no better than random scores ({p['reference']:.3f}); their "
-            "highlights are not faithful here.")
+    return _("%(methods)s: %(metric)s no better than random scores (%(reference)s); their highlights are not faithful "
+             "here.") % {"methods": _listed(p["methods"], t), "metric": _(p["metric"]),
+                         "reference": f"{p['reference']:.3f}"}
 
 
 def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
-    where = f"a seeded sample of {p['examples']} examples" if p["sampled"] else f"{p['examples']} examples"
-    return (f"On {where}, {t[p['method']]}'s highlights are not shown to beat random scores by "
-            f"{_listed(p['metrics'], {m: m for m in p['metrics']})}: its top words may not be what the model "
-            "uses. Compare another method on the methods page before relying on them.")
+    values = {"n": p["examples"], "method": t[p["method"]], "metrics": _listed(p["metrics"], _own(p["metrics"]))}
+    if p["sampled"]:
+        return _("On a seeded sample of %(n)s examples, %(method)s's highlights are not shown to beat random scores by "
+                 "%(metrics)s: its top words may not be what the model uses. Compare another method on the methods "
+                 "page before relying on them.") % values
+    return _("On %(n)s examples, %(method)s's highlights are not shown to beat random scores by %(metrics)s: its top "
+             "words may not be what the model uses. Compare another method on the methods page before relying on "
+             "them.") % values
 
 
 def _lead_less_faithful(p: dict[str, Any], t: Titles) -> str:
-    return (f"On a seeded sample of {p['examples']} examples, {t[p['method']]}, which explains every example, is "
-            f"less faithful than {t[p['than']]} by {_listed(p['metrics'], {m: m for m in p['metrics']})}: explain "
-            f"every example with {t[p['than']]} as well (the methods page's last box says how) and read its "
-            "highlights first.")
+    return _("On a seeded sample of %(n)s examples, %(method)s, which explains every example, is less faithful than "
+             "%(than)s by %(metrics)s: explain every example with %(than)s as well (the methods page's last box says "
+             "how) and read its highlights first.") % {
+        "n": p["examples"], "method": t[p["method"]], "than": t[p["than"]],
+        "metrics": _listed(p["metrics"], _own(p["metrics"]))}
 
 
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     comp = p["deletion"]
-    parts = [f"{p['deletion_metric']} {comp[0]:.3f} against {t[p['anchor']]}'s {comp[1]:.3f}"]
+    values = {"metric": _(p["deletion_metric"]), "value": f"{comp[0]:.3f}", "anchor": t[p["anchor"]],
+              "theirs": f"{comp[1]:.3f}"}
+    first = _("%(metric)s %(value)s against %(anchor)s's %(theirs)s") % values
     if p.get("difference"):
         mean, low, high = p["difference"]
-        parts[0] += f" (paired difference {signed(mean, 3)}, 95% interval {num(low, 3)} to {num(high, 3)})"
+        first += _(" (paired difference %(mean)s, 95%% interval %(low)s to %(high)s)") % {
+            "mean": signed(mean, 3), "low": num(low, 3), "high": num(high, 3)}
+    parts = [first]
     if p["insertion"] is not None:
-        parts.append(f"{p['insertion_metric']} {p['insertion'][0]:.3f} against {p['insertion'][1]:.3f}")
-    verdict = "as comprehensive, for less arithmetic" if p["as_faithful"] else "less comprehensive"
-    return (f"{t[p['method']]}: {' and '.join(parts)}, at {p['share']:.2f}× its counted arithmetic per example "
-            f"({verdict}).")
+        parts.append(_("%(metric)s %(value)s against %(theirs)s") % {
+            "metric": _(p["insertion_metric"]), "value": f"{p['insertion'][0]:.3f}",
+            "theirs": f"{p['insertion'][1]:.3f}"})
+    values = {"method": t[p["method"]], "parts": _(" and ").join(parts), "share": f"{p['share']:.2f}"}
+    if p["as_faithful"]:
+        return _("%(method)s: %(parts)s, at %(share)s× its counted arithmetic per example (as comprehensive, for "
+                 "less arithmetic).") % values
+    return _("%(method)s: %(parts)s, at %(share)s× its counted arithmetic per example (less comprehensive).") % values
 
 
 def _sanity_check(p: dict[str, Any], t: Titles) -> str:
-    return (f"{_listed(p['methods'], t)}: the map barely changes when every layer's weights are randomised (rank "
-            f"correlation stays at or above {p['threshold']}); it does not explain this model.")
+    return _("%(methods)s: the map barely changes when every layer's weights are randomised (rank correlation stays "
+             "at or above %(threshold)s); it does not explain this model.") % {
+        "methods": _listed(p["methods"], t), "threshold": p["threshold"]}
 
 
 def _spurious_cue(p: dict[str, Any], t: Titles) -> str:
-    return (f"“{p['word']}” is the top {t[p['method']]} word of {p['count']} of {p['readable']} examples: a candidate "
-            "spurious cue; check that the model does not predict from it alone.")
+    return _("“%(word)s” is the top %(method)s word of %(count)s of %(readable)s examples: a candidate spurious cue; "
+             "check that the model does not predict from it alone.") % {**p, "method": t[p["method"]]}
 
 
 def _probe_at_chance(p: dict[str, Any], t: Titles) -> str:
-    return (f"The probe is no better than always answering the most frequent class: held-out accuracy "
-            f"{p['accuracy']:.1%} against {p['majority']:.1%} for the majority class (one-sided binomial test p = "
-            f"{p['p_value']:.2f}, on {p['n']} examples). The explained function has not learnt the task, so no "
-            "highlight on this site can be trusted. Give more labelled examples, fit the probe on a training set of "
-            "its own, or explain a model with its own classification head.")
+    return _("The probe is no better than always answering the most frequent class: held-out accuracy %(accuracy)s "
+             "against %(majority)s for the majority class (one-sided binomial test p = %(p)s, on %(n)s examples). "
+             "The explained function has not learnt the task, so no highlight on this site can be trusted. Give more "
+             "labelled examples, fit the probe on a training set of its own, or explain a model with its own "
+             "classification head.") % {"accuracy": pct(p["accuracy"], 1), "majority": pct(p["majority"], 1),
+                                         "p": num(p["p_value"], 2), "n": p["n"]}
 
 
 def _probe_overfits(p: dict[str, Any], t: Titles) -> str:
-    return (f"The probe's accuracy on the examples it was fitted on ({p['train_accuracy']:.1%}) is far above its "
-            f"held-out accuracy ({p['accuracy']:.1%}): it memorises these examples more than it learns the task.")
+    return _("The probe's accuracy on the examples it was fitted on (%(train)s) is far above its held-out accuracy "
+             "(%(held_out)s): it memorises these examples more than it learns the task.") % {
+        "train": pct(p["train_accuracy"], 1), "held_out": pct(p["accuracy"], 1)}
+
+
+def _own(names: Sequence[str]) -> dict[str, str]:
+    """Names that are their own titles (metric titles in a finding's parameters), translated."""
+    return {name: _(name) for name in names}
 
 
 SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
@@ -128,72 +168,118 @@ SENTENCES: dict[str, Callable[[dict[str, Any], Titles], str]] = {
 
 # What an example's own value means, for the findings that carry one per example (values).
 VALUE_LABELS: dict[str, Callable[[dict[str, Any], Titles], str]] = {
-    "special_tokens": lambda p, t: f"share of {t[p['method']]} on [CLS]/[SEP]/punctuation here",
-    "methods_disagree": lambda p, t: f"rank correlation of {t[p['methods'][0]]} with {t[p['methods'][1]]} here",
+    "special_tokens": lambda p, t: _("share of %(method)s on [CLS]/[SEP]/punctuation here") % {
+        "method": t[p["method"]]},
+    "methods_disagree": lambda p, t: _("rank correlation of %(a)s with %(b)s here") % {
+        "a": t[p["methods"][0]], "b": t[p["methods"][1]]},
 }
 
 
 # Why something could not run (bundle/reasons.py): one sentence per code, without a final full stop (pages put
 # it after "Not computed:" or a method's title).
 REASON_WORDS: dict[str, str] = {
-    "layout_not_bert": "{architecture} is not laid out like BERT ({difference})",
-    "head_not_bert": "the classification head of {architecture} is not BERT's pooler + classifier",
-    "activation_not_module": "the feed-forward activation of {architecture} is not a module",
-    "rules_not_placed": "the attention of {architecture} does not run through transformers' attention interface, "
-                        "where the LRP rule at its products is placed",
-    "head_not_in_table": "the classification head of {architecture} is not where the architecture table says",
-    "shared_layers": "{family} shares one block's weights across its layers",
-    "layers_unknown": "reportgen does not know where the layers of {architecture} are",
-    "no_head_projection": "the architecture table has no per-head output projection for {family}",
-    "too_many_pieces": "{size} word pieces > {limit}",
-    "outside_costly_sample": "it ran on a seeded sample that leaves this example out",
-    "too_few_gold_classes": "needs gold labels of at least 2 classes",
-    "no_gold_labels": "no example has a gold label",
-    "no_signed_method": "no signed attribution method was run",
+    "layout_not_bert": N_("{architecture} is not laid out like BERT ({difference})"),
+    "head_not_bert": N_("the classification head of {architecture} is not BERT's pooler + classifier"),
+    "activation_not_module": N_("the feed-forward activation of {architecture} is not a module"),
+    "rules_not_placed": N_("the attention of {architecture} does not run through transformers' attention interface, "
+                        "where the LRP rule at its products is placed"),
+    "head_not_in_table": N_("the classification head of {architecture} is not where the architecture table says"),
+    "shared_layers": N_("{family} shares one block's weights across its layers"),
+    "layers_unknown": N_("reportgen does not know where the layers of {architecture} are"),
+    "no_head_projection": N_("the architecture table has no per-head output projection for {family}"),
+    "too_many_pieces": N_("{size} word pieces > {limit}"),
+    "outside_costly_sample": N_("it ran on a seeded sample that leaves this example out"),
+    "too_few_gold_classes": N_("needs gold labels of at least 2 classes"),
+    "no_gold_labels": N_("no example has a gold label"),
+    "no_signed_method": N_("no signed attribution method was run"),
 }
 # How a family's blocks differ from BERT's (the "difference" of layout_not_bert).
 BLOCK_WORDS: dict[str, str] = {
-    "projected_embeddings": "its embeddings are projected before the first block",
-    "module_names": "its blocks name and group their modules differently",
-    "shared_block": "factorised embeddings, one block shared by every layer",
-    "relative_terms": "relative-position terms in its attention",
-    "relative_bias": "a relative-position bias in its attention",
-    "rotary_local": "rotary positions, pre-LayerNorm blocks, local attention",
-    "relative_positions": "relative position embeddings",
-    "parts_missing": "post-LayerNorm blocks with absolute positions",
-    "not_in_table": "the architecture table has no {model_type} row",
+    "projected_embeddings": N_("its embeddings are projected before the first block"),
+    "module_names": N_("its blocks name and group their modules differently"),
+    "shared_block": N_("factorised embeddings, one block shared by every layer"),
+    "relative_terms": N_("relative-position terms in its attention"),
+    "relative_bias": N_("a relative-position bias in its attention"),
+    "rotary_local": N_("rotary positions, pre-LayerNorm blocks, local attention"),
+    "relative_positions": N_("relative position embeddings"),
+    "parts_missing": N_("post-LayerNorm blocks with absolute positions"),
+    "not_in_table": N_("the architecture table has no {model_type} row"),
 }
 
 
 # The per-head statistics' titles (bundle/vocabulary.py STATS).
 STAT_TITLES = {
-    "to_cls": "Attention to [CLS]", "to_sep": "Attention to [SEP]", "to_punct": "Attention to punctuation",
-    "to_self": "Attention to the token itself", "to_prev": "Attention to the previous token",
-    "to_next": "Attention to the next token", "distance": "Mean attention distance (tokens)",
-    "entropy": "Attention entropy (nats)",
+    "to_cls": N_("Attention to [CLS]"), "to_sep": N_("Attention to [SEP]"), "to_punct": N_("Attention to punctuation"),
+    "to_self": N_("Attention to the token itself"), "to_prev": N_("Attention to the previous token"),
+    "to_next": N_("Attention to the next token"), "distance": N_("Mean attention distance (tokens)"),
+    "entropy": N_("Attention entropy (nats)"),
 }
 
 # What each statistic's colour bar measures.
-STAT_UNITS = {key: "share of attention" for key in STAT_TITLES}
-STAT_UNITS.update(distance="tokens", entropy="nats")
+STAT_UNITS = {key: N_("share of attention") for key in STAT_TITLES}
+STAT_UNITS.update(distance=N_("tokens"), entropy=N_("nats"))
 
 # Which examples get a full page (compute/pages.py applies it; the pages state it in these words).
-PAGES_RULE = ("misclassified (most confident first), then examples named by an alert, then the least confident, "
-              "then those where two methods disagree most, then a seeded sample stratified by label")
+PAGES_RULE = N_("misclassified (most confident first), then examples named by an alert, then the least confident, "
+                "then those where two methods disagree most, then a seeded sample stratified by label")
 
 
 def reason_text(reason: Reason) -> str:
     params = dict(reason.params)
     if "difference" in params:
-        params["difference"] = BLOCK_WORDS[str(params["difference"])].format(**params)
-    return REASON_WORDS[reason.code].format(**params)
+        params["difference"] = _(BLOCK_WORDS[str(params["difference"])]).format(**params)
+    return _(REASON_WORDS[reason.code]).format(**params)
 
 
 def labels_from_text(sources: LabelSources) -> str:
     """Which labels a figure is measured against, for "Measured against ... labels"."""
     if not sources.predicted:
-        return "gold"
-    return "predicted" if not sources.gold else f"gold for {sources.gold}, predicted for {sources.predicted}"
+        return _("gold")
+    if not sources.gold:
+        return _("predicted")
+    return _("gold for %(gold)s, predicted for %(predicted)s") % {"gold": sources.gold,
+                                                                  "predicted": sources.predicted}
+
+
+# What static/reportgen.js writes itself (the examples table, the in-page example view, the attention heatmap), by
+# key; the page carries them in its language (a JSON block in <head>), with %(name)s filled in by the script.
+JS_WORDS = {
+    "yes": N_("yes"), "no": N_("no"), "page_of": N_("page %(page)s of %(pages)s"),
+    "shown_of": N_("%(shown)s of %(total)s examples"), "no_example": N_("No example %(slug)s."),
+    "missing": N_("The data file of this example is missing."), "gold_label": N_("Gold label"),
+    "none_given": N_("— (none given)"), "predicted": N_("Predicted"),
+    "not_read": N_(" (not scored: the model did not read this text)"), "correct": N_(" (correct)"),
+    "wrong": N_(" (wrong)"), "explained": N_("Explained class"), "method": N_("Method"),
+    "not_computed": N_("Not computed: %(reason)s."), "skipped": N_("Skipped on this example."),
+    "rollout": N_("rollout over all layers"), "layer_mean": N_("layer %(layer)s, mean over heads"),
+    "layer_head": N_("layer %(layer)s, head %(head)s"), "weight": N_("weight"), "capped": N_("weight (capped)"),
+}
+
+
+def js_words() -> str:
+    """JS_WORDS in the active language, as the JSON the page's script reads."""
+    text = json.dumps({key: _(value) for key, value in JS_WORDS.items()}, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c")
+
+
+# A finding's severity, as the alerts name it (the bundle stores the code, which is also the alert's CSS class).
+SEVERITY_WORDS = (N_("error"), N_("warning"), N_("info"))
+# The method and metric families, as pages name them (the bundle stores the code).
+FAMILY_WORDS = (N_("gradient"), N_("attention"), N_("perturbation"), N_("decomposition"), N_("reference"),
+                N_("faithfulness"), N_("plausibility"))
+
+
+def localized(bundle: ReportBundle) -> ReportBundle:
+    """The bundle as the pages show it in the active language: the methods' and metrics' titles, summaries and
+    descriptions from the catalogue (the bundle stores them in English, and its data is written as it is)."""
+    if active() == "en":
+        return bundle
+    default_title = re.fullmatch(r"What (.+) looks at", bundle.title)  # compute's title when none was given
+    title = _("What %(model)s looks at") % {"model": default_title.group(1)} if default_title else bundle.title
+    methods = [dataclasses.replace(m, title=_(m.title), summary=_(m.summary), plain=_(m.plain) if m.plain else "",
+                                   description=_(m.description)) for m in bundle.methods]
+    metrics = [dataclasses.replace(m, title=_(m.title), description=_(m.description)) for m in bundle.metrics]
+    return dataclasses.replace(bundle, title=title, methods=methods, metrics=metrics)
 
 
 def titles_of(methods: Sequence[MethodDecl]) -> dict[str, str]:

@@ -271,10 +271,12 @@ def test_a_decomposition_shows_its_sum_beside_the_logit():
 
     decomposition = MethodDecl("d", "D", "decomposition", True, "", "")
     info = MethodInfo.from_dict
-    assert _method_info(decomposition, info({"sum": 1.23456, "logit": 2.5})) == [("sum of scores", "1.2346"),
-                                                                                 ("target logit", "2.5000")]
+    # (what the figure is, for its glossary entry; its label in the page's language; its value)
+    assert _method_info(decomposition, info({"sum": 1.23456, "logit": 2.5})) == [("sum", "sum of scores", "1.2346"),
+                                                                                 ("logit", "target logit", "2.5000")]
     windowed = _method_info(decomposition, info({"sum": 1.0, "logit": 2.0, "windows": [{"sum": 0.5}, {"sum": 1.5}]}))
-    assert [label for label, _ in windowed] == ["sum of scores (mean over windows)", "target logit (mean over windows)"]
+    assert [label for _key, label, _value in windowed] == ["sum of scores (mean over windows)",
+                                                           "target logit (mean over windows)"]
     assert _method_info(decomposition, MethodInfo()) == []
     with pytest.raises(ValueError, match="undeclared key 'speed'"):  # the protocol is closed
         info({"sum": 1.0, "speed": 3})
@@ -286,11 +288,12 @@ def test_a_completeness_check_is_worded_by_what_the_path_ends_at():
 
     info = MethodInfo(delta=0.01, relative_delta=None, f_end=1.0, f_baseline=1.0, steps=16, rule="r")
     noisy = MethodDecl("n", "N", "gradient", True, "", "", completeness=Completeness("noisy_mean"))
-    rows = dict(_method_info(noisy, replace(info, samples=8)))
+    rows = {label: value for _key, label, value in _method_info(noisy, replace(info, samples=8))}
     # f(end) = f(baseline): the relative delta is undefined, shown as n/a (and flagged, not taken as 0)
     assert rows["relative to mean f(noisy x) − f(baseline)"] == "n/a" and rows["noisy copies × steps"] == "8 × 16"
     plain = MethodDecl("p", "P", "gradient", True, "", "", completeness=Completeness("input"))
-    assert "f(x)" in dict(_method_info(plain, info)) and dict(_method_info(plain, info))["steps"] == "16"
+    plain_rows = {label: value for _key, label, value in _method_info(plain, info)}
+    assert "f(x)" in plain_rows and plain_rows["steps"] == "16"
 
 
 def test_a_completeness_check_is_one_protocol():

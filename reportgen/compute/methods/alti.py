@@ -7,14 +7,15 @@ import torch
 
 from reportgen.compute.methods.base import METHODS
 from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, self_attention
+from reportgen.i18n import N_
 
 
 @METHODS.register("alti")
 class ALTI(LayerMixing):
-    title = "ALTI"
-    plain = ("How much of the model's final summary of the text comes from each word, following how the layers mix "
+    title = N_("ALTI")
+    plain = N_("How much of the model's final summary of the text comes from each word, following how the layers mix "
              "the words together.")
-    summary = "Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022)."
+    summary = N_("Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022).")
     description = """\
 ALTI (Ferrando et al., EMNLP 2022) splits the output of each block's attention (after its residual and
 LayerNorm) into one vector per input token: the attention-weighted, projected value vector of that token,

@@ -8,6 +8,7 @@ from reportgen.attention import attention_flow
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.typed import plain
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.i18n import N_
 
 # One max-flow problem per token over (layers + 1) x tokens nodes and layers x tokens^2 edges: cheap for
 # sentences, minutes for a 512-token document. Longer inputs are skipped (scores left empty, said in info).
@@ -16,8 +17,8 @@ MAX_FLOW_TOKENS = 128
 
 @METHODS.register("attention_flow")
 class AttentionFlow(AttributionMethod):
-    title = "Attention flow"
-    plain = ("How much attention can flow from the final summary back to each word through the layers, counted "
+    title = N_("Attention flow")
+    plain = N_("How much attention can flow from the final summary back to each word through the layers, counted "
              "like water through pipes.")
     family = "attention"
     signed = False

@@ -7,16 +7,17 @@ import torch
 
 from reportgen.compute.encode import token_batches
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput, padded_batch
+from reportgen.i18n import N_
 
 
 @METHODS.register("attention_gradient")
 class GradientWeightedAttention(AttributionMethod):
-    title = "Gradient-weighted attention"
-    plain = ("Attention that matters for this answer: where the model looks, weighted by how much looking there "
+    title = N_("Gradient-weighted attention")
+    plain = N_("Attention that matters for this answer: where the model looks, weighted by how much looking there "
              "changes the answer.")
     family = "attention"
     signed = False
-    summary = "Attention maps weighted by their gradient and propagated through layers (Chefer et al. 2021)."
+    summary = N_("Attention maps weighted by their gradient and propagated through layers (Chefer et al. 2021).")
     description = """\
 Gradient-weighted attention (Chefer, Gur & Wolf, 2021, the generic rule for self-attention encoders)
 multiplies every head's attention map by the gradient of the target class logit with respect to it,

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.i18n import N_
 
 
 @METHODS.register("attention_raw")
 class RawAttention(AttributionMethod):
-    title = "Raw attention (last layer)"
-    plain = "Where the last layer looks when it summarises the text: not evidence of what decides the answer."
+    title = N_("Raw attention (last layer)")
+    plain = N_("Where the last layer looks when it summarises the text: not evidence of what decides the answer.")
     family = "attention"
     signed = False
-    summary = "Last-layer attention averaged over heads, from [CLS] (or all tokens for a mean-pooled probe)."
+    summary = N_("Last-layer attention averaged over heads, from [CLS] (or all tokens for a mean-pooled probe).")
     description = """\
 The attention weights of the last layer, averaged over heads, read from the `[CLS]` row for a model
 with its own classification head, or averaged over all rows for a probe on mean-pooled states. It is

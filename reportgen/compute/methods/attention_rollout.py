@@ -6,16 +6,17 @@ import numpy as np
 
 from reportgen.attention import attention_rollout
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.i18n import N_
 
 
 @METHODS.register("attention_rollout")
 class AttentionRollout(AttributionMethod):
-    title = "Attention rollout"
-    plain = ("Where the model looks, followed through every layer: it says what the model reads, not what decides "
+    title = N_("Attention rollout")
+    plain = N_("Where the model looks, followed through every layer: it says what the model reads, not what decides "
              "its answer.")
     family = "attention"
     signed = False
-    summary = "Attention propagated through all layers with the residual stream (Abnar & Zuidema 2020)."
+    summary = N_("Attention propagated through all layers with the residual stream (Abnar & Zuidema 2020).")
     description = """\
 Attention rollout (Abnar & Zuidema, 2020) multiplies the layers' attention matrices, each averaged
 over heads and mixed half-and-half with the identity to account for the residual connection. The row

@@ -8,17 +8,18 @@ from typing import Optional
 from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.lrp_rules import relevance, rules_problem
+from reportgen.i18n import N_
 
 
 @METHODS.register("attn_lrp")
 class AttnLRP(AttributionMethod):
-    title = "AttnLRP"
-    plain = ("How much each word contributes to the answer, traced back through the network in one pass; orange "
+    title = N_("AttnLRP")
+    plain = N_("How much each word contributes to the answer, traced back through the network in one pass; orange "
              "words push toward the answer, purple ones against it.")
     family = "decomposition"
     signed = True
     lead = 3  # the most faithful one-pass method (docs/benchmarks.md): every example, every report
-    summary = "Relevance propagated by LRP rules for attention, in one backward pass (Achtibat et al. 2024)."
+    summary = N_("Relevance propagated by LRP rules for attention, in one backward pass (Achtibat et al. 2024).")
     description = """\
 AttnLRP (Achtibat et al., ICML 2024) propagates the target logit back to the word pieces layer by layer
 with rules made for transformers, computed as Gradient × Input on the model's own forward pass whose

@@ -8,16 +8,17 @@ from typing import Optional
 from reportgen.bundle.reasons import Reason
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.lrp_rules import relevance, rules_problem
+from reportgen.i18n import N_
 
 
 @METHODS.register("cp_lrp")
 class ConservativeLRP(AttributionMethod):
-    title = "CP-LRP"
-    plain = ("How much each word contributes to the answer, traced back through the network with the attention "
+    title = N_("CP-LRP")
+    plain = N_("How much each word contributes to the answer, traced back through the network with the attention "
              "held fixed.")
     family = "decomposition"
     signed = True
-    summary = "Conservative LRP: attention weights and LayerNorm scales held constant (Ali et al. 2022)."
+    summary = N_("Conservative LRP: attention weights and LayerNorm scales held constant (Ali et al. 2022).")
     description = """\
 CP-LRP (Ali et al., ICML 2022, "XAI for Transformers: better explanations through conservative
 propagation") propagates the target logit back to the word pieces through the value path only: the

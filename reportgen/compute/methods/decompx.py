@@ -16,6 +16,7 @@ from reportgen.compute.methods.bert_layout import (
     self_attention,
     square_batches,
 )
+from reportgen.i18n import N_
 
 EPS = 1e-12  # the reference implementation's guard in every ratio and normalisation
 # Elements of the largest intermediate tensor (positions x sources x FFN width) built at once: bounds memory on
@@ -25,11 +26,11 @@ FFN_BLOCK_ELEMENTS = 1 << 24
 
 @METHODS.register("decompx")
 class DecompX(AttributionMethod):
-    title = "DecompX"
-    plain = "The answer split into one share per word, carried through every layer and the classifier."
+    title = N_("DecompX")
+    plain = N_("The answer split into one share per word, carried through every layer and the classifier.")
     family = "decomposition"
     signed = True
-    summary = "Token decomposition propagated through every layer and the classifier (Modarressi et al. 2023)."
+    summary = N_("Token decomposition propagated through every layer and the classifier (Modarressi et al. 2023).")
     description = """\
 DecompX (Modarressi et al., ACL 2023) keeps every token's representation as a sum of one vector per input
 token and carries that decomposition through the whole model in one pass: the attention mixing (with the

@@ -6,17 +6,18 @@ import numpy as np
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.gradients import input_gradients
+from reportgen.i18n import N_
 
 
 @METHODS.register("gradient_x_input")
 class GradientXInput(AttributionMethod):
-    title = "Gradient × Input"
-    plain = ("A quick estimate of each word's push toward the answer from one gradient; it often disagrees with "
+    title = N_("Gradient × Input")
+    plain = N_("A quick estimate of each word's push toward the answer from one gradient; it often disagrees with "
              "the slower methods.")
     family = "gradient"
     signed = True
     approximates = "integrated_gradients"  # IG with one point at the input (and a zero baseline)
-    summary = "Gradient of the target logit times the input embedding (Shrikumar et al. 2016)."
+    summary = N_("Gradient of the target logit times the input embedding (Shrikumar et al. 2016).")
     description = """\
 Gradient × Input multiplies the gradient of the target class logit with respect to each word-piece
 embedding by that embedding and sums over dimensions. It is one backward pass, so it is cheap, but

@@ -21,6 +21,7 @@ from reportgen.compute.methods.base import (
     pads_across_lengths,
     path_batches,
 )
+from reportgen.i18n import N_
 
 
 def gauss_legendre(steps: int) -> tuple[list[float], list[float]]:
@@ -64,8 +65,8 @@ class IntegratedGradientsOptions:
 
 @METHODS.register("integrated_gradients")
 class IntegratedGradients(AttributionMethod):
-    title = "Integrated Gradients"
-    plain = ("How much each word moves the answer as the text is faded in from nothing; the words' scores add up "
+    title = N_("Integrated Gradients")
+    plain = N_("How much each word moves the answer as the text is faded in from nothing; the words' scores add up "
              "to the whole change, which the page checks.")
     family = "gradient"
     Options = IntegratedGradientsOptions
@@ -76,7 +77,7 @@ class IntegratedGradients(AttributionMethod):
     # where no one-pass decomposition applies, its completeness check saying whether each path was resolved.
     lead = 2
     costly = True
-    summary = "Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017)."
+    summary = N_("Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017).")
     description = """\
 Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the target class logit
 along a straight path from a **baseline** to the input, in the space of word-piece embeddings, and

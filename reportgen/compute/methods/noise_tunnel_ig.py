@@ -21,6 +21,7 @@ from reportgen.compute.methods.base import (
 )
 from reportgen.compute.methods.integrated_gradients import IntegratedGradients, gauss_legendre, integrate_paths
 from reportgen.compute.methods.smoothgrad import NOISE_LEVEL, example_noise
+from reportgen.i18n import N_
 
 # Each noisy copy gets a cheaper integral than plain IG: averaging over copies also averages the quadrature
 # error, and samples x steps passes is the cost (8 x 16 = 128, about 2.5x plain IG at 50 steps).
@@ -34,15 +35,15 @@ class NoiseTunnelOptions:
 
 @METHODS.register("noise_tunnel_ig")
 class NoiseTunnelIG(AttributionMethod):
-    title = "NoiseTunnel IG"
-    plain = ("Integrated Gradients averaged over slightly blurred copies of the text, so one quirk of the input "
+    title = N_("NoiseTunnel IG")
+    plain = N_("Integrated Gradients averaged over slightly blurred copies of the text, so one quirk of the input "
              "weighs less.")
     family = "gradient"
     costly = True
     Options = NoiseTunnelOptions
     signed = True
     completeness = Completeness(end="noisy_mean")
-    summary = "Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule)."
+    summary = N_("Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule).")
     description = f"""\
 Captum's `NoiseTunnel` with the `smoothgrad` rule wrapped around Integrated Gradients: Gaussian noise
 (standard deviation {NOISE_LEVEL:.0%} of the example's embedding range, seeded) is added to the

@@ -7,16 +7,17 @@ import torch
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.words import spread_over_pieces
+from reportgen.i18n import N_
 
 
 @METHODS.register("occlusion")
 class Occlusion(AttributionMethod):
-    title = "Occlusion (leave one word out)"
-    plain = "How much the answer changes when each word alone is hidden."
+    title = N_("Occlusion (leave one word out)")
+    plain = N_("How much the answer changes when each word alone is hidden.")
     family = "perturbation"
     costly = True
     signed = True
-    summary = "Drop of the target logit when each word's pieces are replaced by [MASK] (Zeiler & Fergus 2014)."
+    summary = N_("Drop of the target logit when each word's pieces are replaced by [MASK] (Zeiler & Fergus 2014).")
     description = """\
 Occlusion replaces every word piece of one word by `[MASK]` (the padding token for models without one),
 keeps everything else, and records how much the target class logit drops. A positive score means the

@@ -7,15 +7,16 @@ import hashlib
 import numpy as np
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
+from reportgen.i18n import N_
 
 
 @METHODS.register("random")
 class RandomAttribution(AttributionMethod):
-    title = "Random (reference)"
-    plain = "Random scores: what a method that knows nothing would show, the floor every method must beat."
+    title = N_("Random (reference)")
+    plain = N_("Random scores: what a method that knows nothing would show, the floor every method must beat.")
     family = "reference"
     signed = True
-    summary = "Standard-normal scores per word piece: the floor any real method must beat."
+    summary = N_("Standard-normal scores per word piece: the floor any real method must beat.")
     description = """\
 Random scores, drawn from a standard normal distribution per word piece. They carry no information
 about the model, so they are the **reference** for every quality number: a method whose faithfulness or

@@ -6,15 +6,16 @@ import numpy as np
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.methods.gradients import input_gradients
+from reportgen.i18n import N_
 
 
 @METHODS.register("saliency")
 class Saliency(AttributionMethod):
-    title = "Saliency (gradient norm)"
-    plain = "How sensitive the answer is to each word, without saying in which direction."
+    title = N_("Saliency (gradient norm)")
+    plain = N_("How sensitive the answer is to each word, without saying in which direction.")
     family = "gradient"
     signed = False
-    summary = "L2 norm of the gradient of the target logit at each word piece (Simonyan et al. 2014)."
+    summary = N_("L2 norm of the gradient of the target logit at each word piece (Simonyan et al. 2014).")
     description = """\
 Saliency is the size (L2 norm over embedding dimensions) of the gradient of the target class logit
 with respect to each word-piece embedding: how sensitive the score is to small changes of that piece.

@@ -17,6 +17,7 @@ from reportgen.compute.methods.base import (
     MethodOutput,
     equal_length_chunks,
 )
+from reportgen.i18n import N_
 
 NOISE_LEVEL = 0.1  # standard deviation as a share of the example's embedding range (Smilkov et al.: 10-20%)
 
@@ -28,13 +29,13 @@ class SmoothGradOptions:
 
 @METHODS.register("smoothgrad")
 class SmoothGrad(AttributionMethod):
-    title = "SmoothGrad × Input"
-    plain = "Each word's push toward the answer, averaged over slightly blurred copies of the text."
+    title = N_("SmoothGrad × Input")
+    plain = N_("Each word's push toward the answer, averaged over slightly blurred copies of the text.")
     family = "gradient"
     costly = True
     Options = SmoothGradOptions
     signed = True
-    summary = "Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017)."
+    summary = N_("Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017).")
     description = """\
 SmoothGrad (Smilkov et al., 2017) averages the gradient of the target logit over copies of the
 word-piece embeddings with Gaussian noise added (standard deviation 10% of the example's embedding

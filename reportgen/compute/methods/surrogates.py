@@ -13,6 +13,7 @@ from pydantic import Field, Strict
 
 from reportgen.compute.methods.base import METHODS, AttributionMethod, MethodContext, MethodOutput
 from reportgen.compute.words import spread_over_pieces
+from reportgen.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,8 @@ class _WordSurrogate(AttributionMethod):
 
 @METHODS.register("lime")
 class Lime(_WordSurrogate):
-    title = "LIME"
-    plain = ("A simple model fitted to how the answer changes when random words are hidden; its weights are the "
+    title = N_("LIME")
+    plain = N_("A simple model fitted to how the answer changes when random words are hidden; its weights are the "
              "scores.")
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
@@ -111,7 +112,7 @@ class Lime(_WordSurrogate):
 
         # Ridge, as in the original LIME: Captum's default Lasso zeroes every word when effects are small.
         return attr_module.Lime(forward, interpretable_model=SkLearnRidge(alpha=1.0))
-    summary = "A weighted linear model fitted on word-masked samples around the input (Ribeiro et al. 2016)."
+    summary = N_("A weighted linear model fitted on word-masked samples around the input (Ribeiro et al. 2016).")
     description = """\
 LIME (Ribeiro et al., 2016) masks random subsets of words (`[MASK]` in place of their pieces), runs the
 model on option `samples` such copies (200 by default), and fits a linear model, weighted by closeness to the
@@ -123,13 +124,13 @@ change with the sample count and the seed: more samples, more stable scores.
 
 @METHODS.register("kernel_shap")
 class KernelShap(_WordSurrogate):
-    title = "KernelSHAP"
-    plain = ("Each word's fair share of the answer (Shapley values), estimated from answers with random words "
+    title = N_("KernelSHAP")
+    plain = N_("Each word's fair share of the answer (Shapley values), estimated from answers with random words "
              "hidden.")
 
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
         return attr_module.KernelShap(forward)
-    summary = "Shapley values of words estimated with a kernel-weighted linear model (Lundberg & Lee 2017)."
+    summary = N_("Shapley values of words estimated with a kernel-weighted linear model (Lundberg & Lee 2017).")
     description = """\
 KernelSHAP (Lundberg & Lee, 2017) is LIME with the Shapley kernel: the linear model's coefficients
 estimate each word's Shapley value, the average change of the target logit when the word is added to a

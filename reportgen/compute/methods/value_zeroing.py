@@ -7,6 +7,7 @@ import torch
 
 from reportgen.compute.methods.base import METHODS
 from reportgen.compute.methods.bert_layout import LayerMixing, feed_forward, self_attention
+from reportgen.i18n import N_
 
 # Elements of the feed-forward activations (copies x positions x FFN width) computed at once.
 COPY_BLOCK_ELEMENTS = 1 << 24
@@ -14,10 +15,10 @@ COPY_BLOCK_ELEMENTS = 1 << 24
 
 @METHODS.register("value_zeroing")
 class ValueZeroing(LayerMixing):
-    title = "Value zeroing"
-    plain = "How much each word's content changes what the layers compute when it is blanked out."
+    title = N_("Value zeroing")
+    plain = N_("How much each word's content changes what the layers compute when it is blanked out.")
     costly = True  # one pass per token and layer
-    summary = "Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023)."
+    summary = N_("Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023).")
     description = """\
 Value zeroing (Mohebbi et al., EACL 2023) measures context mixing over the whole block, feed-forward network
 included: in each layer, for each token j, the block is run again on its actual input with j's value vector

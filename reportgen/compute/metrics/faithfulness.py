@@ -17,6 +17,7 @@ import torch
 
 from reportgen.compute.encode import token_batches
 from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
+from reportgen.i18n import N_
 
 PERCENTS = tuple(range(10, 101, 10))
 THRESHOLDS = tuple(p / 100 for p in PERCENTS)
@@ -128,7 +129,7 @@ def _run_variants(ctx: MetricContext, variants: list[list[int]], owners: list[in
 
 @METRICS.register("comprehensiveness")
 class Comprehensiveness(_RemovalMetric):
-    title = "Comprehensiveness"
+    title = N_("Comprehensiveness")
     higher_is_better = True
     keep_selected = False
     curve = "deletion"
@@ -142,7 +143,7 @@ values mean the highlighted words really carry the prediction.
 
 @METRICS.register("sufficiency")
 class Sufficiency(_RemovalMetric):
-    title = "Sufficiency"
+    title = N_("Sufficiency")
     higher_is_better = False
     keep_selected = True
     curve = "insertion"

@@ -7,11 +7,12 @@ from typing import Optional
 from reportgen.compute.metrics.agreement import spearman
 from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
 from reportgen.compute.words import word_scores
+from reportgen.i18n import N_
 
 
 @METRICS.register("loo_correlation")
 class LeaveOneOutCorrelation(Metric):
-    title = "Rank correlation with leave-one-out"
+    title = N_("Rank correlation with leave-one-out")
     family = "faithfulness"
     low, high = -1.0, 1.0
     higher_is_better = True

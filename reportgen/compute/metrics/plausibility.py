@@ -8,6 +8,7 @@ import numpy as np
 
 from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
 from reportgen.compute.words import rationale_words, word_scores
+from reportgen.i18n import N_
 
 
 def top_k_words(scores: np.ndarray, k: int) -> set[int]:
@@ -59,7 +60,7 @@ class _RationaleMetric(Metric):
 
 @METRICS.register("token_f1")
 class TokenF1(_RationaleMetric):
-    title = "Token F1"
+    title = N_("Token F1")
     description = """\
 **Token F1** compares the k highest-scoring words with the k words the annotators marked (k = the
 rationale's length in words). Plausibility says whether an explanation looks right to people, not
@@ -72,7 +73,7 @@ whether the model uses those words.
 
 @METRICS.register("token_iou")
 class TokenIOU(_RationaleMetric):
-    title = "Token IOU"
+    title = N_("Token IOU")
     description = """\
 **Token IOU** is the intersection over union of the k highest-scoring words and the rationale's words.
 """
@@ -83,7 +84,7 @@ class TokenIOU(_RationaleMetric):
 
 @METRICS.register("auprc")
 class AUPRC(_RationaleMetric):
-    title = "AUPRC"
+    title = N_("AUPRC")
     description = """\
 **AUPRC** (average precision) ranks all words by score and asks how early the rationale's words come;
 1 means every marked word outranks every unmarked one. It uses the full ranking, not a cut-off.
