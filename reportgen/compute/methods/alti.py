@@ -16,7 +16,7 @@ class ALTI(LayerMixing):
     plain = N_("How much of the model's final summary of the text comes from each word, following how the layers mix "
              "the words together.")
     summary = N_("Aggregation of layer-wise token-to-token interactions, by distance (Ferrando et al. 2022).")
-    description = """\
+    description = N_("""\
 ALTI (Ferrando et al., EMNLP 2022) splits the output of each block's attention (after its residual and
 LayerNorm) into one vector per input token: the attention-weighted, projected value vector of that token,
 plus the residual for the token itself, centred and scaled as the LayerNorm scales the whole. A token's
@@ -27,7 +27,7 @@ its own head, the mean over all rows for a probe on mean-pooled states. The feed
 block is left out, as in the paper. The scores are non-negative and **do not depend on the target class**:
 like attention rollout, ALTI says where information came from, not whether it argued for the prediction.
 It needs the BERT layout and costs one pass with length² vectors per layer.
-"""
+""")
 
     @staticmethod
     def layer_matrix(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

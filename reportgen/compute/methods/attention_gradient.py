@@ -18,14 +18,14 @@ class GradientWeightedAttention(AttributionMethod):
     family = "attention"
     signed = False
     summary = N_("Attention maps weighted by their gradient and propagated through layers (Chefer et al. 2021).")
-    description = """\
+    description = N_("""\
 Gradient-weighted attention (Chefer, Gur & Wolf, 2021, the generic rule for self-attention encoders)
 multiplies every head's attention map by the gradient of the target class logit with respect to it,
 keeps the positive part, averages over heads and propagates the result through the layers with the
 residual connection: R ← R + mean_h[(∇A ⊙ A)⁺] · R, starting from the identity. The score is the row
 of the token the classifier reads (`[CLS]`, or the mean over rows for a mean-pooled probe). Unlike raw
 attention or rollout it is **class-specific**, but it keeps only what pushes the class up.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter

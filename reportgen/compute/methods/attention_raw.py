@@ -15,13 +15,13 @@ class RawAttention(AttributionMethod):
     family = "attention"
     signed = False
     summary = N_("Last-layer attention averaged over heads, from [CLS] (or all tokens for a mean-pooled probe).")
-    description = """\
+    description = N_("""\
 The attention weights of the last layer, averaged over heads, read from the `[CLS]` row for a model
 with its own classification head, or averaged over all rows for a probe on mean-pooled states. It is
 the quantity most attention visualisations show. It ignores every earlier layer and the value vectors,
 is **not** class-specific, and is known to disagree with gradient-based importance (Jain & Wallace,
 2019): treat it as a description of routing, not as evidence for a prediction.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         outputs = []

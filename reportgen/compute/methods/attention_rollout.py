@@ -17,7 +17,7 @@ class AttentionRollout(AttributionMethod):
     family = "attention"
     signed = False
     summary = N_("Attention propagated through all layers with the residual stream (Abnar & Zuidema 2020).")
-    description = """\
+    description = N_("""\
 Attention rollout (Abnar & Zuidema, 2020) multiplies the layers' attention matrices, each averaged
 over heads and mixed half-and-half with the identity to account for the residual connection. The row
 of the token the classifier reads is the score: the `[CLS]` row for a model with its own
@@ -25,7 +25,7 @@ classification head, the mean over all rows for a probe on mean-pooled states. T
 non-negative and **do not depend on the target class**: rollout says where information flowed, not
 whether it argued for or against the prediction. Attention is not explanation (Jain & Wallace, 2019;
 Wiegreffe & Pinter, 2019): use it as a view of the model's routing, not as evidence by itself.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         outputs = []

@@ -20,7 +20,7 @@ class AttnLRP(AttributionMethod):
     signed = True
     lead = 3  # the most faithful one-pass method (docs/benchmarks.md): every example, every report
     summary = N_("Relevance propagated by LRP rules for attention, in one backward pass (Achtibat et al. 2024).")
-    description = """\
+    description = N_("""\
 AttnLRP (Achtibat et al., ICML 2024) propagates the target logit back to the word pieces layer by layer
 with rules made for transformers, computed as Gradient × Input on the model's own forward pass whose
 nonlinear steps are given the rules' gradients: LayerNorm's standard deviation is held constant, the
@@ -32,7 +32,7 @@ forward and one backward pass). The scores nearly add up to the target logit: th
 embeddings and the softmax absorb the rest (each example's "sum" is shown beside its "logit"). The
 architecture table says where the rules go in each family; a family whose attention does not run through
 transformers' attention interface is refused with the reason.
-"""
+""")
 
     @classmethod
     def does_not_apply(cls, adapter) -> Optional[Reason]:

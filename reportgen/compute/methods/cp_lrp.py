@@ -19,7 +19,7 @@ class ConservativeLRP(AttributionMethod):
     family = "decomposition"
     signed = True
     summary = N_("Conservative LRP: attention weights and LayerNorm scales held constant (Ali et al. 2022).")
-    description = """\
+    description = N_("""\
 CP-LRP (Ali et al., ICML 2022, "XAI for Transformers: better explanations through conservative
 propagation") propagates the target logit back to the word pieces through the value path only: the
 attention weights and LayerNorm's standard deviation are held constant (its AH- and LN-rules), and the
@@ -29,7 +29,7 @@ conserves relevance: the scores add up to the target logit less what the biases 
 carry (each example's "sum" is shown beside its "logit"). It costs one forward and one backward pass; the
 architecture table says where its rules go in each family, and a family whose attention does not run
 through transformers' attention interface is refused with the reason.
-"""
+""")
 
     @classmethod
     def does_not_apply(cls, adapter) -> Optional[Reason]:

@@ -31,7 +31,7 @@ class DecompX(AttributionMethod):
     family = "decomposition"
     signed = True
     summary = N_("Token decomposition propagated through every layer and the classifier (Modarressi et al. 2023).")
-    description = """\
+    description = N_("""\
 DecompX (Modarressi et al., ACL 2023) keeps every token's representation as a sum of one vector per input
 token and carries that decomposition through the whole model in one pass: the attention mixing (with the
 attention weights of the actual input), both residual connections, both LayerNorms (each component
@@ -44,7 +44,7 @@ target logit: the shares of all word pieces and special tokens add up to the log
 layout (post-LayerNorm blocks with a self-attention, an intermediate and an output module); other
 architectures are refused with the reason. Its cost grows with the square of the text's length, since
 each of n tokens carries n vectors through every layer.
-"""
+""")
 
     @classmethod
     def does_not_apply(cls, adapter) -> Optional[Reason]:

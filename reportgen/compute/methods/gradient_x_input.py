@@ -18,12 +18,12 @@ class GradientXInput(AttributionMethod):
     signed = True
     approximates = "integrated_gradients"  # IG with one point at the input (and a zero baseline)
     summary = N_("Gradient of the target logit times the input embedding (Shrikumar et al. 2016).")
-    description = """\
+    description = N_("""\
 Gradient × Input multiplies the gradient of the target class logit with respect to each word-piece
 embedding by that embedding and sums over dimensions. It is one backward pass, so it is cheap, but
 it is a purely *local* (first-order) view: it can miss words whose effect saturates, and it is noisy
 on deep networks. Compare it with Integrated Gradients, which integrates the same gradient along a path.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         return [MethodOutput((grad * x).sum(-1).astype(np.float32)) for grad, x in input_gradients(ctx)]

@@ -78,7 +78,7 @@ class IntegratedGradients(AttributionMethod):
     lead = 2
     costly = True
     summary = N_("Path integral of gradients from a [PAD] baseline to the input (Sundararajan et al. 2017).")
-    description = """\
+    description = N_("""\
 Integrated Gradients (Sundararajan et al., 2017) integrates the gradient of the target class logit
 along a straight path from a **baseline** to the input, in the space of word-piece embeddings, and
 multiplies by the difference between input and baseline. The baseline replaces every word piece by
@@ -93,7 +93,7 @@ score is the sum of its pieces.
 **Completeness** says the scores add up to f(input) − f(baseline). The gap, the *convergence delta*,
 is reported for every example: a delta that is large relative to f(input) − f(baseline) means the
 integral was not resolved and the highlights should not be trusted as they are.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         precision = ctx.config.precision

@@ -18,13 +18,13 @@ class Occlusion(AttributionMethod):
     costly = True
     signed = True
     summary = N_("Drop of the target logit when each word's pieces are replaced by [MASK] (Zeiler & Fergus 2014).")
-    description = """\
+    description = N_("""\
 Occlusion replaces every word piece of one word by `[MASK]` (the padding token for models without one),
 keeps everything else, and records how much the target class logit drops. A positive score means the
 prediction leans on that word; a negative one that the word argued against it. Each word's drop is
 shared equally among its pieces, so word scores are exact drops. It needs one forward pass per word
 (no gradients) and is blind to words that matter only together, since it removes one at a time.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         adapter = ctx.adapter

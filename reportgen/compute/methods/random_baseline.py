@@ -17,12 +17,12 @@ class RandomAttribution(AttributionMethod):
     family = "reference"
     signed = True
     summary = N_("Standard-normal scores per word piece: the floor any real method must beat.")
-    description = """\
+    description = N_("""\
 Random scores, drawn from a standard normal distribution per word piece. They carry no information
 about the model, so they are the **reference** for every quality number: a method whose faithfulness or
 agreement with human rationales is no better than random's should not be trusted on these examples.
 The draw depends only on the seed and the example's text, so rebuilds give the same scores.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         outputs = []

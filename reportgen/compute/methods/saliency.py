@@ -16,12 +16,12 @@ class Saliency(AttributionMethod):
     family = "gradient"
     signed = False
     summary = N_("L2 norm of the gradient of the target logit at each word piece (Simonyan et al. 2014).")
-    description = """\
+    description = N_("""\
 Saliency is the size (L2 norm over embedding dimensions) of the gradient of the target class logit
 with respect to each word-piece embedding: how sensitive the score is to small changes of that piece.
 It is **unsigned** (it cannot say whether a word argues for or against the class) and it measures
 sensitivity, not contribution: a word the model ignores can still sit where the gradient is steep.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         # The norm in float64: a randomised model (the sanity check) can give gradients near 1e20, whose

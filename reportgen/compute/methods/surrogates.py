@@ -113,13 +113,13 @@ class Lime(_WordSurrogate):
         # Ridge, as in the original LIME: Captum's default Lasso zeroes every word when effects are small.
         return attr_module.Lime(forward, interpretable_model=SkLearnRidge(alpha=1.0))
     summary = N_("A weighted linear model fitted on word-masked samples around the input (Ribeiro et al. 2016).")
-    description = """\
+    description = N_("""\
 LIME (Ribeiro et al., 2016) masks random subsets of words (`[MASK]` in place of their pieces), runs the
 model on option `samples` such copies (200 by default), and fits a linear model, weighted by closeness to the
 original, from "which words were kept" to the target logit. Its coefficients are the word scores.
 Captum's implementation with a ridge model (as in the original LIME), one feature per word. Scores
 change with the sample count and the seed: more samples, more stable scores.
-"""
+""")
 
 
 @METHODS.register("kernel_shap")
@@ -131,9 +131,9 @@ class KernelShap(_WordSurrogate):
     def make_explainer(self, attr_module, forward):  # noqa: ANN001, ANN201
         return attr_module.KernelShap(forward)
     summary = N_("Shapley values of words estimated with a kernel-weighted linear model (Lundberg & Lee 2017).")
-    description = """\
+    description = N_("""\
 KernelSHAP (Lundberg & Lee, 2017) is LIME with the Shapley kernel: the linear model's coefficients
 estimate each word's Shapley value, the average change of the target logit when the word is added to a
 random coalition of the others (missing words are `[MASK]`). Captum's implementation, one feature per
 word, option `samples` coalitions (200 by default). An estimate: few samples on long texts give noisy values.
-"""
+""")

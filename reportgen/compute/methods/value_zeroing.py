@@ -19,7 +19,7 @@ class ValueZeroing(LayerMixing):
     plain = N_("How much each word's content changes what the layers compute when it is blanked out.")
     costly = True  # one pass per token and layer
     summary = N_("Change in each block's output when one token's value vector is zeroed (Mohebbi et al. 2023).")
-    description = """\
+    description = N_("""\
 Value zeroing (Mohebbi et al., EACL 2023) measures context mixing over the whole block, feed-forward network
 included: in each layer, for each token j, the block is run again on its actual input with j's value vector
 set to zero in every head (so no position can read j through attention, while j's own residual stays), and
@@ -29,7 +29,7 @@ the paper), and the row of the token the classifier reads is the score: `[CLS]` 
 head, the mean over rows for a probe on mean-pooled states. The scores are non-negative and **do not depend
 on the target class**. It needs the BERT layout and runs each block once per token (length² positions per
 layer, in batches).
-"""
+""")
 
     @staticmethod
     def layer_matrix(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -133,12 +133,12 @@ class Comprehensiveness(_RemovalMetric):
     higher_is_better = True
     keep_selected = False
     curve = "deletion"
-    description = """\
+    description = N_("""\
 **Comprehensiveness** removes the word pieces a method ranks highest (10%, 20%, ... 100% of them, only
 positively scored ones) and measures how much the probability of the explained class falls, averaged
 over the thresholds (AOPC; as in ferret, a threshold that removes nothing new is not counted). High
 values mean the highlighted words really carry the prediction.
-"""
+""")
 
 
 @METRICS.register("sufficiency")
@@ -147,9 +147,9 @@ class Sufficiency(_RemovalMetric):
     higher_is_better = False
     keep_selected = True
     curve = "insertion"
-    description = """\
+    description = N_("""\
 **Sufficiency** keeps *only* the top-ranked word pieces (same thresholds) and measures how much the
 probability of the explained class falls, averaged (AOPC). Low values mean the highlighted words alone
 are enough for the prediction. Negative values mean the highlighted words alone make the model even
 more confident.
-"""
+""")

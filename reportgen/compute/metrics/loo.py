@@ -16,12 +16,12 @@ class LeaveOneOutCorrelation(Metric):
     family = "faithfulness"
     low, high = -1.0, 1.0
     higher_is_better = True
-    description = """\
+    description = N_("""\
 **Rank correlation with leave-one-out** is the Spearman correlation between a method's word scores and
 the drop of the explained class's logit when each word alone is masked (the occlusion method's scores,
 computed here if occlusion was not among the methods). A faithful method should rank words roughly as
 their one-at-a-time effect does; occlusion itself scores 1 by construction.
-"""
+""")
 
     def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
         from reportgen.compute.methods import METHODS, MethodContext

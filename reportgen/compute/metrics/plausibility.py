@@ -61,11 +61,11 @@ class _RationaleMetric(Metric):
 @METRICS.register("token_f1")
 class TokenF1(_RationaleMetric):
     title = N_("Token F1")
-    description = """\
+    description = N_("""\
 **Token F1** compares the k highest-scoring words with the k words the annotators marked (k = the
 rationale's length in words). Plausibility says whether an explanation looks right to people, not
 whether the model uses those words.
-"""
+""")
 
     def value(self, scores: np.ndarray, gold: np.ndarray) -> float:
         return f1_iou(top_k_words(scores, int(gold.sum())), set(np.flatnonzero(gold).tolist()))[0]
@@ -74,9 +74,9 @@ whether the model uses those words.
 @METRICS.register("token_iou")
 class TokenIOU(_RationaleMetric):
     title = N_("Token IOU")
-    description = """\
+    description = N_("""\
 **Token IOU** is the intersection over union of the k highest-scoring words and the rationale's words.
-"""
+""")
 
     def value(self, scores: np.ndarray, gold: np.ndarray) -> float:
         return f1_iou(top_k_words(scores, int(gold.sum())), set(np.flatnonzero(gold).tolist()))[1]
@@ -85,10 +85,10 @@ class TokenIOU(_RationaleMetric):
 @METRICS.register("auprc")
 class AUPRC(_RationaleMetric):
     title = N_("AUPRC")
-    description = """\
+    description = N_("""\
 **AUPRC** (average precision) ranks all words by score and asks how early the rationale's words come;
 1 means every marked word outranks every unmarked one. It uses the full ranking, not a cut-off.
-"""
+""")
 
     def value(self, scores: np.ndarray, gold: np.ndarray) -> float:
         return average_precision(scores, gold)
