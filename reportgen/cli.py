@@ -104,8 +104,8 @@ def cli() -> None:
 @click.option("--narrative", type=click.Path(path_type=Path),
               help="Folder of Markdown sections (front matter: title, order).")
 @click.option("--theme", help="Theme name (default, ...) or a folder with templates/ and static/. [default: default]")
-@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False),
-              help="The language the pages are written in: en, or zh (Simplified Chinese). [default: en]")
+@click.option("--lang", help="The language the pages are written in: en, or zh (Simplified Chinese; zh-Hans accepted). "
+              "[default: en]")
 @click.option("--title", help="Site title.")
 @click.option("--labels", help="Comma-separated class names in order: the label set of a probe on a bare encoder, "
               "or new names for every class of a model's own head (in its id2label order).")
@@ -252,8 +252,8 @@ def validate(examples: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Site folder to write.")
 @click.option("--theme", default="default", show_default=True, help="Theme name or folder.")
 @click.option("--single-file", is_flag=True, help="Write one self-contained HTML file instead of a folder.")
-@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False), default="en",
-              show_default=True, help="The language the pages are written in (zh: Simplified Chinese).")
+@click.option("--lang", default="en", show_default=True,
+              help="The language the pages are written in (zh: Simplified Chinese; zh-Hans accepted).")
 def render(bundle_dir: Path, out: Path, theme: str, single_file: bool, lang: str) -> None:
     """Re-render a site from saved results (no model, no recompute), with another theme or in another language."""
     from reportgen.api import render_report
@@ -275,8 +275,8 @@ def render(bundle_dir: Path, out: Path, theme: str, single_file: bool, lang: str
               help="Exit 3 after writing when NEW fails this policy (repeatable): regression (significantly less "
                    "accurate, exact McNemar p < 0.05), flips:N% (more than N% of examples changed class), shift:R "
                    "(median rank correlation of the lead method's word scores below R).")
-@click.option("--lang", type=click.Choice(["en", "zh", "zh-Hans"], case_sensitive=False), default="en",
-              show_default=True, help="The language the pages are written in (zh: Simplified Chinese).")
+@click.option("--lang", default="en", show_default=True,
+              help="The language the pages are written in (zh: Simplified Chinese; zh-Hans accepted).")
 def compare(old: Path, new: Path, out: Path, theme: str, single_file: bool, fail_on: tuple[str, ...],
             lang: str) -> None:
     """Compare two reports of the same examples (site folders or their data/): what changed between two models,

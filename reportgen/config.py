@@ -51,7 +51,7 @@ class BuildConfig:
     out: Path = Path("site")
     model: Optional[Annotated[str, Strict(), Field(min_length=1)]] = None  # None: the packaged all-MiniLM-L6-v2
     theme: Annotated[str, Strict(), Field(min_length=1)] = "default"
-    lang: Literal["en", "zh", "zh-Hans", "zh-hans"] = "en"  # the reader's language (i18n.py); not in the bundle
+    lang: Annotated[str, Strict(), Field(min_length=1)] = "en"  # the reader's language (i18n.language); not recorded
     title: Optional[Annotated[str, Strict()]] = None
     labels: Optional[Names] = None
     label_map: Optional[tuple[tuple[str, str], ...]] = None  # (model's label, name to show), for a model's own head

@@ -1,8 +1,8 @@
 """The reader's language: gettext catalogues managed with Babel (reportgen/locale/<locale>/LC_MESSAGES/reportgen.po,
 compiled to .mo beside it; `make catalogues` extracts, updates and compiles), activated for one rendering at a
 time. Python code marks a sentence with _() or ngettext() and writes it whole, with named placeholders; templates
-use Jinja's i18n extension ({% trans %}, _()). Numbers, percentages and dates are formatted by Babel for the
-active locale. A language is a catalogue: adding one is a new .po file, compiled (README)."""
+use Jinja's i18n extension ({% trans %}, _()). A language is its catalogue: the languages reportgen writes are
+English (the source) and every locale with a compiled catalogue, so adding one is a new .po file, compiled."""
 
 from __future__ import annotations
 
@@ -16,40 +16,59 @@ from typing import Iterator
 from reportgen.errors import ConfigError
 
 DOMAIN = "reportgen"
+SOURCE = "en"  # the language the code and templates are written in: no catalogue
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-# --lang value -> (Babel/gettext locale, the HTML lang attribute). English is the source language: no catalogue.
-LANGUAGES = {"en": ("en", "en"), "zh": ("zh_Hans", "zh-Hans")}
-ALIASES = {"zh-hans": "zh", "zh_hans": "zh", "zh-cn": "zh", "zh_cn": "zh"}
 
 _ENGLISH = _gettext.NullTranslations()
-_active: ContextVar[tuple[str, _gettext.NullTranslations]] = ContextVar("reportgen_language", default=("en", _ENGLISH))
+_active: ContextVar[tuple[str, _gettext.NullTranslations]] = ContextVar("reportgen_language",
+                                                                      default=(SOURCE, _ENGLISH))
+
+
+def available() -> list[str]:
+    """The Babel locales reportgen writes: English and every compiled catalogue (e.g. zh_Hans)."""
+    return [SOURCE, *sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))]
 
 
 def language(value: str) -> str:
-    """A --lang value as reportgen's code ("en", "zh"); ConfigError naming the choices otherwise."""
-    code = ALIASES.get(value.strip().lower(), value.strip().lower())
-    if code not in LANGUAGES:
-        raise ConfigError(f"--lang {value!r}: reportgen writes {', '.join(LANGUAGES)} (zh: Simplified Chinese, "
-                          "zh-Hans accepted)")
-    return code
+    """A --lang value as the locale of a catalogue: "zh", "zh-Hans", "zh_hans" -> "zh_Hans"; "en" -> "en".
+    ConfigError naming the choices otherwise."""
+    from babel import Locale, UnknownLocaleError
+
+    locales = available()
+    try:
+        asked = Locale.parse(value.strip().replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        asked = None
+    if asked is not None:
+        exact = [loc for loc in locales if Locale.parse(loc) == asked]
+        same_language = [loc for loc in locales if Locale.parse(loc).language == asked.language]
+        if exact or len(same_language) == 1:
+            return (exact or same_language)[0]
+    raise ConfigError(f"--lang {value!r}: reportgen writes {', '.join(html_code(loc) for loc in locales)} "
+                      "(a language's code alone, such as zh, is enough)")
+
+
+def html_code(locale: str) -> str:
+    """The locale as an HTML lang attribute (BCP 47): zh_Hans -> zh-Hans."""
+    return locale.replace("_", "-")
 
 
 @lru_cache(maxsize=None)
-def catalogue(code: str) -> _gettext.NullTranslations:
-    if code == "en":
+def catalogue(locale: str) -> _gettext.NullTranslations:
+    if locale == SOURCE:
         return _ENGLISH
     from babel.support import Translations
 
-    found = Translations.load(str(LOCALE_DIR), [LANGUAGES[code][0]], DOMAIN)
+    found = Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
     if not isinstance(found, Translations):  # Babel falls back to no translation when the .mo is missing
-        raise ConfigError(f"the {code} catalogue is missing from this installation ({LOCALE_DIR})")
+        raise ConfigError(f"the {locale} catalogue is missing from this installation ({LOCALE_DIR})")
     return found
 
 
 @contextlib.contextmanager
-def activated(code: str) -> Iterator[None]:
-    """Everything rendered inside is in this language."""
-    token = _active.set((code, catalogue(code)))
+def activated(locale: str) -> Iterator[None]:
+    """Everything rendered inside is in this language (a locale that language() returned)."""
+    token = _active.set((locale, catalogue(locale)))
     try:
         yield
     finally:
@@ -60,13 +79,8 @@ def active() -> str:
     return _active.get()[0]
 
 
-def locale() -> str:
-    """The active Babel locale."""
-    return LANGUAGES[active()][0]
-
-
 def html_lang() -> str:
-    return LANGUAGES[active()][1]
+    return html_code(active())
 
 
 def _(message: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+from reportgen.i18n import _
+
 MAX_EXTRA_DIGITS = 4  # 0.99996 -> "0.99996", not "1.000"; beyond that the value is 1 for every reader
 
 
@@ -50,7 +52,9 @@ def interval(value: Optional[Any], digits: int = 3, percent: bool = False) -> st
         return ""
     scale, unit = (100, "%") if percent else (1, "")
     low, high = (unsigned_zero(f"{scale * v:.{digits}f}") for v in (value.low, value.high))
-    return f"{low}{' to ' if low.startswith('-') else '–'}{high}{unit}"
+    if low.startswith("-"):
+        return _("%(low)s to %(high)s") % {"low": low, "high": high + unit}
+    return f"{low}–{high}{unit}"
 
 
 def plural(count: int, noun: str, plural_form: Optional[str] = None) -> str:

@@ -16,11 +16,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from reportgen.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+from reportgen.i18n import DOMAIN, LOCALE_DIR, SOURCE, available, language
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]")
-TRANSLATED = [code for code in LANGUAGES if code != "en"]
+TRANSLATED = [locale for locale in available() if locale != SOURCE]  # every compiled catalogue
 
 
 def extracted() -> dict[object, list[str]]:
@@ -36,7 +36,7 @@ def extracted() -> dict[object, list[str]]:
 
 
 def catalogue(code: str):
-    with (LOCALE_DIR / LANGUAGES[code][0] / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
+    with (LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
         return read_po(handle)
 
 
@@ -61,8 +61,17 @@ def test_every_message_has_a_translation_with_the_same_placeholders(code):
 def test_the_shipped_mo_is_the_po_compiled(code):
     compiled = io.BytesIO()
     write_mo(compiled, catalogue(code))
-    shipped = LOCALE_DIR / LANGUAGES[code][0] / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    shipped = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
     assert shipped.read_bytes() == compiled.getvalue(), "run `make catalogues` to compile the .po"
+
+
+def test_language_codes_resolve_to_their_catalogue():
+    from reportgen.errors import ConfigError
+
+    assert TRANSLATED == ["zh_Hans"]
+    assert {language(v) for v in ("zh", "zh-Hans", "zh_hans", "ZH")} == {"zh_Hans"} and language("en") == "en"
+    with pytest.raises(ConfigError, match="reportgen writes en, zh-Hans"):
+        language("fr")
 
 
 def test_a_chinese_rendering_of_the_golden_bundle(tmp_path):
