@@ -4,7 +4,6 @@ swapped in whole, with a manifest of checksums)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -16,6 +15,7 @@ from reportgen.compare.align import Aligned, PairRecord
 from reportgen.compare.records import COMPARISON_FILE, Comparison
 from reportgen.i18n import N_, _
 from reportgen.render import compare_wording as say
+from reportgen.render.formatting import timestamp
 from reportgen.render.highlight import highlight
 from reportgen.render.model_plots import by_layer
 from reportgen.render.plots import metric_distribution
@@ -67,9 +67,7 @@ def write_comparison_site(c: Comparison, pairs: dict[str, PairRecord], old: Repo
 
 
 def _site(c: Comparison, build_epoch: Optional[int]) -> dict[str, Any]:
-    built = None
-    if build_epoch is not None:
-        built = dt.datetime.fromtimestamp(build_epoch, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    built = None if build_epoch is None else timestamp(build_epoch)
     old, new = c.provenance.old, c.provenance.new
     title = (_("%(old)s → %(new)s: what changed") % {"old": old.model, "new": new.model} if old.model != new.model
              else _("Two reports of %(model)s") % {"model": old.model})

@@ -1,38 +1,61 @@
-"""How numbers are written on every page: never "-0.00", never "1.000" for 0.9996, plural nouns that agree."""
+"""How numbers are written on every page: never "-0.00", never "1.000" for 0.9996, in the page's language (Babel's
+number, percent and date formatting for the active locale)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from decimal import Decimal
 from typing import Any, Optional
 
-from reportgen.i18n import _
+from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+
+from reportgen.i18n import _, active
 
 MAX_EXTRA_DIGITS = 4  # 0.99996 -> "0.99996", not "1.000"; beyond that the value is 1 for every reader
+
+
+def decimal_text(value: float, digits: int) -> str:
+    """value with exactly `digits` decimals in the active locale. The float's exact binary value is rounded half to
+    even, as Python's own formatting does, so a figure reads the same as it always did; "-0" loses its sign."""
+    exact = Decimal(value)
+    pattern = "0." + "0" * digits if digits else "0"
+    text = format_decimal(exact, format=pattern, locale=active(), decimal_quantization=True)
+    return text if round(exact, digits) != 0 else format_decimal(0, format=pattern, locale=active())
 
 
 def num(value: Optional[float], digits: int = 3, bounds: tuple[float, ...] = (-1.0, 0.0, 1.0)) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
+    return decimal_text(value, _digits(value, digits, bounds))
+
+
+def _digits(value: float, digits: int, bounds: tuple[float, ...]) -> int:
+    """The decimals a value needs: a value short of a bound (a probability of 1, a correlation of 0) must not read as
+    the bound itself (0.9996 is not "1.000"), so more digits are shown until it does not."""
     for extra in range(MAX_EXTRA_DIGITS + 1):
-        text = f"{value:.{digits + extra}f}"
-        rounded = float(text)
-        # A value short of a bound (a probability of 1, a correlation of 0) must not read as the bound itself:
-        # 0.9996 is not "1.000". More digits are shown until it does not.
+        rounded = float(round(Decimal(value), digits + extra))
         if rounded == value or rounded not in bounds or value in bounds:
-            break
-    return unsigned_zero(text)
+            return digits + extra
+    return digits + MAX_EXTRA_DIGITS
 
 
 def pct(value: Optional[float], digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return num(100 * value, digits, bounds=(0.0, 100.0)) + "%"
+    places = _digits(100 * value, digits, bounds=(0.0, 100.0))
+    pattern = ("0." + "0" * places if places else "0") + "%"
+    # The percentage rounded as 100 x value in binary is, so 0.8925 reads as before; Babel places the sign.
+    shown = Decimal(100 * value) / 100
+    return format_percent(shown if round(Decimal(100 * value), places) != 0 else 0, format=pattern, locale=active(),
+                          decimal_quantization=True)
 
 
 def signed(value: Optional[float], digits: int = 3) -> str:
     """With an explicit sign for non-zero values: "+0.120", "−0.050", "0.000"."""
     text = num(value, digits)
-    if text == "n/a" or float(text) == 0:
+    if text == "n/a" or round(Decimal(value), _digits(value, digits, (-1.0, 0.0, 1.0))) == 0:
         return text
     return ("+" + text) if not text.startswith("-") else "−" + text[1:]
 
@@ -40,7 +63,7 @@ def signed(value: Optional[float], digits: int = 3) -> str:
 def p_value(p: float) -> str:
     """"p < 0.001" below a thousandth (never "1.4e-05"), else two decimals or two significant digits."""
     if p < 0.001:
-        return "p < 0.001"
+        return "p < " + decimal_text(0.001, 3)
     return f"p = {num(p, 2) if p >= 0.01 else num(p, 3)}"
 
 
@@ -51,10 +74,16 @@ def interval(value: Optional[Any], digits: int = 3, percent: bool = False) -> st
     if value is None:
         return ""
     scale, unit = (100, "%") if percent else (1, "")
-    low, high = (unsigned_zero(f"{scale * v:.{digits}f}") for v in (value.low, value.high))
-    if low.startswith("-"):
+    low, high = (decimal_text(scale * v, digits) for v in (value.low, value.high))
+    if value.low < 0 and low.startswith("-"):
         return _("%(low)s to %(high)s") % {"low": low, "high": high + unit}
     return f"{low}–{high}{unit}"
+
+
+def timestamp(epoch: int) -> str:
+    """A build's time as every page states it (UTC, to the minute)."""
+    moment = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    return format_datetime(moment, "yyyy-MM-dd HH:mm", tzinfo=dt.timezone.utc, locale=active()) + " UTC"
 
 
 def plural(count: int, noun: str, plural_form: Optional[str] = None) -> str:

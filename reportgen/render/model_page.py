@@ -21,7 +21,7 @@ from reportgen.bundle.summary import (
 from reportgen.bundle.vocabulary import PATTERNS, STATS
 from reportgen.i18n import N_, _, ngettext
 from reportgen.render import model_plots
-from reportgen.render.formatting import num, pct, signed
+from reportgen.render.formatting import decimal_text, num, pct, signed
 from reportgen.render.highlight import shade
 from reportgen.render.png import data_uri, heat_png
 from reportgen.render.story import accuracy_text
@@ -119,7 +119,7 @@ def _heads(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
                       "title": _(STAT_TITLES[key])})
         layer, head, value = _argmax(stats[key])
         alts.append(_("%(stat)s: highest in %(head)s (%(value)s)") % {
-            "stat": _(STAT_TITLES[key]), "head": _head_name(layer, head), "value": f"{value:.2f}"})
+            "stat": _(STAT_TITLES[key]), "head": _head_name(layer, head), "value": decimal_text(value, 2)})
     special = np.asarray(stats["to_cls"]) + np.asarray(stats["to_sep"])
     by_layer = special.mean(axis=1)
     sep_layer, sep_head, sep_value = _argmax(stats["to_sep"])
@@ -134,7 +134,7 @@ def _heads(bundle: ReportBundle, h: HeadStats) -> dict[str, Any]:
         "high_layer": int(np.argmax(by_layer)) + 1, "high": pct(by_layer.max()),
         "low_layer": int(np.argmin(by_layer)) + 1, "low": pct(by_layer.min()),
         "sep_head": _head_name(sep_layer, sep_head), "sep": pct(sep_value),
-        "entropy_layer": int(np.argmax(ent)) + 1, "distance": f"{dist.max():.1f}",
+        "entropy_layer": int(np.argmax(ent)) + 1, "distance": decimal_text(dist.max(), 1),
         "distance_layer": int(np.argmax(dist)) + 1}
     return {"plots": plots, "text": text, "alt": "; ".join(alts) + "."}
 
@@ -237,7 +237,7 @@ def _probing(p: Union[LayerProbing, Skipped]) -> dict[str, Any]:
     return {"plot": model_plots.by_layer({_("cross-validated accuracy"): cv, _("training accuracy"): p.train_accuracy},
                                          _("Linear probe accuracy by layer"), _("accuracy"), "plot-probing",
                                          reference=p.majority, reference_label=_("majority class")),
-            "text": text, "alt": ", ".join(_("layer %(k)s: %(v)s") % {"k": k, "v": f"{v:.3f}"}
+            "text": text, "alt": ", ".join(_("layer %(k)s: %(v)s") % {"k": k, "v": decimal_text(v, 3)}
                                            for k, v in enumerate(cv) if v is not None),
             "skipped": None}
 
@@ -286,7 +286,7 @@ def _quality(bundle: ReportBundle, q: Union[Quality, Skipped], labels: list[str]
     tone = (_("over-confident") if gap > 0.02 else _("under-confident") if gap < -0.02 else
             _("about as confident as it is accurate"))
     values = {"n": q.n, "accuracy": accuracy_text(bundle), "confidence": pct(q.mean_confidence, 1), "tone": tone,
-              "ece": f"{q.ece:.3f}"}
+              "ece": decimal_text(q.ece, 3)}
     text = (_("On the %(n)s labelled readable examples encoder + probe is right %(accuracy)s (each example predicted "
               "by a probe that was not fitted on it), with mean confidence %(confidence)s: %(tone)s. ECE is %(ece)s.")
             if bundle.model.probe else
@@ -306,7 +306,7 @@ def _quality(bundle: ReportBundle, q: Union[Quality, Skipped], labels: list[str]
         "reliability": model_plots.reliability_diagram(q.calibration, "plot-reliability"),
         "alt": "; ".join(ngettext("confidence %(low)s–%(high)s: %(n)s example, accuracy %(accuracy)s",
                                   "confidence %(low)s–%(high)s: %(n)s examples, accuracy %(accuracy)s", b.n) % {
-            "low": f"{b.low:.1f}", "high": f"{b.high:.1f}", "n": b.n, "accuracy": num(b.accuracy, 2)}
+            "low": decimal_text(b.low, 1), "high": decimal_text(b.high, 1), "n": b.n, "accuracy": num(b.accuracy, 2)}
             for b in q.calibration if b.n),
         "wrong_total": len(q.misclassified),
         "wrong": [{"slug": e.slug, "id": e.id, "gold": e.label, "predicted": w.predicted,

@@ -9,7 +9,7 @@ from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.summary import LeadAgainst, ReducedPrecision
 from reportgen.i18n import N_, _, ngettext
-from reportgen.render.formatting import interval, num, p_value, pct, signed
+from reportgen.render.formatting import decimal_text, interval, num, p_value, pct, signed
 from reportgen.render.wording import END_WORDS, titles_of
 
 
@@ -323,12 +323,12 @@ def _quality(bundle: ReportBundle) -> list[str]:
         pick = max if metric.higher_is_better else min
         best = pick(per_method, key=lambda k: (per_method[k].mean, k))
         values = {"metric": _(metric.title), "family": _(metric.family), "n": per_method[best].n,
-                  "best": titles[best], "value": f"{per_method[best].mean:.3f}"}
+                  "best": titles[best], "value": decimal_text(per_method[best].mean, 3)}
         text = _("On %(metric)s (%(family)s, %(n)s examples), %(best)s does best (%(value)s).") % values
         reference = means.get(metric.name, {}).get(floor.name) if floor else None
         if reference is not None:
             worse = sorted(titles[k] for k, v in per_method.items() if metric.no_better(v.mean, reference.mean))
-            values = {"floor": f"{reference.mean:.3f}", "worse": ", ".join(worse)}
+            values = {"floor": decimal_text(reference.mean, 3), "worse": ", ".join(worse)}
             text += " " + (_("Random scores reach %(floor)s; no better than that: %(worse)s.") if worse
                            else _("Random scores reach %(floor)s; every method beats them.")) % values
         sentences.append(text)

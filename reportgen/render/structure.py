@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import asdict
 from typing import Any, Optional
@@ -24,7 +23,7 @@ from reportgen.bundle.vocabulary import (
 from reportgen.i18n import N_, _
 from reportgen.render import plots
 from reportgen.render.first_screen import first_screen
-from reportgen.render.formatting import interval, num, pct, signed, unsigned_zero
+from reportgen.render.formatting import decimal_text, interval, num, pct, signed, timestamp, unsigned_zero
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.reproduce import reproduce_tips
@@ -49,9 +48,7 @@ from reportgen.types import NarrativeSection
 
 
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
-    built = None
-    if build_epoch is not None:
-        built = dt.datetime.fromtimestamp(build_epoch, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    built = None if build_epoch is None else timestamp(build_epoch)
     return {
         "title": bundle.title,
         "version": bundle.provenance.versions.get("reportgen", ""),
@@ -129,7 +126,7 @@ def index_view(bundle: ReportBundle) -> dict[str, Any]:
         "n_pages": len(bundle.pages),
         "pages_rule": _(PAGES_RULE),
         "pages_budget": (_("as many as fit %(mb)s MB of attention maps, at most %(most)s") % {
-            "mb": f"{PAGE_BUDGET_MB:.0f}", "most": MAX_AUTO_PAGES} if bundle.config.pages == "auto" else None),
+            "mb": decimal_text(PAGE_BUDGET_MB, 0), "most": MAX_AUTO_PAGES} if bundle.config.pages == "auto" else None),
         "table_page": TABLE_PAGE,
         "row_scripts": [row_script_name(n) for n in range(len(bundle.examples.chunk_list))],
         "filter": _filter_view(bundle),
@@ -771,7 +768,7 @@ def _mean_cell(entry: Optional[MetricMean]) -> dict[str, str]:
     if not entry:
         return {"text": "—"}
     spread = f"{interval(entry.interval, 3)}; " if entry.interval else ""
-    cell = {"text": f"{unsigned_zero(f'{entry.mean:.3f}')} ({spread}n={entry.n})"}
+    cell = {"text": f"{unsigned_zero(decimal_text(entry.mean, 3))} ({spread}n={entry.n})"}
     diff = entry.vs_reference
     if diff is not None:
         cell["vs_reference"] = (_("%(difference)s vs random") % {"difference": signed(diff.mean, 3)}

@@ -15,7 +15,7 @@ from reportgen.bundle.reasons import Reason
 from reportgen.bundle.summary import Finding, LabelSources
 from reportgen.bundle.typed import plain
 from reportgen.i18n import N_, _, active, ngettext
-from reportgen.render.formatting import num, pct, signed
+from reportgen.render.formatting import decimal_text, num, pct, signed
 
 Titles = Mapping[str, str]  # method name -> the title a reader sees
 
@@ -75,7 +75,7 @@ def _methods_disagree(p: dict[str, Any], t: Titles) -> str:
 def _vs_random(p: dict[str, Any], t: Titles) -> str:
     return _("%(methods)s: %(metric)s no better than random scores (%(reference)s); their highlights are not faithful "
              "here.") % {"methods": _listed(p["methods"], t), "metric": _(p["metric"]),
-                         "reference": f"{p['reference']:.3f}"}
+                         "reference": decimal_text(p['reference'], 3)}
 
 
 def _verdict_not_better(p: dict[str, Any], t: Titles) -> str:
@@ -99,8 +99,8 @@ def _lead_less_faithful(p: dict[str, Any], t: Titles) -> str:
 
 def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     comp = p["deletion"]
-    values = {"metric": _(p["deletion_metric"]), "value": f"{comp[0]:.3f}", "anchor": t[p["anchor"]],
-              "theirs": f"{comp[1]:.3f}"}
+    values = {"metric": _(p["deletion_metric"]), "value": decimal_text(comp[0], 3), "anchor": t[p["anchor"]],
+              "theirs": decimal_text(comp[1], 3)}
     first = _("%(metric)s %(value)s against %(anchor)s's %(theirs)s") % values
     if p.get("difference"):
         mean, low, high = p["difference"]
@@ -109,9 +109,9 @@ def _faithfulness_for_cost(p: dict[str, Any], t: Titles) -> str:
     parts = [first]
     if p["insertion"] is not None:
         parts.append(_("%(metric)s %(value)s against %(theirs)s") % {
-            "metric": _(p["insertion_metric"]), "value": f"{p['insertion'][0]:.3f}",
-            "theirs": f"{p['insertion'][1]:.3f}"})
-    values = {"method": t[p["method"]], "parts": _(" and ").join(parts), "share": f"{p['share']:.2f}"}
+            "metric": _(p["insertion_metric"]), "value": decimal_text(p['insertion'][0], 3),
+            "theirs": decimal_text(p['insertion'][1], 3)})
+    values = {"method": t[p["method"]], "parts": _(" and ").join(parts), "share": decimal_text(p['share'], 2)}
     if p["as_faithful"]:
         return _("%(method)s: %(parts)s, at %(share)s× its counted arithmetic per example (as comprehensive, for "
                  "less arithmetic).") % values

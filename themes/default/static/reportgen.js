@@ -6,7 +6,7 @@ window.reportgen = (function () {
   var data = null;  // attention data of the page (or single-file section) on screen
   var words = null;  // what this script writes, in the page's language (the page's #reportgen-words block)
 
-  function t(key, values) {
+  function say(key, values) {
     if (words === null) {
       var block = document.getElementById("reportgen-words");
       words = block ? JSON.parse(block.textContent) : {};
@@ -62,12 +62,12 @@ window.reportgen = (function () {
     var high = ordinary > 0 ? ordinary : d.scales[index];
     model(doc, "attn-mapper").high = Math.max(high, 1e-6);
     head.disabled = li < 0;
-    var view = li < 0 ? t("rollout") :
-      hi === 0 ? t("layer_mean", {layer: li + 1}) : t("layer_head", {layer: li + 1, head: hi});
+    var view = li < 0 ? say("rollout") :
+      hi === 0 ? say("layer_mean", {layer: li + 1}) : say("layer_head", {layer: li + 1, head: hi});
     // Short enough for a phone's width: the page's heading names the example, and the note above the chart the
     // colour scale's rule.
     model(doc, "attn-figure").title.text = view.charAt(0).toUpperCase() + view.slice(1) + (d.label ? ", " + d.label : "");
-    model(doc, "attn-colorbar").title = high < d.scales[index] ? t("capped") : t("weight");
+    model(doc, "attn-colorbar").title = high < d.scales[index] ? say("capped") : say("weight");
   }
 
   function setupAttention(doc, d, box) {
@@ -238,7 +238,7 @@ window.reportgen = (function () {
         tr.appendChild(el("td", {"data-v": String(r.conf)}, r.conf.toFixed(3)));
         var c = el("td");
         if (r.correct === null) { c.textContent = "—"; }
-        else { c.appendChild(el("span", {"class": r.correct ? "ok" : "bad"}, r.correct ? t("yes") : t("no"))); }
+        else { c.appendChild(el("span", {"class": r.correct ? "ok" : "bad"}, r.correct ? say("yes") : say("no"))); }
         tr.appendChild(c);
         var m = value(r, "metric");
         var mc = el("td", {"class": "metric-col", "data-v": m === null ? "" : String(m)}, m === null ? "—" : m.toFixed(3));
@@ -253,7 +253,7 @@ window.reportgen = (function () {
       body.appendChild(frag);
       if (pager) {
         pager.hidden = pages < 2;
-        pager.querySelector(".page-of").textContent = t("page_of", {page: page + 1, pages: pages});
+        pager.querySelector(".page-of").textContent = say("page_of", {page: page + 1, pages: pages});
         pager.querySelector('[data-step="-1"]').disabled = page === 0;
         pager.querySelector('[data-step="1"]').disabled = page >= pages - 1;
       }
@@ -291,7 +291,7 @@ window.reportgen = (function () {
       });
       if (sortKey) { shown.sort(compare); }
       page = 0;
-      form.elements.count.value = t("shown_of", {shown: shown.length, total: rows.length});
+      form.elements.count.value = say("shown_of", {shown: shown.length, total: rows.length});
       draw();
     }
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
@@ -344,8 +344,8 @@ window.reportgen = (function () {
       var ex = find(slug);
       if (!ex) {
         var script = el("script", {src: box.dataset.root + config.viewDir + "/" + ("0000" + n).slice(-5) + ".js"});
-        script.onload = function () { if (find(slug)) { render(); } else { box.textContent = t("no_example", {slug: slug}); } };
-        script.onerror = function () { box.textContent = t("missing"); };
+        script.onload = function () { if (find(slug)) { render(); } else { box.textContent = say("no_example", {slug: slug}); } };
+        script.onerror = function () { box.textContent = say("missing"); };
         document.body.appendChild(script);
         return;
       }
@@ -356,10 +356,10 @@ window.reportgen = (function () {
       box.textContent = "";
       ex.warnings.forEach(function (w) { box.appendChild(el("p", {"class": "warning", role: "alert"}, w)); });
       var kv = el("table", {"class": "kv"});
-      [[t("gold_label"), ex.gold === null ? t("none_given") : ex.gold],
-       [t("predicted"), ex.pred + (ex.unread ? t("not_read") :
-                                   ex.gold === null ? "" : ex.gold === ex.pred ? t("correct") : t("wrong"))],
-       [t("explained"), ex.target + " (" + ex.target_source + ")"]].forEach(function (row) {
+      [[say("gold_label"), ex.gold === null ? say("none_given") : ex.gold],
+       [say("predicted"), ex.pred + (ex.unread ? say("not_read") :
+                                   ex.gold === null ? "" : ex.gold === ex.pred ? say("correct") : say("wrong"))],
+       [say("explained"), ex.target + " (" + ex.target_source + ")"]].forEach(function (row) {
         var tr = el("tr"); tr.appendChild(el("th", {scope: "row"}, row[0])); tr.appendChild(el("td", {}, row[1]));
         kv.appendChild(tr);
       });
@@ -376,7 +376,7 @@ window.reportgen = (function () {
         var scores = ex.scores[m.name];
         if (!scores) {
           var why = (ex.skipped || {})[m.name];
-          section.appendChild(el("p", {"class": "hint"}, why ? t("not_computed", {reason: why}) : t("skipped")));
+          section.appendChild(el("p", {"class": "hint"}, why ? say("not_computed", {reason: why}) : say("skipped")));
           box.appendChild(section); return;
         }
         var scale = 0;
@@ -399,7 +399,7 @@ window.reportgen = (function () {
       });
       if (config.metrics.length) {
         var t = el("table", {"class": "quality"}), head = el("tr");
-        head.appendChild(el("th", {scope: "col"}, t("method")));
+        head.appendChild(el("th", {scope: "col"}, say("method")));
         config.metrics.forEach(function (mt) { head.appendChild(el("th", {scope: "col"}, mt.title)); });
         t.appendChild(head);
         config.methods.forEach(function (m) {
