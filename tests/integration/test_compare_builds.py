@@ -27,7 +27,8 @@ def two_reports(tmp_path_factory) -> tuple[Path, Path, Path]:
     for family in ("bert", "roberta"):
         model = _model(base / family, family, with_head=True)
         out = base / f"{family}-site"
-        done = run_cli("build", "--examples", str(examples), "--model", str(model), "--out", str(out), "--force")
+        done = run_cli("build", "--examples", str(examples), "--model", str(model), "--out", str(out), "--force",
+                       "--methods", "attn_lrp,attention_rollout")
         assert done.returncode == 0, done.stderr[-3000:]
         sites.append(out)
     out = base / "comparison"
