@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, shared, write_jsonl
+from tests.conftest import shared, write_jsonl
 from tests.integration.test_architectures import _model
 
 pytestmark = pytest.mark.integration
@@ -18,22 +18,22 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def two_reports(tmp_path_factory) -> tuple[Path, Path, Path]:
+    import reportgen
+
     base = tmp_path_factory.mktemp("compare")
     rows = [json.loads(line) for line in shared("sst2").read_text(encoding="utf-8").splitlines()][:16]
     rows[3] = {**rows[3], "label": None}  # unlabelled: in the flips and the shift, not in the accuracy
     rows.append({"id": "ko-1", "text": "이 영화 정말 좋아요", "label": "positive"})  # [UNK] to WordPiece: in no figure
     examples = write_jsonl(base / "examples.jsonl", rows)
     sites = []
-    for family in ("bert", "roberta"):
+    for family in ("bert", "roberta"):  # in this process: the command line's runs are tested elsewhere
         model = _model(base / family, family, with_head=True)
         out = base / f"{family}-site"
-        done = run_cli("build", "--examples", str(examples), "--model", str(model), "--out", str(out), "--force",
-                       "--methods", "attn_lrp,attention_rollout")
-        assert done.returncode == 0, done.stderr[-3000:]
+        reportgen.build_report(str(examples), model=str(model), out=out, force=True,
+                               methods=["attn_lrp", "attention_rollout"], cache=False)
         sites.append(out)
     out = base / "comparison"
-    done = run_cli("compare", str(sites[0]), str(sites[1]), "--out", str(out))
-    assert done.returncode == 0, done.stderr[-3000:]
+    reportgen.api.compare_reports(sites[0], sites[1], out)
     return sites[0], sites[1], out
 
 
