@@ -84,13 +84,3 @@ def timestamp(epoch: int) -> str:
     """A build's time as every page states it (UTC, to the minute)."""
     moment = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
     return format_datetime(moment, "yyyy-MM-dd HH:mm", tzinfo=dt.timezone.utc, locale=active()) + " UTC"
-
-
-def plural(count: int, noun: str, plural_form: Optional[str] = None) -> str:
-    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
-
-
-def unsigned_zero(text: str) -> str:
-    if text.startswith("-") and float(text) == 0:
-        return text[1:]
-    return text

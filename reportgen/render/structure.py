@@ -23,7 +23,7 @@ from reportgen.bundle.vocabulary import (
 from reportgen.i18n import N_, _
 from reportgen.render import plots
 from reportgen.render.first_screen import first_screen
-from reportgen.render.formatting import decimal_text, interval, num, pct, signed, timestamp, unsigned_zero
+from reportgen.render.formatting import decimal_text, interval, num, pct, signed, timestamp
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.reproduce import reproduce_tips
@@ -768,7 +768,7 @@ def _mean_cell(entry: Optional[MetricMean]) -> dict[str, str]:
     if not entry:
         return {"text": "—"}
     spread = f"{interval(entry.interval, 3)}; " if entry.interval else ""
-    cell = {"text": f"{unsigned_zero(decimal_text(entry.mean, 3))} ({spread}n={entry.n})"}
+    cell = {"text": f"{decimal_text(entry.mean, 3)} ({spread}n={entry.n})"}
     diff = entry.vs_reference
     if diff is not None:
         cell["vs_reference"] = (_("%(difference)s vs random") % {"difference": signed(diff.mean, 3)}

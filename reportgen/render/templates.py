@@ -62,7 +62,6 @@ def make_environment(dirs: list[Path]) -> Environment:
     env.filters["pct"] = formatting.pct
     env.filters["num"] = formatting.num
     env.filters["interval"] = formatting.interval
-    env.filters["plural"] = formatting.plural
     env.filters["signed"] = formatting.signed
     return env
 
