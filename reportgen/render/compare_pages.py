@@ -22,7 +22,7 @@ from reportgen.render.plots import metric_distribution
 from reportgen.render.single_file import single_file_html
 from reportgen.render.site import BOKEH_FILES, bokeh_scripts
 from reportgen.render.templates import make_environment, static_files, theme_dirs
-from reportgen.render.wording import finding_message, js_words, titles_of
+from reportgen.render.wording import finding_message, js_words, title_text, titles_of
 from reportgen.render.writer import SiteWriter
 
 NAV = ((N_("Overview"), "index.html"), (N_("Flips"), "flips.html"), (N_("Raw data"), f"data/{COMPARISON_FILE}"))
@@ -92,6 +92,7 @@ def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, A
     return {
         "c": c,
         "sides": [("OLD", c.provenance.old), ("NEW", c.provenance.new)],
+        "titles": {"OLD": title_text(c.provenance.old.title), "NEW": title_text(c.provenance.new.title)},
         "predictions": say.predictions_text(c),
         "flips_text": say.flips_text(c),
         "flips": c.flips[:20],

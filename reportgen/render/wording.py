@@ -274,12 +274,17 @@ def localized(bundle: ReportBundle) -> ReportBundle:
     descriptions from the catalogue (the bundle stores them in English, and its data is written as it is)."""
     if active() == "en":
         return bundle
-    default_title = re.fullmatch(r"What (.+) looks at", bundle.title)  # compute's title when none was given
-    title = _("What %(model)s looks at") % {"model": default_title.group(1)} if default_title else bundle.title
     methods = [dataclasses.replace(m, title=_(m.title), summary=_(m.summary), plain=_(m.plain) if m.plain else "",
                                    description=_(m.description)) for m in bundle.methods]
     metrics = [dataclasses.replace(m, title=_(m.title), description=_(m.description)) for m in bundle.metrics]
-    return dataclasses.replace(bundle, title=title, methods=methods, metrics=metrics)
+    return dataclasses.replace(bundle, title=title_text(bundle.title), methods=methods, metrics=metrics)
+
+
+def title_text(title: str) -> str:
+    """A report's title in the page's language: compute's default title when none was given ("What MODEL looks
+    at", in the bundle as written) is worded again; a title the user gave is shown as written."""
+    default_title = re.fullmatch(r"What (.+) looks at", title)
+    return _("What %(model)s looks at") % {"model": default_title.group(1)} if default_title else title
 
 
 def titles_of(methods: Sequence[MethodDecl]) -> dict[str, str]:
