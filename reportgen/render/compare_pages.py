@@ -20,8 +20,8 @@ from reportgen.render.highlight import highlight
 from reportgen.render.model_plots import by_layer
 from reportgen.render.plots import metric_distribution
 from reportgen.render.single_file import single_file_html
-from reportgen.render.site import BOKEH_FILES, bokeh_scripts
-from reportgen.render.templates import make_environment, static_files, theme_dirs
+from reportgen.render.site import bokeh_scripts, copy_assets
+from reportgen.render.templates import make_environment, theme_dirs
 from reportgen.render.wording import finding_message, js_words, title_text, titles_of
 from reportgen.render.writer import SiteWriter
 
@@ -37,7 +37,6 @@ def fold_comparison(site: Path) -> str:
 
 def write_comparison_site(c: Comparison, pairs: dict[str, PairRecord], old: ReportBundle, new: ReportBundle,
                           out: Path, theme: str, build_epoch: Optional[int], manifest: dict[str, Any]) -> None:
-    import bokeh
 
     dirs = theme_dirs(theme)
     env = make_environment(dirs)
@@ -55,11 +54,7 @@ def write_comparison_site(c: Comparison, pairs: dict[str, PairRecord], old: Repo
         for record in pairs.values():
             page("compare_pair.html", f"pairs/{record.slug}.html", **pair_view(c, record, lead, old, new))
         writer.write_text(f"data/{COMPARISON_FILE}", dumps(plain(c), indent=1) + "\n")
-        for relative, source in static_files(dirs).items():
-            writer.copy(source, f"static/{relative}")
-        bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
-        for name, target in zip(BOKEH_FILES, bokeh_scripts()):
-            writer.copy(bokeh_js / name, target)
+        copy_assets(writer, dirs)
         writer.finish(manifest)
     except BaseException:
         writer.abort()

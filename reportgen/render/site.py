@@ -149,17 +149,22 @@ def render_site(
         gathered = Gathered(metric_values)
         for declared in pages:
             page(declared.template, declared.name, view=declared.view(bundle, gathered))
-        for relative, source in static_files(dirs).items():
-            writer.copy(source, f"static/{relative}")
-        bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
-        for name, target in zip(BOKEH_FILES, bokeh_scripts()):
-            writer.copy(bokeh_js / name, target)
+        copy_assets(writer, dirs)
         save_bundle(original, writer.path("data"))
         writer.finish(manifest)
     except BaseException:
         writer.abort()
         raise
     log.info("wrote %d example pages (of %d examples) to %s", len(bundle.pages), len(bundle.examples), out)
+
+
+def copy_assets(writer: SiteWriter, dirs: list[Path]) -> None:
+    """The theme's static files and BokehJS, into the site being written (a report's or a comparison's)."""
+    for relative, source in static_files(dirs).items():
+        writer.copy(source, f"static/{relative}")
+    bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
+    for name, target in zip(BOKEH_FILES, bokeh_scripts()):
+        writer.copy(bokeh_js / name, target)
 
 
 def data_script(kind: str, n: int, payload: Any) -> str:
