@@ -131,7 +131,7 @@ def _render(cfg: BuildConfig, bundle: Any, provenance: Provenance, command_line:
     manifest = {
         "reportgen": __version__,
         "versions": provenance.versions,
-        "model": {"name": bundle.model.name, "loaded_from": bundle.model.loaded_from,
+        "model": {"name": bundle.model.name, "loaded_from": plain(bundle.model.loaded_from),
                   "revision": bundle.model.revision, "weights_sha256": bundle.model.weights_sha256},
         "inputs": _input_hashes(cfg.examples, cfg.narrative, cfg.probe_train, cfg.probe_from),
         "config": plain(bundle_config(cfg)),

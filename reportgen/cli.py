@@ -216,7 +216,7 @@ def methods() -> None:
 
     for name in METHODS.names():
         method = METHODS.get(name)
-        click.echo(f"{name:<22} {method.family:<13} {method.summary}")
+        click.echo(f"{name:<22} {method.family:<13} {method.declaration().worded(method.summary)}")
         for option in dataclasses.fields(method.Options):
             click.echo(f"{'':<36} --option {name}.{option.name}={option.default}")
 

@@ -6,9 +6,10 @@ compares a method's or a metric's name), and results.json stores them as JSON ob
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Literal, Optional, Sequence
 
-from reportgen.bundle.typed import section
+from reportgen.bundle.typed import OMIT, section
 
 MethodFamily = Literal["gradient", "attention", "perturbation", "decomposition", "reference"]
 
@@ -36,6 +37,13 @@ class MethodDecl:
     completeness: Optional[Completeness] = None
     approximates: Optional[str] = None  # the method this one is a one-point (linear) approximation of
     costly: bool = False  # many passes per example: beside a one-pass lead it ran on a sample (Summary.plan)
+    # The settings that summary and description name as %(name)s, filled in where they are shown, so the text is
+    # one catalogue message in every language; None for a text that names none.
+    facts: Optional[dict[str, float]] = field(default=None, metadata=OMIT)
+
+    def worded(self, text: str) -> str:
+        """summary or description (or their translation) with the facts filled in."""
+        return text % self.facts if self.facts else text
 
     @property
     def reference(self) -> bool:

@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 # ... and "config" is typed (bundle/settings.py RecordedSettings: a method option's value is a bool, number,
 # string or null); 95% intervals ({"low", "high", "kind"}) beside the accuracy, each metric mean, per-class
 # precision/recall/F1 and the ECE.
-SCHEMA_VERSION = 14
+# 15: nothing in the bundle is an English sentence: "title" is null unless the user gave one (the pages word the
+# default); the model's "loaded_from" is {"source", "location"}; a method's summary and description may name
+# "facts" ({"name": number}, filled in at render) instead of numbers formatted into the English text.
+SCHEMA_VERSION = 15
 WORD_FIELDS = ("text", "start", "end", "segment")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")  # what reportgen.slugs makes: never a path
 
@@ -194,7 +197,7 @@ class ExampleResult:
 @dataclass
 class ReportBundle:
     schema_version: int
-    title: str
+    title: Optional[str]  # as the user gave it; None: the pages give the default one
     labels: list[str]
     model: ModelSummary
     data: DataSummary

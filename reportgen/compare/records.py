@@ -17,7 +17,7 @@ class Side:
     """One of the two reports: where it was read from and what produced it."""
 
     report: str  # the folder as given on the command line
-    title: str
+    title: Optional[str]  # None: the report has the default title
     model: str
     architecture: str
     head_kind: str

@@ -107,7 +107,7 @@ def compute_bundle(
                                 work / "attention", progress, cache, run.base_key, run.features["windows"])
     return ReportBundle(
         schema_version=SCHEMA_VERSION,
-        title=cfg.title or f"What {run.adapter.name.split('/')[-1]} looks at",
+        title=cfg.title,  # None: the pages give the default title, in their language
         labels=run.labels,
         model=model_summary,
         data=data_section(cfg, examples, run.readable),

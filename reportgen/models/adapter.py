@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from reportgen.bundle.reasons import Reason
-from reportgen.bundle.sections import HeadKind, ModelDetails
+from reportgen.bundle.sections import HeadKind, LoadedFrom, ModelDetails
 from reportgen.models.architecture import Architecture, architecture_of, module_at, readout_of
 from reportgen.models.probe import LinearProbe
 
@@ -44,7 +44,7 @@ class Head:
 @dataclass
 class ModelAdapter:
     name: str  # what the user asked for, or the default model's hub id
-    loaded_from: str  # human sentence: where the weights came from
+    loaded_from: LoadedFrom
     model: nn.Module  # a transformers model, eval mode, parameters frozen
     tokenizer: Any  # a fast tokenizer (offsets are required)
     head: Head

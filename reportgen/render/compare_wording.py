@@ -7,7 +7,7 @@ from typing import Optional
 from reportgen.compare.gate import SIGNIFICANCE
 from reportgen.compare.records import Comparison, MethodShift
 from reportgen.i18n import _, ngettext
-from reportgen.render.formatting import interval, num, p_value, pct, signed
+from reportgen.render.formatting import count, interval, num, p_value, pct, signed
 
 
 def predictions_text(c: Comparison) -> str:
@@ -22,7 +22,7 @@ def predictions_text(c: Comparison) -> str:
             "On the %(n)s labelled examples both models read, OLD is right on %(old)s (%(old_interval)s) and NEW on "
             "%(new)s (%(new_interval)s): a difference of %(points)s points (95%% bootstrap interval %(interval)s, "
             "paired over the same examples).") % {
-            "n": f"{a.n:,}", "old": pct(a.old, 1), "old_interval": interval(a.old_interval, 1, percent=True),
+            "n": count(a.n), "old": pct(a.old, 1), "old_interval": interval(a.old_interval, 1, percent=True),
             "new": pct(a.new, 1), "new_interval": interval(a.new_interval, 1, percent=True),
             "points": signed(100 * d.mean, 1), "interval": interval(d.interval, 1, percent=True)})
         if m is not None and m.b + m.c == 0:
@@ -33,11 +33,11 @@ def predictions_text(c: Comparison) -> str:
                 "%(n)s gives %(p)s, %(reading)s.",
                 "%(b)s examples went from right to wrong and %(c)s from wrong to right; the exact McNemar test on "
                 "those %(n)s gives %(p)s, %(reading)s.", m.b) % {
-                "b": f"{m.b:,}", "c": f"{m.c:,}", "n": f"{m.b + m.c:,}", "p": p_value(m.p_value),
+                "b": count(m.b), "c": count(m.c), "n": count(m.b + m.c), "p": p_value(m.p_value),
                 "reading": mcnemar_reading(c)})
     if c.agreement is not None:
         parts.append(_("The two predict the same class for %(share)s of the %(n)s examples both could read.") % {
-            "share": pct(c.agreement, 1), "n": f"{c.readable:,}"})
+            "share": pct(c.agreement, 1), "n": count(c.readable)})
     return " ".join(parts)
 
 
@@ -61,18 +61,18 @@ def flips_text(c: Comparison) -> str:
         "class (or, without one, of OLD's prediction) moved, the largest fall first.",
         "%(n)s examples (%(share)s of the readable ones) changed class. Sorted by how far the probability of the gold "
         "class (or, without one, of OLD's prediction) moved, the largest fall first.", len(c.flips)) % {
-        "n": f"{len(c.flips):,}", "share": pct(len(c.flips) / max(c.readable, 1), 1)}
+        "n": count(len(c.flips)), "share": pct(len(c.flips) / max(c.readable, 1), 1)}
     if worse or better:
         text += " " + _("%(worse)s of them were right and are now wrong; %(better)s were wrong and are now right.") % {
-            "worse": f"{worse:,}", "better": f"{better:,}"}
+            "worse": count(worse), "better": count(better)}
     return text
 
 
 def shift_text(s: MethodShift) -> str:
-    values = {"method": s.title, "undefined": f"{s.undefined:,}", "n": f"{s.n:,}",
-              "defined": f"{s.n - s.undefined:,}", "median": num(s.median, 2), "low": num(s.low, 2),
-              "high": num(s.high, 2), "overlap": pct(s.top_overlap), "k": s.top_k, "other": f"{s.other_class:,}",
-              "flipped_n": f"{s.flipped_n:,}", "flipped": num(s.flipped_median, 2), "kept_n": f"{s.kept_n:,}",
+    values = {"method": s.title, "undefined": count(s.undefined), "n": count(s.n),
+              "defined": count(s.n - s.undefined), "median": num(s.median, 2), "low": num(s.low, 2),
+              "high": num(s.high, 2), "overlap": pct(s.top_overlap), "k": s.top_k, "other": count(s.other_class),
+              "flipped_n": count(s.flipped_n), "flipped": num(s.flipped_median, 2), "kept_n": count(s.kept_n),
               "kept": num(s.kept_median, 2)}
     if s.median is None:
         return _("%(method)s: no example has a rank correlation (%(undefined)s of %(n)s have constant scores on one "

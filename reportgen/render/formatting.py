@@ -25,6 +25,11 @@ def decimal_text(value: float, digits: int) -> str:
     return text if round(exact, digits) != 0 else format_decimal(0, format=pattern, locale=active())
 
 
+def count(n: int) -> str:
+    """A whole number with the active locale's grouping (1,234 in English)."""
+    return format_decimal(n, locale=active())
+
+
 def num(value: Optional[float], digits: int = 3, bounds: tuple[float, ...] = (-1.0, 0.0, 1.0)) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"

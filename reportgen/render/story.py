@@ -9,7 +9,7 @@ from reportgen.bundle.declarations import lead_method, reference_method
 from reportgen.bundle.sections import ProbeSummary
 from reportgen.bundle.summary import LeadAgainst, ReducedPrecision
 from reportgen.i18n import N_, _, ngettext
-from reportgen.render.formatting import decimal_text, interval, num, p_value, pct, signed
+from reportgen.render.formatting import count, decimal_text, interval, num, p_value, pct, signed
 from reportgen.render.wording import END_WORDS, titles_of
 
 
@@ -239,9 +239,9 @@ def accuracy_text(bundle: ReportBundle) -> str:
 
 def probe_text(probe: ProbeSummary) -> str:
     """How the probe was fitted, in one sentence or two: the reason every prediction on the site is held out."""
-    values = {"n": f"{probe.n_fitted:,}" if probe.scheme == "train_file" else probe.n_fitted,
+    values = {"n": count(probe.n_fitted) if probe.scheme == "train_file" else probe.n_fitted,
               "file": probe.train_file, "folds": probe.folds, "report": probe.reused_from,
-              "new": f"{probe.n_new:,}", "train": pct(probe.train_accuracy, 1),
+              "new": count(probe.n_new), "train": pct(probe.train_accuracy, 1),
               "majority": pct(probe.majority_share, 1),
               "p": p_value(probe.p_value) if probe.p_value is not None else ""}
     if probe.scheme == "train_file":
@@ -269,16 +269,16 @@ def _main_confusion(confusion: dict[str, dict[str, int]]) -> Optional[str]:
         return None
     top = max(n for n, _gold, _pred in pairs)
     tied = sorted((gold, pred) for n, gold, pred in pairs if n == top)
-    count = ngettext("%(n)s example", "%(n)s examples", top) % {"n": top}
+    examples = ngettext("%(n)s example", "%(n)s examples", top) % {"n": count(top)}
     if len(tied) == 1:
         gold, pred = tied[0]
         return _("The most frequent error is “%(gold)s” predicted as “%(pred)s” (%(count)s).") % {
-            "gold": gold, "pred": pred, "count": count}
+            "gold": gold, "pred": pred, "count": examples}
     if top == 1:
         return _("No error repeats: each of the %(n)s confusions between two classes happens once.") % {
             "n": len(pairs)}
     shown = "; ".join(_("“%(gold)s” as “%(pred)s”") % {"gold": gold, "pred": pred} for gold, pred in tied[:3])
-    values = {"k": len(tied), "count": count, "shown": shown, "more": len(tied) - 3}
+    values = {"k": len(tied), "count": examples, "shown": shown, "more": len(tied) - 3}
     if len(tied) > 3:
         return _("%(k)s errors tie as the most frequent, with %(count)s each: %(shown)s and %(more)s more.") % values
     return _("%(k)s errors tie as the most frequent, with %(count)s each: %(shown)s.") % values

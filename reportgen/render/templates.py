@@ -61,6 +61,7 @@ def make_environment(dirs: list[Path]) -> Environment:
     env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are not part of its message
     env.filters["pct"] = formatting.pct
     env.filters["num"] = formatting.num
+    env.filters["count"] = formatting.count
     env.filters["interval"] = formatting.interval
     env.filters["signed"] = formatting.signed
     return env

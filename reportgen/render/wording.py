@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from reportgen.bundle import ReportBundle
 from reportgen.bundle.declarations import MethodDecl
 from reportgen.bundle.reasons import Reason
 from reportgen.bundle.summary import Finding, LabelSources
 from reportgen.bundle.typed import plain
-from reportgen.i18n import N_, _, active, ngettext
+from reportgen.i18n import N_, _, ngettext
 from reportgen.render.formatting import decimal_text, num, pct, signed
 
 Titles = Mapping[str, str]  # method name -> the title a reader sees
@@ -271,20 +270,18 @@ FAMILY_WORDS = (N_("gradient"), N_("attention"), N_("perturbation"), N_("decompo
 
 def localized(bundle: ReportBundle) -> ReportBundle:
     """The bundle as the pages show it in the active language: the methods' and metrics' titles, summaries and
-    descriptions from the catalogue (the bundle stores them in English, and its data is written as it is)."""
-    if active() == "en":
-        return bundle
-    methods = [dataclasses.replace(m, title=_(m.title), summary=_(m.summary), plain=_(m.plain) if m.plain else "",
-                                   description=_(m.description)) for m in bundle.methods]
+    descriptions from the catalogue (the bundle stores them in English, and its data is written as it is), with
+    the facts a method's text names filled in."""
+    methods = [dataclasses.replace(m, title=_(m.title), summary=m.worded(_(m.summary)),
+                                   plain=_(m.plain) if m.plain else "", description=m.worded(_(m.description)))
+               for m in bundle.methods]
     metrics = [dataclasses.replace(m, title=_(m.title), description=_(m.description)) for m in bundle.metrics]
-    return dataclasses.replace(bundle, title=title_text(bundle.title), methods=methods, metrics=metrics)
+    return dataclasses.replace(bundle, methods=methods, metrics=metrics)
 
 
-def title_text(title: str) -> str:
-    """A report's title in the page's language: compute's default title when none was given ("What MODEL looks
-    at", in the bundle as written) is worded again; a title the user gave is shown as written."""
-    default_title = re.fullmatch(r"What (.+) looks at", title)
-    return _("What %(model)s looks at") % {"model": default_title.group(1)} if default_title else title
+def report_title(title: Optional[str], model: str) -> str:
+    """A report's title in the page's language: the one the user gave, as written, or else the default one."""
+    return title if title is not None else _("What %(model)s looks at") % {"model": model.split("/")[-1]}
 
 
 def titles_of(methods: Sequence[MethodDecl]) -> dict[str, str]:

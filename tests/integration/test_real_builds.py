@@ -149,7 +149,7 @@ def test_default_model_by_directory_path(tmp_path):
     result = run_cli("build", "--examples", str(examples), "--model", str(default_model_dir()), "--out", str(out),
                      "--methods", "gradient_x_input", env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
-    assert load_results(out)["model"]["loaded_from"].startswith("local directory")
+    assert load_results(out)["model"]["loaded_from"] == {"source": "directory", "location": str(default_model_dir())}
 
 
 def test_mostly_unreadable_data_stops_before_the_expensive_methods(tmp_path):

@@ -95,3 +95,47 @@ def test_a_chinese_rendering_of_the_golden_bundle(tmp_path):
         if path.is_file():
             twin = tmp_path / "zh" / path.relative_to(tmp_path / "en")
             assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_what_each_method_and_metric_declares_is_a_catalogue_message(code):
+    """A method's or metric's texts are stored in the bundle in English and translated where they are shown: a text
+    formatted in Python (an f-string with a setting in it) would match no message and stay English on a translated
+    page. The numbers such a text names are its facts, filled in after translation."""
+    from reportgen.compute.methods import METHODS
+    from reportgen.compute.metrics import METRICS
+
+    messages = catalogue(code)
+    declared = [(name, METHODS.get(name).declaration()) for name in METHODS.names()]
+    declared += [(name, METRICS.get(name).declaration()) for name in METRICS.names()]
+    for name, decl in declared:
+        texts = [decl.title, decl.description] + [getattr(decl, f, "") for f in ("summary", "plain")]
+        for text in filter(None, texts):
+            found = messages.get(text)
+            assert found is not None and found.string, f"{name}: {text[:60]!r} is not a catalogue message"
+            worded = getattr(decl, "worded", lambda t: t)
+            for side in (text, found.string):
+                assert "%(" not in worded(side), f"{name}: a placeholder without a fact in {side[:60]!r}"
+
+
+def test_the_bundle_holds_codes_and_the_pages_word_them(tmp_path):
+    """The default title and where the weights came from are stored as data (null; a source and a location) and
+    worded by the page in its language; a title the user gave is shown as written, even one that reads like the
+    default."""
+    import json
+
+    from reportgen.api import render_report
+
+    bundle = tmp_path / "data"
+    shutil.copytree(ROOT / "tests" / "golden" / "bundle", bundle)
+    results = json.loads((bundle / "results.json").read_text(encoding="utf-8"))
+    assert results["title"] is None and results["model"]["loaded_from"] == {"source": "directory", "location": "model"}
+    render_report(bundle, tmp_path / "zh", lang="zh")
+    zh = (tmp_path / "zh" / "index.html").read_text(encoding="utf-8")
+    assert "<title>model 关注什么" in zh and "looks at" not in zh
+    assert "本地目录 model" in zh and "local directory" not in zh
+
+    results["title"] = "What the model looks at"
+    (bundle / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    render_report(bundle, tmp_path / "given", lang="zh")
+    assert "<title>What the model looks at" in (tmp_path / "given" / "index.html").read_text(encoding="utf-8")

@@ -22,9 +22,10 @@ class AttentionFlow(AttributionMethod):
              "like water through pipes.")
     family = "attention"
     signed = False
-    summary = (f"Maximum flow from each token through the attention graph (Abnar & Zuidema 2020); "
-               f"<= {MAX_FLOW_TOKENS} tokens.")
-    description = f"""\
+    facts = {"limit": MAX_FLOW_TOKENS}
+    summary = N_("Maximum flow from each token through the attention graph (Abnar & Zuidema 2020); "
+                 "<= %(limit)s tokens.")
+    description = N_("""\
 Attention flow (Abnar & Zuidema, 2020) reads the layers' attention as a flow network: one node per
 token and layer, an edge from each token to every token that attends to it in the next layer with
 capacity equal to the head-averaged attention mixed half-and-half with the identity (the residual
@@ -34,9 +35,9 @@ tokens (capacity 1/n each, the mean pooling) for a probe; the flows are normalis
 the input's tokens, as in the authors' code. Unlike rollout, which multiplies the
 matrices, flow is limited by the narrowest path, so scores tend to be flatter and more stable across
 layers. Exact max-flow is solved per token (scipy, capacities rounded to millionths); inputs longer
-than {MAX_FLOW_TOKENS} word pieces are **skipped** and their pages say so. Like all attention views it
+than %(limit)s word pieces are **skipped** and their pages say so. Like all attention views it
 is not class-specific.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         outputs = []

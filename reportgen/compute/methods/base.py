@@ -53,6 +53,9 @@ class AttributionMethod:
     # method has one; a test checks).
     plain: ClassVar[str] = ""
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
+    # Numbers summary and description name as %(name)s (literal % written %%), kept out of their text so it is
+    # one catalogue message; MethodDecl.worded fills them in.
+    facts: ClassVar[Optional[dict[str, float]]] = None
     # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name).
     # This method's own options: a frozen dataclass whose fields carry their types, ranges and defaults (pydantic
     # annotations). A user sets them in a [methods.NAME] table of reportgen.toml or with --option NAME.KEY=VALUE;
@@ -91,7 +94,7 @@ class AttributionMethod:
         return MethodDecl(name=cls.name, title=cls.title, family=cls.family, signed=cls.signed, summary=cls.summary,
                           plain=cls.plain,
                           description=cls.description, lead=cls.lead, completeness=cls.completeness,
-                          approximates=cls.approximates, costly=cls.costly)
+                          approximates=cls.approximates, costly=cls.costly, facts=cls.facts)
 
     @classmethod
     def does_not_apply(cls, adapter: ModelAdapter) -> Optional[Reason]:

@@ -44,16 +44,18 @@ class NoiseTunnelIG(AttributionMethod):
     signed = True
     completeness = Completeness(end="noisy_mean")
     summary = N_("Integrated Gradients averaged over noisy copies of the input (Captum NoiseTunnel, smoothgrad rule).")
-    description = f"""\
+    facts = {"noise_percent": round(NOISE_LEVEL * 100), "steps": STEPS_PER_SAMPLE,
+             "samples": NoiseTunnelOptions().samples}
+    description = N_("""\
 Captum's `NoiseTunnel` with the `smoothgrad` rule wrapped around Integrated Gradients: Gaussian noise
-(standard deviation {NOISE_LEVEL:.0%} of the example's embedding range, seeded) is added to the
+(standard deviation %(noise_percent)s%% of the example's embedding range, seeded) is added to the
 word-piece embeddings, IG is computed from the same `[PAD]` baseline to each noisy copy with
-{STEPS_PER_SAMPLE} Gauss-Legendre steps, and the copies' attributions are averaged
-(option `samples`, 8 copies by default). The average is smoother than one IG map and less sensitive to where
+%(steps)s Gauss-Legendre steps, and the copies' attributions are averaged
+(option `samples`, %(samples)s copies by default). The average is smoother than one IG map and less sensitive to where
 exactly the input sits on the model's sharp regions (Smilkov et al., 2017). Completeness holds for the
 average against the **mean of f over the noisy copies**, not against f(input): its reported delta is
 measured that way.
-"""
+""")
 
     def attribute(self, ctx: MethodContext) -> list[MethodOutput]:
         samples = self.options.samples

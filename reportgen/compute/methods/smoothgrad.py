@@ -36,10 +36,12 @@ class SmoothGrad(AttributionMethod):
     Options = SmoothGradOptions
     signed = True
     summary = N_("Gradient averaged over noisy copies of the embeddings, times the input (Smilkov et al. 2017).")
+    facts = {"noise_percent": round(NOISE_LEVEL * 100), "samples": SmoothGradOptions().samples}
     description = N_("""\
 SmoothGrad (Smilkov et al., 2017) averages the gradient of the target logit over copies of the
-word-piece embeddings with Gaussian noise added (standard deviation 10% of the example's embedding
-range, option `samples` copies, 20 by default, seeded), then multiplies by the embedding like Gradient × Input.
+word-piece embeddings with Gaussian noise added (standard deviation %(noise_percent)s%% of the example's
+embedding range, option `samples` copies, %(samples)s by default, seeded), then multiplies by the embedding
+like Gradient × Input.
 Averaging removes much of the gradient's local noise; the price is one backward pass per copy. It is
 the NoiseTunnel "smoothgrad" rule applied to Gradient × Input.
 """)
