@@ -5,6 +5,9 @@ and peak RSS, and its headline figures. Nothing here is a test (a few minutes of
 
     .venv/bin/python benchmarks/compare_models.py [--train-rows 20000] [--data ../shared/data/sst2/sample.jsonl]
         [--keep DIR]   # keep the model, both reports and the comparison in DIR
+        [--tuned DIR]  # the model an earlier run fine-tuned (its --keep DIR/finetuned) instead of tuning again
+        [--metrics token_f1,comprehensiveness,sufficiency,normalised_comprehensiveness,normalised_sufficiency]
+                       # both builds' metrics: raw AOPC beside the normalised one, which compares across models
 
     .venv/bin/python benchmarks/compare_models.py --sites OLD NEW   # only compare two built reports (e.g. two
         10,001-example AG News builds of benchmarks/default_build.py): time and peak RSS against one build's time
@@ -91,6 +94,12 @@ def headline(site: Path) -> None:
         print(f"shift {s['method']}: n {s['n']}, undefined {s['undefined']}, median rho {s['median']}, "
               f"IQR [{s['low']}, {s['high']}], top-{s['top_k']} overlap {s['top_overlap']}, flipped median "
               f"{s['flipped_median']} (n {s['flipped_n']}), kept median {s['kept_median']} (n {s['kept_n']})")
+    for q in c["quality"]:
+        def mean(side: dict) -> str:
+            low, high = (side["interval"] or {}).get("low"), (side["interval"] or {}).get("high")
+            return f"{side['mean']:.3f}" + (f" [{low:.3f}, {high:.3f}]" if low is not None else "") + f" n {side['n']}"
+        print(f"{q['metric']}{' (model-scaled)' if q['model_scaled'] else ''} {q['method']}: OLD {mean(q['old'])}, "
+              f"NEW {mean(q['new'])}")
 
 
 def perturbed_copy(site: Path, out: Path, share: float) -> Path:
@@ -127,6 +136,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--sites", nargs=2, type=Path, metavar=("OLD", "NEW"))
     parser.add_argument("--perturb", type=float, help="with --sites: NEW is a copy of OLD changed on this share")
+    parser.add_argument("--tuned", type=Path, help="a model fine-tuned by an earlier run, used instead of tuning")
+    parser.add_argument("--metrics", help="both builds' --metrics")
     parser.add_argument("--tune-into", type=Path, help=argparse.SUPPRESS)  # the fine-tuning's own process
     args = parser.parse_args()
     if args.tune_into:
@@ -139,20 +150,23 @@ def main() -> None:
         if args.perturb:
             new = perturbed_copy(old, work / "perturbed", args.perturb)
     else:
-        tuned = work / "finetuned"
-        # In a process of its own: a child forked from a parent holding the model would inherit its peak RSS.
-        tuning = subprocess.run([sys.executable, __file__, "--tune-into", str(tuned), "--train-rows",
-                                 str(args.train_rows), "--epochs", str(args.epochs)], capture_output=True, text=True)
-        if tuning.returncode != 0:
-            sys.exit(f"fine-tuning failed\n{tuning.stderr[-3000:]}")
-        seconds = float(tuning.stdout.split()[-1])
-        print(f"fine-tuned the default encoder + a 2-class head on {args.train_rows} SST-2 training rows, "
-              f"{args.epochs} epoch(s): {seconds:.1f} s")
+        tuned = args.tuned or work / "finetuned"
+        if not args.tuned:
+            # In a process of its own: a child forked from a parent holding the model would inherit its peak RSS.
+            tuning = subprocess.run([sys.executable, __file__, "--tune-into", str(tuned), "--train-rows",
+                                     str(args.train_rows), "--epochs", str(args.epochs)], capture_output=True,
+                                    text=True)
+            if tuning.returncode != 0:
+                sys.exit(f"fine-tuning failed\n{tuning.stderr[-3000:]}")
+            seconds = float(tuning.stdout.split()[-1])
+            print(f"fine-tuned the default encoder + a 2-class head on {args.train_rows} SST-2 training rows, "
+                  f"{args.epochs} epoch(s): {seconds:.1f} s")
         old, new = work / "old", work / "new"
+        metrics = ["--metrics", args.metrics] if args.metrics else []
         for name, site, extra in (("OLD (default encoder + probe)", old, []),
                                   ("NEW (fine-tuned head)", new, ["--model", str(tuned)])):
             seconds, rss, _ = run(["build", "--examples", str(args.data.resolve()), "--out", str(site), "--no-cache",
-                                   *extra], work / "rss")
+                                   *metrics, *extra], work / "rss")
             print(f"build {name}: {seconds:.1f} s, peak RSS {rss:.2f} GB")
     seconds, rss, output = run(["compare", str(old), str(new), "--out", str(work / "comparison")], work / "rss")
     print(f"compare: {seconds:.1f} s, peak RSS {rss:.2f} GB ({output.strip().splitlines()[-1]})")

@@ -60,6 +60,8 @@ class MetricDecl:
     higher_is_better: bool
     description: str  # Markdown for the methods page
     curve: Optional[Literal["deletion", "insertion"]] = None  # the area over which curve the metric is
+    # In units of the model's own confidence (a fall in probability): two models' values do not compare.
+    model_scaled: bool = False
 
     def no_better(self, value: float, floor: float) -> bool:
         """Whether value does no better than floor (the random reference's) by this metric's direction: the one

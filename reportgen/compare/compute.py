@@ -262,7 +262,8 @@ def _quality(old: ReportBundle, new: ReportBundle) -> list[rec.MetricPair]:
         for method in new.methods:
             if method.name in before and method.name in after:
                 out.append(rec.MetricPair(metric=metric.name, title=metric.title, family=metric.family,
-                                          higher_is_better=metric.higher_is_better, method=method.name,
+                                          higher_is_better=metric.higher_is_better,
+                                          model_scaled=metric.model_scaled, method=method.name,
                                           method_title=titles[method.name], old=before[method.name],
                                           new=after[method.name]))
     return out

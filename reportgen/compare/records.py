@@ -133,6 +133,7 @@ class MetricPair:
     higher_is_better: Optional[bool]
     method: str
     method_title: str
+    model_scaled: bool  # a fall in each model's own probability: the two values do not compare
     old: MetricMean
     new: MetricMean
 

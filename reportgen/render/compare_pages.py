@@ -96,7 +96,7 @@ def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, A
         "labels": old.labels,
         "shift": [{"s": s, "text": say.shift_text(s)} for s in c.shift],
         "shift_plot": shift_plot,
-        "quality_note": say.quality_note(),
+        "quality_note": say.quality_note(c.quality),
         "alerts": _alerts(c, old, new),
         "layers_text": say.layers_text(g.old_layers, g.new_layers),
         "layers_plot": layers_plot,

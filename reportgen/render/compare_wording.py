@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from reportgen.compare.gate import SIGNIFICANCE
-from reportgen.compare.records import Comparison, MethodShift
+from reportgen.compare.records import Comparison, MethodShift, MetricPair
 from reportgen.i18n import _, ngettext
 from reportgen.render.formatting import count, interval, num, p_value, pct, signed
 
@@ -101,13 +101,22 @@ def shift_text(s: MethodShift) -> str:
     return text
 
 
-def quality_note() -> str:
-    return _("Comprehensiveness and sufficiency are falls in the probability of the explained class, so a more "
+def quality_note(pairs: Sequence[MetricPair]) -> Optional[str]:
+    """Why the rows marked † do not compare across the two models, and which rows do."""
+    if not any(q.model_scaled for q in pairs):
+        return None
+    if any(q.family == "faithfulness" and not q.model_scaled for q in pairs):  # faithfulness that compares
+        return _("† Comprehensiveness and sufficiency are falls in the probability of the explained class, so a more "
+                 "confident model scores higher on them whatever its explanations are worth: side by side they say "
+                 "how each report's methods did against its own random reference, not which model is explained "
+                 "better. Their normalised rows place each example between the worst and the best any ranking of its "
+                 "words reaches on that model (Edin et al., ACL 2025, \"Normalized AOPC\"): those compare.")
+    return _("† Comprehensiveness and sufficiency are falls in the probability of the explained class, so a more "
              "confident model scores higher on them whatever its explanations are worth: side by side they say how "
              "each report's methods did against its own random reference, not which model is explained better. "
-             "Normalising each example's value by the best and worst values any ranking of its words could reach "
-             "(Edin et al., ACL 2025, \"Normalized AOPC\") would make them compare; those bounds need the models, and "
-             "the reports do not store them yet.")
+             "Normalised comprehensiveness and sufficiency (Edin et al., ACL 2025, \"Normalized AOPC\"), which a "
+             "build computes when they are among its metrics, place each example between the worst and the best any "
+             "ranking of its words reaches on that model, and compare; these reports do not have them.")
 
 
 def layers_text(old: Optional[tuple[float, ...]], new: Optional[tuple[float, ...]]) -> Optional[str]:

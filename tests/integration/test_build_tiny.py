@@ -174,11 +174,15 @@ def test_all_methods_and_metrics(tmp_path, tiny_encoder, tiny_examples):
     names = [m["name"] for m in results["methods"]]
     assert names[-1] == "random" and len(names) == 18
     assert {m["name"] for m in results["metrics"]} == {
-        "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation"}
+        "auprc", "comprehensiveness", "sufficiency", "token_f1", "token_iou", "loo_correlation",
+        "normalised_comprehensiveness", "normalised_sufficiency"}
     for ex in results["examples"]:
         assert set(ex["metrics"]) == set(names)
         for values in ex["metrics"].values():
             assert values["comprehensiveness"] is not None
+            if not ex["unreadable"]:  # placed between the bounds of its own example
+                assert 0.0 <= values["normalised_comprehensiveness"] <= 1.0
+                assert 0.0 <= values["normalised_sufficiency"] <= 1.0
             assert (values["auprc"] is None) == (not ex["rationale"] and not ex["rationale_pair"])
     means = results["summary"]["metrics"]
     assert means["auprc"]["random"]["n"] == 3  # the three examples with rationales

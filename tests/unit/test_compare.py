@@ -190,3 +190,31 @@ def test_compare_never_imports_torch(tmp_path):
     done = subprocess.run([sys.executable, "-m", "reportgen", "compare", str(old), str(new), "--out",
                            str(tmp_path / "c")], env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+def with_normalised(results: dict) -> None:
+    """The golden header as if its build had also computed normalised comprehensiveness (its figures borrowed)."""
+    raw = next(m for m in results["metrics"] if m["name"] == "comprehensiveness")
+    results["metrics"].append({**raw, "name": "normalised_comprehensiveness", "title": "Normalised comprehensiveness",
+                               "range": [0.0, 1.0], "model_scaled": False, "curve": None})
+    results["summary"]["metrics"]["normalised_comprehensiveness"] = results["summary"]["metrics"]["comprehensiveness"]
+
+
+def test_raw_aopc_is_marked_as_not_comparing_and_the_normalised_rows_as_comparing(tmp_path):
+    c, _pairs = compared(report(tmp_path, "old"), report(tmp_path, "new", changed))
+    scaled = {q.metric for q in c.quality if q.model_scaled}
+    assert scaled == {"comprehensiveness", "sufficiency"} and any(not q.model_scaled for q in c.quality)
+    runner = CliRunner()
+    out = tmp_path / "site"
+    result = runner.invoke(cli, ["compare", str(tmp_path / "old"), str(tmp_path / "new"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Comprehensiveness †" in index and "these reports do not have them" in index
+
+    old = report(tmp_path, "old2", header=with_normalised)
+    new = report(tmp_path, "new2", changed, header=with_normalised)
+    c, _pairs = compared(old, new)
+    assert any(q.metric == "normalised_comprehensiveness" and not q.model_scaled for q in c.quality)
+    assert runner.invoke(cli, ["compare", str(old), str(new), "--out", str(tmp_path / "site2")]).exit_code == 0
+    index = (tmp_path / "site2" / "index.html").read_text(encoding="utf-8")
+    assert "Normalised comprehensiveness</th>" in index and "those compare" in index

@@ -42,6 +42,9 @@ class Metric:
     # top-ranked pieces are removed (deletion) or kept alone (insertion); the methods page draws the mean curve, and
     # the cost finding weighs methods by the deletion metric.
     curve: ClassVar[Optional[str]] = None
+    # The value is a fall in the model's own probability, so a more confident model scores higher whatever its
+    # explanations are worth: a comparison of two models says so beside it (raw comprehensiveness, sufficiency).
+    model_scaled: ClassVar[bool] = False
 
     def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
         """method name -> one value per example (None where the metric does not apply)."""
@@ -50,7 +53,8 @@ class Metric:
     @classmethod
     def declaration(cls) -> MetricDecl:
         return MetricDecl(name=cls.name, title=cls.title, family=cls.family, range=(cls.low, cls.high),
-                          higher_is_better=cls.higher_is_better, description=cls.description, curve=cls.curve)
+                          higher_is_better=cls.higher_is_better, description=cls.description, curve=cls.curve,
+                          model_scaled=cls.model_scaled)
 
 
 METRICS: Registry[type[Metric]] = Registry("metric")

@@ -52,6 +52,7 @@ def counted_thresholds(selections: Sequence[frozenset]) -> list[int]:
 class _RemovalMetric(Metric):
     family = "faithfulness"
     low, high = -1.0, 1.0
+    model_scaled = True
     keep_selected: bool  # False: remove the top pieces (comprehensiveness); True: keep only them
 
     def compute(self, ctx: MetricContext) -> dict[str, list[Optional[float]]]:
