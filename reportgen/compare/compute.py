@@ -99,6 +99,12 @@ def compare_bundles(old: ReportBundle, new: ReportBundle, old_path: Path,
     flipped_ids: set[str] = set()
     reliance = {"old": _Reliance(), "new": _Reliance()}
     lowest = {m.name: _Lowest(MOVED_SHOWN) for m in common}
+    # Per metric that compares across models (not in units of each model's own confidence) and method: NEW - OLD
+    # on each example both scored, for a paired interval.
+    old_metrics = {m.name for m in old.metrics}
+    paired_metrics = [m.name for m in new.metrics if m.name in old_metrics and not m.model_scaled]
+    metric_differences: dict[tuple[str, str], list[float]] = {
+        (metric, m.name): [] for metric in paired_metrics for m in common}
     kept: dict[str, PairRecord] = {}
     for a, b in paired_examples(old, new):
         counts["examples"] += 1
@@ -115,6 +121,11 @@ def compare_bundles(old: ReportBundle, new: ReportBundle, old_path: Path,
         if a.predicted != b.predicted:
             flipped_ids.add(a.id)
             flips.append(_flip(a, b, old.labels, new.labels))
+        for (metric, method), differences in metric_differences.items():
+            before = (a.metrics.get(method) or {}).get(metric)
+            after = (b.metrics.get(method) or {}).get(metric)
+            if before is not None and after is not None:
+                differences.append(after - before)
         record = PairRecord(a.id, b.slug, b.text, b.text_pair, a.label, _light(a), _light(b), {})
         among_lowest = False
         for method in common:
@@ -161,7 +172,7 @@ def compare_bundles(old: ReportBundle, new: ReportBundle, old_path: Path,
         attribution_shift={name: dict(sorted(values.items())) for name, values in rho.items()},
         reliance=_reliance(lead, old_titles.get(lead or "", ""), reliance, old.labels)
         if lead and signed.get(lead) else None,
-        quality=tuple(_quality(old, new)),
+        quality=tuple(_quality(old, new, metric_differences)),
         alerts=tuple(_alerts(old, new)),
         global_analysis=_global(old, new),
         provenance=rec.Provenance(old=_side(old, old_path), new=_side(new, new_path)),
@@ -204,6 +215,15 @@ def _accuracy(pairs: list[tuple[bool, bool]]) -> Optional[rec.Accuracy]:
                         new_interval=_interval(wilson(new_right, n)),
                         difference=Mean(mean=float(np.mean(differences)), n=n,
                                         interval=_interval(bootstrap_mean(differences))))
+
+
+def _paired_mean(differences: Optional[list[float]]) -> Optional[Mean]:
+    """NEW - OLD over the examples both scored, with the seeded bootstrap interval; None where there are none (or
+    the metric does not compare across models)."""
+    if not differences:
+        return None
+    return Mean(mean=float(np.mean(differences)), n=len(differences),
+                interval=_interval(bootstrap_mean(differences)))
 
 
 def _interval(value: Optional[dict]) -> Optional[Interval]:
@@ -252,7 +272,8 @@ def _reliance(method: str, title: str, sides: dict[str, _Reliance], labels: list
     return rec.Reliance(method=method, title=title, min_examples=MIN_WORD_EXAMPLES, classes=tuple(classes))
 
 
-def _quality(old: ReportBundle, new: ReportBundle) -> list[rec.MetricPair]:
+def _quality(old: ReportBundle, new: ReportBundle,
+             differences: dict[tuple[str, str], list[float]]) -> list[rec.MetricPair]:
     out = []
     titles = {m.name: m.title for m in new.methods}
     for metric in new.metrics:
@@ -265,7 +286,8 @@ def _quality(old: ReportBundle, new: ReportBundle) -> list[rec.MetricPair]:
                                           higher_is_better=metric.higher_is_better,
                                           model_scaled=metric.model_scaled, method=method.name,
                                           method_title=titles[method.name], old=before[method.name],
-                                          new=after[method.name]))
+                                          new=after[method.name],
+                                          difference=_paired_mean(differences.get((metric.name, method.name)))))
     return out
 
 

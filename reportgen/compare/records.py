@@ -136,6 +136,7 @@ class MetricPair:
     model_scaled: bool  # a fall in each model's own probability: the two values do not compare
     old: MetricMean
     new: MetricMean
+    difference: Optional[Mean]  # NEW - OLD paired over the examples both scored; None where it does not compare
 
 
 @section

@@ -200,6 +200,12 @@ def with_normalised(results: dict) -> None:
     results["summary"]["metrics"]["normalised_comprehensiveness"] = results["summary"]["metrics"]["comprehensiveness"]
 
 
+def normalised_values(examples: dict) -> None:
+    for ex in examples.values():
+        for values in ex["metrics"].values():
+            values["normalised_comprehensiveness"] = values["comprehensiveness"]
+
+
 def test_raw_aopc_is_marked_as_not_comparing_and_the_normalised_rows_as_comparing(tmp_path):
     c, _pairs = compared(report(tmp_path, "old"), report(tmp_path, "new", changed))
     scaled = {q.metric for q in c.quality if q.model_scaled}
@@ -211,10 +217,15 @@ def test_raw_aopc_is_marked_as_not_comparing_and_the_normalised_rows_as_comparin
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "Comprehensiveness †" in index and "these reports do not have them" in index
 
-    old = report(tmp_path, "old2", header=with_normalised)
-    new = report(tmp_path, "new2", changed, header=with_normalised)
+    old = report(tmp_path, "old2", normalised_values, header=with_normalised)
+    new = report(tmp_path, "new2", lambda examples: (changed(examples), normalised_values(examples)),
+                 header=with_normalised)
     c, _pairs = compared(old, new)
-    assert any(q.metric == "normalised_comprehensiveness" and not q.model_scaled for q in c.quality)
+    normalised = next(q for q in c.quality if q.metric == "normalised_comprehensiveness" and q.method == "attn_lrp")
+    assert not normalised.model_scaled and normalised.difference.n == 7  # paired over the examples both scored
+    assert all(q.difference is None for q in c.quality if q.model_scaled)
+    f1 = next(q for q in c.quality if q.metric == "token_f1" and q.method == "attn_lrp")
+    assert f1.difference.n == 3 and f1.difference.mean == 0.0  # the three with rationales; their stored F1 is the same
     assert runner.invoke(cli, ["compare", str(old), str(new), "--out", str(tmp_path / "site2")]).exit_code == 0
     index = (tmp_path / "site2" / "index.html").read_text(encoding="utf-8")
     assert "Normalised comprehensiveness</th>" in index and "those compare" in index
