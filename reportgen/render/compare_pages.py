@@ -97,6 +97,7 @@ def overview(c: Comparison, old: ReportBundle, new: ReportBundle) -> dict[str, A
         "shift": [{"s": s, "text": say.shift_text(s)} for s in c.shift],
         "shift_plot": shift_plot,
         "quality_note": say.quality_note(c.quality),
+        "quality_text": say.quality_text(c),
         "alerts": _alerts(c, old, new),
         "layers_text": say.layers_text(g.old_layers, g.new_layers),
         "layers_plot": layers_plot,

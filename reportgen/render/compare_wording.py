@@ -101,6 +101,28 @@ def shift_text(s: MethodShift) -> str:
     return text
 
 
+def quality_text(c: Comparison) -> Optional[str]:
+    """What the faithfulness that compares across models says of the shift's method: NEW against OLD, paired."""
+    sentences = []
+    for q in c.quality:
+        if q.method != c.lead or q.family != "faithfulness" or q.model_scaled or q.difference is None:
+            continue
+        d = q.difference
+        values = {"metric": _(q.title), "method": _(q.method_title), "difference": signed(d.mean, 3),
+                  "interval": interval(d.interval, 3), "n": count(d.n)}
+        low, high = (d.interval.low, d.interval.high) if d.interval else (0.0, 0.0)
+        if low <= 0 <= high:
+            sentences.append(_("By %(metric)s, %(method)s explains NEW about as faithfully as OLD: %(difference)s "
+                               "(95%% interval %(interval)s, paired over %(n)s examples).") % values)
+        elif (low > 0) == bool(q.higher_is_better):
+            sentences.append(_("By %(metric)s, %(method)s explains NEW more faithfully than OLD: %(difference)s "
+                               "(95%% interval %(interval)s, paired over %(n)s examples).") % values)
+        else:
+            sentences.append(_("By %(metric)s, %(method)s explains NEW less faithfully than OLD: %(difference)s "
+                               "(95%% interval %(interval)s, paired over %(n)s examples).") % values)
+    return " ".join(sentences) or None
+
+
 def quality_note(pairs: Sequence[MetricPair]) -> Optional[str]:
     """Why the rows marked † do not compare across the two models, and which rows do."""
     if not any(q.model_scaled for q in pairs):

@@ -54,6 +54,7 @@ def test_two_families_compare_word_for_word(two_reports):
 @pytest.mark.browser
 def test_the_comparison_draws_in_chromium_from_disk(two_reports):
     from tests.integration.test_browser import CHROMIUM, FLAGS, Visit
+    from tests.integration.test_reading import PAPER, PHONE
 
     _, _, out = two_reports
     from playwright.sync_api import sync_playwright
@@ -70,5 +71,12 @@ def test_the_comparison_draws_in_chromium_from_disk(two_reports):
                 assert visit.canvases() >= 1
             else:
                 assert visit.page.locator("main").inner_text().strip()
+            # On a phone and on paper: nothing wider than the screen or the page (tables scroll inside themselves).
+            for viewport, media in ((PHONE, "screen"), (PAPER, "print")):
+                visit.page.set_viewport_size(viewport)
+                visit.page.emulate_media(media=media)
+                visit.page.wait_for_timeout(300)
+                width = visit.page.evaluate("() => document.documentElement.scrollWidth")
+                assert width <= viewport["width"], f"{page}: {width} px wide in {media} at {viewport['width']} px"
             visit.page.close()
         instance.close()

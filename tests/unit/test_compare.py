@@ -229,3 +229,5 @@ def test_raw_aopc_is_marked_as_not_comparing_and_the_normalised_rows_as_comparin
     assert runner.invoke(cli, ["compare", str(old), str(new), "--out", str(tmp_path / "site2")]).exit_code == 0
     index = (tmp_path / "site2" / "index.html").read_text(encoding="utf-8")
     assert "Normalised comprehensiveness</th>" in index and "those compare" in index
+    # Written from the paired difference of the shift's method (here nothing moved: the same stored values).
+    assert "By Normalised comprehensiveness, AttnLRP explains NEW about as faithfully as OLD: 0.000" in index
