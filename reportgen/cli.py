@@ -226,10 +226,11 @@ def metrics() -> None:
     """List the explanation-quality metrics, one line each."""
     from reportgen.compute.metrics import METRICS
 
+    width = max(map(len, METRICS.names())) + 1
     for name in METRICS.names():
         metric = METRICS.get(name)
         direction = "higher is better" if metric.higher_is_better else "lower is better"
-        click.echo(f"{name:<20} {metric.family:<13} [{metric.low:g}, {metric.high:g}], {direction}")
+        click.echo(f"{name:<{width}} {metric.family:<13} [{metric.low:g}, {metric.high:g}], {direction}")
 
 
 @cli.command()
