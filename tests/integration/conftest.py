@@ -25,10 +25,12 @@ def demo_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def hatexplain_site(tmp_path_factory) -> Path:
-    """200 real posts, with the global analyses on a seeded sample of 100 of them: the sampled path on real data
-    (the demo's examples are all analysed), and half of head ablation's 64 s."""
+    """200 real posts, with the global analyses on a seeded sample of 100 of them and Integrated Gradients on a
+    seeded 50: the sampled paths on real data (the demo's examples are all analysed and explained), at half of head
+    ablation's and of IG and the verdict's time (test_costly_sample.py checks the sample's rules, test_plan.py its
+    default)."""
     return _build(tmp_path_factory.mktemp("hx") / "site", "--examples", str(shared("hatexplain")),
-                  "--global-sample", "100")
+                  "--global-sample", "100", "--costly-sample", "50")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ a five-piece input worked out by brute force."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -30,14 +31,15 @@ def five_pieces(tiny_encoder):
     pieces = [t for t, s in enumerate(enc.special_mask) if not s]
     assert len(pieces) == 5
 
-    def prob(keep) -> float:
+    @functools.lru_cache(maxsize=None)  # 32 subsets of five pieces: every ranking's area reads from them
+    def prob(keep: tuple[int, ...]) -> float:
         with torch.no_grad():
             ids = torch.tensor([[enc.input_ids[t] for t in keep]])
             types = torch.tensor([[enc.token_type_ids[t] for t in keep]])
             logits = adapter.logits_from_embeddings(adapter.embed(ids), torch.ones_like(ids), types)
             return float(torch.softmax(logits, -1)[0, target])
 
-    full = prob(range(enc.length))
+    full = prob(tuple(range(enc.length)))
     probabilities = np.zeros((1, 2))
     probabilities[0, target] = full
 
@@ -45,7 +47,7 @@ def five_pieces(tiny_encoder):
         falls = []
         for k in threshold_counts(len(ranking)):
             chosen = set(ranking[:k])
-            keep = [t for t in range(enc.length) if t not in pieces or ((t in chosen) == keep_selected)]
+            keep = tuple(t for t in range(enc.length) if t not in pieces or ((t in chosen) == keep_selected))
             falls.append(full - prob(keep))
         return float(np.mean(falls))
 
