@@ -39,7 +39,7 @@ class MethodDecl:
     costly: bool = False  # many passes per example: beside a one-pass lead it ran on a sample (Summary.plan)
     # The settings that summary and description name as %(name)s, filled in where they are shown, so the text is
     # one catalogue message in every language; None for a text that names none.
-    facts: Optional[dict[str, float]] = field(default=None, metadata=OMIT)
+    facts: Optional[dict[str, int]] = field(default=None, metadata=OMIT)
 
     def worded(self, text: str) -> str:
         """summary or description (or their translation) with the facts filled in."""

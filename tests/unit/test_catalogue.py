@@ -16,6 +16,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from reportgen.bundle.declarations import MethodDecl
+from reportgen.bundle.typed import parse, plain
 from reportgen.i18n import DOMAIN, LOCALE_DIR, SOURCE, available, language
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,6 +118,9 @@ def test_what_each_method_and_metric_declares_is_a_catalogue_message(code):
             worded = getattr(decl, "worded", lambda t: t)
             for side in (text, found.string):
                 assert "%(" not in worded(side), f"{name}: a placeholder without a fact in {side[:60]!r}"
+        if isinstance(decl, MethodDecl):  # as the pages read it: through the bundle's JSON and back
+            stored = parse(MethodDecl, plain(decl), name)
+            assert stored.worded(decl.description) == decl.worded(decl.description), name
 
 
 def test_the_bundle_holds_codes_and_the_pages_word_them(tmp_path):

@@ -55,7 +55,7 @@ class AttributionMethod:
     description: ClassVar[str]  # Markdown for the methods page: how it is computed and its caveats
     # Numbers summary and description name as %(name)s (literal % written %%), kept out of their text so it is
     # one catalogue message; MethodDecl.worded fills them in.
-    facts: ClassVar[Optional[dict[str, float]]] = None
+    facts: ClassVar[Optional[dict[str, int]]] = None
     # Capabilities, read from the bundle's method declarations (nothing downstream checks a method's name).
     # This method's own options: a frozen dataclass whose fields carry their types, ranges and defaults (pydantic
     # annotations). A user sets them in a [methods.NAME] table of reportgen.toml or with --option NAME.KEY=VALUE;

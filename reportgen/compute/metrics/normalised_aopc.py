@@ -99,8 +99,9 @@ class _NormalisedAOPC(Metric):
                     picked = order[:need]
                 else:
                     picked = list(remaining[i])
-                chosen[i] = chosen[i] + sorted(picked)
-                remaining[i] = [p for p in remaining[i] if p not in set(picked)]
+                taken = set(picked)
+                chosen[i] = chosen[i] + sorted(taken)
+                remaining[i] = [p for p in remaining[i] if p not in taken]
             at_step = self._falls(ctx, [(i, chosen[i]) for i in rows], f"{self.title}: bounds")
             for i, fall in zip(rows, at_step):
                 falls[i].append(fall)
