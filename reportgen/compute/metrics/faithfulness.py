@@ -23,13 +23,22 @@ PERCENTS = tuple(range(10, 101, 10))
 THRESHOLDS = tuple(p / 100 for p in PERCENTS)
 
 
+def ranked_pieces(scores: np.ndarray, special: Sequence[bool]) -> np.ndarray:
+    """The non-special pieces' indices, highest score first, ties by position."""
+    candidates = np.flatnonzero(~np.asarray(special, dtype=bool))
+    return candidates[np.lexsort((candidates, -scores[candidates]))]
+
+
+def selected_count(percent: int, n: int) -> int:
+    """How many of n pieces a threshold selects: exact integer arithmetic, so 30% of 10 is 3."""
+    return percent * n // 100
+
+
 def top_positive(scores: np.ndarray, special: np.ndarray, fraction: float) -> np.ndarray:
-    """Indices of the highest-scoring non-special pieces: int(fraction * n) of them (exact integer
-    arithmetic, so 30% of 10 is 3), keeping only those with a positive score. Ties break by position."""
-    candidates = np.flatnonzero(~special)
-    k = round(fraction * 100) * len(candidates) // 100
-    order = candidates[np.lexsort((candidates, -scores[candidates]))]
-    chosen = order[:k]
+    """Indices of the highest-scoring non-special pieces: int(fraction * n) of them, keeping only those with a
+    positive score. Ties break by position."""
+    order = ranked_pieces(scores, special)
+    chosen = order[: selected_count(round(fraction * 100), len(order))]
     return np.sort(chosen[scores[chosen] > 0])
 
 

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from reportgen.compute.metrics.base import METRICS, Metric, MetricContext
-from reportgen.compute.metrics.faithfulness import PERCENTS, _probabilities
+from reportgen.compute.metrics.faithfulness import PERCENTS, _probabilities, ranked_pieces, selected_count
 from reportgen.i18n import N_
 
 # The search tries each remaining piece at each threshold (about 5.5 x pieces passes per bound): an example with
@@ -32,8 +32,8 @@ FLAT = 1e-6  # bounds closer than this: every ranking scores the same, and the n
 
 
 def threshold_counts(n: int) -> list[int]:
-    """How many of n pieces each threshold selects, with the raw metrics' exact integer arithmetic."""
-    return [p * n // 100 for p in PERCENTS]
+    """How many of n pieces each threshold selects, as the raw metrics count them."""
+    return [selected_count(p, n) for p in PERCENTS]
 
 
 class _NormalisedAOPC(Metric):
@@ -52,7 +52,7 @@ class _NormalisedAOPC(Metric):
         bounds = self.bounds(ctx)
         results: dict[str, list[Optional[float]]] = {}
         for method, per_example in sorted(ctx.token_scores.items()):
-            areas = self._areas(ctx, [_ranking(np.asarray(s), enc.special_mask) for s, enc in
+            areas = self._areas(ctx, [ranked_pieces(np.asarray(s), enc.special_mask).tolist() for s, enc in
                                       zip(per_example, ctx.encoded)], f"{self.title} of {method}")
             results[method] = [_placed(area, bound, self.best_falls_most) for area, bound in zip(areas, bounds)]
         return results
@@ -65,7 +65,7 @@ class _NormalisedAOPC(Metric):
         keys = [(tuple(enc.input_ids), tuple(enc.token_type_ids or ()), target, id(ctx.adapter.probe))
                 for enc, target in zip(ctx.encoded, ctx.targets)]
         todo = [i for i, key in enumerate(keys) if key not in self._bounds]
-        searchable = [i for i in todo if 0 < _pieces(ctx.encoded[i]) <= MAX_SEARCH_PIECES]
+        searchable = [i for i in todo if 0 < len(_candidates(ctx.encoded[i])) <= MAX_SEARCH_PIECES]
         for i in todo:
             self._bounds[keys[i]] = None
         if searchable:
@@ -130,16 +130,6 @@ class _NormalisedAOPC(Metric):
 def _candidates(enc) -> list[int]:
     special = enc.special_mask
     return [t for t in range(enc.length) if not special[t]]
-
-
-def _pieces(enc) -> int:
-    return len(_candidates(enc))
-
-
-def _ranking(scores: np.ndarray, special: Sequence[bool]) -> list[int]:
-    """Every non-special piece, highest score first, ties by position."""
-    candidates = np.flatnonzero(~np.asarray(special, dtype=bool))
-    return candidates[np.lexsort((candidates, -scores[candidates]))].tolist()
 
 
 def _placed(area: float, bound: Optional[tuple[float, float]], best_falls_most: bool) -> Optional[float]:
