@@ -63,7 +63,13 @@ def zeroing_scores(layer, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     distance = 0.5 * (unit - reference).pow(2).sum(-1)  # [b, j, i]
     scores = distance.transpose(1, 2)  # [b, i, j]
     total = scores.sum(-1, keepdim=True)
-    # A position no zeroing moves (its block reads nothing through attention) owes everything to itself.
+    # A position no zeroing moves (its block reads nothing through attention) owes everything to itself. "No
+    # zeroing moves it" is judged above rounding: the copies run in other batch shapes than the original pass, and
+    # on some CPUs the kernels torch picks for them round differently, so an unmoved output can differ from the
+    # original in its last bits. That noise is at most about width x eps^2 per copy (the unit vectors' rounding,
+    # squared: 1e-15 to 1e-17 measured on a tiny model), far below what one zeroed value does (5e-7 for a move of
+    # 1e-3 of the length); normalised, it would be a random row where the identity belongs.
+    noise = seq * width * torch.finfo(hidden.dtype).eps ** 2
     own = torch.eye(seq, dtype=scores.dtype, device=scores.device).expand_as(scores)
-    normalised = torch.where(total > 0, scores / total.clamp(min=torch.finfo(scores.dtype).tiny), own)
+    normalised = torch.where(total > noise, scores / total.clamp(min=torch.finfo(scores.dtype).tiny), own)
     return normalised, output  # the scores in float64, the output as the model runs
