@@ -8,6 +8,8 @@ and the same [PAD] baseline. Prints both times, their ratio and the largest attr
 
     python benchmarks/ig_vs_captum.py [--n 100] [--data ../shared/data/sst2/sample.jsonl]
     python benchmarks/ig_vs_captum.py --default [--data FILE]   # the whole default build against the loop
+    python benchmarks/ig_vs_captum.py --default --data FILE --also "--costly-sample 25 --no-global"
+        # and a build with other settings, timed in the same run against the same loop
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ def main() -> None:
     parser.add_argument("--default", action="store_true",
                         help="instead: the whole default build of every example of --data (no cache) against the "
                              "Captum loop alone on the same examples (issue 25: at most 0.5x on 200 HateXplain posts)")
+    parser.add_argument("--also", action="append", default=[], metavar="OPTIONS",
+                        help="with --default or --demo: also time a build with these options added (quoted, e.g. "
+                             "\"--costly-sample 25 --no-global\"), against the same loop; repeatable")
     args = parser.parse_args()
     if args.demo or args.default:
-        default_against_captum(args.steps, args.data if args.default else None)
+        default_against_captum(args.steps, args.data if args.default else None, [a.split() for a in args.also])
         return
 
     work = Path(tempfile.mkdtemp(prefix="reportgen-bench-"))
@@ -84,32 +89,38 @@ def main() -> None:
         print(f"  {a:.2e}  {c:.2e}")
 
 
-def default_against_captum(steps: int, data: Path | None) -> None:
+def default_against_captum(steps: int, data: Path | None, variants: list[list[str]]) -> None:
     """Issues 13 and 25: `reportgen build` as a user runs it (every default method, metric, global analysis and
     page, no cache) on the demo (data None) or on a data file, against only the Captum IG loop over the same
-    examples. Also the start-up any build pays before it explains anything (process, imports, model load), and the
-    build's own log of where the rest went, so the ratio can be read against its floor."""
-    out = Path(tempfile.mkdtemp(prefix="reportgen-bench-")) / "site"
+    examples. Also the start-up any build pays before it explains anything (process, imports, model load), the
+    build's own log of where the rest went, so the ratio can be read against its floor, and each variant (the
+    default's options plus some of its own) timed and logged the same way in the same run."""
     given = [] if data is None else ["--examples", str(data.resolve())]
-    started = time.perf_counter()
-    build = subprocess.run([sys.executable, "-m", "reportgen", "build", *given, "--out", str(out), "--no-cache",
-                            "-v"], cwd=ROOT / "inputs", check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
-                           capture_output=True, text=True)
-    build_seconds = time.perf_counter() - started
-    results = read_results(out / "data")
+    builds = [timed_build(given, options) for options in ([], *variants)]
+    results = read_results(builds[0][1] / "data")
     captum_seconds, _, _ = captum_loop(results, steps)
     print(f"{data or 'demo'}: {len(results['examples'])} examples, torch threads: {torch_threads()}")
-    print(f"reportgen build, whole (defaults, no cache): {build_seconds:.1f} s")
     print(f"captum LayerIntegratedGradients loop alone, {steps} steps (compute only): {captum_seconds:.1f} s")
-    print(f"ratio captum_loop / reportgen_build: {captum_seconds / build_seconds:.2f}x "
-          f"(reportgen_build / captum_loop: {build_seconds / captum_seconds:.2f})")
     start_up = start_up_seconds()
     print(f"start-up before any explaining (process, imports, default model loaded): {start_up:.1f} s "
           f"= {start_up / captum_seconds:.2f} of the captum loop")
-    print("the build's log, phase by phase:")
-    for line in build.stderr.splitlines():
-        if re.search(r" in [0-9.]+ s|^method |^plan:", line):
-            print(f"  {line}")
+    for options, (seconds, _, log) in zip(([], *variants), builds):
+        print(f"reportgen build, whole ({' '.join(options) or 'defaults'}, no cache): {seconds:.1f} s = "
+              f"{seconds / captum_seconds:.2f}x the captum loop")
+        print("  the build's log, phase by phase:")
+        for line in log.splitlines():
+            if re.search(r" in [0-9.]+ s|^method |^plan:", line):
+                print(f"    {line}")
+
+
+def timed_build(given: list[str], options: list[str]) -> tuple[float, Path, str]:
+    """Seconds, site folder and log of one `reportgen build` in a fresh process, without the cache."""
+    out = Path(tempfile.mkdtemp(prefix="reportgen-bench-")) / "site"
+    started = time.perf_counter()
+    build = subprocess.run([sys.executable, "-m", "reportgen", "build", *given, *options, "--out", str(out),
+                            "--no-cache", "-v"], cwd=ROOT / "inputs", check=True,
+                           env={**os.environ, "SOURCE_DATE_EPOCH": "0"}, capture_output=True, text=True)
+    return time.perf_counter() - started, out, build.stderr
 
 
 def start_up_seconds() -> float:

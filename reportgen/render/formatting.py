@@ -1,5 +1,6 @@
-"""How numbers are written on every page: never "-0.00", never "1.000" for 0.9996, in the page's language (Babel's
-number, percent and date formatting for the active locale)."""
+"""How numbers are written on every page: never "-0.00", never "1.000" for 0.9996, a negative number with the minus
+sign (U+2212) in plain figures, signed differences and intervals alike, in the page's language (Babel's number,
+percent and date formatting for the active locale)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from babel.numbers import format_decimal, format_percent
 from reportgen.i18n import _, active
 
 MAX_EXTRA_DIGITS = 4  # 0.99996 -> "0.99996", not "1.000"; beyond that the value is 1 for every reader
+# Babel writes the locale's minus as a hyphen-minus (en, zh): beside a dash or a signed difference it reads as a
+# hyphen, so every page writes the true minus sign instead.
+MINUS = "\u2212"
+
+
+def _minus(text: str) -> str:
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def decimal_text(value: float, digits: int) -> str:
@@ -22,7 +30,7 @@ def decimal_text(value: float, digits: int) -> str:
     exact = Decimal(value)
     pattern = "0." + "0" * digits if digits else "0"
     text = format_decimal(exact, format=pattern, locale=active(), decimal_quantization=True)
-    return text if round(exact, digits) != 0 else format_decimal(0, format=pattern, locale=active())
+    return _minus(text) if round(exact, digits) != 0 else format_decimal(0, format=pattern, locale=active())
 
 
 def count(n: int) -> str:
@@ -53,8 +61,8 @@ def pct(value: Optional[float], digits: int = 0) -> str:
     pattern = ("0." + "0" * places if places else "0") + "%"
     # The percentage rounded as 100 x value in binary is, so 0.8925 reads as before; Babel places the sign.
     shown = Decimal(100 * value) / 100
-    return format_percent(shown if round(Decimal(100 * value), places) != 0 else 0, format=pattern, locale=active(),
-                          decimal_quantization=True)
+    return _minus(format_percent(shown if round(Decimal(100 * value), places) != 0 else 0, format=pattern,
+                                 locale=active(), decimal_quantization=True))
 
 
 def signed(value: Optional[float], digits: int = 3) -> str:
@@ -62,7 +70,7 @@ def signed(value: Optional[float], digits: int = 3) -> str:
     text = num(value, digits)
     if text == "n/a" or round(Decimal(value), _digits(value, digits, (-1.0, 0.0, 1.0))) == 0:
         return text
-    return ("+" + text) if not text.startswith("-") else "−" + text[1:]
+    return text if text.startswith(MINUS) else "+" + text
 
 
 def p_value(p: float) -> str:
@@ -80,7 +88,7 @@ def interval(value: Optional[Any], digits: int = 3, percent: bool = False) -> st
         return ""
     scale, unit = (100, "%") if percent else (1, "")
     low, high = (decimal_text(scale * v, digits) for v in (value.low, value.high))
-    if value.low < 0 and low.startswith("-"):
+    if low.startswith(MINUS):
         return _("%(low)s to %(high)s") % {"low": low, "high": high + unit}
     return f"{low}–{high}{unit}"
 

@@ -749,7 +749,7 @@ def cost_view(bundle: ReportBundle) -> dict[str, Any]:
     for name, entry in counted.methods.items():
         passes, share = entry.forward_passes, None
         if anchor and name != anchor and entry.flops:
-            share = f"{entry.share:.2f}×"
+            share = num(entry.share, 2) + "×"
         cells[name] = {"passes": "—" if passes is None else num(passes, 1), "share": share, "none": passes == 0,
                        "text": _("none beyond the shared pass") if passes == 0 else
                        ("—" if passes is None else num(passes, 1)) + (f" ({share})" if share else "")}
@@ -822,6 +822,6 @@ def _attention_alt(bundle: ReportBundle, ex: ExampleResult) -> str:
         return ""
     ranked = sorted(zip(ex.words, totals), key=lambda p: -p[1])[:5]
     return _("Words receiving the most attention (rollout): %(words)s") % {
-        "words": ", ".join(f"{w.text} ({v:.2f})" for w, v in ranked)}
+        "words": ", ".join(f"{w.text} ({num(v, 2)})" for w, v in ranked)}
 
 

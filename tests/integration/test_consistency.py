@@ -49,6 +49,11 @@ def visible(path: Path) -> str:
     return re.sub(r"\s+", " ", text + " " + " ".join(titles))
 
 
+def figure(value: float, digits: int) -> str:
+    """A figure as the pages write it: fixed digits, a negative one with the minus sign (U+2212)."""
+    return f"{value:.{digits}f}".replace("-", "\u2212")
+
+
 def pages_of(site: Path) -> dict[str, str]:
     names = ["index.html", "model.html", "methods.html", "glossary.html"]
     names += sorted(str(p.relative_to(site)) for p in (site / "examples").glob("*.html"))[:3]
@@ -78,11 +83,11 @@ def test_every_figure_on_several_pages_has_one_value(request, site_name):
     # Every metric mean the index names is the methods table's, over the same examples.
     metric_names = {m["title"]: m["name"] for m in results["metrics"]}
     method_names = {m["title"]: m["name"] for m in results["methods"]}
-    named = re.findall(r"On ([\w ]+?) \(\w+, (\d+) examples\), (.+?) does best \(([-\d.]+)\)", index)
+    named = re.findall(r"On ([\w ]+?) \(\w+, (\d+) examples\), (.+?) does best \(([−\d.]+)\)", index)
     assert len(named) == len(summary["metrics"])
     for metric_title, n, method_title, value in named:
         mean = summary["metrics"][metric_names[metric_title]][method_names[method_title]]
-        assert (f"{mean['mean']:.3f}", mean["n"]) == (value, int(n)), (metric_title, method_title)
+        assert (figure(mean["mean"], 3), mean["n"]) == (value, int(n)), (metric_title, method_title)
         assert re.search(rf"{re.escape(value)} \([^)]*n={n}\)", methods), (metric_title, value)
 
     # The verdict on the highlights: the same sentence on the index and the methods page.
@@ -91,8 +96,8 @@ def test_every_figure_on_several_pages_has_one_value(request, site_name):
 
     # A method's rank agreement with the one it approximates: the text and the matrix.
     for name, lin in summary["linearisation"].items():
-        assert f"mean Spearman {lin['mean']:.2f})" in methods
-        assert f"{lin['mean']:.2f}" in methods.split("Agreement between methods")[1]
+        assert f"mean Spearman {figure(lin['mean'], 2)})" in methods
+        assert figure(lin["mean"], 2) in methods.split("Agreement between methods")[1]
         assert round(summary["agreement"][name][lin["of"]], 2) == round(lin["mean"], 2)
 
     # The projection: its title and its text give the components' shares the same way.

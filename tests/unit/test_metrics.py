@@ -195,9 +195,9 @@ def test_findings_weigh_faithfulness_against_counted_cost():
     found = [finding_message(Finding(**f), titles_of(methods))
              for f in _faithfulness_for_cost(summary, methods, metrics)]
     assert found == [
-        "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency -0.700 against -0.600, at 0.25× its "
+        "DX: comprehensiveness 0.700 against IG's 0.600 and sufficiency −0.700 against −0.600, at 0.25× its "
         "counted arithmetic per example (as comprehensive, for less arithmetic).",
-        "ALT: comprehensiveness 0.400 against IG's 0.600 and sufficiency -0.400 against -0.600, at 0.05× its "
+        "ALT: comprehensiveness 0.400 against IG's 0.600 and sufficiency −0.400 against −0.600, at 0.05× its "
         "counted arithmetic per example (less comprehensive).",
     ]
     assert _faithfulness_for_cost({**summary, "cost": None}, methods, metrics) == []  # an older bundle: nothing counted
