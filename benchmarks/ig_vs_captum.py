@@ -8,7 +8,7 @@ and the same [PAD] baseline. Prints both times, their ratio and the largest attr
 
     python benchmarks/ig_vs_captum.py [--n 100] [--data ../shared/data/sst2/sample.jsonl]
     python benchmarks/ig_vs_captum.py --default [--data FILE]   # the whole default build against the loop
-    python benchmarks/ig_vs_captum.py --default --data FILE --also "--costly-sample 25 --no-global"
+    python benchmarks/ig_vs_captum.py --default --data FILE --also="--costly-sample 25 --no-global"
         # and a build with other settings, timed in the same run against the same loop
 """
 
@@ -42,8 +42,8 @@ def main() -> None:
                         help="instead: the whole default build of every example of --data (no cache) against the "
                              "Captum loop alone on the same examples (issue 25: at most 0.5x on 200 HateXplain posts)")
     parser.add_argument("--also", action="append", default=[], metavar="OPTIONS",
-                        help="with --default or --demo: also time a build with these options added (quoted, e.g. "
-                             "\"--costly-sample 25 --no-global\"), against the same loop; repeatable")
+                        help="with --default or --demo: also time a build with these options added, against the "
+                             "same loop; repeatable; as --also=\"--costly-sample 25 --no-global\"")
     args = parser.parse_args()
     if args.demo or args.default:
         default_against_captum(args.steps, args.data if args.default else None, [a.split() for a in args.also])
