@@ -6,7 +6,7 @@ import pytest
 
 from reportgen.bundle.summary import Interval
 from reportgen.i18n import activated
-from reportgen.render.formatting import MINUS, interval, num, pct, signed
+from reportgen.render.formatting import MINUS, decimal_text, interval, num, pct, signed
 
 
 @pytest.mark.parametrize("locale", ["en", "zh_Hans"])
@@ -27,5 +27,8 @@ def test_signs_and_zero():
         # A value short of 0 keeps its sign and the digits that show it is not 0.
         assert (signed(0.12), signed(-0.0001), num(-0.0001), signed(0.0), signed(None)) == (
             "+0.120", f"{MINUS}0.0001", f"{MINUS}0.0001", "0.000", "n/a")
+        # Never "-0.000"; a percentage short of 0 keeps the digits that show it, with its sign.
+        assert (num(-0.0), decimal_text(-0.0004, 3), pct(-0.0), pct(-0.0004)) == (
+            "0.000", "0.000", "0%", f"{MINUS}0.04%")
         assert interval(Interval(low=0.524, high=0.857, kind="wilson"), 1, percent=True) == "52.4–85.7%"
         assert num(0.99996) == "0.99996" and num(-0.99996) == f"{MINUS}0.99996"
